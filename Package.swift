@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Provisioner",
+    products: [
+        .executable(name: "profile-cgi", targets: ["profile-cgi"]),
+        .executable(name: "provctl", targets: ["provctl"]),
+        .library(name: "Provisioning", targets: ["Provisioning"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+
+        // The core: identity, store, rendering, encodings. No Foundation.
+        .target(name: "Provisioning", dependencies: ["CSQLite", "CZlib", "CCrypto"]),
+
+        // Environment in, bytes out. Static: process start is the whole budget of a CGI.
+        .executableTarget(
+            name: "profile-cgi",
+            dependencies: ["Provisioning"],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+
+        // The admin's tool; Foundation and ArgumentParser are fine here.
+        .executableTarget(
+            name: "provctl",
+            dependencies: [
+                "Provisioning", "CXML2",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

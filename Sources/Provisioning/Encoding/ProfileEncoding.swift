@@ -1,0 +1,25 @@
+/// Turns the finished XML into the bytes of the requested form: plain, gzip, or gzip? + AES-256-CBC.
+public enum ProfileEncoding {
+    /// The body for `form`. Compression always comes before encryption; a `.cfg` for a device without
+    /// encryption is a 404 (there is no such file for it), never a silent plain profile.
+    public static func encode(_ xml: [UInt8], form: ProfileForm, device: Device) throws(Refusal) -> [UInt8] {
+        do {
+            switch form {
+            case .xml:
+                return xml
+            case .gz:
+                return try Gzip.compress(xml)
+            case .cfg:
+                guard case .aes256cbc(let key, let digest) = device.encryption else {
+                    throw Refusal(404, "no encryption configured", detail: "device \(device.mac) has encryption none")
+                }
+                let plain = device.gzip ? try Gzip.compress(xml) : xml
+                return try OpenSSLEnc.encrypt(plain, passphrase: key, digest: digest)
+            }
+        } catch let refusal as Refusal {
+            throw refusal
+        } catch {
+            throw .serverError("encoding \(form.rawValue) failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import CZlib
+
+/// A failed zlib call: the function, its return code and zlib's message.
+public struct ZlibError: Error, CustomStringConvertible, Sendable {
+    /// The zlib function that failed, such as `deflate`.
+    public var function: String
+    /// zlib's return code (`Z_STREAM_ERROR`, `Z_DATA_ERROR`, ...).
+    public var code: Int32
+    /// `z_stream.msg`, when zlib set one.
+    public var message: String?
+    public var description: String { "zlib \(function) failed (\(code))" + (message.map { ": \($0)" } ?? "") }
+}
+
+/// gzip streams made and read with zlib: windowBits 31 gives the real gzip header (`1f 8b`) that the phones sniff.
+public enum Gzip {
+    /// Compresses `input` into one gzip member (`deflateInit2`, `deflate(Z_FINISH)`, `deflateEnd`).
+    public static func compress(_ input: [UInt8], level: Int32 = 9) throws(ZlibError) -> [UInt8] {
+        var stream = z_stream()
+        var rc = CZlib_deflateInit2(&stream, level, 31, 8, Z_DEFAULT_STRATEGY)
+        guard rc == Z_OK else { throw ZlibError(function: "deflateInit2", code: rc, message: nil) }
+        defer { deflateEnd(&stream) }
+        let bound = Int(deflateBound(&stream, uLong(input.count)))
+        var output = [UInt8](repeating: 0, count: bound)
+        var produced = 0
+        // The stream holds pointers into both buffers only inside these closures.
+        rc = input.withUnsafeBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target in
+                stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
+                stream.avail_in = uInt(source.count)
+                stream.next_out = target.baseAddress
+                stream.avail_out = uInt(target.count)
+                let result = deflate(&stream, Z_FINISH)
+                produced = target.count - Int(stream.avail_out)
+                stream.next_in = nil
+                stream.next_out = nil
+                return result
+            }
+        }
+        guard rc == Z_STREAM_END else {
+            throw ZlibError(function: "deflate", code: rc, message: stream.msg.map { String(cString: $0) })
+        }
+        output.removeSubrange(produced...)
+        return output
+    }
+
+    /// Decompresses a gzip stream (`inflateInit2` with windowBits 31). `limit` caps the output size in bytes.
+    public static func decompress(_ input: [UInt8], limit: Int = 64 << 20) throws(ZlibError) -> [UInt8] {
+        var stream = z_stream()
+        var rc = CZlib_inflateInit2(&stream, 31)
+        guard rc == Z_OK else { throw ZlibError(function: "inflateInit2", code: rc, message: nil) }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var consumed = 0
+        repeat {
+            var produced = 0
+            rc = input.withUnsafeBufferPointer { source in
+                chunk.withUnsafeMutableBufferPointer { target in
+                    stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress! + consumed)
+                    stream.avail_in = uInt(source.count - consumed)
+                    stream.next_out = target.baseAddress
+                    stream.avail_out = uInt(target.count)
+                    let result = inflate(&stream, Z_NO_FLUSH)
+                    consumed = source.count - Int(stream.avail_in)
+                    produced = target.count - Int(stream.avail_out)
+                    stream.next_in = nil
+                    stream.next_out = nil
+                    return result
+                }
+            }
+            guard rc == Z_OK || rc == Z_STREAM_END else {
+                throw ZlibError(function: "inflate", code: rc, message: stream.msg.map { String(cString: $0) })
+            }
+            output.append(contentsOf: chunk[..<produced])
+            if output.count > limit { throw ZlibError(function: "inflate", code: Z_BUF_ERROR, message: "output over limit") }
+            if rc == Z_OK && produced == 0 && consumed == input.count {
+                throw ZlibError(function: "inflate", code: Z_BUF_ERROR, message: "truncated gzip stream")
+            }
+        } while rc != Z_STREAM_END
+        return output
+    }
+
+    /// True when `bytes` starts with the gzip magic number.
+    public static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b }
+}

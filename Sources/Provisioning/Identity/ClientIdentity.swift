@@ -1,0 +1,252 @@
+/// Who is calling: the phone's MAC, serial and product, read from its verified client certificate.
+public struct ClientIdentity: Sendable, Equatable {
+    /// Where the identity was read from.
+    public enum Source: String, Sendable {
+        /// `SSL_CLIENT_CERT`, parsed with libcrypto.
+        case certificate
+        /// `SSL_CLIENT_S_DN_*` and `SSL_CLIENT_S_DN`.
+        case variables
+        /// Made from a stored device, for `provctl render`.
+        case device
+    }
+
+    /// The MAC, from ST (or surname) in the OU/L/ST form, or from `CN=<product>-SEP<MAC>`.
+    public var mac: MACAddress
+    /// The phone's serial: L, or the `SN:` part of `serialNumber`.
+    public var serial: String?
+    /// The product: OU, or the `PID:` part of `serialNumber` (else the CN before `-SEP`).
+    public var model: String?
+    /// The subject's attributes by lower-case short name (`ou`, `l`, `st`, `cn`, `serialnumber`, ...); a repeated
+    /// attribute's later values are `ou_1`, `ou_2`, as mod_ssl names them. These feed `{{cert.*}}`.
+    public var fields: [String: String]
+    /// Where this was read from.
+    public var source: Source
+
+    public init(mac: MACAddress, serial: String?, model: String?, fields: [String: String], source: Source) {
+        self.mac = mac
+        self.serial = serial
+        self.model = model
+        self.fields = fields
+        self.source = source
+    }
+
+    /// Short names of the subject attribute types, by OID.
+    static let shortNames: [String: String] = [
+        "2.5.4.3": "cn", "2.5.4.4": "sn", "2.5.4.5": "serialnumber", "2.5.4.6": "c", "2.5.4.7": "l",
+        "2.5.4.8": "st", "2.5.4.9": "street", "2.5.4.10": "o", "2.5.4.11": "ou", "2.5.4.12": "title",
+        "2.5.4.13": "description", "2.5.4.42": "givenname", "2.5.4.43": "initials", "2.5.4.44": "generationqualifier",
+        "2.5.4.46": "dnqualifier", "2.5.4.65": "pseudonym", "1.2.840.113549.1.9.1": "emailaddress",
+        "0.9.2342.19200300.100.1.1": "uid", "0.9.2342.19200300.100.1.25": "dc",
+    ]
+
+    /// The names `{{cert.NAME}}` may use even when this certificate lacks the attribute (they read as empty).
+    public static let knownFieldNames: Set<String> = Set(shortNames.values)
+
+    /// mod_ssl's `SSL_CLIENT_S_DN_<suffix>` variables and the short names they stand for.
+    static let variableSuffixes: [(suffix: String, name: String)] = [
+        ("C", "c"), ("ST", "st"), ("SP", "st"), ("L", "l"), ("O", "o"), ("OU", "ou"), ("CN", "cn"), ("T", "title"),
+        ("I", "initials"), ("G", "givenname"), ("S", "sn"), ("D", "description"), ("UID", "uid"),
+        ("Email", "emailaddress"), ("SerialNumber", "serialnumber"), ("serialNumber", "serialnumber"), ("DC", "dc"),
+    ]
+
+    /// RFC 2253 attribute keys as OpenSSL prints them, and their short names.
+    static let distinguishedNameKeys: [String: String] = [
+        "cn": "cn", "sn": "sn", "serialnumber": "serialnumber", "c": "c", "l": "l", "st": "st", "s": "st",
+        "street": "street", "o": "o", "ou": "ou", "title": "title", "description": "description",
+        "gn": "givenname", "givenname": "givenname", "initials": "initials", "emailaddress": "emailaddress",
+        "email": "emailaddress", "uid": "uid", "dc": "dc", "pseudonym": "pseudonym", "dnqualifier": "dnqualifier",
+    ]
+
+    /// Settles who is calling from a CGI environment set by mod_ssl.
+    ///
+    /// `SSL_CLIENT_VERIFY` must be `SUCCESS`. The certificate's PEM (`SSL_CLIENT_CERT`) is read when present,
+    /// else the subject variables. A generic `ciscogeneric` certificate, a missing MAC or a malformed one is no
+    /// identity: each is a 403.
+    public static func from(environment: [String: String]) throws(Refusal) -> ClientIdentity {
+        let verify = environment["SSL_CLIENT_VERIFY"] ?? "NONE"
+        guard verify == "SUCCESS" else {
+            throw Refusal(403, "certificate not verified", detail: "SSL_CLIENT_VERIFY=\(verify.prefix(80))")
+        }
+        var fields: [String: String]
+        let source: Source
+        if let pem = environment["SSL_CLIENT_CERT"], !pem.isEmpty {
+            do {
+                fields = Self.fields(from: try CertificateSubject.attributes(pem: pem))
+            } catch {
+                throw Refusal(403, "unreadable certificate", detail: error.description)
+            }
+            source = .certificate
+        } else {
+            fields = Self.fields(environment: environment)
+            source = .variables
+        }
+        return try identity(fields: fields, source: source)
+    }
+
+    /// Short-name fields from attributes in certificate order; repeats become `name_1`, `name_2`, ...
+    static func fields(from attributes: [SubjectAttribute]) -> [String: String] {
+        var fields: [String: String] = [:]
+        for attribute in attributes {
+            let name = shortNames[attribute.oid] ?? attribute.oid
+            insert(&fields, name, attribute.value)
+        }
+        return fields
+    }
+
+    static func insert(_ fields: inout [String: String], _ name: String, _ value: String) {
+        guard fields[name] != nil else { fields[name] = value; return }
+        var index = 1
+        while fields["\(name)_\(index)"] != nil { index += 1 }
+        fields["\(name)_\(index)"] = value
+    }
+
+    /// Fields from `SSL_CLIENT_S_DN` (RFC 2253), overridden by the unescaped `SSL_CLIENT_S_DN_*` variables.
+    static func fields(environment: [String: String]) -> [String: String] {
+        var fields: [String: String] = [:]
+        if let dn = environment["SSL_CLIENT_S_DN"] {
+            // RFC 2253 lists the most specific attribute first; certificate order is the reverse.
+            for (key, value) in parseDistinguishedName(dn).reversed() {
+                insert(&fields, distinguishedNameKeys[key.lowercased()] ?? key.lowercased(), value)
+            }
+        }
+        for (suffix, name) in variableSuffixes {
+            if let value = environment["SSL_CLIENT_S_DN_" + suffix] { fields[name] = value }
+            var index = 1
+            while let value = environment["SSL_CLIENT_S_DN_\(suffix)_\(index)"] {
+                fields["\(name)_\(index)"] = value
+                index += 1
+            }
+        }
+        return fields
+    }
+
+    /// Splits an RFC 2253 string (`CN=a\,b,OU=x+L=y`) into key/value pairs, undoing its escapes.
+    static func parseDistinguishedName(_ dn: String) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        var key: [UInt8] = []
+        var value: [UInt8] = []
+        var inValue = false
+        let bytes = Array(dn.utf8)
+        var index = 0
+        func hexValue(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        func flush() {
+            let name = String(decoding: key, as: UTF8.self).trimmingSpaces
+            if !name.isEmpty { pairs.append((name, String(decoding: value, as: UTF8.self))) }
+            key = []
+            value = []
+            inValue = false
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                if index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+                    (inValue ? { value.append(high << 4 | low) } : { key.append(high << 4 | low) })()
+                    index += 3
+                } else {
+                    (inValue ? { value.append(bytes[index + 1]) } : { key.append(bytes[index + 1]) })()
+                    index += 2
+                }
+                continue
+            }
+            if !inValue && byte == UInt8(ascii: "=") {
+                inValue = true
+            } else if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ";") {
+                flush()
+            } else if inValue {
+                value.append(byte)
+            } else {
+                key.append(byte)
+            }
+            index += 1
+        }
+        flush()
+        return pairs
+    }
+
+    /// Picks MAC, serial and product from the fields, accepting both subject forms of FACTS.md §1.
+    static func identity(fields: [String: String], source: Source) throws(Refusal) -> ClientIdentity {
+        let generic = "ciscogeneric"
+        if [fields["l"], fields["st"], fields["sn"], fields["cn"]].contains(where: { $0?.lowercased() == generic }) {
+            throw Refusal(403, "generic certificate", detail: "the pre-2.0 ciscogeneric certificate identifies no phone")
+        }
+        // CN=<product>-SEP<MAC> with serialNumber=PID:<product> SN:<serial> (newer Cisco MICs).
+        let cn = fields["cn"]
+        let sep = cn?.lastRange(ofCaseInsensitive: "SEP")
+        if let cn, let sep, let mac = MACAddress(cn[sep.upperBound...]) {
+            var product: String? = nil
+            var serial: String? = nil
+            if let serialNumber = fields["serialnumber"] {
+                for part in serialNumber.split(separator: " ") {
+                    if part.hasPrefix("PID:") { product = String(part.dropFirst(4)) }
+                    if part.hasPrefix("SN:") { serial = String(part.dropFirst(3)) }
+                }
+            }
+            if product == nil {
+                var prefix = cn[..<sep.lowerBound]
+                if prefix.hasSuffix("-") { prefix = prefix.dropLast() }
+                product = String(prefix)
+            }
+            return ClientIdentity(mac: mac, serial: serial.nonEmpty, model: product.nonEmpty, fields: fields, source: source)
+        }
+        // OU=<product>, L=<serial>, ST (or surname, mod_ssl's "S")=<MAC>: the guides' form.
+        guard let macText = fields["st"].nonEmpty ?? fields["sn"].nonEmpty else {
+            if let cn, sep != nil {
+                throw Refusal(403, "malformed MAC in certificate", detail: "CN=\(cn.prefix(80))")
+            }
+            throw Refusal(403, "no MAC in certificate", detail: "subject has neither ST/S nor CN=...-SEP<MAC>")
+        }
+        guard let mac = MACAddress(macText) else {
+            throw Refusal(403, "malformed MAC in certificate", detail: "ST=\(macText.prefix(80))")
+        }
+        return ClientIdentity(mac: mac, serial: fields["l"].nonEmpty, model: fields["ou"].nonEmpty, fields: fields, source: source)
+    }
+
+    /// The identity `provctl render` uses for a stored device: the OU/L/ST subject its certificate would carry.
+    public static func standIn(for device: Device) -> ClientIdentity {
+        var fields: [String: String] = ["st": device.mac.hex]
+        if let model = device.model { fields["ou"] = model }
+        if let serial = device.serial { fields["l"] = serial }
+        return ClientIdentity(mac: device.mac, serial: device.serial, model: device.model, fields: fields, source: .device)
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// `nil` for an empty string too.
+    var nonEmpty: String? {
+        switch self {
+        case .some(let text) where !text.isEmpty: return text
+        default: return nil
+        }
+    }
+}
+
+extension String {
+    /// The text without leading and trailing spaces and tabs.
+    var trimmingSpaces: String {
+        let bytes = Array(utf8)
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
+              let last = bytes.lastIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+
+    /// The last range of `needle`, compared ASCII case-insensitively.
+    func lastRange(ofCaseInsensitive needle: String) -> Range<String.Index>? {
+        func fold(_ byte: UInt8) -> UInt8 { byte >= 65 && byte <= 90 ? byte + 32 : byte }
+        let haystack = Array(utf8)
+        let pattern = needle.utf8.map(fold)
+        guard !pattern.isEmpty, haystack.count >= pattern.count else { return nil }
+        for start in stride(from: haystack.count - pattern.count, through: 0, by: -1)
+        where pattern.indices.allSatisfy({ fold(haystack[start + $0]) == pattern[$0] }) {
+            let lower = utf8.index(utf8.startIndex, offsetBy: start)
+            return lower..<utf8.index(lower, offsetBy: pattern.count)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,152 @@
+/// One request from environment to answer: Request → ClientIdentity → DeviceStore → ResolvedSettings →
+/// FlatProfile → ProfileEncoding → CGIResponse. Every outcome, refusals included, comes back with its log line.
+public struct ProfileService: Sendable {
+    /// The SQLite file, from `PROVISIONER_DB` or `DeviceStore.defaultPath`.
+    public var databasePath: String
+
+    public init(databasePath: String) {
+        self.databasePath = databasePath
+    }
+
+    /// The database path the environment names: `PROVISIONER_DB`, else `/var/lib/provisioner/provisioner.db`.
+    public static func databasePath(environment: [String: String]) -> String {
+        if let path = environment["PROVISIONER_DB"], !path.isEmpty { return path }
+        return DeviceStore.defaultPath
+    }
+
+    /// Answers one CGI request. `now` is Unix seconds, for claims.
+    public func respond(environment: [String: String], now: Int) -> (response: CGIResponse, log: RequestLog) {
+        var log = RequestLog(environment: environment)
+        let isHead = environment["REQUEST_METHOD"] == "HEAD"
+        do {
+            let (response, form) = try answer(environment: environment, now: now, log: &log)
+            log.status = response.status
+            log.reason = "ok"
+            log.form = form.rawValue
+            log.bytes = response.body.count
+            return (response, log)
+        } catch {
+            log.status = error.status
+            log.reason = error.reason
+            log.detail = error.detail
+            let response = CGIResponse(refusal: error, omitsBody: isHead)
+            log.bytes = response.body.count
+            return (response, log)
+        }
+    }
+
+    func answer(environment: [String: String], now: Int, log: inout RequestLog) throws(Refusal) -> (CGIResponse, ProfileForm) {
+        let request = try ProfileRequest(environment: environment)
+        let identity = try ClientIdentity.from(environment: environment)
+        log.identity = identity
+        if let named = request.namedMAC, named != identity.mac {
+            throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
+        }
+        if let agentMAC = log.userAgent?.mac, agentMAC != identity.mac {
+            log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
+        }
+        let store: DeviceStore
+        let device: Device
+        do {
+            store = try DeviceStore(path: databasePath, mode: .readOnly)
+            guard let found = try store.device(mac: identity.mac) else {
+                rememberClaim(identity: identity, environment: environment, now: now, log: &log)
+                throw Refusal(404, "unknown device", detail: nil)
+            }
+            device = found
+        } catch let error as SQLiteError {
+            throw .serverError("database unavailable: \(error)")
+        } catch {
+            throw error as! Refusal
+        }
+        guard device.enabled else { throw Refusal(403, "device disabled") }
+        if let stored = device.serial, stored.lowercased() != (identity.serial ?? "").lowercased() {
+            throw Refusal(403, "serial mismatch", detail: "stored \(stored), certificate \(identity.serial ?? "none")")
+        }
+        if let stored = device.model, stored.lowercased() != (identity.model ?? "").lowercased() {
+            throw Refusal(403, "model mismatch", detail: "stored \(stored), certificate \(identity.model ?? "none")")
+        }
+        let body = try Self.profile(store: store, device: device, identity: identity, form: request.form)
+        let type = request.form == .xml ? "text/xml; charset=utf-8" : "application/octet-stream"
+        return (CGIResponse(status: 200, contentType: type, body: body, omitsBody: request.isHead), request.form)
+    }
+
+    /// The body a phone with `identity` receives for `device` in `form`: exactly what the CGI sends, and what
+    /// `provctl render` prints.
+    public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm) throws(Refusal) -> [UInt8] {
+        let layers: Layers
+        do {
+            layers = try store.layers(model: device.model ?? identity.model, group: device.group, mac: device.mac)
+        } catch {
+            throw .serverError("reading settings: \(error)")
+        }
+        let settings = try ResolvedSettings(layers: layers, device: device, identity: identity)
+        return try ProfileEncoding.encode(FlatProfile.render(settings.parameters), form: form, device: device)
+    }
+
+    /// Writes the claim on a read-write connection of its own; a failure is logged and the answer stays 404.
+    func rememberClaim(identity: ClientIdentity, environment: [String: String], now: Int, log: inout RequestLog) {
+        do {
+            let writer = try SQLiteDatabase(path: databasePath, mode: .readWrite, busyTimeout: 1000)
+            try DeviceStore.recordClaim(on: writer, identity: identity, remoteAddress: environment["REMOTE_ADDR"],
+                                        userAgent: environment["HTTP_USER_AGENT"], now: now)
+        } catch {
+            log.notes.append("claim not recorded: \(error)")
+        }
+    }
+}
+
+/// The one line a request leaves in Apache's error log: who, what, the outcome, size and time. It holds no key,
+/// no password and no setting value.
+public struct RequestLog: Sendable {
+    public var identity: ClientIdentity?
+    public var userAgent: UserAgent?
+    public var remoteAddress: String?
+    public var path: String?
+    public var method: String?
+    public var status = 500
+    public var reason = "server error"
+    public var detail: String?
+    public var notes: [String] = []
+    public var form: String?
+    public var bytes = 0
+    /// Microseconds from process start to the answer written, set by the caller.
+    public var microseconds: Int?
+
+    public init(environment: [String: String]) {
+        userAgent = environment["HTTP_USER_AGENT"].map(UserAgent.init)
+        remoteAddress = environment["REMOTE_ADDR"]
+        path = environment["PATH_INFO"]
+        method = environment["REQUEST_METHOD"]
+    }
+
+    /// `key=value` pairs separated by spaces; a value with spaces or quotes is quoted, control characters dropped.
+    public var line: String {
+        var fields: [(String, String?)] = [
+            ("status", String(status)), ("reason", reason),
+            ("mac", identity?.mac.hex), ("serial", identity?.serial), ("model", identity?.model),
+            ("fw", userAgent?.firmware), ("addr", remoteAddress), ("method", method), ("path", path), ("form", form),
+            ("bytes", String(bytes)), ("us", microseconds.map(String.init)),
+        ]
+        if let detail { fields.append(("detail", detail)) }
+        for note in notes { fields.append(("note", note)) }
+        var out = "profile-cgi:"
+        for (key, value) in fields {
+            guard let value else { continue }
+            out += " " + key + "=" + Self.quoted(value)
+        }
+        return out
+    }
+
+    static func quoted(_ value: String) -> String {
+        let clean = String(String.UnicodeScalarView(value.unicodeScalars.prefix(200).filter { $0.value >= 0x20 && $0.value != 0x7f }))
+        let needsQuotes = clean.isEmpty || clean.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
+        guard needsQuotes else { return clean }
+        var out = "\""
+        for character in clean {
+            if character == "\"" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return out + "\""
+    }
+}

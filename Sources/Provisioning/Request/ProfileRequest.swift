@@ -1,0 +1,53 @@
+/// The form a profile is sent in, picked by the requested file's ending.
+public enum ProfileForm: String, Sendable, CaseIterable {
+    /// `.xml` or no ending: the flat-profile as XML.
+    case xml
+    /// `.gz`: the XML in a gzip stream.
+    case gz
+    /// `.cfg`: `openssl enc` AES-256-CBC, gzipped first when the device is set to gzip.
+    case cfg
+}
+
+/// What the phone asked for: method, file name, form, and the MAC the name spells, if any.
+public struct ProfileRequest: Sendable, Equatable {
+    /// `GET` or `HEAD`.
+    public var method: String
+    /// The last segment of `PATH_INFO`, as requested.
+    public var fileName: String
+    /// The form the ending asks for.
+    public var form: ProfileForm
+    /// The MAC the file name spells (`$MA.xml`, `$MAU.cfg`, `spa$MA.cfg`); it must be the caller's own.
+    public var namedMAC: MACAddress?
+
+    /// True for HEAD: headers only.
+    public var isHead: Bool { method == "HEAD" }
+
+    /// Reads `REQUEST_METHOD` and `PATH_INFO`. Any method but GET and HEAD is a 405; an ending other than
+    /// `.xml`, `.gz` or `.cfg` (or none) is a 404.
+    public init(environment: [String: String]) throws(Refusal) {
+        let method = environment["REQUEST_METHOD"] ?? "GET"
+        guard method == "GET" || method == "HEAD" else {
+            throw Refusal(405, "method not allowed", detail: "method \(method.prefix(16))")
+        }
+        self.method = method
+        let path = environment["PATH_INFO"] ?? ""
+        let name = path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? ""
+        fileName = name
+        var stem = Substring(name)
+        if let dot = stem.lastIndex(of: "."), stem.startIndex != dot {
+            let ending = stem[stem.index(after: dot)...].lowercased()
+            switch ending {
+            case "xml": form = .xml
+            case "gz": form = .gz
+            case "cfg": form = .cfg
+            default: throw Refusal(404, "unsupported file type", detail: "ending .\(ending.prefix(16))")
+            }
+            stem = stem[..<dot]
+            // `$MA.xml.gz` names the same file as `$MA.gz`.
+            if form != .xml, stem.lowercased().hasSuffix(".xml") { stem = stem.dropLast(4) }
+        } else {
+            form = .xml
+        }
+        namedMAC = MACAddress.named(inFileName: String(stem))
+    }
+}

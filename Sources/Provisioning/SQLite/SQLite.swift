@@ -1,0 +1,184 @@
+import CSQLite
+
+/// A failed SQLite call: the extended result code, SQLite's message, and the statement, never bound values.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    /// The extended result code (`sqlite3_extended_errcode`).
+    public var code: Int32
+    /// SQLite's own message (`sqlite3_errmsg`), read before any later call could overwrite it.
+    public var message: String
+    /// The SQL text of the statement that failed, if any. Bound values are never included.
+    public var sql: String?
+
+    public var description: String { "SQLite error \(code): \(message)" + (sql.map { " in `\($0)`" } ?? "") }
+
+    /// True when the error is a constraint violation (`SQLITE_CONSTRAINT` and its extended codes).
+    public var isConstraint: Bool { code & 0xff == SQLITE_CONSTRAINT }
+    /// True when another connection held a lock for longer than the busy timeout.
+    public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+}
+
+/// One open SQLite connection (`sqlite3*`), closed with `sqlite3_close_v2` when the last reference goes.
+public final class SQLiteDatabase {
+    /// How a connection is opened (`sqlite3_open_v2` flags).
+    public enum Mode: Sendable {
+        /// `SQLITE_OPEN_READONLY`: what the CGI uses for every lookup.
+        case readOnly
+        /// `SQLITE_OPEN_READWRITE`: the file must exist.
+        case readWrite
+        /// `SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE`.
+        case create
+    }
+
+    let handle: OpaquePointer
+    /// The path the connection was opened with.
+    public let path: String
+
+    /// Opens `path` (`sqlite3_open_v2`) and sets a busy timeout in milliseconds (`sqlite3_busy_timeout`).
+    public init(path: String, mode: Mode, busyTimeout: Int32 = 5000) throws(SQLiteError) {
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        switch mode {
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .readWrite: flags |= SQLITE_OPEN_READWRITE
+        case .create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        }
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(code: rc, message: message + " (\(path))", sql: nil)
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_busy_timeout(db, busyTimeout)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// The error SQLite holds for this connection now.
+    func lastError(_ rc: Int32, sql: String?) -> SQLiteError {
+        SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Runs one or more statements that bind nothing and return nothing (`sqlite3_exec`).
+    public func execute(_ sql: String) throws(SQLiteError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(errorMessage)
+            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: message, sql: sql)
+        }
+    }
+
+    /// Compiles one statement (`sqlite3_prepare_v3`).
+    public func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, 0, &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw lastError(rc, sql: sql) }
+        return SQLiteStatement(statement: statement, database: self, sql: sql)
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE` ... `COMMIT`; any error thrown rolls everything back.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes`).
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// `PRAGMA user_version`, the schema's migration number.
+    public func userVersion() throws(SQLiteError) -> Int {
+        let statement = try prepare("PRAGMA user_version")
+        return try statement.step() ? statement.int(0) : 0
+    }
+}
+
+/// One compiled statement (`sqlite3_stmt*`), finalized when the last reference goes.
+public final class SQLiteStatement {
+    let statement: OpaquePointer
+    let database: SQLiteDatabase
+    let sql: String
+
+    init(statement: OpaquePointer, database: SQLiteDatabase, sql: String) {
+        self.statement = statement
+        self.database = database
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(statement) }
+
+    /// Binds text, or NULL for `nil`, to the 1-based parameter `index` (`sqlite3_bind_text`).
+    public func bind(_ index: Int32, _ value: String?) throws(SQLiteError) {
+        let rc: Int32
+        if let value {
+            rc = sqlite3_bind_text(statement, index, value, -1, CSQLite_transient())
+        } else {
+            rc = sqlite3_bind_null(statement, index)
+        }
+        guard rc == SQLITE_OK else { throw database.lastError(rc, sql: sql) }
+    }
+
+    /// Binds an integer to the 1-based parameter `index` (`sqlite3_bind_int64`).
+    public func bind(_ index: Int32, _ value: Int) throws(SQLiteError) {
+        let rc = sqlite3_bind_int64(statement, index, sqlite3_int64(value))
+        guard rc == SQLITE_OK else { throw database.lastError(rc, sql: sql) }
+    }
+
+    /// Binds each value in order, starting at parameter 1.
+    public func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case .text(let text): try bind(index, text)
+            case .integer(let number): try bind(index, number)
+            case .null: try bind(index, nil as String?)
+            }
+        }
+    }
+
+    /// Advances to the next row (`sqlite3_step`); false when the statement is done.
+    @discardableResult
+    public func step() throws(SQLiteError) -> Bool {
+        let rc = sqlite3_step(statement)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw database.lastError(rc, sql: sql)
+        }
+    }
+
+    /// Resets the statement for another run and clears its bindings.
+    public func reset() {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+    }
+
+    /// The 0-based column as text, `nil` for NULL (`sqlite3_column_text`).
+    public func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(statement, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    /// The 0-based column as an integer (`sqlite3_column_int64`); NULL reads as 0.
+    public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
+
+    /// True when the 0-based column is NULL.
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+}
+
+/// A value to bind, for statements built with a list of parameters.
+public enum SQLiteValue: Sendable, Equatable {
+    case text(String)
+    case integer(Int)
+    case null
+}

@@ -1,0 +1,114 @@
+/// One parameter after the scopes are merged: its final value, `ua`, and the scope the value came from.
+public struct ResolvedParameter: Sendable, Equatable {
+    public var name: String
+    /// The value with every `{{variable}}` replaced; phone macros (`$MA`) are left for the phone.
+    public var value: String
+    public var access: UserAccess?
+    /// The scope whose row won.
+    public var scope: Scope
+    /// The stored value before variables were replaced.
+    public var template: String
+}
+
+/// The settings and variables of one device merged default → model → group → device (the later wins), with
+/// `{{variables}}` resolved.
+public struct ResolvedSettings: Sendable {
+    /// The parameters in the order they are emitted: by name, byte order, so two renders never differ.
+    public var parameters: [ResolvedParameter]
+
+    /// The server variables every profile can use, beside those set at any scope.
+    public static let builtInNames = ["mac", "mac_upper", "mac_colon", "serial", "model", "group"]
+
+    /// Merges `layers` for `device` as identified by `identity`. An undefined variable, a loop between variables,
+    /// or a parameter name XML cannot carry is a 500 that names it.
+    public init(layers: Layers, device: Device, identity: ClientIdentity) throws(Refusal) {
+        var merged: [String: (value: String, access: UserAccess?, scope: Scope)] = [:]
+        for setting in layers.settings.sorted(by: { $0.scope.rank < $1.scope.rank }) {
+            let inherited = merged[setting.name]?.access
+            merged[setting.name] = (setting.value, setting.access ?? inherited, setting.scope)
+        }
+        var variables = Variables(builtIns: Self.builtIns(device: device, identity: identity), fields: identity.fields)
+        for variable in layers.variables.sorted(by: { $0.scope.rank < $1.scope.rank }) {
+            variables.defined[variable.name] = variable.value
+        }
+        var parameters: [ResolvedParameter] = []
+        parameters.reserveCapacity(merged.count)
+        for (name, entry) in merged {
+            guard XMLText.isValidName(name) else {
+                throw .serverError("parameter name \"\(name.prefix(64))\" at \(entry.scope) is not a valid XML name")
+            }
+            let value = try variables.expand(entry.value, depth: 0)
+            parameters.append(ResolvedParameter(name: name, value: value, access: entry.access, scope: entry.scope,
+                                                template: entry.value))
+        }
+        parameters.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        self.parameters = parameters
+    }
+
+    static func builtIns(device: Device, identity: ClientIdentity) -> [String: String] {
+        [
+            "mac": device.mac.hex,
+            "mac_upper": device.mac.upper,
+            "mac_colon": device.mac.colon,
+            "serial": device.serial ?? identity.serial ?? "",
+            "model": device.model ?? identity.model ?? "",
+            "group": device.group ?? "",
+        ]
+    }
+}
+
+/// The variables one render can use, and the `{{name}}` expander.
+struct Variables {
+    var builtIns: [String: String]
+    var fields: [String: String]
+    var defined: [String: String] = [:]
+
+    /// Variables may use variables; deeper than this is taken for a loop.
+    static let maximumDepth = 8
+
+    /// The value of `name`: built-ins first, then `cert.*` fields, then variables set at a scope.
+    func lookup(_ name: String, depth: Int) throws(Refusal) -> String {
+        if let value = builtIns[name] { return value }
+        if name.hasPrefix("cert.") {
+            let field = String(name.dropFirst(5)).lowercased()
+            if let value = fields[field] { return value }
+            // A standard attribute this certificate lacks reads as empty, as mod_ssl's unset variable would.
+            if ClientIdentity.knownFieldNames.contains(field) { return "" }
+            throw .serverError("undefined variable {{\(name)}}")
+        }
+        guard let value = defined[name] else { throw .serverError("undefined variable {{\(name)}}") }
+        return try expand(value, depth: depth + 1)
+    }
+
+    /// Replaces each `{{ name }}` in `text`. A `{{` with no `}}` is left as it is.
+    func expand(_ text: String, depth: Int) throws(Refusal) -> String {
+        guard depth <= Self.maximumDepth else { throw .serverError("variables nest deeper than \(Self.maximumDepth) (a loop?)") }
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 4, bytes.contains(UInt8(ascii: "{")) else { return text }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "{"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "{"),
+               let close = Self.closing(bytes, from: index + 2) {
+                let name = String(decoding: bytes[(index + 2)..<close], as: UTF8.self).trimmingSpaces
+                output += try lookup(name, depth: depth).utf8
+                index = close + 2
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    static func closing(_ bytes: [UInt8], from start: Int) -> Int? {
+        var index = start
+        while index + 1 < bytes.count {
+            if bytes[index] == UInt8(ascii: "}") && bytes[index + 1] == UInt8(ascii: "}") { return index }
+            if bytes[index] == UInt8(ascii: "{") && bytes[index + 1] == UInt8(ascii: "{") { return nil }
+            index += 1
+        }
+        return nil
+    }
+}
