@@ -36,7 +36,12 @@ let package = Package(
             ]
         ),
 
+        // Unit tests of the core, and profile-cgi run as a real process.
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
+        // provctl run as a real process on temporary databases.
+        .testTarget(name: "ProvctlTests", dependencies: ["Provisioning"]),
+        // Through a real Apache with mod_ssl and client certificates; enabled by Tests/run.
+        .testTarget(name: "EndToEndTests", dependencies: ["Provisioning"]),
     ]
 )
 

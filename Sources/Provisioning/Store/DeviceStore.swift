@@ -9,6 +9,8 @@ import Glibc
 public final class DeviceStore {
     /// The connection; `provctl` runs its own statements and transactions on it.
     public let database: SQLiteDatabase
+    /// The schema version the file had when it was opened (0 for a new file), before any migration ran.
+    public private(set) var versionAtOpen = 0
 
     /// Where the CGI and `provctl` look when `PROVISIONER_DB` is not set.
     public static let defaultPath = "/var/lib/provisioner/provisioner.db"
@@ -77,8 +79,9 @@ public final class DeviceStore {
     /// migrations and switch the file to WAL mode.
     public init(path: String, mode: SQLiteDatabase.Mode) throws(SQLiteError) {
         database = try SQLiteDatabase(path: path, mode: mode)
+        versionAtOpen = try database.userVersion()
         if mode == .readOnly {
-            let version = try database.userVersion()
+            let version = versionAtOpen
             guard version == Self.schemaVersion else {
                 throw SQLiteError(code: 0, message: version < Self.schemaVersion
                     ? "schema version \(version), this build needs \(Self.schemaVersion): run `provctl init`"
