@@ -59,6 +59,14 @@ public final class DeviceStore {
             last_seen INTEGER NOT NULL,
             count INTEGER NOT NULL DEFAULT 1
         ) WITHOUT ROWID;
+        CREATE TABLE seen (
+            mac TEXT NOT NULL PRIMARY KEY,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            remote_addr TEXT,
+            firmware TEXT,
+            count INTEGER NOT NULL DEFAULT 1
+        ) WITHOUT ROWID;
         CREATE TABLE audit (
             id INTEGER PRIMARY KEY,
             at INTEGER NOT NULL,
