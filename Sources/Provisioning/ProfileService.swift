@@ -84,6 +84,19 @@ public struct ProfileService: Sendable {
         return try ProfileEncoding.encode(FlatProfile.render(settings.parameters), form: form, device: device)
     }
 
+    /// After a 200 has been written: records that the device was seen (the `seen` table). Runs after the answer
+    /// so the phone never waits for it; a failure only adds a note to the log line.
+    public func recordSeen(log: inout RequestLog, now: Int) {
+        guard log.status == 200, let mac = log.identity?.mac else { return }
+        do {
+            let writer = try SQLiteDatabase(path: databasePath, mode: .readWrite, busyTimeout: 1000)
+            try DeviceStore.recordSeen(on: writer, mac: mac, remoteAddress: log.remoteAddress,
+                                       firmware: log.userAgent?.firmware, now: now)
+        } catch {
+            log.notes.append("seen not recorded: \(error)")
+        }
+    }
+
     /// Writes the claim on a read-write connection of its own; a failure is logged and the answer stays 404.
     func rememberClaim(identity: ClientIdentity, environment: [String: String], now: Int, log: inout RequestLog) {
         do {
@@ -120,33 +133,51 @@ public struct RequestLog: Sendable {
         method = environment["REQUEST_METHOD"]
     }
 
-    /// `key=value` pairs separated by spaces; a value with spaces or quotes is quoted, control characters dropped.
+    /// `key=value` pairs separated by spaces; a value with spaces, quotes or `=` is quoted, control characters
+    /// dropped, each value cut at 200 bytes. Built on bytes: this runs on every request.
     public var line: String {
-        var fields: [(String, String?)] = [
-            ("status", String(status)), ("reason", reason),
-            ("mac", identity?.mac.hex), ("serial", identity?.serial), ("model", identity?.model),
-            ("fw", userAgent?.firmware), ("addr", remoteAddress), ("method", method), ("path", path), ("form", form),
-            ("bytes", String(bytes)), ("us", microseconds.map(String.init)),
-        ]
-        if let detail { fields.append(("detail", detail)) }
-        for note in notes { fields.append(("note", note)) }
-        var out = "profile-cgi:"
-        for (key, value) in fields {
-            guard let value else { continue }
-            out += " " + key + "=" + Self.quoted(value)
+        var out: [UInt8] = Array("profile-cgi:".utf8)
+        out.reserveCapacity(320)
+        func field(_ key: StaticString, _ value: String?) {
+            guard let value else { return }
+            out.append(0x20)
+            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            out.append(UInt8(ascii: "="))
+            Self.appendQuoted(value, to: &out)
         }
-        return out
+        field("status", String(status))
+        field("reason", reason)
+        field("mac", identity?.mac.hex)
+        field("serial", identity?.serial)
+        field("model", identity?.model)
+        field("fw", userAgent?.firmware)
+        field("addr", remoteAddress)
+        field("method", method)
+        field("path", path)
+        field("form", form)
+        field("bytes", String(bytes))
+        field("us", microseconds.map { String($0) })
+        field("detail", detail)
+        for note in notes { field("note", note) }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    static func quoted(_ value: String) -> String {
-        let clean = String(String.UnicodeScalarView(value.unicodeScalars.prefix(200).filter { $0.value >= 0x20 && $0.value != 0x7f }))
-        let needsQuotes = clean.isEmpty || clean.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
-        guard needsQuotes else { return clean }
-        var out = "\""
-        for character in clean {
-            if character == "\"" || character == "\\" { out.append("\\") }
-            out.append(character)
+    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        var clean: [UInt8] = []
+        clean.reserveCapacity(min(value.utf8.count, 200))
+        var needsQuotes = value.isEmpty
+        for byte in value.utf8 {
+            if clean.count >= 200 { break }
+            if byte < 0x20 || byte == 0x7f { continue }
+            if byte == 0x20 || byte == UInt8(ascii: "=") { needsQuotes = true }
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                needsQuotes = true
+                clean.append(UInt8(ascii: "\\"))
+            }
+            clean.append(byte)
         }
-        return out + "\""
+        if needsQuotes { out.append(UInt8(ascii: "\"")) }
+        out += clean
+        if needsQuotes { out.append(UInt8(ascii: "\"")) }
     }
 }

@@ -7,14 +7,18 @@ import Glibc
 var started = timespec()
 clock_gettime(CLOCK_MONOTONIC, &started)
 
-var environment: [String: String] = [:]
+// Only the variables the core reads become Swift strings: Apache passes dozens more (the server's own
+// certificate among them), and every string costs at start-up.
+var environment: [String: String] = Dictionary(minimumCapacity: 48)
 var cursor = environ
 while let entry = cursor.pointee {
-    let text = String(cString: entry)
-    if let equals = text.utf8.firstIndex(of: UInt8(ascii: "=")) {
-        environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
-    }
     cursor += 1
+    let wanted = strncmp(entry, "SSL_CLIENT_", 11) == 0 || strncmp(entry, "PROVISIONER_", 12) == 0
+        || strncmp(entry, "REQUEST_METHOD=", 15) == 0 || strncmp(entry, "PATH_INFO=", 10) == 0
+        || strncmp(entry, "REMOTE_ADDR=", 12) == 0 || strncmp(entry, "HTTP_USER_AGENT=", 16) == 0
+    guard wanted, let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
+    let key = String(decoding: UnsafeRawBufferPointer(start: entry, count: equals - entry), as: UTF8.self)
+    environment[key] = String(cString: equals + 1)
 }
 
 let service = ProfileService(databasePath: ProfileService.databasePath(environment: environment))
@@ -37,5 +41,10 @@ writeAll(1, response.serialized())
 var finished = timespec()
 clock_gettime(CLOCK_MONOTONIC, &finished)
 log.microseconds = (finished.tv_sec - started.tv_sec) * 1_000_000 + (finished.tv_nsec - started.tv_nsec) / 1000
+// Closing stdout tells Apache the answer is complete; the bookkeeping below no longer delays the phone.
+close(1)
+if environment["PROVISIONER_RECORD_SEEN"] != "0" {
+    service.recordSeen(log: &log, now: Int(time(nil)))
+}
 writeAll(2, Array((log.line + "\n").utf8))
 exit(0)
