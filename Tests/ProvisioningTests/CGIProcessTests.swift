@@ -1,0 +1,104 @@
+import Foundation
+import Provisioning
+import Testing
+
+/// profile-cgi run as a real process with an environment, as Apache runs it.
+@Suite("profile-cgi as a process")
+struct CGIProcessTests {
+    let cgi = productsDirectory().appendingPathComponent("profile-cgi").path
+
+    func runCGI(_ environment: [String: String]) throws -> (ParsedCGI, String) {
+        let result = try run(cgi, environment: environment)
+        #expect(result.status == 0)
+        return (try ParsedCGI(Array(result.stdout)), result.stderr)
+    }
+
+    @Test func xmlAnswerHeadersAndBody() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [Device(mac: phoneMAC, serial: phoneSerial, model: phoneModel)],
+                                  settings: [Setting(scope: .all, name: "GPP_D", value: "OU={{cert.ou}}, L={{cert.l}}, S={{cert.st}}")])
+        let (answer, log) = try runCGI(phoneEnvironment(database: db))
+        #expect(answer.status == 200)
+        #expect(answer.headers["Status"] == nil)
+        #expect(answer.headers["Content-Type"] == "text/xml; charset=utf-8")
+        #expect(answer.headers["Cache-Control"] == "no-store")
+        #expect(answer.headers["Content-Length"] == String(answer.body.count))
+        #expect(String(decoding: answer.body, as: UTF8.self).contains("<GPP_D>OU=CP-8841-3PCC, L=88012BA01234, S=000e08abcdef</GPP_D>"))
+        let lines = log.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(log.contains("status=200") && log.contains("mac=000e08abcdef") && log.contains("us="))
+    }
+
+    @Test func fromThePEMItself() throws {
+        let directory = try TemporaryDirectory()
+        let pem = try makeCertificate(
+            subject: "/serialNumber=PID:CP-8861 SN:FCH2133E8B9/O=Cisco Systems Inc./OU=CTG/CN=CP-8861-SEP2C3124C9F8E1", in: directory)
+        let db = try makeDatabase(in: directory, devices: [Device(mac: MACAddress("2c3124c9f8e1")!, serial: "FCH2133E8B9", model: "CP-8861")],
+                                  settings: [Setting(scope: .all, name: "Station_Name", value: "{{cert.cn}}")])
+        let (answer, _) = try runCGI(["PROVISIONER_DB": db, "REQUEST_METHOD": "GET", "PATH_INFO": "/2C3124C9F8E1.xml",
+                                      "SSL_CLIENT_VERIFY": "SUCCESS", "SSL_CLIENT_CERT": pem])
+        #expect(answer.status == 200)
+        #expect(String(decoding: answer.body, as: UTF8.self).contains("<Station_Name>CP-8861-SEP2C3124C9F8E1</Station_Name>"))
+    }
+
+    @Test(arguments: KeyDerivationDigest.allCases)
+    func cfgDecryptsWithOpenSSL(_ digest: KeyDerivationDigest) throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [
+            Device(mac: phoneMAC, gzip: true, encryption: .aes256cbc(key: "phone key", digest: digest)),
+        ], settings: [Setting(scope: .all, name: "Resync_Periodic", value: "3600")])
+        let (answer, log) = try runCGI(phoneEnvironment(database: db, path: "/000E08ABCDEF.cfg"))
+        #expect(answer.status == 200)
+        #expect(answer.headers["Content-Type"] == "application/octet-stream")
+        #expect(!log.contains("phone key"))
+        let file = try write(answer.body, to: directory.path("p.cfg"))
+        let decrypted = try run("openssl", ["enc", "-d", "-aes-256-cbc", "-md", digest.rawValue, "-k", "phone key", "-in", file])
+        #expect(decrypted.status == 0)
+        let plain = try run("gzip", ["-dc"], input: decrypted.stdout)
+        #expect(plain.text == "<flat-profile>\n  <Resync_Periodic>3600</Resync_Periodic>\n</flat-profile>\n")
+    }
+
+    @Test func gzDecodesWithGzip() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [Device(mac: phoneMAC)],
+                                  settings: [Setting(scope: .all, name: "Resync_Periodic", value: "3600")])
+        let (answer, _) = try runCGI(phoneEnvironment(database: db, path: "/000e08abcdef.gz"))
+        #expect(answer.headers["Content-Type"] == "application/octet-stream")
+        #expect(answer.headers["Content-Encoding"] == nil)
+        let plain = try run("gzip", ["-dc"], input: Data(answer.body))
+        #expect(plain.text == "<flat-profile>\n  <Resync_Periodic>3600</Resync_Periodic>\n</flat-profile>\n")
+    }
+
+    @Test func refusalsCarryAStatusLine() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [])
+        let (answer, log) = try runCGI(phoneEnvironment(database: db))
+        #expect(answer.headers["Status"] == "404 Not Found")
+        #expect(String(decoding: answer.body, as: UTF8.self) == "unknown device\n")
+        #expect(log.contains("reason=\"unknown device\""))
+        let (forbidden, _) = try runCGI(phoneEnvironment(database: db, path: "/000e08ffffff.xml"))
+        #expect(forbidden.headers["Status"] == "403 Forbidden")
+        let (undefined, undefinedLog) = try runCGI(["PROVISIONER_DB": db])
+        #expect(undefined.headers["Status"] == "403 Forbidden")
+        #expect(undefinedLog.contains("certificate not verified"))
+    }
+
+    @Test func undefinedVariableIsA500AndTheLogNamesIt() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [Device(mac: phoneMAC)],
+                                  settings: [Setting(scope: .all, name: "Proxy_1_", value: "{{sip_proxy}}")])
+        let (answer, log) = try runCGI(phoneEnvironment(database: db))
+        #expect(answer.headers["Status"] == "500 Internal Server Error")
+        #expect(String(decoding: answer.body, as: UTF8.self) == "server error\n")
+        #expect(log.contains("{{sip_proxy}}"))
+    }
+
+    @Test func headWritesNoBody() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [Device(mac: phoneMAC)],
+                                  settings: [Setting(scope: .all, name: "Resync_Periodic", value: "3600")])
+        let (answer, _) = try runCGI(phoneEnvironment(database: db, method: "HEAD"))
+        #expect(answer.body.isEmpty)
+        #expect(Int(answer.headers["Content-Length"] ?? "") ?? 0 > 0)
+    }
+}

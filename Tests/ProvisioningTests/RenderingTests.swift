@@ -1,0 +1,186 @@
+import Foundation
+import Provisioning
+import Testing
+
+@Suite("Rendering the flat-profile")
+struct RenderingTests {
+    let device = Device(mac: phoneMAC, serial: phoneSerial, model: phoneModel, group: "sales")
+
+    func identity(ou: String = phoneModel) -> ClientIdentity {
+        ClientIdentity(mac: phoneMAC, serial: phoneSerial, model: ou,
+                       fields: ["ou": ou, "l": phoneSerial, "st": phoneMAC.hex], source: .variables)
+    }
+
+    func render(_ settings: [Setting], _ variables: [Variable] = [], identity: ClientIdentity? = nil) throws(Refusal) -> String {
+        let resolved = try ResolvedSettings(layers: Layers(settings: settings, variables: variables), device: device,
+                                            identity: identity ?? self.identity())
+        return String(decoding: FlatProfile.render(resolved.parameters), as: UTF8.self)
+    }
+
+    /// Checks `xml` with xmllint (an independent parser) and returns its text content of `element`.
+    func xmllint(_ xml: String, element: String) throws -> String {
+        let directory = try TemporaryDirectory()
+        let path = try write(Array(xml.utf8), to: directory.path("p.xml"))
+        let valid = try run("xmllint", ["--noout", path])
+        #expect(valid.status == 0, "xmllint: \(valid.stderr)")
+        let text = try run("xmllint", ["--xpath", "string(/flat-profile/\(element))", path])
+        // xmllint ends its output with a newline of its own.
+        return text.text.hasSuffix("\n") ? String(text.text.dropLast()) : text.text
+    }
+
+    @Test func layersMergeLaterWins() throws {
+        let xml = try render([
+            Setting(scope: .all, name: "Resync_Periodic", value: "3600"),
+            Setting(scope: .model(phoneModel), name: "Resync_Periodic", value: "1800"),
+            Setting(scope: .group("sales"), name: "Resync_Periodic", value: "900"),
+            Setting(scope: .device(phoneMAC), name: "Resync_Periodic", value: "60"),
+            Setting(scope: .all, name: "Display_Name_1_", value: "Default"),
+            Setting(scope: .group("sales"), name: "Display_Name_1_", value: "Sales"),
+            Setting(scope: .model(phoneModel), name: "Dial_Plan_1_", value: "(xx.)"),
+        ].shuffled())
+        #expect(xml == """
+            <flat-profile>
+              <Dial_Plan_1_>(xx.)</Dial_Plan_1_>
+              <Display_Name_1_>Sales</Display_Name_1_>
+              <Resync_Periodic>60</Resync_Periodic>
+            </flat-profile>
+
+            """)
+    }
+
+    @Test func storeLayersOnlyThisDevicesScopes() throws {
+        let directory = try TemporaryDirectory()
+        let other = MACAddress("000e08000001")!
+        let path = try makeDatabase(in: directory, devices: [device, Device(mac: other)], settings: [
+            Setting(scope: .all, name: "A", value: "default"),
+            Setting(scope: .model(phoneModel), name: "B", value: "model"),
+            Setting(scope: .model("CP-7841-3PCC"), name: "B", value: "other model"),
+            Setting(scope: .group("sales"), name: "C", value: "group"),
+            Setting(scope: .group("support"), name: "C", value: "other group"),
+            Setting(scope: .device(phoneMAC), name: "D", value: "device"),
+            Setting(scope: .device(other), name: "D", value: "other device"),
+        ])
+        let store = try DeviceStore(path: path, mode: .readOnly)
+        let layers = try store.layers(model: phoneModel, group: "sales", mac: phoneMAC)
+        #expect(Set(layers.settings.map(\.value)) == ["default", "model", "group", "device"])
+    }
+
+    @Test func uaIsInheritedWhenTheWinningRowHasNone() throws {
+        let xml = try render([
+            Setting(scope: .all, name: "Admin_Passwd", value: "x", access: .na),
+            Setting(scope: .device(phoneMAC), name: "Admin_Passwd", value: "y"),
+            Setting(scope: .all, name: "Station_Name", value: "a", access: .na),
+            Setting(scope: .device(phoneMAC), name: "Station_Name", value: "b", access: .rw),
+        ])
+        #expect(xml.contains(#"<Admin_Passwd ua="na">y</Admin_Passwd>"#))
+        #expect(xml.contains(#"<Station_Name ua="rw">b</Station_Name>"#))
+    }
+
+    @Test func emptyValuesAndOrder() throws {
+        let xml = try render([
+            Setting(scope: .all, name: "b_", value: "1"),
+            Setting(scope: .all, name: "GPP_B", value: ""),
+            Setting(scope: .all, name: "a_", value: "", access: .ro),
+            Setting(scope: .all, name: "B_", value: "2"),
+        ])
+        #expect(xml == "<flat-profile>\n  <B_>2</B_>\n  <GPP_B/>\n  <a_ ua=\"ro\"/>\n  <b_>1</b_>\n</flat-profile>\n")
+    }
+
+    @Test func textIsEscapedAndAnInjectedOUStaysText() throws {
+        let evil = "</GPP_D><Admin_Passwd>x</Admin_Passwd>"
+        let xml = try render([
+            Setting(scope: .all, name: "GPP_D", value: "OU={{cert.ou}}"),
+            Setting(scope: .all, name: "GPP_A", value: #"a & b < c > d "e" 'f'"#),
+        ], identity: identity(ou: evil))
+        #expect(!xml.contains("<Admin_Passwd>"))
+        #expect(try xmllint(xml, element: "GPP_D") == "OU=" + evil)
+        #expect(try xmllint(xml, element: "GPP_A") == #"a & b < c > d "e" 'f'"#)
+        #expect(try xmllint(xml, element: "Admin_Passwd").isEmpty)
+    }
+
+    @Test func charactersXMLForbidsAreReplaced() throws {
+        let xml = try render([Setting(scope: .all, name: "GPP_C", value: "{{cert.ou}}")], identity: identity(ou: "a\u{1}b"))
+        #expect(xml.contains("<GPP_C>a\u{FFFD}b</GPP_C>"))
+        #expect(try xmllint(xml, element: "GPP_C") == "a\u{FFFD}b")
+    }
+
+    @Test func serverVariables() throws {
+        let xml = try render([
+            Setting(scope: .all, name: "GPP_A",
+                    value: "{{mac}} {{mac_upper}} {{mac_colon}} {{serial}} {{model}} {{group}} {{ cert.l }} {{cert.st}} {{cert.cn}}"),
+        ])
+        #expect(xml.contains("<GPP_A>000e08abcdef 000E08ABCDEF 00:0e:08:ab:cd:ef 88012BA01234 CP-8841-3PCC sales 88012BA01234 000e08abcdef </GPP_A>"))
+    }
+
+    @Test func reflectorLine() throws {
+        let xml = try render([Setting(scope: .all, name: "GPP_D", value: "OU={{cert.ou}}, L={{cert.l}}, S={{cert.st}}")])
+        #expect(xml.contains("<GPP_D>OU=CP-8841-3PCC, L=88012BA01234, S=000e08abcdef</GPP_D>"))
+    }
+
+    @Test func variablesAreLayeredAndMayNest() throws {
+        let xml = try render([
+            Setting(scope: .all, name: "Proxy_1_", value: "{{sip_host}}"),
+            Setting(scope: .all, name: "User_ID_1_", value: "{{ext}}"),
+        ], [
+            Variable(scope: .all, name: "domain", value: "example.com"),
+            Variable(scope: .group("sales"), name: "domain", value: "sales.example.com"),
+            Variable(scope: .all, name: "sip_host", value: "sip.{{domain}}"),
+            Variable(scope: .all, name: "ext", value: "100"),
+            Variable(scope: .device(phoneMAC), name: "ext", value: "4711"),
+            Variable(scope: .device(MACAddress("000e08000001")!), name: "ext", value: "9"),
+        ].filter { $0.scope != .device(MACAddress("000e08000001")!) })
+        #expect(xml.contains("<Proxy_1_>sip.sales.example.com</Proxy_1_>"))
+        #expect(xml.contains("<User_ID_1_>4711</User_ID_1_>"))
+    }
+
+    @Test func phoneMacrosPassThrough() throws {
+        let rule = "[--key $B] ( $PN == \"CP-8841-3PCC\" )? https://prov.example.com/prov/$MA.cfg?sn=$SN&a=$(A)&x=$MAU$$"
+        let xml = try render([Setting(scope: .all, name: "Profile_Rule", value: rule)])
+        #expect(try xmllint(xml, element: "Profile_Rule") == rule)
+    }
+
+    @Test func undefinedVariableIsA500NamingIt() {
+        do {
+            _ = try render([Setting(scope: .all, name: "Proxy_1_", value: "{{sip_host}}")])
+            Issue.record("expected a refusal")
+        } catch {
+            #expect(error.status == 500)
+            #expect(error.reason == "server error")
+            #expect(error.detail?.contains("{{sip_host}}") == true)
+        }
+    }
+
+    @Test func unknownCertificateFieldIsUndefinedButAMissingStandardOneIsEmpty() throws {
+        #expect(try render([Setting(scope: .all, name: "GPP_A", value: "[{{cert.o}}]")]).contains("<GPP_A>[]</GPP_A>"))
+        do {
+            _ = try render([Setting(scope: .all, name: "GPP_A", value: "{{cert.nonsense}}")])
+            Issue.record("expected a refusal")
+        } catch {
+            #expect(error.detail?.contains("cert.nonsense") == true)
+        }
+    }
+
+    @Test func variableLoopIsA500() {
+        do {
+            _ = try render([Setting(scope: .all, name: "GPP_A", value: "{{a}}")],
+                           [Variable(scope: .all, name: "a", value: "{{b}}"), Variable(scope: .all, name: "b", value: "{{a}}")])
+            Issue.record("expected a refusal")
+        } catch {
+            #expect(error.status == 500)
+        }
+    }
+
+    @Test func unterminatedBracesStayText() throws {
+        #expect(try render([Setting(scope: .all, name: "GPP_A", value: "{{mac")]).contains("<GPP_A>{{mac</GPP_A>"))
+    }
+
+    @Test func badParameterNameInTheDatabaseIsA500() {
+        do {
+            _ = try render([Setting(scope: .all, name: "Bad Name", value: "1")])
+            Issue.record("expected a refusal")
+        } catch {
+            #expect(error.status == 500)
+            #expect(error.detail?.contains("Bad Name") == true)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import Provisioning
+import Testing
+
+@Suite("One request, environment to answer")
+struct ServiceTests {
+    let device = Device(mac: phoneMAC, serial: phoneSerial, model: phoneModel, group: "sales")
+    let settings = [
+        Setting(scope: .all, name: "Resync_Periodic", value: "3600", access: .na),
+        Setting(scope: .device(phoneMAC), name: "Display_Name_1_", value: "Front Desk"),
+    ]
+
+    func respond(_ environment: [String: String]) -> (response: CGIResponse, log: RequestLog) {
+        ProfileService(databasePath: environment["PROVISIONER_DB"]!).respond(environment: environment, now: 1_800_000_000)
+    }
+
+    func expectRefusal(_ environment: [String: String], status: Int, reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let (response, log) = respond(environment)
+        #expect(response.status == status, sourceLocation: sourceLocation)
+        #expect(String(decoding: response.body, as: UTF8.self) == reason + "\n", sourceLocation: sourceLocation)
+        #expect(response.contentType.hasPrefix("text/plain"), sourceLocation: sourceLocation)
+        #expect(log.status == status && log.reason == reason, sourceLocation: sourceLocation)
+        #expect(log.line.contains("status=\(status)"), sourceLocation: sourceLocation)
+    }
+
+    @Test func knownPhoneGetsItsProfile() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device], settings: settings)
+        let (response, log) = respond(phoneEnvironment(database: db))
+        #expect(response.status == 200)
+        #expect(response.contentType == "text/xml; charset=utf-8")
+        #expect(String(decoding: response.body, as: UTF8.self) == """
+            <flat-profile>
+              <Display_Name_1_>Front Desk</Display_Name_1_>
+              <Resync_Periodic ua="na">3600</Resync_Periodic>
+            </flat-profile>
+
+            """)
+        #expect(log.line.contains("mac=000e08abcdef"))
+        #expect(log.line.contains("fw=11.3.7"))
+    }
+
+    @Test func factoryStyleNameServesTheCallersOwnProfile() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device], settings: settings)
+        let (response, _) = respond(phoneEnvironment(database: db, path: "/prov/CP-8841-3PCC.xml"))
+        #expect(response.status == 200)
+        #expect(String(decoding: response.body, as: UTF8.self).contains("Front Desk"))
+    }
+
+    @Test func everyRefusal() throws {
+        let directory = try TemporaryDirectory()
+        let other = MACAddress("000e08000002")!
+        let db = try makeDatabase(in: directory, devices: [
+            device,
+            Device(mac: other, serial: "S2", model: phoneModel, enabled: false),
+            Device(mac: MACAddress("000e08000003")!, serial: "S3", model: "CP-7841-3PCC"),
+        ], settings: settings)
+        let base = phoneEnvironment(database: db)
+        expectRefusal(base.merging(["PATH_INFO": "/000e08000002.xml"]) { $1 }, status: 403, reason: "MAC mismatch")
+        expectRefusal(base.merging(["REQUEST_METHOD": "PUT"]) { $1 }, status: 405, reason: "method not allowed")
+        expectRefusal(base.merging(["SSL_CLIENT_VERIFY": "NONE"]) { $1 }, status: 403, reason: "certificate not verified")
+        expectRefusal(base.merging(["SSL_CLIENT_S_DN_ST": "ciscogeneric", "SSL_CLIENT_S_DN_L": "ciscogeneric",
+                                    "SSL_CLIENT_S_DN_OU": "cisco.com"]) { $1 }, status: 403, reason: "generic certificate")
+        expectRefusal(phoneEnvironment(database: db, path: "/x.xml", mac: "000e08000002", serial: "S2"),
+                      status: 403, reason: "device disabled")
+        expectRefusal(phoneEnvironment(database: db, path: "/x.xml", serial: "OTHER"), status: 403, reason: "serial mismatch")
+        expectRefusal(phoneEnvironment(database: db, path: "/x.xml", mac: "000e08000003", serial: "S3"),
+                      status: 403, reason: "model mismatch")
+        expectRefusal(phoneEnvironment(database: db, path: "/x.xml", mac: "000e08000099"), status: 404, reason: "unknown device")
+        expectRefusal(base.merging(["PATH_INFO": "/000e08abcdef.cfg"]) { $1 }, status: 404, reason: "no encryption configured")
+        expectRefusal(base.merging(["PATH_INFO": "/000e08abcdef.bin"]) { $1 }, status: 404, reason: "unsupported file type")
+    }
+
+    @Test func serialComparisonIgnoresCase() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device])
+        #expect(respond(phoneEnvironment(database: db, serial: phoneSerial.lowercased())).response.status == 200)
+    }
+
+    @Test func methodNotAllowedSaysWhatIs() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device])
+        let (response, _) = respond(phoneEnvironment(database: db, method: "POST"))
+        #expect(response.extraHeaders.contains { $0 == ("Allow", "GET, HEAD") })
+    }
+
+    @Test func headHasHeadersButNoBody() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device], settings: settings)
+        let (response, _) = respond(phoneEnvironment(database: db, method: "HEAD"))
+        let text = String(decoding: response.serialized(), as: UTF8.self)
+        #expect(text.hasSuffix("\r\n\r\n"))
+        #expect(text.contains("Content-Length: \(response.body.count)\r\n"))
+        #expect(response.body.count > 0)
+    }
+
+    @Test func unknownPhoneIsRememberedOnceWithACount() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device])
+        let stranger = phoneEnvironment(database: db, path: "/x.xml", mac: "000e08000099", serial: "NEW1", model: "CP-7841-3PCC")
+        for _ in 0..<50 { _ = respond(stranger) }
+        let claims = try DeviceStore(path: db, mode: .readWrite).claims()
+        #expect(claims.count == 1)
+        let claim = try #require(claims.first)
+        #expect(claim.mac.hex == "000e08000099")
+        #expect(claim.serial == "NEW1")
+        #expect(claim.model == "CP-7841-3PCC")
+        #expect(claim.remoteAddress == "192.0.2.10")
+        #expect(claim.count == 50)
+        // Checked with the sqlite3 tool too: one row.
+        #expect(try run("sqlite3", [db, "SELECT count(*), max(count) FROM claims"]).text == "1|50\n")
+    }
+
+    @Test func failedClaimWriteStillAnswers404() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device])
+        try DeviceStore(path: db, mode: .readWrite).database.execute("DROP TABLE claims")
+        let (response, log) = respond(phoneEnvironment(database: db, path: "/x.xml", mac: "000e08000099"))
+        #expect(response.status == 404)
+        #expect(log.line.contains("claim not recorded"))
+    }
+
+    @Test func missingDatabaseIs500WithAFixedBody() throws {
+        let directory = try TemporaryDirectory()
+        let (response, log) = respond(phoneEnvironment(database: directory.path("absent.db")))
+        #expect(response.status == 500)
+        #expect(String(decoding: response.body, as: UTF8.self) == "server error\n")
+        #expect(log.line.contains("database unavailable"))
+        #expect(!FileManager.default.fileExists(atPath: directory.path("absent.db")))
+    }
+
+    @Test func olderSchemaIs500() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device])
+        try DeviceStore(path: db, mode: .readWrite).database.execute("PRAGMA user_version = 0")
+        let (response, log) = respond(phoneEnvironment(database: db))
+        #expect(response.status == 500)
+        #expect(log.line.contains("provctl init"))
+    }
+
+    @Test func secretsNeverReachTheLogLine() throws {
+        let directory = try TemporaryDirectory()
+        let key = "sup3r-secret-key"
+        var encrypted = device
+        encrypted.encryption = .aes256cbc(key: key, digest: .sha256)
+        let db = try makeDatabase(in: directory, devices: [encrypted], settings: [
+            Setting(scope: .all, name: "Password_1_", value: "sip-pass-123"),
+            Setting(scope: .all, name: "Proxy_1_", value: "{{undefined_thing}}"),
+        ])
+        for path in ["/000e08abcdef.cfg", "/000e08abcdef.xml"] {
+            let (_, log) = respond(phoneEnvironment(database: db, path: path))
+            #expect(!log.line.contains(key))
+            #expect(!log.line.contains("sip-pass-123"))
+        }
+    }
+
+    @Test func seenIsRecordedForAnswered() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device])
+        let service = ProfileService(databasePath: db)
+        var (_, log) = service.respond(environment: phoneEnvironment(database: db), now: 1_800_000_000)
+        service.recordSeen(log: &log, now: 1_800_000_000)
+        service.recordSeen(log: &log, now: 1_800_000_100)
+        #expect(try run("sqlite3", [db, "SELECT mac, first_seen, last_seen, firmware, count FROM seen"]).text
+                == "000e08abcdef|1800000000|1800000100|11.3.7|2\n")
+    }
+
+    @Test func logLineQuotesAndDropsControlCharacters() {
+        var log = RequestLog(environment: ["PATH_INFO": "/a b\n\"c\".xml", "REMOTE_ADDR": "::1"])
+        log.status = 404
+        log.reason = "unknown device"
+        let line = log.line
+        #expect(line.hasPrefix("profile-cgi: status=404 reason=\"unknown device\""))
+        #expect(line.contains(#"path="/a b\"c\".xml""#))
+        #expect(!line.contains("\n"))
+    }
+}
