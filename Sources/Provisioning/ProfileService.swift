@@ -9,13 +9,13 @@ public struct ProfileService: Sendable {
     }
 
     /// The database path the environment names: `PROVISIONER_DB`, else `/var/lib/provisioner/provisioner.db`.
-    public static func databasePath(environment: [String: String]) -> String {
+    public static func databasePath(environment: StringTable) -> String {
         if let path = environment["PROVISIONER_DB"], !path.isEmpty { return path }
         return DeviceStore.defaultPath
     }
 
     /// Answers one CGI request. `now` is Unix seconds, for claims.
-    public func respond(environment: [String: String], now: Int) -> (response: CGIResponse, log: RequestLog) {
+    public func respond(environment: StringTable, now: Int) -> (response: CGIResponse, log: RequestLog) {
         var log = RequestLog(environment: environment)
         let isHead = environment["REQUEST_METHOD"] == "HEAD"
         do {
@@ -35,7 +35,7 @@ public struct ProfileService: Sendable {
         }
     }
 
-    func answer(environment: [String: String], now: Int, log: inout RequestLog) throws(Refusal) -> (CGIResponse, ProfileForm) {
+    func answer(environment: StringTable, now: Int, log: inout RequestLog) throws(Refusal) -> (CGIResponse, ProfileForm) {
         let request = try ProfileRequest(environment: environment)
         let identity = try ClientIdentity.from(environment: environment)
         log.identity = identity
@@ -98,7 +98,7 @@ public struct ProfileService: Sendable {
     }
 
     /// Writes the claim on a read-write connection of its own; a failure is logged and the answer stays 404.
-    func rememberClaim(identity: ClientIdentity, environment: [String: String], now: Int, log: inout RequestLog) {
+    func rememberClaim(identity: ClientIdentity, environment: StringTable, now: Int, log: inout RequestLog) {
         do {
             let writer = try SQLiteDatabase(path: databasePath, mode: .readWrite, busyTimeout: 1000)
             try DeviceStore.recordClaim(on: writer, identity: identity, remoteAddress: environment["REMOTE_ADDR"],
@@ -126,7 +126,7 @@ public struct RequestLog: Sendable {
     /// Microseconds from process start to the answer written, set by the caller.
     public var microseconds: Int?
 
-    public init(environment: [String: String]) {
+    public init(environment: StringTable) {
         userAgent = environment["HTTP_USER_AGENT"].map(UserAgent.init)
         remoteAddress = environment["REMOTE_ADDR"]
         path = environment["PATH_INFO"]

@@ -9,7 +9,7 @@ clock_gettime(CLOCK_MONOTONIC, &started)
 
 // Only the variables the core reads become Swift strings: Apache passes dozens more (the server's own
 // certificate among them), and every string costs at start-up.
-var environment: [String: String] = Dictionary(minimumCapacity: 48)
+var environment = StringTable()
 var cursor = environ
 while let entry = cursor.pointee {
     cursor += 1
@@ -18,9 +18,10 @@ while let entry = cursor.pointee {
         || strncmp(entry, "REMOTE_ADDR=", 12) == 0 || strncmp(entry, "HTTP_USER_AGENT=", 16) == 0
     guard wanted, let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
     let key = String(decoding: UnsafeRawBufferPointer(start: entry, count: equals - entry), as: UTF8.self)
-    environment[key] = String(cString: equals + 1)
+    environment.appendNew(key, String(cString: equals + 1))
 }
 
+SQLiteDatabase.configureForSingleThread()
 let service = ProfileService(databasePath: ProfileService.databasePath(environment: environment))
 var (response, log) = service.respond(environment: environment, now: Int(time(nil)))
 

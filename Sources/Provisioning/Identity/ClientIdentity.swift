@@ -18,11 +18,11 @@ public struct ClientIdentity: Sendable, Equatable {
     public var model: String?
     /// The subject's attributes by lower-case short name (`ou`, `l`, `st`, `cn`, `serialnumber`, ...); a repeated
     /// attribute's later values are `ou_1`, `ou_2`, as mod_ssl names them. These feed `{{cert.*}}`.
-    public var fields: [String: String]
+    public var fields: StringTable
     /// Where this was read from.
     public var source: Source
 
-    public init(mac: MACAddress, serial: String?, model: String?, fields: [String: String], source: Source) {
+    public init(mac: MACAddress, serial: String?, model: String?, fields: StringTable, source: Source) {
         self.mac = mac
         self.serial = serial
         self.model = model
@@ -31,16 +31,18 @@ public struct ClientIdentity: Sendable, Equatable {
     }
 
     /// Short names of the subject attribute types, by OID.
-    static let shortNames: [String: String] = [
-        "2.5.4.3": "cn", "2.5.4.4": "sn", "2.5.4.5": "serialnumber", "2.5.4.6": "c", "2.5.4.7": "l",
-        "2.5.4.8": "st", "2.5.4.9": "street", "2.5.4.10": "o", "2.5.4.11": "ou", "2.5.4.12": "title",
-        "2.5.4.13": "description", "2.5.4.42": "givenname", "2.5.4.43": "initials", "2.5.4.44": "generationqualifier",
-        "2.5.4.46": "dnqualifier", "2.5.4.65": "pseudonym", "1.2.840.113549.1.9.1": "emailaddress",
-        "0.9.2342.19200300.100.1.1": "uid", "0.9.2342.19200300.100.1.25": "dc",
+    static let shortNames: [(oid: String, name: String)] = [
+        ("2.5.4.3", "cn"), ("2.5.4.4", "sn"), ("2.5.4.5", "serialnumber"), ("2.5.4.6", "c"), ("2.5.4.7", "l"),
+        ("2.5.4.8", "st"), ("2.5.4.9", "street"), ("2.5.4.10", "o"), ("2.5.4.11", "ou"), ("2.5.4.12", "title"),
+        ("2.5.4.13", "description"), ("2.5.4.42", "givenname"), ("2.5.4.43", "initials"),
+        ("2.5.4.44", "generationqualifier"), ("2.5.4.46", "dnqualifier"), ("2.5.4.65", "pseudonym"),
+        ("1.2.840.113549.1.9.1", "emailaddress"), ("0.9.2342.19200300.100.1.1", "uid"),
+        ("0.9.2342.19200300.100.1.25", "dc"),
     ]
 
-    /// The names `{{cert.NAME}}` may use even when this certificate lacks the attribute (they read as empty).
-    public static let knownFieldNames: Set<String> = Set(shortNames.values)
+    /// True for the names `{{cert.NAME}}` may use even when this certificate lacks the attribute (they read as
+    /// empty): the short names above.
+    public static func isKnownFieldName(_ name: String) -> Bool { shortNames.contains { $0.name == name } }
 
     /// mod_ssl's `SSL_CLIENT_S_DN_<suffix>` variables and the short names they stand for.
     static let variableSuffixes: [(suffix: String, name: String)] = [
@@ -49,12 +51,12 @@ public struct ClientIdentity: Sendable, Equatable {
         ("Email", "emailaddress"), ("SerialNumber", "serialnumber"), ("serialNumber", "serialnumber"), ("DC", "dc"),
     ]
 
-    /// RFC 2253 attribute keys as OpenSSL prints them, and their short names.
-    static let distinguishedNameKeys: [String: String] = [
-        "cn": "cn", "sn": "sn", "serialnumber": "serialnumber", "c": "c", "l": "l", "st": "st", "s": "st",
-        "street": "street", "o": "o", "ou": "ou", "title": "title", "description": "description",
-        "gn": "givenname", "givenname": "givenname", "initials": "initials", "emailaddress": "emailaddress",
-        "email": "emailaddress", "uid": "uid", "dc": "dc", "pseudonym": "pseudonym", "dnqualifier": "dnqualifier",
+    /// RFC 2253 attribute keys (lower-cased) as OpenSSL prints them, and their short names.
+    static let distinguishedNameKeys: [(key: String, name: String)] = [
+        ("cn", "cn"), ("sn", "sn"), ("serialnumber", "serialnumber"), ("c", "c"), ("l", "l"), ("st", "st"),
+        ("s", "st"), ("street", "street"), ("o", "o"), ("ou", "ou"), ("title", "title"), ("description", "description"),
+        ("gn", "givenname"), ("givenname", "givenname"), ("initials", "initials"), ("emailaddress", "emailaddress"),
+        ("email", "emailaddress"), ("uid", "uid"), ("dc", "dc"), ("pseudonym", "pseudonym"), ("dnqualifier", "dnqualifier"),
     ]
 
     /// Settles who is calling from a CGI environment set by mod_ssl.
@@ -62,12 +64,12 @@ public struct ClientIdentity: Sendable, Equatable {
     /// `SSL_CLIENT_VERIFY` must be `SUCCESS`. The certificate's PEM (`SSL_CLIENT_CERT`) is read when present,
     /// else the subject variables. A generic `ciscogeneric` certificate, a missing MAC or a malformed one is no
     /// identity: each is a 403.
-    public static func from(environment: [String: String]) throws(Refusal) -> ClientIdentity {
+    public static func from(environment: StringTable) throws(Refusal) -> ClientIdentity {
         let verify = environment["SSL_CLIENT_VERIFY"] ?? "NONE"
         guard verify == "SUCCESS" else {
             throw Refusal(403, "certificate not verified", detail: "SSL_CLIENT_VERIFY=\(verify.prefix(80))")
         }
-        var fields: [String: String]
+        let fields: StringTable
         let source: Source
         if let pem = environment["SSL_CLIENT_CERT"], !pem.isEmpty {
             do {
@@ -84,38 +86,43 @@ public struct ClientIdentity: Sendable, Equatable {
     }
 
     /// Short-name fields from attributes in certificate order; repeats become `name_1`, `name_2`, ...
-    static func fields(from attributes: [SubjectAttribute]) -> [String: String] {
-        var fields: [String: String] = [:]
+    static func fields(from attributes: [SubjectAttribute]) -> StringTable {
+        var fields = StringTable()
         for attribute in attributes {
-            let name = shortNames[attribute.oid] ?? attribute.oid
+            let name = shortNames.first { $0.oid == attribute.oid }?.name ?? attribute.oid
             insert(&fields, name, attribute.value)
         }
         return fields
     }
 
-    static func insert(_ fields: inout [String: String], _ name: String, _ value: String) {
-        guard fields[name] != nil else { fields[name] = value; return }
+    static func insert(_ fields: inout StringTable, _ name: String, _ value: String) {
+        guard fields[name] != nil else { fields.appendNew(name, value); return }
         var index = 1
         while fields["\(name)_\(index)"] != nil { index += 1 }
-        fields["\(name)_\(index)"] = value
+        fields.appendNew("\(name)_\(index)", value)
     }
 
     /// Fields from `SSL_CLIENT_S_DN` (RFC 2253), overridden by the unescaped `SSL_CLIENT_S_DN_*` variables.
-    static func fields(environment: [String: String]) -> [String: String] {
-        var fields: [String: String] = [:]
+    static func fields(environment: StringTable) -> StringTable {
+        var fields = StringTable()
         if let dn = environment["SSL_CLIENT_S_DN"] {
             // RFC 2253 lists the most specific attribute first; certificate order is the reverse.
             for (key, value) in parseDistinguishedName(dn).reversed() {
-                insert(&fields, distinguishedNameKeys[key.lowercased()] ?? key.lowercased(), value)
+                let lower = key.lowercased()
+                insert(&fields, distinguishedNameKeys.first { $0.key == lower }?.name ?? lower, value)
             }
         }
-        for (suffix, name) in variableSuffixes {
-            if let value = environment["SSL_CLIENT_S_DN_" + suffix] { fields[name] = value }
-            var index = 1
-            while let value = environment["SSL_CLIENT_S_DN_\(suffix)_\(index)"] {
-                fields["\(name)_\(index)"] = value
-                index += 1
+        let prefix = "SSL_CLIENT_S_DN_".utf8
+        for entry in environment where entry.key.utf8.count > prefix.count && entry.key.utf8.starts(with: prefix) {
+            var suffix = Substring(entry.key.utf8.dropFirst(prefix.count))
+            var index = 0
+            // A repeated attribute: `SSL_CLIENT_S_DN_OU_1`.
+            if let underscore = suffix.lastIndex(of: "_"), let number = Int(suffix[suffix.index(after: underscore)...]) {
+                index = number
+                suffix = suffix[..<underscore]
             }
+            guard let name = variableSuffixes.first(where: { $0.suffix == suffix })?.name else { continue }
+            fields[index == 0 ? name : "\(name)_\(index)"] = entry.value
         }
         return fields
     }
@@ -171,9 +178,10 @@ public struct ClientIdentity: Sendable, Equatable {
     }
 
     /// Picks MAC, serial and product from the fields, accepting both subject forms of FACTS.md §1.
-    static func identity(fields: [String: String], source: Source) throws(Refusal) -> ClientIdentity {
+    static func identity(fields: StringTable, source: Source) throws(Refusal) -> ClientIdentity {
         let generic = "ciscogeneric"
-        if [fields["l"], fields["st"], fields["sn"], fields["cn"]].contains(where: { $0?.lowercased() == generic }) {
+        if fields["l"]?.lowercased() == generic || fields["st"]?.lowercased() == generic
+            || fields["sn"]?.lowercased() == generic || fields["cn"]?.lowercased() == generic {
             throw Refusal(403, "generic certificate", detail: "the pre-2.0 ciscogeneric certificate identifies no phone")
         }
         // CN=<product>-SEP<MAC> with serialNumber=PID:<product> SN:<serial> (newer Cisco MICs).
@@ -210,7 +218,7 @@ public struct ClientIdentity: Sendable, Equatable {
 
     /// The identity `provctl render` uses for a stored device: the OU/L/ST subject its certificate would carry.
     public static func standIn(for device: Device) -> ClientIdentity {
-        var fields: [String: String] = ["st": device.mac.hex]
+        var fields: StringTable = ["st": device.mac.hex]
         if let model = device.model { fields["ou"] = model }
         if let serial = device.serial { fields["l"] = serial }
         return ClientIdentity(mac: device.mac, serial: device.serial, model: device.model, fields: fields, source: .device)

@@ -11,22 +11,23 @@ public struct UserAgent: Sendable, Equatable {
     public var bracketed: String?
 
     public init(_ text: String) {
-        var rest = Substring(text)
-        if rest.hasPrefix("Cisco-") { rest = rest.dropFirst(6) }
-        if let open = rest.firstIndex(of: "("), let close = rest[open...].firstIndex(of: ")") {
-            let inside = rest[rest.index(after: open)..<close]
-            bracketed = inside.isEmpty ? nil : String(inside)
-            rest = rest[..<open]
+        // Byte offsets, not Characters: this runs on every request and the text is ASCII in practice.
+        var bytes = Array(text.utf8)
+        let isCisco = bytes.starts(with: "Cisco-".utf8)
+        if isCisco { bytes.removeFirst(6) }
+        if let open = bytes.firstIndex(of: UInt8(ascii: "(")),
+           let close = bytes[open...].firstIndex(of: UInt8(ascii: ")")) {
+            bracketed = close > open + 1 ? String(decoding: bytes[(open + 1)..<close], as: UTF8.self) : nil
+            bytes.removeSubrange(open...)
         }
-        let head = rest.split(separator: " ", maxSplits: 1).first ?? ""
-        if let slash = head.firstIndex(of: "/") {
-            product = head[..<slash].isEmpty ? nil : String(head[..<slash])
-            let version = head[head.index(after: slash)...]
-            firmware = version.isEmpty ? nil : String(version)
-        } else if !head.isEmpty {
-            product = String(head)
+        let head = bytes.prefix { $0 != UInt8(ascii: " ") }
+        if let slash = head.firstIndex(of: UInt8(ascii: "/")) {
+            product = slash > head.startIndex ? String(decoding: head[..<slash], as: UTF8.self) : nil
+            firmware = slash + 1 < head.endIndex ? String(decoding: head[(slash + 1)...], as: UTF8.self) : nil
+        } else if !head.isEmpty && isCisco {
+            product = String(decoding: head, as: UTF8.self)
         }
-        if !text.hasPrefix("Cisco-") && product != nil && firmware == nil { product = nil }
+        if !isCisco { product = nil }
     }
 
     /// The bracketed value as a MAC, when it is one.

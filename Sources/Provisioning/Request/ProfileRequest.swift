@@ -24,7 +24,7 @@ public struct ProfileRequest: Sendable, Equatable {
 
     /// Reads `REQUEST_METHOD` and `PATH_INFO`. Any method but GET and HEAD is a 405; an ending other than
     /// `.xml`, `.gz` or `.cfg` (or none) is a 404.
-    public init(environment: [String: String]) throws(Refusal) {
+    public init(environment: StringTable) throws(Refusal) {
         let method = environment["REQUEST_METHOD"] ?? "GET"
         guard method == "GET" || method == "HEAD" else {
             throw Refusal(405, "method not allowed", detail: "method \(method.prefix(16))")

@@ -55,6 +55,11 @@ public final class SQLiteDatabase {
 
     deinit { sqlite3_close_v2(handle) }
 
+    /// Switches SQLite to single-thread mode without memory statistics (`sqlite3_config`), which saves the
+    /// mutex and bookkeeping around every allocation. Call once, before any connection opens; false if too late.
+    @discardableResult
+    public static func configureForSingleThread() -> Bool { CSQLite_configureSingleThread() == SQLITE_OK }
+
     /// The error SQLite holds for this connection now.
     func lastError(_ rc: Int32, sql: String?) -> SQLiteError {
         SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql)

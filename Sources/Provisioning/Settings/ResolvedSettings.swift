@@ -22,30 +22,38 @@ public struct ResolvedSettings: Sendable {
     /// Merges `layers` for `device` as identified by `identity`. An undefined variable, a loop between variables,
     /// or a parameter name XML cannot carry is a 500 that names it.
     public init(layers: Layers, device: Device, identity: ClientIdentity) throws(Refusal) {
-        var merged: [String: (value: String, access: UserAccess?, scope: Scope)] = [:]
-        for setting in layers.settings.sorted(by: { $0.scope.rank < $1.scope.rank }) {
-            let inherited = merged[setting.name]?.access
-            merged[setting.name] = (setting.value, setting.access ?? inherited, setting.scope)
-        }
         var variables = Variables(builtIns: Self.builtIns(device: device, identity: identity), fields: identity.fields)
         for variable in layers.variables.sorted(by: { $0.scope.rank < $1.scope.rank }) {
             variables.defined[variable.name] = variable.value
         }
-        var parameters: [ResolvedParameter] = []
-        parameters.reserveCapacity(merged.count)
-        for (name, entry) in merged {
-            guard XMLText.isValidName(name) else {
-                throw .serverError("parameter name \"\(name.prefix(64))\" at \(entry.scope) is not a valid XML name")
-            }
-            let value = try variables.expand(entry.value, depth: 0)
-            parameters.append(ResolvedParameter(name: name, value: value, access: entry.access, scope: entry.scope,
-                                                template: entry.value))
+        // Sorting by name, then scope, puts each parameter's rows side by side with the winner last; no hashing
+        // (see StringTable for why the CGI avoids Dictionary).
+        let rows = layers.settings.sorted {
+            $0.name == $1.name ? $0.scope.rank < $1.scope.rank : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
         }
-        parameters.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        var parameters: [ResolvedParameter] = []
+        parameters.reserveCapacity(rows.count)
+        var index = 0
+        while index < rows.count {
+            let name = rows[index].name
+            var access: UserAccess? = nil
+            var winner = rows[index]
+            while index < rows.count && rows[index].name == name {
+                winner = rows[index]
+                access = winner.access ?? access
+                index += 1
+            }
+            guard XMLText.isValidName(name) else {
+                throw .serverError("parameter name \"\(name.prefix(64))\" at \(winner.scope) is not a valid XML name")
+            }
+            let value = try variables.expand(winner.value, depth: 0)
+            parameters.append(ResolvedParameter(name: name, value: value, access: access, scope: winner.scope,
+                                                template: winner.value))
+        }
         self.parameters = parameters
     }
 
-    static func builtIns(device: Device, identity: ClientIdentity) -> [String: String] {
+    static func builtIns(device: Device, identity: ClientIdentity) -> StringTable {
         [
             "mac": device.mac.hex,
             "mac_upper": device.mac.upper,
@@ -59,9 +67,9 @@ public struct ResolvedSettings: Sendable {
 
 /// The variables one render can use, and the `{{name}}` expander.
 struct Variables {
-    var builtIns: [String: String]
-    var fields: [String: String]
-    var defined: [String: String] = [:]
+    var builtIns: StringTable
+    var fields: StringTable
+    var defined = StringTable()
 
     /// Variables may use variables; deeper than this is taken for a loop.
     static let maximumDepth = 8
@@ -73,7 +81,7 @@ struct Variables {
             let field = String(name.dropFirst(5)).lowercased()
             if let value = fields[field] { return value }
             // A standard attribute this certificate lacks reads as empty, as mod_ssl's unset variable would.
-            if ClientIdentity.knownFieldNames.contains(field) { return "" }
+            if ClientIdentity.isKnownFieldName(field) { return "" }
             throw .serverError("undefined variable {{\(name)}}")
         }
         guard let value = defined[name] else { throw .serverError("undefined variable {{\(name)}}") }
