@@ -22,7 +22,8 @@ while let entry = cursor.pointee {
 }
 
 SQLiteDatabase.configureForSingleThread()
-let service = ProfileService(databasePath: ProfileService.databasePath(environment: environment))
+let service = ProfileService(databasePath: ProfileService.databasePath(environment: environment),
+                             recordsSeen: ProfileService.recordsSeen(environment: environment))
 var (response, log) = service.respond(environment: environment, now: Int(time(nil)))
 
 /// Writes all of `bytes` to `fd`, retrying short writes; gives up quietly if the reader went away.
@@ -44,8 +45,6 @@ clock_gettime(CLOCK_MONOTONIC, &finished)
 log.microseconds = (finished.tv_sec - started.tv_sec) * 1_000_000 + (finished.tv_nsec - started.tv_nsec) / 1000
 // Closing stdout tells Apache the answer is complete; the bookkeeping below no longer delays the phone.
 close(1)
-if environment["PROVISIONER_RECORD_SEEN"] != "0" {
-    service.recordSeen(log: &log, now: Int(time(nil)))
-}
+service.recordSeen(log: &log, now: Int(time(nil)))
 writeAll(2, Array((log.line + "\n").utf8))
 exit(0)

@@ -93,6 +93,20 @@ struct CGIProcessTests {
         #expect(log.contains("{{sip_proxy}}"))
     }
 
+    @Test func seenIsRecordedUnlessTurnedOff() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [Device(mac: phoneMAC)])
+        var environment = phoneEnvironment(database: db)
+        environment["PROVISIONER_RECORD_SEEN"] = "0"
+        _ = try runCGI(environment)
+        #expect(try run("sqlite3", [db, "SELECT count(*) FROM seen"]).text == "0\n")
+        environment["PROVISIONER_RECORD_SEEN"] = nil
+        _ = try runCGI(environment)
+        _ = try runCGI(environment)
+        #expect(try run("sqlite3", [db, "SELECT mac, remote_addr, firmware, count FROM seen"]).text
+                == "000e08abcdef|192.0.2.10|11.3.7|2\n")
+    }
+
     @Test func headWritesNoBody() throws {
         let directory = try TemporaryDirectory()
         let db = try makeDatabase(in: directory, devices: [Device(mac: phoneMAC)],

@@ -158,12 +158,26 @@ struct ServiceTests {
     @Test func seenIsRecordedForAnswered() throws {
         let directory = try TemporaryDirectory()
         let db = try makeDatabase(in: directory, devices: [device])
-        let service = ProfileService(databasePath: db)
+        let service = ProfileService(databasePath: db, recordsSeen: true)
         var (_, log) = service.respond(environment: phoneEnvironment(database: db), now: 1_800_000_000)
         service.recordSeen(log: &log, now: 1_800_000_000)
         service.recordSeen(log: &log, now: 1_800_000_100)
         #expect(try run("sqlite3", [db, "SELECT mac, first_seen, last_seen, firmware, count FROM seen"]).text
                 == "000e08abcdef|1800000000|1800000100|11.3.7|2\n")
+        // A refusal is not a sighting.
+        var (_, refused) = service.respond(environment: phoneEnvironment(database: db, path: "/000e08000001.xml"), now: 1)
+        service.recordSeen(log: &refused, now: 1_800_000_200)
+        #expect(try run("sqlite3", [db, "SELECT count FROM seen"]).text == "2\n")
+    }
+
+    @Test func readOnlyServiceWritesNoSeenRow() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [device])
+        let service = ProfileService(databasePath: db)
+        var (response, log) = service.respond(environment: phoneEnvironment(database: db), now: 1_800_000_000)
+        service.recordSeen(log: &log, now: 1_800_000_000)
+        #expect(response.status == 200)
+        #expect(try run("sqlite3", [db, "SELECT count(*) FROM seen"]).text == "0\n")
     }
 
     @Test func logLineQuotesAndDropsControlCharacters() {

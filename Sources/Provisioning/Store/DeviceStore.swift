@@ -89,15 +89,26 @@ public final class DeviceStore {
         database = try SQLiteDatabase(path: path, mode: mode)
         versionAtOpen = try database.userVersion()
         if mode == .readOnly {
-            let version = versionAtOpen
-            guard version == Self.schemaVersion else {
-                throw SQLiteError(code: 0, message: version < Self.schemaVersion
-                    ? "schema version \(version), this build needs \(Self.schemaVersion): run `provctl init`"
-                    : "schema version \(version) is newer than this build (\(Self.schemaVersion))", sql: nil)
-            }
+            try Self.checkVersion(versionAtOpen)
         } else {
             try database.execute("PRAGMA foreign_keys = ON")
             try migrate()
+        }
+    }
+
+    /// Opens the file for the CGI: read-only, or read-write when it will record `seen` rows and claims. Never
+    /// creates the file and never migrates it: a missing file or a schema of another version is an error.
+    public init(serving path: String, writable: Bool) throws(SQLiteError) {
+        database = try SQLiteDatabase(path: path, mode: writable ? .readWrite : .readOnly, busyTimeout: 2000)
+        versionAtOpen = try database.userVersion()
+        try Self.checkVersion(versionAtOpen)
+    }
+
+    static func checkVersion(_ version: Int) throws(SQLiteError) {
+        guard version == schemaVersion else {
+            throw SQLiteError(code: 0, message: version < schemaVersion
+                ? "schema version \(version), this build needs \(schemaVersion): run `provctl init`"
+                : "schema version \(version) is newer than this build (\(schemaVersion))", sql: nil)
         }
     }
 
