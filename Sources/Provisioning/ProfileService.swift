@@ -59,19 +59,17 @@ public final class ProfileService {
             log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
         }
         let store: DeviceStore
-        let device: Device
+        let found: Device?
         do {
             store = try DeviceStore(serving: databasePath, writable: recordsSeen)
             self.store = store
-            guard let found = try store.device(mac: identity.mac) else {
-                rememberClaim(identity: identity, environment: environment, now: now, log: &log)
-                throw Refusal(404, "unknown device", detail: nil)
-            }
-            device = found
-        } catch let error as SQLiteError {
-            throw .serverError("database unavailable: \(error)")
+            found = try store.device(mac: identity.mac)
         } catch {
-            throw error as! Refusal
+            throw .serverError("database unavailable: \(error)")
+        }
+        guard let device = found else {
+            rememberClaim(identity: identity, environment: environment, now: now, log: &log)
+            throw Refusal(404, "unknown device")
         }
         guard device.enabled else { throw Refusal(403, "device disabled") }
         if let stored = device.serial, stored.lowercased() != (identity.serial ?? "").lowercased() {
