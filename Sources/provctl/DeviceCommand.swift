@@ -4,9 +4,31 @@ import Provisioning
 struct DeviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device",
-        abstract: "Add and manage devices.",
-        subcommands: [DeviceAdd.self]
+        abstract: "Add, show, list, edit, enable, disable, remove and replace devices.",
+        discussion: "Example: provctl device list --group sales --never-seen",
+        subcommands: [DeviceAdd.self, DeviceShow.self, DeviceList.self, DeviceEdit.self, DeviceEnable.self,
+                      DeviceDisable.self, DeviceRemove.self, DeviceReplace.self]
     )
+}
+
+/// Checks the text fields a device takes: one non-empty line each.
+func checkDeviceFields(_ fields: [(String, String?)], allowEmpty: Bool = false) throws {
+    for (field, value) in fields {
+        guard let value else { continue }
+        if (!allowEmpty && value.isEmpty) || value.contains(where: { $0.isNewline })
+            || value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            throw ValidationError("\(field): must be one line without control characters" + (allowEmpty ? "" : ", not empty"))
+        }
+    }
+}
+
+/// Checks `--encrypt`, `--key` and `--kdf` as `device add` and `adopt` take them.
+func checkEncryptionOptions(encrypt: String?, key: String?, kdf: String?) throws {
+    if let encrypt, encrypt != "aes-256-cbc" { throw ValidationError("--encrypt: \"\(encrypt)\" must be aes-256-cbc") }
+    if encrypt != nil && (key ?? "").isEmpty { throw ValidationError("--key: required with --encrypt, and not empty") }
+    if encrypt == nil && key != nil { throw ValidationError("--key: only with --encrypt aes-256-cbc") }
+    if let kdf, KeyDerivationDigest(rawValue: kdf) == nil { throw ValidationError("--kdf: \"\(kdf)\" must be md5 or sha256") }
+    if let key, key.contains(where: { $0.isNewline }) { throw ValidationError("--key: must be one line") }
 }
 
 struct DeviceAdd: ParsableCommand {
@@ -14,12 +36,16 @@ struct DeviceAdd: ParsableCommand {
         commandName: "add",
         abstract: "Add a device by MAC.",
         discussion: """
+            A claim for the same MAC (a phone that already called) is settled. The key is a passphrase, as the \
+            phone's [--key ...] is.
             Example: provctl device add 00:0e:08:ab:cd:ef --serial 88012BA01234 --model CP-8841-3PCC \
             --group sales --gzip --encrypt aes-256-cbc --key 'a phrase' --kdf sha256
             """
     )
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var change: DryRunOption
     @Argument(help: "The MAC, in any spelling.") var mac: String
     @Option(help: "The serial the certificate must carry (L, or SN: in serialNumber).") var serial: String?
     @Option(help: "The product the certificate must carry (OU, or PID:); picks the model scope.") var model: String?
@@ -32,15 +58,8 @@ struct DeviceAdd: ParsableCommand {
 
     func validate() throws {
         _ = try parseMAC(mac)
-        if let encrypt, encrypt != "aes-256-cbc" { throw ValidationError("--encrypt: \"\(encrypt)\" must be aes-256-cbc") }
-        if encrypt != nil && (key ?? "").isEmpty { throw ValidationError("--key: required with --encrypt, and not empty") }
-        if encrypt == nil && key != nil { throw ValidationError("--key: only with --encrypt aes-256-cbc") }
-        if let kdf, KeyDerivationDigest(rawValue: kdf) == nil { throw ValidationError("--kdf: \"\(kdf)\" must be md5 or sha256") }
-        for (field, value) in [("--serial", serial), ("--model", model), ("--group", group)] {
-            if let value, value.isEmpty || value.contains(where: { $0.isNewline }) {
-                throw ValidationError("\(field): must be one non-empty line")
-            }
-        }
+        try checkEncryptionOptions(encrypt: encrypt, key: key, kdf: kdf)
+        try checkDeviceFields([("--serial", serial), ("--model", model), ("--group", group)])
     }
 
     func run() throws {
@@ -52,29 +71,16 @@ struct DeviceAdd: ParsableCommand {
         }
         let device = Device(mac: mac, serial: serial, model: model, group: group, enabled: !disabled, gzip: gzip,
                             encryption: encryption)
-        if try opened.device(mac: mac) != nil {
-            throw ValidationError("MAC: \(mac) is already a device (use `provctl device edit`)")
-        }
-        try opened.database.transaction {
+        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some([mac]) }) { audit in
+            if try opened.device(mac: mac) != nil {
+                throw Failure(.conflict, "MAC: \(mac) is already a device (use `provctl device edit`)")
+            }
             try opened.insert(device)
-            try opened.audit(who: currentUser(), action: "device add", target: mac.hex, old: nil,
-                             new: describe(device), now: DeviceStore.now())
+            if try opened.removeClaim(mac: mac) {
+                try audit.record("claim settled", target: mac.hex, old: "claim", new: nil)
+            }
+            try audit.record("device add", target: mac.hex, old: nil, new: describe(device))
         }
         print("added \(mac)")
     }
-}
-
-/// A device as one line for the audit log, the key masked.
-func describe(_ device: Device) -> String {
-    var parts = ["mac=\(device.mac)"]
-    if let serial = device.serial { parts.append("serial=\(serial)") }
-    if let model = device.model { parts.append("model=\(model)") }
-    if let group = device.group { parts.append("group=\(group)") }
-    parts.append("enabled=\(device.enabled ? "yes" : "no")")
-    parts.append("gzip=\(device.gzip ? "yes" : "no")")
-    switch device.encryption {
-    case .none: parts.append("encryption=none")
-    case .aes256cbc(_, let digest): parts.append("encryption=aes-256-cbc key=*** kdf=\(digest.rawValue)")
-    }
-    return parts.joined(separator: " ")
 }

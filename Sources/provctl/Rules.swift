@@ -1,38 +1,35 @@
-import ArgumentParser
 import Provisioning
 
-/// What a value must be before it is stored. (The full catalogue of FACTS.md §6 arrives with provctl's issue.)
-enum ParameterRules {
-    static func check(name: String, value: String) throws {
-        guard XMLText.isValidName(name) else {
-            throw ValidationError("\(name): not a valid parameter name (letters, digits, _ - . ; a letter or _ first)")
-        }
-        if let bad = XMLText.firstForbidden(in: value) {
-            throw ValidationError("\(name): value holds U+\(String(bad.value, radix: 16, uppercase: true)), a character XML 1.0 forbids")
-        }
-    }
-
-    static func checkVariable(name: String, value: String) throws {
-        let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
-        guard !name.isEmpty, allowed, !name.hasPrefix("cert.") else {
-            throw ValidationError("variable \(name): names are letters, digits, _ - . and may not start with cert.")
-        }
-        guard !ResolvedSettings.builtInNames.contains(name) else {
-            throw ValidationError("variable \(name): a server variable; it cannot be set")
-        }
-        if let bad = XMLText.firstForbidden(in: value) {
-            throw ValidationError("variable \(name): value holds U+\(String(bad.value, radix: 16, uppercase: true)), a character XML 1.0 forbids")
-        }
+/// The value to store for a parameter after its rules (ParameterRules, FACTS.md §6); warnings go to stderr.
+/// A broken rule is a `Failure(.refused)` naming the parameter, the value (masked when secret) and the rule.
+func checkedSetting(name: String, value: String, source: String? = nil) throws -> String {
+    do {
+        let checked = try ParameterRules.check(name: name, value: value)
+        for warning in checked.warnings { warn("provctl: warning: " + (source.map { $0 + ": " } ?? "") + warning) }
+        return checked.value
+    } catch {
+        throw Failure(.refused, "refused: " + (source.map { $0 + ": " } ?? "") + error.description)
     }
 }
 
-/// Parameters whose values are secrets, and their masking.
-enum Secrets {
-    static func isSecret(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return lower.contains("passwd") || lower.contains("password") || lower.hasPrefix("gpp_s")
-            || lower.contains("ikm_") || lower.contains("secret") || lower == "key"
+/// Checks a variable's name and value, or fails with `Failure(.refused)`.
+func checkVariable(name: String, value: String, source: String? = nil) throws {
+    do {
+        try ParameterRules.checkVariable(name: name, value: value)
+    } catch {
+        throw Failure(.refused, "refused: " + (source.map { $0 + ": " } ?? "") + error.description)
     }
+}
 
-    static func mask(name: String, value: String) -> String { isSecret(name) ? "***" : value }
+/// A setting as one audit value: the value masked, and its ua.
+func auditValue(_ setting: Setting?) -> String? {
+    guard let setting else { return nil }
+    return Secrets.mask(name: setting.name, value: setting.value) + (setting.access.map { " [ua=\($0.rawValue)]" } ?? "")
+}
+
+/// A variable as one audit value, masked when its name or a secret parameter that uses it says so.
+func auditValue(_ variable: Variable?, secretNames: Set<String>) -> String? {
+    guard let variable else { return nil }
+    if secretNames.contains(variable.name) { return variable.value.isEmpty ? "" : Secrets.mask }
+    return Secrets.mask(variable: variable.name, value: variable.value)
 }

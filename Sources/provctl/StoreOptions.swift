@@ -16,16 +16,45 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store read-write, creating the file only when `create` is set.
     func open(create: Bool = false) throws -> DeviceStore {
         if !create && !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("database: no file at \(path) (run `provctl init`, or pass --db / set PROVISIONER_DB)")
+            throw Failure(.runtime, "database: no file at \(path) (run `provctl init`, or pass --db / set PROVISIONER_DB)")
         }
-        return try DeviceStore(path: path, mode: create ? .create : .readWrite)
+        do {
+            return try DeviceStore(path: path, mode: create ? .create : .readWrite)
+        } catch {
+            throw Failure(.runtime, "database \(path): \(error)")
+        }
+    }
+}
+
+/// `--json` and `--show-secrets`, for every command that prints stored data.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON (for scripts) instead of a table.") var json = false
+    @Flag(help: "Show passwords, keys and the --key/--pwd of rules instead of ***.") var showSecrets = false
+
+    /// A parameter value as it may be printed.
+    func shown(name: String, value: String) -> String {
+        showSecrets ? value : Secrets.mask(name: name, value: value)
+    }
+
+    /// A variable value as it may be printed.
+    func shown(variable name: String, value: String, secretNames: Set<String> = []) -> String {
+        if showSecrets { return value }
+        return secretNames.contains(name) ? (value.isEmpty ? "" : Secrets.mask) : Secrets.mask(variable: name, value: value)
+    }
+
+    /// An encryption key as it may be printed.
+    func shown(key: String?) -> String? {
+        guard let key else { return nil }
+        return showSecrets ? key : Secrets.mask
     }
 }
 
 /// Who made a change, for the audit log: `SUDO_USER`, else `USER`.
 func currentUser() -> String {
     let environment = ProcessInfo.processInfo.environment
-    return environment["SUDO_USER"] ?? environment["USER"] ?? "unknown"
+    if let user = environment["SUDO_USER"], !user.isEmpty { return user }
+    if let user = environment["USER"], !user.isEmpty { return user }
+    return "uid \(getuid())"
 }
 
 /// Parses a MAC argument in any spelling, or fails naming the field.
@@ -42,4 +71,30 @@ func parseScope(_ text: String) throws -> Scope {
         throw ValidationError("scope: \"\(text)\" must be default, model:NAME, group:NAME or device:MAC")
     }
     return scope
+}
+
+/// `NAME=VALUE` split at the first `=`.
+func splitAssignment(_ text: String) throws -> (String, String) {
+    guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+        throw ValidationError("assignment: \"\(text)\" must be NAME=VALUE")
+    }
+    return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+}
+
+/// The variables whose values feed a secret: a secret parameter (`Password_1_={{sip_pw}}`) or the `--key`/`--pwd`
+/// of a rule (`[--key {{profile_key}}] https://...`).
+func secretVariableNames(_ store: DeviceStore) throws -> Set<String> {
+    var names: Set<String> = []
+    for setting in try store.settings() where setting.value.contains("{{") {
+        if Secrets.isSecret(setting.name) {
+            names.formUnion(Secrets.referencedVariables(in: setting.value))
+        } else {
+            let masked = Secrets.maskRule(setting.value)
+            if masked != setting.value {
+                names.formUnion(Set(Secrets.referencedVariables(in: setting.value))
+                    .subtracting(Secrets.referencedVariables(in: masked)))
+            }
+        }
+    }
+    return names
 }

@@ -1,0 +1,353 @@
+/// What `provctl device list` filters on; `nil` fields do not filter.
+public struct DeviceFilter: Sendable, Equatable {
+    public var group: String?
+    public var model: String?
+    public var enabled: Bool?
+    /// True: only devices that fetched a profile (a `seen` row); false: only those that never did.
+    public var seen: Bool?
+
+    public init(group: String? = nil, model: String? = nil, enabled: Bool? = nil, seen: Bool? = nil) {
+        self.group = group
+        self.model = model
+        self.enabled = enabled
+        self.seen = seen
+    }
+}
+
+/// A device's last profile fetch, as the CGI records it in `seen`.
+public struct SeenRecord: Sendable, Equatable {
+    /// Unix seconds.
+    public var firstSeen: Int
+    /// Unix seconds.
+    public var lastSeen: Int
+    public var remoteAddress: String?
+    public var firmware: String?
+    public var count: Int
+}
+
+/// One row of the audit log. Values were masked when the row was written.
+public struct AuditEntry: Sendable, Equatable {
+    public var id: Int
+    /// Unix seconds.
+    public var at: Int
+    public var who: String
+    public var action: String
+    public var target: String?
+    public var oldValue: String?
+    public var newValue: String?
+}
+
+/// A MAC that cannot take a device's place.
+public struct ReplaceError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+extension DeviceStore {
+    // MARK: Devices
+
+    /// The devices `filter` selects, ordered by MAC, each with its `seen` row if it has one.
+    public func devices(matching filter: DeviceFilter) throws(SQLiteError) -> [(device: Device, seen: SeenRecord?)] {
+        let columns = Self.deviceColumns.split(separator: ",").map { "d." + String($0).trimmingSpaces }.joined(separator: ", ")
+        var sql = """
+            SELECT \(columns), s.first_seen, s.last_seen, s.remote_addr, s.firmware, s.count, s.mac IS NOT NULL
+            FROM devices d LEFT JOIN seen s ON s.mac = d.mac WHERE 1
+            """
+        var values: [SQLiteValue] = []
+        if let group = filter.group {
+            values.append(.text(group))
+            sql += " AND d.group_name = ?\(values.count)"
+        }
+        if let model = filter.model {
+            values.append(.text(model))
+            sql += " AND d.model = ?\(values.count)"
+        }
+        if let enabled = filter.enabled { sql += enabled ? " AND d.enabled = 1" : " AND d.enabled = 0" }
+        if let seen = filter.seen { sql += seen ? " AND s.mac IS NOT NULL" : " AND s.mac IS NULL" }
+        sql += " ORDER BY d.mac"
+        let statement = try database.prepare(sql)
+        try statement.bind(values)
+        var rows: [(Device, SeenRecord?)] = []
+        while try statement.step() {
+            let device = try Self.device(from: statement)
+            let seen = statement.int(14) != 0
+                ? SeenRecord(firstSeen: statement.int(9), lastSeen: statement.int(10), remoteAddress: statement.text(11),
+                             firmware: statement.text(12), count: statement.int(13))
+                : nil
+            rows.append((device, seen))
+        }
+        return rows
+    }
+
+    /// The `seen` row of `mac`, if the device ever fetched a profile.
+    public func seen(mac: MACAddress) throws(SQLiteError) -> SeenRecord? {
+        let statement = try database.prepare("SELECT first_seen, last_seen, remote_addr, firmware, count FROM seen WHERE mac = ?1")
+        try statement.bind(1, mac.hex)
+        guard try statement.step() else { return nil }
+        return SeenRecord(firstSeen: statement.int(0), lastSeen: statement.int(1), remoteAddress: statement.text(2),
+                          firmware: statement.text(3), count: statement.int(4))
+    }
+
+    /// Removes a device with its device-scope settings and variables and its `seen` row; false when there is no
+    /// such device.
+    @discardableResult
+    public func removeDevice(mac: MACAddress) throws(SQLiteError) -> Bool {
+        let statement = try database.prepare("DELETE FROM devices WHERE mac = ?1")
+        try statement.bind(1, mac.hex)
+        try statement.step()
+        guard database.changes > 0 else { return false }
+        for sql in ["DELETE FROM settings WHERE scope = 'device' AND target = ?1",
+                    "DELETE FROM variables WHERE scope = 'device' AND target = ?1",
+                    "DELETE FROM seen WHERE mac = ?1"] {
+            let cleanup = try database.prepare(sql)
+            try cleanup.bind(1, mac.hex)
+            try cleanup.step()
+        }
+        return true
+    }
+
+    /// A hardware swap: the device row of `old` becomes `new`'s, with its device-scope settings and variables.
+    /// The old MAC's `seen` row goes (the new phone has not fetched anything yet) and a claim of `new` is
+    /// settled. `serial` replaces the stored serial (`.some(nil)` clears it). Run it inside a transaction.
+    public func replaceMAC(_ old: MACAddress, with new: MACAddress, serial: String??) throws -> Device {
+        guard var device = try device(mac: old) else { throw ReplaceError(description: "\(old) is not a device") }
+        if try self.device(mac: new) != nil { throw ReplaceError(description: "\(new) is already a device") }
+        for table in ["settings", "variables"] {
+            let count = try database.prepare("SELECT count(*) FROM \(table) WHERE scope = 'device' AND target = ?1")
+            try count.bind(1, new.hex)
+            if try count.step(), count.int(0) > 0 {
+                throw ReplaceError(description: "device:\(new) already has \(count.int(0)) \(table); unset them first")
+            }
+        }
+        let copy = try database.prepare("""
+            INSERT INTO devices (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, created_at)
+            SELECT ?2, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, created_at
+            FROM devices WHERE mac = ?1
+            """)
+        try copy.bind([.text(old.hex), .text(new.hex)])
+        try copy.step()
+        for sql in ["UPDATE settings SET target = ?2 WHERE scope = 'device' AND target = ?1",
+                    "UPDATE variables SET target = ?2 WHERE scope = 'device' AND target = ?1",
+                    "DELETE FROM seen WHERE mac = ?1",
+                    "DELETE FROM claims WHERE mac = ?2",
+                    "DELETE FROM devices WHERE mac = ?1"] {
+            let statement = try database.prepare(sql)
+            try statement.bind([.text(old.hex), .text(new.hex)])
+            try statement.step()
+        }
+        device.mac = new
+        if let serial { device.serial = serial }
+        try update(device)
+        return device
+    }
+
+    /// The MACs of the devices a scope reaches by their stored fields; `nil` for the default scope (every
+    /// device). A device without a stored model takes its model scope from its certificate, so the model scope
+    /// reaches it only when it calls.
+    public func macs(reachedBy scope: Scope) throws(SQLiteError) -> [MACAddress]? {
+        let statement: SQLiteStatement
+        switch scope {
+        case .all: return nil
+        case .device(let mac): return [mac]
+        case .model(let model):
+            statement = try database.prepare("SELECT mac FROM devices WHERE model = ?1 ORDER BY mac")
+            try statement.bind(1, model)
+        case .group(let group):
+            statement = try database.prepare("SELECT mac FROM devices WHERE group_name = ?1 ORDER BY mac")
+            try statement.bind(1, group)
+        }
+        var macs: [MACAddress] = []
+        while try statement.step() { if let mac = statement.text(0).flatMap({ MACAddress($0) }) { macs.append(mac) } }
+        return macs
+    }
+
+    /// The number of devices.
+    public func deviceCount() throws(SQLiteError) -> Int {
+        let statement = try database.prepare("SELECT count(*) FROM devices")
+        return try statement.step() ? statement.int(0) : 0
+    }
+
+    // MARK: Settings and variables
+
+    /// The setting `name` at `scope`, if stored.
+    public func setting(scope: Scope, name: String) throws(SQLiteError) -> Setting? {
+        let statement = try database.prepare("SELECT value, ua FROM settings WHERE scope = ?1 AND target = ?2 AND name = ?3")
+        try statement.bind([.text(scope.kind), .text(scope.target), .text(name)])
+        guard try statement.step() else { return nil }
+        return Setting(scope: scope, name: name, value: statement.text(0) ?? "",
+                       access: statement.text(1).flatMap { UserAccess(rawValue: $0) })
+    }
+
+    /// The variable `name` at `scope`, if stored.
+    public func variable(scope: Scope, name: String) throws(SQLiteError) -> Variable? {
+        let statement = try database.prepare("SELECT value FROM variables WHERE scope = ?1 AND target = ?2 AND name = ?3")
+        try statement.bind([.text(scope.kind), .text(scope.target), .text(name)])
+        guard try statement.step() else { return nil }
+        return Variable(scope: scope, name: name, value: statement.text(0) ?? "")
+    }
+
+    /// Removes a setting; false when it was not stored.
+    @discardableResult
+    public func removeSetting(scope: Scope, name: String) throws(SQLiteError) -> Bool {
+        let statement = try database.prepare("DELETE FROM settings WHERE scope = ?1 AND target = ?2 AND name = ?3")
+        try statement.bind([.text(scope.kind), .text(scope.target), .text(name)])
+        try statement.step()
+        return database.changes > 0
+    }
+
+    /// Removes a variable; false when it was not stored.
+    @discardableResult
+    public func removeVariable(scope: Scope, name: String) throws(SQLiteError) -> Bool {
+        let statement = try database.prepare("DELETE FROM variables WHERE scope = ?1 AND target = ?2 AND name = ?3")
+        try statement.bind([.text(scope.kind), .text(scope.target), .text(name)])
+        try statement.step()
+        return database.changes > 0
+    }
+
+    /// The settings at `scope`, or at every scope when `nil`: default, models, groups, devices, then by name.
+    public func settings(at scope: Scope? = nil) throws(SQLiteError) -> [Setting] {
+        let statement = try database.prepare(scopeQuery("SELECT scope, target, name, value, ua FROM settings", scope))
+        try bindScope(scope, to: statement)
+        var settings: [Setting] = []
+        while try statement.step() {
+            guard let found = Scope(kind: statement.text(0) ?? "", target: statement.text(1) ?? "") else { continue }
+            settings.append(Setting(scope: found, name: statement.text(2) ?? "", value: statement.text(3) ?? "",
+                                    access: statement.text(4).flatMap { UserAccess(rawValue: $0) }))
+        }
+        return settings
+    }
+
+    /// The variables at `scope`, or at every scope when `nil`, in the order `settings(at:)` uses.
+    public func variables(at scope: Scope? = nil) throws(SQLiteError) -> [Variable] {
+        let statement = try database.prepare(scopeQuery("SELECT scope, target, name, value FROM variables", scope))
+        try bindScope(scope, to: statement)
+        var variables: [Variable] = []
+        while try statement.step() {
+            guard let found = Scope(kind: statement.text(0) ?? "", target: statement.text(1) ?? "") else { continue }
+            variables.append(Variable(scope: found, name: statement.text(2) ?? "", value: statement.text(3) ?? ""))
+        }
+        return variables
+    }
+
+    func scopeQuery(_ select: String, _ scope: Scope?) -> String {
+        let order = " ORDER BY CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, target, name"
+        return select + (scope == nil ? "" : " WHERE scope = ?1 AND target = ?2") + order
+    }
+
+    func bindScope(_ scope: Scope?, to statement: SQLiteStatement) throws(SQLiteError) {
+        if let scope { try statement.bind([.text(scope.kind), .text(scope.target)]) }
+    }
+
+    // MARK: Claims
+
+    /// The claim of `mac`, if a phone with that MAC called without a device row.
+    public func claim(mac: MACAddress) throws(SQLiteError) -> Claim? {
+        try claims().first { $0.mac == mac }
+    }
+
+    /// Removes a claim; false when there was none.
+    @discardableResult
+    public func removeClaim(mac: MACAddress) throws(SQLiteError) -> Bool {
+        let statement = try database.prepare("DELETE FROM claims WHERE mac = ?1")
+        try statement.bind(1, mac.hex)
+        try statement.step()
+        return database.changes > 0
+    }
+
+    // MARK: Audit
+
+    /// The audit log, newest first: every row, or those about `mac` (its device row and its device scope).
+    public func auditEntries(mac: MACAddress? = nil, limit: Int = 100) throws(SQLiteError) -> [AuditEntry] {
+        let statement: SQLiteStatement
+        if let mac {
+            statement = try database.prepare("""
+                SELECT id, at, who, action, target, old_value, new_value FROM audit
+                WHERE target = ?1 OR target = ?2 OR substr(target, 1, length(?2) + 1) = ?2 || ' '
+                ORDER BY id DESC LIMIT ?3
+                """)
+            try statement.bind([.text(mac.hex), .text("device:" + mac.hex), .integer(limit)])
+        } else {
+            statement = try database.prepare("""
+                SELECT id, at, who, action, target, old_value, new_value FROM audit ORDER BY id DESC LIMIT ?1
+                """)
+            try statement.bind(1, limit)
+        }
+        var entries: [AuditEntry] = []
+        while try statement.step() {
+            entries.append(AuditEntry(id: statement.int(0), at: statement.int(1), who: statement.text(2) ?? "",
+                                      action: statement.text(3) ?? "", target: statement.text(4),
+                                      oldValue: statement.text(5), newValue: statement.text(6)))
+        }
+        return entries
+    }
+}
+
+/// Renders many profiles on one connection with its statements prepared once: `provctl render --all`,
+/// `check` and `--dry-run`. Each profile goes through the code the CGI runs (`ResolvedSettings`,
+/// `FlatProfile`, `ProfileEncoding`) on the same rows `DeviceStore.layers` reads.
+public final class ProfileRenderer {
+    let store: DeviceStore
+    let layersStatement: SQLiteStatement
+    let deviceStatement: SQLiteStatement
+
+    public init(store: DeviceStore) throws(SQLiteError) {
+        self.store = store
+        layersStatement = try store.database.prepare("""
+            SELECT 0, scope, target, name, value, ua FROM settings WHERE (scope = 'default' AND target = '')
+                OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
+            UNION ALL
+            SELECT 1, scope, target, name, value, NULL FROM variables WHERE (scope = 'default' AND target = '')
+                OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
+            """)
+        deviceStatement = try store.database.prepare("SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1")
+    }
+
+    /// The stored device with this MAC, or `nil`.
+    public func device(mac: MACAddress) throws(SQLiteError) -> Device? {
+        deviceStatement.reset()
+        try deviceStatement.bind(1, mac.hex)
+        return try deviceStatement.step() ? DeviceStore.device(from: deviceStatement) : nil
+    }
+
+    /// The settings and variables that apply to `device` as its stand-in identity presents it.
+    public func layers(for device: Device) throws(SQLiteError) -> Layers {
+        layersStatement.reset()
+        try layersStatement.bind(1, device.model)
+        try layersStatement.bind(2, device.group)
+        try layersStatement.bind(3, device.mac.hex)
+        var layers = Layers()
+        while try layersStatement.step() {
+            guard let scope = Scope(kind: layersStatement.text(1) ?? "", target: layersStatement.text(2) ?? "") else { continue }
+            let name = layersStatement.text(3) ?? ""
+            let value = layersStatement.text(4) ?? ""
+            if layersStatement.int(0) == 0 {
+                layers.settings.append(Setting(scope: scope, name: name, value: value,
+                                               access: layersStatement.text(5).flatMap { UserAccess(rawValue: $0) }))
+            } else {
+                layers.variables.append(Variable(scope: scope, name: name, value: value))
+            }
+        }
+        return layers
+    }
+
+    /// The merged parameters of `device`, as `ProfileService.profile` merges them for its stand-in identity.
+    public func parameters(for device: Device) throws(Refusal) -> [ResolvedParameter] {
+        let layers: Layers
+        do {
+            layers = try self.layers(for: device)
+        } catch {
+            throw .serverError("reading settings: \(error)")
+        }
+        return try ResolvedSettings(layers: layers, device: device, identity: .standIn(for: device)).parameters
+    }
+
+    /// The body the CGI would send `device` for `form`.
+    public func profile(for device: Device, form: ProfileForm) throws(Refusal) -> [UInt8] {
+        try ProfileEncoding.encode(FlatProfile.render(parameters(for: device)), form: form, device: device)
+    }
+
+    /// Calls `body` with every device, ordered by MAC, read with one statement.
+    public func forEachDevice(_ body: (Device) throws -> Void) throws {
+        let statement = try store.database.prepare("SELECT \(DeviceStore.deviceColumns) FROM devices ORDER BY mac")
+        while try statement.step() { try body(try DeviceStore.device(from: statement)) }
+    }
+}

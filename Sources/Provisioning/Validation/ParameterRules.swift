@@ -1,0 +1,379 @@
+/// Why a value cannot be stored: the parameter, its value (masked when it is a secret) and the rule it breaks.
+public struct RuleViolation: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The parameter or variable name.
+    public var name: String
+    /// The value as it may be shown: masked when the name holds a secret or the value a `--key`/`--pwd`.
+    public var shownValue: String
+    /// The rule, in words.
+    public var rule: String
+
+    public init(name: String, value: String, rule: String) {
+        self.name = name
+        self.shownValue = Secrets.mask(name: name, value: value)
+        self.rule = rule
+    }
+
+    public var description: String { "\(name)=\"\(shownValue)\": \(rule)" }
+}
+
+/// A value that passed its rules: what to store (a `yes` spelled `Yes`) and what the admin should hear about.
+public struct CheckedValue: Sendable, Equatable {
+    /// The value to store.
+    public var value: String
+    /// Warnings for stderr: an unknown parameter name, a value below a documented floor, a normalised spelling.
+    public var warnings: [String]
+}
+
+/// The rules a parameter value must follow before it is stored (FACTS.md §4 and §6), and the catalogue check of
+/// its name.
+///
+/// A value holding `{{variables}}` is checked here only for characters XML forbids; its typed rule is checked
+/// per device, on the resolved value, by `provctl check`.
+public enum ParameterRules {
+    /// The parameters whose value is seconds: an integer, a comma list (the last repeats), or `N+M` ranges.
+    public static let secondsLists: Set<String> = ["Resync_Periodic", "Resync_Error_Retry_Delay", "Upgrade_Error_Retry_Delay"]
+
+    /// Integer parameters and their documented ranges.
+    public static let ranges: [String: ClosedRange<Int>] = [
+        "Resync_Random_Delay": 0...65535,
+        "Resync_At_Random_Delay": 0...65535,
+        "Forced_Resync_Delay": 0...65535,
+    ]
+
+    /// The values `Privacy_Header_N_` takes, as the guides spell them.
+    public static let privacyHeaderValues = ["Disabled", "none", "header", "session", "user", "id"]
+
+    /// The options a rule's `[...]` block may hold.
+    public static let ruleOptions = ["--key", "--uid", "--pwd"]
+
+    /// Checks one parameter; returns the value to store, or the rule it breaks.
+    public static func check(name: String, value: String) throws(RuleViolation) -> CheckedValue {
+        guard XMLText.isValidName(name) else {
+            throw RuleViolation(name: name, value: value, rule: "not a parameter name: ASCII letters, digits, _ - ., "
+                                + "a letter or _ first, at most 128 characters, not starting with xml")
+        }
+        if let bad = XMLText.firstForbidden(in: value) {
+            throw RuleViolation(name: name, value: value, rule: "holds U+\(hex(bad.value)), a character XML 1.0 forbids")
+        }
+        var warnings: [String] = []
+        if !ParameterCatalogue.isKnown(name) {
+            let hint = ParameterCatalogue.nearest(to: name).map { " (did you mean \($0)?)" } ?? ""
+            warnings.append("\(name): not a parameter name the Cisco MPP guides list; phones ignore unknown names\(hint)")
+        }
+        if value.contains("{{") {
+            return CheckedValue(value: value, warnings: warnings)
+        }
+        var stored = value
+        try checkTyped(name: name, value: value, stored: &stored, warnings: &warnings)
+        return CheckedValue(value: stored, warnings: warnings)
+    }
+
+    /// The typed rule of `name`, on a value without `{{variables}}` (or already resolved).
+    public static func checkTyped(name: String, value: String, stored: inout String,
+                                  warnings: inout [String]) throws(RuleViolation) {
+        // The phone trims leading and trailing white space (FACTS §4); the rules apply to what it keeps.
+        let trimmed = trimmingWhiteSpace(value)
+        if secondsLists.contains(name) {
+            if let problem = secondsListProblem(trimmed) { throw RuleViolation(name: name, value: value, rule: problem) }
+        } else if name == "Resync_At__HHmm_" {
+            if !isClockTime(trimmed) {
+                throw RuleViolation(name: name, value: value, rule: "empty, or four digits HHmm from 0000 to 2400 (mm below 60)")
+            }
+        } else if let range = ranges[name] {
+            guard let number = integer(trimmed), range.contains(number) else {
+                throw RuleViolation(name: name, value: value,
+                                    rule: "an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+            if name == "Resync_At_Random_Delay" && number < 600 {
+                warnings.append("Resync_At_Random_Delay=\(number): below 600 the phone waits a random 0..600 s")
+            }
+        } else if let index = lineIndex(name, prefix: "Privacy_Header_"), (1...10).contains(index) {
+            guard privacyHeaderValues.contains(trimmed) else {
+                throw RuleViolation(name: name, value: value,
+                                    rule: "one of " + privacyHeaderValues.joined(separator: ", "))
+            }
+        } else if name == "Profile_Rule" || name == "Profile_Rule_B" || name == "Profile_Rule_C" || name == "Profile_Rule_D" {
+            if let problem = RuleSyntax.problem(in: trimmed, allowsOptions: true, requiresServer: false) {
+                throw RuleViolation(name: name, value: value, rule: "profile rule syntax: " + problem)
+            }
+        } else if name == "Upgrade_Rule" {
+            if let problem = RuleSyntax.problem(in: trimmed, allowsOptions: false, requiresServer: true) {
+                throw RuleViolation(name: name, value: value, rule: "upgrade rule syntax: " + problem)
+            }
+        } else if name == "MIC_Cert_Refresh_Rule" {
+            if trimmed.utf8.count > 1024 {
+                throw RuleViolation(name: name, value: value, rule: "a URL of at most 1024 characters")
+            }
+        } else if ParameterCatalogue.isBoolean(name) {
+            switch trimmed {
+            case "Yes", "No":
+                break
+            default:
+                // Case variants are accepted and stored as the guides spell them; anything else is refused.
+                let lower = trimmed.lowercased()
+                if lower == "yes" || lower == "no" {
+                    stored = lower == "yes" ? "Yes" : "No"
+                    warnings.append("\(name)=\(trimmed): stored as \(stored)")
+                } else {
+                    throw RuleViolation(name: name, value: value, rule: "a boolean: Yes or No")
+                }
+            }
+        }
+    }
+
+    /// The problem with a seconds list (`3600`, `600,1200,300`, `2400+30`), or `nil`.
+    public static func secondsListProblem(_ text: String) -> String? {
+        let rule = "seconds: an integer, a comma list such as 600,1200,300 (the last repeats), or ranges such as 2400+30; 0 disables"
+        guard !text.isEmpty else { return rule }
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "+", omittingEmptySubsequences: false)
+            guard parts.count <= 2, parts.allSatisfy({ integer(trimmingWhiteSpace(String($0))) != nil }) else { return rule }
+        }
+        return nil
+    }
+
+    /// True for an empty value or `HHmm` from 0000 to 2400.
+    public static func isClockTime(_ text: String) -> Bool {
+        if text.isEmpty { return true }
+        let bytes = Array(text.utf8)
+        guard bytes.count == 4, bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        let hours = Int(bytes[0] - 0x30) * 10 + Int(bytes[1] - 0x30)
+        let minutes = Int(bytes[2] - 0x30) * 10 + Int(bytes[3] - 0x30)
+        return minutes < 60 && (hours < 24 || (hours == 24 && minutes == 0))
+    }
+
+    /// A non-negative decimal integer of at most 9 digits, or `nil`.
+    static func integer(_ text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= 9, bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return bytes.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+    }
+
+    /// N in `<prefix>N_`, or `nil`.
+    static func lineIndex(_ name: String, prefix: String) -> Int? {
+        guard name.hasPrefix(prefix), name.hasSuffix("_") else { return nil }
+        let middle = name.dropFirst(prefix.count).dropLast()
+        return integer(String(middle))
+    }
+
+    static func trimmingWhiteSpace(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        let space: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }
+        guard let first = bytes.firstIndex(where: { !space($0) }), let last = bytes.lastIndex(where: { !space($0) }) else {
+            return ""
+        }
+        return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+
+    static func hex(_ value: UInt32) -> String {
+        let digits = Array("0123456789ABCDEF")
+        var out = ""
+        var rest = value
+        repeat {
+            out.insert(digits[Int(rest & 0xf)], at: out.startIndex)
+            rest >>= 4
+        } while rest > 0
+        while out.count < 4 { out.insert("0", at: out.startIndex) }
+        return out
+    }
+
+    /// Checks a `{{variable}}` name and value: names are ASCII letters, digits, `_ - .`, not `cert.*` and not a
+    /// server variable; values hold no character XML forbids.
+    public static func checkVariable(name: String, value: String) throws(RuleViolation) {
+        let allowed = name.utf8.allSatisfy {
+            ($0 | 0x20 >= UInt8(ascii: "a") && $0 | 0x20 <= UInt8(ascii: "z")) || ($0 >= 0x30 && $0 <= 0x39)
+                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+        }
+        guard !name.isEmpty, name.utf8.count <= 128, allowed, !name.hasPrefix("cert.") else {
+            throw RuleViolation(name: "variable " + name, value: value,
+                                rule: "variable names are ASCII letters, digits, _ - . and do not start with cert.")
+        }
+        guard !ResolvedSettings.builtInNames.contains(name) else {
+            throw RuleViolation(name: "variable " + name, value: value, rule: "a server variable; it cannot be set")
+        }
+        if let bad = XMLText.firstForbidden(in: value) {
+            throw RuleViolation(name: "variable " + name, value: value,
+                                rule: "holds U+\(hex(bad.value)), a character XML 1.0 forbids")
+        }
+    }
+}
+
+/// The syntax of `Profile_Rule`, `_B`..`_D` and `Upgrade_Rule`:
+/// `[ (cond)? ] [ (assignments)! ] [ [--key k] [--uid u --pwd p] ] URL`, alternatives separated by `|`.
+public enum RuleSyntax {
+    /// The first problem in `rule`, or `nil` when it parses. An empty rule is allowed (nothing is fetched).
+    public static func problem(in rule: String, allowsOptions: Bool, requiresServer: Bool) -> String? {
+        let bytes = Array(rule.utf8)
+        if bytes.isEmpty { return nil }
+        var alternatives: [ArraySlice<UInt8>] = []
+        var depth = 0
+        var quoted = false
+        var start = 0
+        for (index, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "\"") {
+                quoted.toggle()
+            } else if quoted {
+                continue
+            } else if byte == UInt8(ascii: "(") || byte == UInt8(ascii: "[") {
+                depth += 1
+            } else if byte == UInt8(ascii: ")") || byte == UInt8(ascii: "]") {
+                depth -= 1
+                if depth < 0 { return "a \"\(Character(Unicode.Scalar(byte)))\" closes nothing" }
+            } else if byte == UInt8(ascii: "|") && depth == 0 {
+                alternatives.append(bytes[start..<index])
+                start = index + 1
+            }
+        }
+        if quoted { return "a quote is not closed" }
+        if depth != 0 { return "a \"(\" or \"[\" is not closed" }
+        alternatives.append(bytes[start...])
+        for alternative in alternatives {
+            if let problem = alternativeProblem(Array(alternative), allowsOptions: allowsOptions,
+                                                requiresServer: requiresServer) {
+                return alternatives.count > 1 ? "in alternative \"\(text(alternative).trimmedSpaces)\": \(problem)" : problem
+            }
+        }
+        return nil
+    }
+
+    static func text(_ bytes: some Collection<UInt8>) -> String { String(decoding: Array(bytes), as: UTF8.self) }
+
+    static func alternativeProblem(_ bytes: [UInt8], allowsOptions: Bool, requiresServer: Bool) -> String? {
+        var index = 0
+        var seenCondition = false, seenAssignments = false, seenOptions = false
+        func skipSpaces() { while index < bytes.count && (bytes[index] == 0x20 || bytes[index] == 0x09) { index += 1 } }
+        skipSpaces()
+        if index == bytes.count { return "an empty alternative" }
+        while index < bytes.count {
+            skipSpaces()
+            guard index < bytes.count else { break }
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "(") {
+                guard let close = matching(bytes, from: index, open: UInt8(ascii: "("), close: UInt8(ascii: ")")) else {
+                    return "a \"(\" is not closed"
+                }
+                let inner = text(bytes[(index + 1)..<close]).trimmedSpaces
+                let marker = close + 1 < bytes.count ? bytes[close + 1] : 0
+                if marker == UInt8(ascii: "?") {
+                    if seenCondition { return "two ( condition )? groups" }
+                    if inner.isEmpty { return "an empty ( condition )?" }
+                    seenCondition = true
+                } else if marker == UInt8(ascii: "!") {
+                    if seenAssignments { return "two ( assignments )! groups" }
+                    let parts = inner.split(separator: ";").map { String($0).trimmedSpaces }.filter { !$0.isEmpty }
+                    if parts.isEmpty { return "an empty ( assignments )!" }
+                    if let bad = parts.first(where: { !$0.contains("=") }) {
+                        return "\"\(bad)\" in ( assignments )! is not NAME = VALUE"
+                    }
+                    seenAssignments = true
+                } else {
+                    return "a ( ... ) group must end with ? (a condition) or ! (assignments)"
+                }
+                index = close + 2
+            } else if byte == UInt8(ascii: "[") {
+                guard let close = matching(bytes, from: index, open: UInt8(ascii: "["), close: UInt8(ascii: "]")) else {
+                    return "a \"[\" is not closed"
+                }
+                if !allowsOptions { return "takes no [options] before its URL" }
+                if seenOptions { return "two [options] blocks" }
+                if let problem = optionsProblem(text(bytes[(index + 1)..<close])) { return problem }
+                seenOptions = true
+                index = close + 1
+            } else {
+                let url = text(bytes[index...]).trimmedSpaces
+                return urlProblem(url, requiresServer: requiresServer)
+            }
+        }
+        return "no URL after the ( )? ( )! [ ] parts"
+    }
+
+    static func matching(_ bytes: [UInt8], from start: Int, open: UInt8, close: UInt8) -> Int? {
+        var depth = 0
+        var quoted = false
+        for index in start..<bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") { quoted.toggle(); continue }
+            if quoted { continue }
+            if byte == open { depth += 1 }
+            if byte == close {
+                depth -= 1
+                if depth == 0 { return index }
+            }
+        }
+        return nil
+    }
+
+    /// Words of an options block; a `"quoted phrase"` is one word.
+    static func words(_ text: String) -> [String]? {
+        var words: [String] = []
+        var current = ""
+        var quoted = false
+        var inWord = false
+        for character in text {
+            if character == "\"" {
+                quoted.toggle()
+                inWord = true
+                continue
+            }
+            if !quoted && (character == " " || character == "\t") {
+                if inWord { words.append(current); current = ""; inWord = false }
+                continue
+            }
+            current.append(character)
+            inWord = true
+        }
+        if quoted { return nil }
+        if inWord { words.append(current) }
+        return words
+    }
+
+    static func optionsProblem(_ text: String) -> String? {
+        guard let words = words(text) else { return "a quote in [options] is not closed" }
+        if words.isEmpty { return "an empty [options] block" }
+        var seen: Set<String> = []
+        var index = 0
+        while index < words.count {
+            let option = words[index]
+            guard ParameterRules.ruleOptions.contains(option) else {
+                return "unknown option \"\(Secrets.maskRule(option))\" in [options]; known: "
+                    + ParameterRules.ruleOptions.joined(separator: ", ")
+            }
+            guard index + 1 < words.count, !words[index + 1].hasPrefix("--"), !words[index + 1].isEmpty else {
+                return "\(option) needs a value"
+            }
+            if !seen.insert(option).inserted { return "\(option) given twice" }
+            index += 2
+        }
+        if seen.contains("--uid") != seen.contains("--pwd") { return "--uid and --pwd go together" }
+        return nil
+    }
+
+    static func urlProblem(_ url: String, requiresServer: Bool) -> String? {
+        if url.isEmpty { return "no URL after the ( )? ( )! [ ] parts" }
+        if url.contains(where: { $0 == " " || $0 == "\t" }) { return "the URL \"\(url)\" holds a space" }
+        let lower = url.lowercased()
+        if let range = lower.range(of: "://") {
+            let scheme = lower[..<range.lowerBound]
+            guard ["http", "https", "tftp"].contains(scheme) else {
+                return "URL scheme \"\(scheme)\" is not http, https or tftp"
+            }
+            let rest = url[range.upperBound...]
+            let host = rest.prefix { $0 != "/" }
+            if host.isEmpty { return "the URL \"\(url)\" names no server" }
+            return nil
+        }
+        if url.hasPrefix("/") {
+            return requiresServer ? "the URL \"\(url)\" names no server (a server is required here)" : nil
+        }
+        guard let first = url.unicodeScalars.first,
+              (first.properties.isAlphabetic && first.isASCII) || ("0"..."9").contains(first) || first == "$" else {
+            return "\"\(url)\" is not a URL (scheme://server/path, server/path or /path)"
+        }
+        return nil
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs.
+    var trimmedSpaces: String { trimmingSpaces }
+}

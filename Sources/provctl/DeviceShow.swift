@@ -1,0 +1,87 @@
+import ArgumentParser
+import Provisioning
+
+struct DeviceShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show one device: its fields, when it last fetched a profile, its device-scope settings.",
+        discussion: "Example: provctl device show 00:0E:08:AB:CD:EF --json"
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The MAC, in any spelling.") var mac: String
+
+    func validate() throws { _ = try parseMAC(mac) }
+
+    func run() throws {
+        let opened = try store.open()
+        let mac = try parseMAC(mac)
+        guard let device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
+        let seen = try opened.seen(mac: mac)
+        let settings = try opened.settings(at: .device(mac))
+        let variables = try opened.variables(at: .device(mac))
+        let secretNames = try secretVariableNames(opened)
+        var renderProblem: String?
+        var parameterCount = 0
+        do {
+            parameterCount = try ProfileRenderer(store: opened).parameters(for: device).count
+        } catch {
+            renderProblem = provctlRenderProblem(error)
+        }
+        if output.json {
+            var object = deviceJSON(device, seen: seen, output: output)
+            object["settings"] = settings.map { setting -> [String: Any] in
+                ["name": setting.name, "value": output.shown(name: setting.name, value: setting.value),
+                 "ua": json(setting.access?.rawValue)]
+            }
+            object["variables"] = variables.map { variable -> [String: Any] in
+                ["name": variable.name,
+                 "value": output.shown(variable: variable.name, value: variable.value, secretNames: secretNames)]
+            }
+            object["parameters"] = parameterCount
+            object["render_error"] = json(renderProblem)
+            try printJSON(object)
+            return
+        }
+        var fields = Table("FIELD", "VALUE")
+        fields.append(["mac", device.mac.colon])
+        fields.append(["serial", device.serial])
+        fields.append(["model", device.model])
+        fields.append(["group", device.group])
+        fields.append(["enabled", device.enabled ? "yes" : "no"])
+        fields.append(["gzip", device.gzip ? "yes" : "no"])
+        switch device.encryption {
+        case .none: fields.append(["encryption", "none"])
+        case .aes256cbc(let key, let digest):
+            fields.append(["encryption", "aes-256-cbc"])
+            fields.append(["key", output.shown(key: key)])
+            fields.append(["kdf", digest.rawValue])
+        }
+        if let seen {
+            fields.append(["last seen", "\(timestamp(seen.lastSeen)) from \(seen.remoteAddress ?? "-") firmware \(seen.firmware ?? "-")"])
+            fields.append(["first seen", timestamp(seen.firstSeen)])
+            fields.append(["fetches", String(seen.count)])
+        } else {
+            fields.append(["last seen", "never"])
+        }
+        fields.append(["profile", renderProblem.map { "cannot render: \($0)" } ?? "\(parameterCount) parameter(s)"])
+        fields.print()
+        if !settings.isEmpty {
+            print("")
+            var table = Table("DEVICE SETTING", "UA", "VALUE")
+            for setting in settings {
+                table.append([setting.name, setting.access?.rawValue, output.shown(name: setting.name, value: setting.value)])
+            }
+            table.print()
+        }
+        if !variables.isEmpty {
+            print("")
+            var table = Table("DEVICE VARIABLE", "VALUE")
+            for variable in variables {
+                table.append([variable.name, output.shown(variable: variable.name, value: variable.value, secretNames: secretNames)])
+            }
+            table.print()
+        }
+    }
+}

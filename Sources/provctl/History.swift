@@ -1,0 +1,62 @@
+import ArgumentParser
+import Provisioning
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the audit log: every change, who made it, old -> new (secrets stored masked).",
+        discussion: """
+            With a MAC: the changes to that device and its device scope. Who is $SUDO_USER, else $USER.
+            Example: provctl history 000e08abcdef --limit 20
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "Only changes about this device.") var mac: String?
+    @Option(help: "At most this many entries, newest first.") var limit = 100
+
+    func validate() throws {
+        if let mac { _ = try parseMAC(mac) }
+        if limit < 1 { throw ValidationError("--limit: at least 1") }
+    }
+
+    func run() throws {
+        let opened = try store.open()
+        let entries = try opened.auditEntries(mac: try mac.map { try parseMAC($0) }, limit: limit)
+        if output.json {
+            try printJSON(entries.map { entry -> [String: Any] in
+                ["id": entry.id, "at": timestamp(entry.at), "who": entry.who, "action": entry.action,
+                 "target": json(entry.target), "old": json(entry.oldValue), "new": json(entry.newValue)]
+            })
+            return
+        }
+        var table = Table("AT", "WHO", "ACTION", "TARGET", "CHANGE")
+        for entry in entries {
+            table.append([timestamp(entry.at), entry.who, entry.action, entry.target,
+                          "\(entry.oldValue ?? "-") -> \(entry.newValue ?? "-")"])
+        }
+        table.print()
+    }
+}
+
+struct Completions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a shell completion script: bash, zsh or fish.",
+        discussion: """
+            The same script as provctl --generate-completion-script SHELL.
+            Examples: provctl completions bash > /etc/bash_completion.d/provctl
+                      provctl completions zsh > "${fpath[1]}/_provctl"
+                      provctl completions fish > ~/.config/fish/completions/provctl.fish
+            """
+    )
+
+    @Argument(help: "bash, zsh or fish.") var shell: String
+
+    func validate() throws {
+        guard CompletionShell(rawValue: shell) != nil else { throw ValidationError("SHELL: \"\(shell)\" must be bash, zsh or fish") }
+    }
+
+    func run() throws {
+        print(Provctl.completionScript(for: CompletionShell(rawValue: shell)!))
+    }
+}

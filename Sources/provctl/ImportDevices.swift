@@ -1,0 +1,283 @@
+import ArgumentParser
+import Foundation
+import Provisioning
+
+struct ImportDevices: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Add or update devices from a CSV file, all or nothing.",
+        discussion: """
+            The file is RFC 4180 CSV (UTF-8; commas; fields with commas, quotes or line breaks in double quotes, \
+            inner quotes doubled). The first line names the columns, in any order: mac (required), serial, model, \
+            group, enabled, variables.
+              mac        any spelling (000e08abcdef, 00:0E:08:AB:CD:EF, ...); each MAC at most once
+              serial, model, group   empty means none
+              enabled    yes/no (also true/false, 1/0); empty means yes
+              variables  the device-scope {{variables}}: name=value;name=value, with \\; for a ; and \\\\ for a \\ \
+            inside a value. When the column is present it replaces the device's variables (an empty cell removes \
+            them); a value *** (as `provctl export` writes a secret) keeps the stored value.
+            A new MAC is added (no encryption, no gzip); a known one has the columns present updated and keeps \
+            the rest (encryption, gzip). A claim of an imported MAC is settled. The whole file is one transaction: \
+            any bad row refuses the import, naming its line, and the database is left as it was. A progress line \
+            is shown when stdout is a terminal.
+            Example: provctl import devices.csv --dry-run
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var change: DryRunOption
+    @Argument(help: "The CSV file ('-' for stdin).") var file: String
+
+    static let columns = ["mac", "serial", "model", "group", "enabled", "variables"]
+
+    /// One validated row. `nil` fields are columns the file does not have.
+    struct Row {
+        var line: Int
+        var mac: MACAddress
+        var serial: String??
+        var model: String??
+        var group: String??
+        var enabled: Bool?
+        var variables: [(name: String, value: String)]?
+    }
+
+    func run() throws {
+        let bytes: [UInt8]
+        do {
+            bytes = file == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile())
+                : Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+        } catch {
+            throw Failure(.runtime, "\(file): \(error.localizedDescription)")
+        }
+        let rows = try Self.rows(CSV.records(bytes))
+        let opened = try store.open()
+        let secretNames = try secretVariableNames(opened)
+        var counts = (added: 0, changed: 0, unchanged: 0)
+        let macs = Set(rows.map(\.mac))
+        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some(macs) }) { audit in
+            counts = try Self.apply(rows, to: opened, audit: audit, secretNames: secretNames)
+        }
+        print("imported \(rows.count) row(s): \(counts.added) added, \(counts.changed) changed, \(counts.unchanged) unchanged")
+    }
+
+    /// Validates every record into a row; the first bad one is a `Failure(.refused)` naming its line.
+    static func rows(_ records: [CSV.Record]) throws -> [Row] {
+        guard let header = records.first else { throw Failure(.refused, "the file is empty (a header line is required)") }
+        var positions: [String: Int] = [:]
+        for (index, name) in header.fields.enumerated() {
+            let column = name.trimmingSpacesAndTabs.lowercased()
+            guard columns.contains(column) else {
+                throw Failure(.refused, "line \(header.line): unknown column \"\(name)\"; columns are " + columns.joined(separator: ", "))
+            }
+            guard positions[column] == nil else { throw Failure(.refused, "line \(header.line): column \(column) given twice") }
+            positions[column] = index
+        }
+        guard let macColumn = positions["mac"] else { throw Failure(.refused, "line \(header.line): no mac column") }
+        var rows: [Row] = []
+        rows.reserveCapacity(records.count)
+        var seen: [MACAddress: Int] = [:]
+        seen.reserveCapacity(records.count)
+        for record in records.dropFirst() {
+            let line = record.line
+            guard record.fields.count == header.fields.count else {
+                throw Failure(.refused, "line \(line): \(record.fields.count) field(s), the header has \(header.fields.count)")
+            }
+            let macText = record.fields[macColumn].trimmingSpacesAndTabs
+            guard let mac = MACAddress(macText) else {
+                throw Failure(.refused, "line \(line): mac \"\(macText)\" is not a MAC address")
+            }
+            if let first = seen.updateValue(line, forKey: mac) {
+                throw Failure(.refused, "line \(line): mac \(mac) already on line \(first)")
+            }
+            func text(_ column: String) throws -> String?? {
+                guard let position = positions[column] else { return nil }
+                let value = record.fields[position].trimmingSpacesAndTabs
+                if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+                    throw Failure(.refused, "line \(line): \(column) holds a control character")
+                }
+                return .some(value.isEmpty ? nil : value)
+            }
+            var row = Row(line: line, mac: mac, serial: try text("serial"), model: try text("model"), group: try text("group"))
+            if let position = positions["enabled"] {
+                switch record.fields[position].trimmingSpacesAndTabs.lowercased() {
+                case "", "yes", "true", "1": row.enabled = true
+                case "no", "false", "0": row.enabled = false
+                case let other: throw Failure(.refused, "line \(line): enabled \"\(other)\" is not yes or no")
+                }
+            }
+            if let position = positions["variables"] {
+                let pairs: [(name: String, value: String)]
+                do {
+                    pairs = try VariablesCell.parse(record.fields[position])
+                } catch {
+                    throw Failure(.refused, "line \(line): variables: each part must be name=value, separated by ;")
+                }
+                var names: Set<String> = []
+                for pair in pairs {
+                    try checkVariable(name: pair.name, value: pair.value, source: "line \(line)")
+                    guard names.insert(pair.name).inserted else {
+                        throw Failure(.refused, "line \(line): variable \(pair.name) given twice")
+                    }
+                }
+                row.variables = pairs.sorted { $0.name < $1.name }
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// Writes the rows with statements prepared once; returns how many were added, changed and unchanged.
+    static func apply(_ rows: [Row], to store: DeviceStore, audit: AuditRecorder,
+                      secretNames: Set<String>) throws -> (added: Int, changed: Int, unchanged: Int) {
+        let database = store.database
+        let select = try database.prepare("""
+            SELECT serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest FROM devices WHERE mac = ?1
+            """)
+        let insert = try database.prepare("INSERT INTO devices (mac, serial, model, group_name, enabled) VALUES (?1, ?2, ?3, ?4, ?5)")
+        let update = try database.prepare("""
+            UPDATE devices SET serial = ?2, model = ?3, group_name = ?4, enabled = ?5,
+                updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE mac = ?1
+            """)
+        let selectVariables = try database.prepare("SELECT name, value FROM variables WHERE scope = 'device' AND target = ?1 ORDER BY name")
+        let deleteVariables = try database.prepare("DELETE FROM variables WHERE scope = 'device' AND target = ?1")
+        let insertVariable = try database.prepare("INSERT INTO variables (scope, target, name, value) VALUES ('device', ?1, ?2, ?3)")
+        let deleteClaim = try database.prepare("DELETE FROM claims WHERE mac = ?1")
+        let auditRow = try database.prepare("""
+            INSERT INTO audit (at, who, action, target, old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            """)
+        let progress = stdoutIsTerminal
+        var counts = (added: 0, changed: 0, unchanged: 0)
+        func shownVariables(_ pairs: [(name: String, value: String)]) -> String {
+            VariablesCell.format(pairs.map { pair in
+                (pair.name, secretNames.contains(pair.name) ? Secrets.mask : Secrets.mask(variable: pair.name, value: pair.value))
+            })
+        }
+        for (offset, row) in rows.enumerated() {
+            if progress && offset % 1000 == 0 { progressLine("importing \(offset)/\(rows.count)") }
+            let mac = row.mac.hex
+            select.reset()
+            try select.bind(1, mac)
+            var old: Device?
+            if try select.step() {
+                var encryption = Encryption.none
+                if select.text(5) == "aes-256-cbc", let key = select.text(6) {
+                    encryption = .aes256cbc(key: key, digest: KeyDerivationDigest(rawValue: select.text(7) ?? "") ?? .sha256)
+                }
+                old = Device(mac: row.mac, serial: select.text(0), model: select.text(1), group: select.text(2),
+                             enabled: select.int(3) != 0, gzip: select.int(4) != 0, encryption: encryption)
+            }
+            var device = old ?? Device(mac: row.mac)
+            if let serial = row.serial { device.serial = serial }
+            if let model = row.model { device.model = model }
+            if let group = row.group { device.group = group }
+            if let enabled = row.enabled { device.enabled = enabled }
+            var oldVariables: [(name: String, value: String)] = []
+            var newVariables: [(name: String, value: String)]?
+            if var wanted = row.variables {
+                if old != nil {
+                    selectVariables.reset()
+                    try selectVariables.bind(1, mac)
+                    while try selectVariables.step() {
+                        oldVariables.append((selectVariables.text(0) ?? "", selectVariables.text(1) ?? ""))
+                    }
+                }
+                for index in wanted.indices where wanted[index].value == Secrets.mask {
+                    guard let stored = oldVariables.first(where: { $0.name == wanted[index].name }) else {
+                        throw Failure(.refused, "line \(row.line): variable \(wanted[index].name) is *** (a masked export) "
+                                      + "and has no stored value to keep; export with --show-secrets")
+                    }
+                    wanted[index].value = stored.value
+                }
+                let same = wanted.count == oldVariables.count
+                    && zip(wanted, oldVariables).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+                if !same { newVariables = wanted }
+            }
+            if let old, old == device, newVariables == nil {
+                counts.unchanged += 1
+                continue
+            }
+            let statement = old == nil ? insert : update
+            statement.reset()
+            try statement.bind([.text(mac), device.serial.map { .text($0) } ?? .null, device.model.map { .text($0) } ?? .null,
+                                device.group.map { .text($0) } ?? .null, .integer(device.enabled ? 1 : 0)])
+            try statement.step()
+            if let newVariables {
+                deleteVariables.reset()
+                try deleteVariables.bind(1, mac)
+                try deleteVariables.step()
+                for pair in newVariables {
+                    insertVariable.reset()
+                    try insertVariable.bind([.text(mac), .text(pair.name), .text(pair.value)])
+                    try insertVariable.step()
+                }
+            }
+            var oldText = old.map { describe($0) }
+            var newText = describe(device)
+            if let newVariables {
+                oldText = (oldText ?? "") + " variables=" + shownVariables(oldVariables)
+                newText += " variables=" + shownVariables(newVariables)
+            }
+            if old == nil {
+                counts.added += 1
+                deleteClaim.reset()
+                try deleteClaim.bind(1, mac)
+                try deleteClaim.step()
+            } else {
+                counts.changed += 1
+            }
+            auditRow.reset()
+            try auditRow.bind([.integer(audit.now), .text(audit.who), .text(old == nil ? "import add" : "import edit"),
+                               .text(mac), oldText.map { .text($0) } ?? .null, .text(newText)])
+            try auditRow.step()
+        }
+        if progress { progressLine("") }
+        return counts
+    }
+}
+
+struct ExportDevices: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the devices as CSV, in the format `provctl import` reads.",
+        discussion: """
+            Columns mac, serial, model, group, enabled, variables (see provctl import --help). Secret variables \
+            are written *** unless --show-secrets (importing *** keeps the stored value). Encryption settings are \
+            not exported.
+            Example: provctl export devices.csv --group sales
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "The file to write; stdout when left out.") var file: String?
+    @Option(help: "Only devices of this group.") var group: String?
+    @Option(help: "Only devices of this model.") var model: String?
+    @Flag(help: "Write secret variable values instead of ***.") var showSecrets = false
+
+    func run() throws {
+        let opened = try store.open()
+        let secretNames = try secretVariableNames(opened)
+        var variables: [String: [(name: String, value: String)]] = [:]
+        for variable in try opened.variables() {
+            guard case .device(let mac) = variable.scope else { continue }
+            let secret = secretNames.contains(variable.name) || Secrets.isSecretVariable(variable.name)
+                || Secrets.maskRule(variable.value) != variable.value
+            let value = showSecrets || !secret || variable.value.isEmpty ? variable.value : Secrets.mask
+            variables[mac.hex, default: []].append((variable.name, value))
+        }
+        var text = CSV.line(ImportDevices.columns)
+        for (device, _) in try opened.devices(matching: DeviceFilter(group: group, model: model)) {
+            text += CSV.line([device.mac.hex, device.serial ?? "", device.model ?? "", device.group ?? "",
+                              device.enabled ? "yes" : "no", VariablesCell.format(variables[device.mac.hex] ?? [])])
+        }
+        if let file {
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+            } catch {
+                throw Failure(.runtime, "\(file): \(error.localizedDescription)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Provisioning
+
+/// Prints rows as aligned columns under an upper-case header.
+struct Table {
+    var headers: [String]
+    var rows: [[String]] = []
+
+    init(_ headers: String...) { self.headers = headers }
+
+    mutating func append(_ row: [String?]) { rows.append(row.map { $0 ?? "-" }) }
+
+    func render() -> String {
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            var out = ""
+            for (index, cell) in cells.enumerated() {
+                let clean = cell.replacingOccurrences(of: "\n", with: "\\n")
+                if index == cells.count - 1 {
+                    out += clean
+                } else {
+                    out += clean.padding(toLength: widths[index], withPad: " ", startingAt: 0) + "  "
+                }
+            }
+            return out
+        }
+        return ([line(headers)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    func print() { Swift.print(render()) }
+}
+
+/// Writes a JSON value (dictionaries, arrays, strings, numbers, booleans, `NSNull`) to stdout, keys sorted.
+func printJSON(_ value: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+/// `nil` as JSON null.
+func json(_ value: String?) -> Any { value.map { $0 as Any } ?? NSNull() }
+func json(_ value: Int?) -> Any { value.map { $0 as Any } ?? NSNull() }
+
+/// Unix seconds as `2026-11-27T21:53:13Z`.
+func timestamp(_ seconds: Int) -> String {
+    var time = time_t(seconds)
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                  parts.tm_hour, parts.tm_min, parts.tm_sec)
+}
+
+/// True when stdout is a terminal (progress lines are only for people).
+var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+/// A device's fields as JSON.
+func deviceJSON(_ device: Device, seen: SeenRecord?, output: OutputOptions) -> [String: Any] {
+    var object: [String: Any] = [
+        "mac": device.mac.hex, "serial": json(device.serial), "model": json(device.model), "group": json(device.group),
+        "enabled": device.enabled, "gzip": device.gzip, "encryption": device.encryption.name,
+    ]
+    switch device.encryption {
+    case .none:
+        object["key"] = NSNull()
+        object["kdf"] = NSNull()
+    case .aes256cbc(let key, let digest):
+        object["key"] = output.shown(key: key)
+        object["kdf"] = digest.rawValue
+    }
+    object["seen"] = seen.map { seen -> Any in
+        ["first": timestamp(seen.firstSeen), "last": timestamp(seen.lastSeen), "count": seen.count,
+         "remote_addr": json(seen.remoteAddress), "firmware": json(seen.firmware)]
+    } ?? NSNull()
+    return object
+}
+
+/// A device as one line for the audit log and dry-run headers: the key masked unless `showSecrets`.
+func describe(_ device: Device, showSecrets: Bool = false) -> String {
+    var parts = ["mac=\(device.mac)"]
+    parts.append("serial=\(device.serial ?? "-")")
+    parts.append("model=\(device.model ?? "-")")
+    parts.append("group=\(device.group ?? "-")")
+    parts.append("enabled=\(device.enabled ? "yes" : "no")")
+    parts.append("gzip=\(device.gzip ? "yes" : "no")")
+    switch device.encryption {
+    case .none: parts.append("encryption=none")
+    case .aes256cbc(let key, let digest):
+        parts.append("encryption=aes-256-cbc key=\(showSecrets ? key : Secrets.mask) kdf=\(digest.rawValue)")
+    }
+    return parts.joined(separator: " ")
+}
+
+/// Why a profile could not be rendered, in one line without secrets.
+func provctlRenderProblem(_ error: any Error) -> String {
+    if let refusal = error as? Refusal { return refusal.detail ?? refusal.reason }
+    return "\(error)"
+}
+
+/// Rewrites the terminal's current line (a progress counter); only call it when stdout is a terminal.
+func progressLine(_ text: String) {
+    FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + text).utf8))
+}
