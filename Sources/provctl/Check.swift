@@ -39,7 +39,7 @@ struct Check: ParsableCommand {
                                         message: "cannot render: \(provctlRenderProblem(error))"))
                 return
             }
-            for parameter in parameters where parameter.template.contains("{{") {
+            for parameter in parameters where ParameterRules.holdsVariables(parameter.template) {
                 var stored = parameter.value, warnings: [String] = []
                 do {
                     try ParameterRules.checkTyped(name: parameter.name, value: parameter.value, stored: &stored, warnings: &warnings)

@@ -85,7 +85,7 @@ func splitAssignment(_ text: String) throws -> (String, String) {
 /// of a rule (`[--key {{profile_key}}] https://...`).
 func secretVariableNames(_ store: DeviceStore) throws -> Set<String> {
     var names: Set<String> = []
-    for setting in try store.settings() where setting.value.contains("{{") {
+    for setting in try store.settings() where ParameterRules.holdsVariables(setting.value) {
         if Secrets.isSecret(setting.name) {
             names.formUnion(Secrets.referencedVariables(in: setting.value))
         } else {

@@ -125,13 +125,16 @@ extension DeviceStore {
             """)
         try copy.bind([.text(old.hex), .text(new.hex)])
         try copy.step()
-        for sql in ["UPDATE settings SET target = ?2 WHERE scope = 'device' AND target = ?1",
-                    "UPDATE variables SET target = ?2 WHERE scope = 'device' AND target = ?1",
-                    "DELETE FROM seen WHERE mac = ?1",
-                    "DELETE FROM claims WHERE mac = ?2",
-                    "DELETE FROM devices WHERE mac = ?1"] {
+        let steps: [(String, [SQLiteValue])] = [
+            ("UPDATE settings SET target = ?2 WHERE scope = 'device' AND target = ?1", [.text(old.hex), .text(new.hex)]),
+            ("UPDATE variables SET target = ?2 WHERE scope = 'device' AND target = ?1", [.text(old.hex), .text(new.hex)]),
+            ("DELETE FROM seen WHERE mac = ?1", [.text(old.hex)]),
+            ("DELETE FROM claims WHERE mac = ?1", [.text(new.hex)]),
+            ("DELETE FROM devices WHERE mac = ?1", [.text(old.hex)]),
+        ]
+        for (sql, values) in steps {
             let statement = try database.prepare(sql)
-            try statement.bind([.text(old.hex), .text(new.hex)])
+            try statement.bind(values)
             try statement.step()
         }
         device.mac = new

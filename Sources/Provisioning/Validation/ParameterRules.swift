@@ -60,12 +60,22 @@ public enum ParameterRules {
             let hint = ParameterCatalogue.nearest(to: name).map { " (did you mean \($0)?)" } ?? ""
             warnings.append("\(name): not a parameter name the Cisco MPP guides list; phones ignore unknown names\(hint)")
         }
-        if value.contains("{{") {
+        if holdsVariables(value) {
             return CheckedValue(value: value, warnings: warnings)
         }
         var stored = value
         try checkTyped(name: name, value: value, stored: &stored, warnings: &warnings)
         return CheckedValue(value: stored, warnings: warnings)
+    }
+
+    /// True when `text` holds a `{{`, the start of a variable reference.
+    public static func holdsVariables(_ text: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "{") && previous == byte { return true }
+            previous = byte
+        }
+        return false
     }
 
     /// The typed rule of `name`, on a value without `{{variables}}` (or already resolved).

@@ -8,17 +8,36 @@ public enum Secrets {
     /// True for a parameter whose whole value is a secret: names holding `Passwd`, `Password`, `Secret`, `Pre_Shared`
     /// or `IKM_`, names ending in `_Key`, and `GPP_SA`..`GPP_SD`.
     public static func isSecret(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return lower.contains("passwd") || lower.contains("password") || lower.hasPrefix("gpp_s")
-            || lower.contains("ikm_") || lower.contains("secret") || lower == "key" || lower.hasSuffix("_key")
-            || lower.contains("pre_shared")
+        let lower = lowercased(name)
+        return contains(lower, "passwd") || contains(lower, "password") || lower.starts(with: "gpp_s".utf8)
+            || contains(lower, "ikm_") || contains(lower, "secret") || lower.elementsEqual("key".utf8)
+            || lower.reversed().starts(with: "_key".utf8.reversed()) || contains(lower, "pre_shared")
     }
 
     /// True for a `{{variable}}` whose name says it holds a secret (`sip_password`, `pwd_1`, `aes_key`, ...).
     public static func isSecretVariable(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return isSecret(name) || lower.contains("pass") || lower.contains("pwd") || lower.contains("key")
-            || lower.contains("secret") || lower.contains("token")
+        let lower = lowercased(name)
+        return isSecret(name) || contains(lower, "pass") || contains(lower, "pwd") || contains(lower, "key")
+            || contains(lower, "secret") || contains(lower, "token")
+    }
+
+    // Byte searches: the standard library's String.contains(String) builds a searcher per call, far too slow for
+    // an import of 100,000 rows.
+    static func lowercased(_ text: String) -> [UInt8] {
+        text.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: StaticString) -> Bool {
+        let count = needle.utf8CodeUnitCount
+        guard haystack.count >= count else { return false }
+        return needle.withUTF8Buffer { pattern in
+            for start in 0...(haystack.count - count) {
+                var index = 0
+                while index < count && haystack[start + index] == pattern[index] { index += 1 }
+                if index == count { return true }
+            }
+            return false
+        }
     }
 
     /// The value as it may be shown: `***` for a secret parameter, else the value with any `--key`/`--pwd`
@@ -29,9 +48,9 @@ public enum Secrets {
 
     /// `value` with the argument of each `--key` and `--pwd` replaced by `***` (a quoted phrase is one argument).
     public static func maskRule(_ value: String) -> String {
-        guard value.contains("--") else { return value }
-        var out: [UInt8] = []
         let bytes = Array(value.utf8)
+        guard contains(bytes, "--") else { return value }
+        var out: [UInt8] = []
         var index = 0
         while index < bytes.count {
             var matched = false
