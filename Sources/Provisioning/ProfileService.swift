@@ -101,6 +101,11 @@ public final class ProfileService {
     public func recordSeen(log: inout RequestLog, now: Int) {
         guard recordsSeen, log.status == 200, let mac = log.identity?.mac, let store else { return }
         do {
+            // Bookkeeping, not configuration: a commit need not wait for fsync (WAL with synchronous=NORMAL stays
+            // consistent; at worst a power cut loses the last few sightings), and a busy writer is not waited
+            // on for long.
+            try store.database.execute("PRAGMA synchronous = NORMAL")
+            store.database.setBusyTimeout(200)
             try DeviceStore.recordSeen(on: store.database, mac: mac, remoteAddress: log.remoteAddress,
                                        firmware: log.userAgent?.firmware, now: now)
         } catch {

@@ -174,6 +174,26 @@ struct RenderingTests {
         #expect(try render([Setting(scope: .all, name: "GPP_A", value: "{{mac")]).contains("<GPP_A>{{mac</GPP_A>"))
     }
 
+    @Test func parameterNames() {
+        for name in ["Resync_Periodic", "Display_Name_1_", "XML_Directory_Service_URL", "_x", "a.b-c"] {
+            #expect(XMLText.isValidName(name), "\(name)")
+        }
+        for name in ["", "1abc", "Bad Name", "a<b", "a/b", "ü", String(repeating: "a", count: 129)] {
+            #expect(!XMLText.isValidName(name), "\(name)")
+        }
+    }
+
+    @Test func unsortedRowsFromAnyCallerComeOutSorted() throws {
+        let xml = try render([
+            Setting(scope: .device(phoneMAC), name: "b", value: "3"),
+            Setting(scope: .all, name: "c", value: "1"),
+            Setting(scope: .all, name: "a", value: "1"),
+            Setting(scope: .device(phoneMAC), name: "a", value: "2"),
+            Setting(scope: .model(phoneModel), name: "c", value: "2"),
+        ])
+        #expect(xml == "<flat-profile>\n  <a>2</a>\n  <b>3</b>\n  <c>2</c>\n</flat-profile>\n")
+    }
+
     @Test func badParameterNameInTheDatabaseIsA500() {
         do {
             _ = try render([Setting(scope: .all, name: "Bad Name", value: "1")])

@@ -97,6 +97,9 @@ public final class SQLiteDatabase {
         }
     }
 
+    /// Changes how long a call waits for another connection's lock, in milliseconds (`sqlite3_busy_timeout`).
+    public func setBusyTimeout(_ milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes`).
     public var changes: Int { Int(sqlite3_changes(handle)) }
 

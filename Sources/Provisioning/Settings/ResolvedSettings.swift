@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One parameter after the scopes are merged: its final value, `ua`, and the scope the value came from.
 public struct ResolvedParameter: Sendable, Equatable {
     public var name: String
@@ -28,21 +32,39 @@ public struct ResolvedSettings: Sendable {
         }
         // Sorting by name, then scope, puts each parameter's rows side by side with the winner last; no hashing
         // (see StringTable for why the CGI avoids Dictionary).
-        let rows = layers.settings.sorted {
-            $0.name == $1.name ? $0.scope.rank < $1.scope.rank : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
-        }
-        var parameters: [ResolvedParameter] = []
-        parameters.reserveCapacity(rows.count)
-        var index = 0
-        while index < rows.count {
-            let name = rows[index].name
-            var access: UserAccess? = nil
-            var winner = rows[index]
-            while index < rows.count && rows[index].name == name {
-                winner = rows[index]
-                access = winner.access ?? access
-                index += 1
+        // One list per scope, each sorted by name (byte order), then a four-way merge: the rows of one name meet
+        // in scope order and the last wins. The store hands each scope's rows over in primary-key order, so the
+        // sorts below only check; no hashing and no general sort on the CGI's path (see StringTable for why).
+        var buckets: [[Setting]] = [[], [], [], []]
+        for setting in layers.settings { buckets[setting.scope.rank].append(setting) }
+        for rank in 0..<4 {
+            var sorted = true
+            for index in buckets[rank].indices.dropFirst()
+            where compareBytes(buckets[rank][index - 1].name, buckets[rank][index].name) > 0 {
+                sorted = false
+                break
             }
+            if !sorted { buckets[rank].sort { compareBytes($0.name, $1.name) < 0 } }
+        }
+        var cursors = [0, 0, 0, 0]
+        var parameters: [ResolvedParameter] = []
+        parameters.reserveCapacity(layers.settings.count)
+        while true {
+            var smallest: String? = nil
+            for rank in 0..<4 where cursors[rank] < buckets[rank].count {
+                let name = buckets[rank][cursors[rank]].name
+                if smallest == nil || compareBytes(name, smallest!) < 0 { smallest = name }
+            }
+            guard let name = smallest else { break }
+            var access: UserAccess? = nil
+            var winner: Setting? = nil
+            for rank in 0..<4 where cursors[rank] < buckets[rank].count && buckets[rank][cursors[rank]].name == name {
+                let row = buckets[rank][cursors[rank]]
+                cursors[rank] += 1
+                access = row.access ?? access
+                winner = row
+            }
+            guard let winner else { break }
             guard XMLText.isValidName(name) else {
                 throw .serverError("parameter name \"\(name.prefix(64))\" at \(winner.scope) is not a valid XML name")
             }
@@ -62,6 +84,21 @@ public struct ResolvedSettings: Sendable {
             "model": device.model ?? identity.model ?? "",
             "group": device.group ?? "",
         ]
+    }
+}
+
+/// Byte-order comparison of two strings' UTF-8 (`memcmp`), without the generic sequence machinery.
+func compareBytes(_ a: String, _ b: String) -> Int {
+    var a = a, b = b
+    return a.withUTF8 { left in
+        b.withUTF8 { right in
+            let common = min(left.count, right.count)
+            if common > 0 {
+                let order = memcmp(left.baseAddress!, right.baseAddress!, common)
+                if order != 0 { return Int(order) }
+            }
+            return left.count - right.count
+        }
     }
 }
 
@@ -91,8 +128,8 @@ struct Variables {
     /// Replaces each `{{ name }}` in `text`. A `{{` with no `}}` is left as it is.
     func expand(_ text: String, depth: Int) throws(Refusal) -> String {
         guard depth <= Self.maximumDepth else { throw .serverError("variables nest deeper than \(Self.maximumDepth) (a loop?)") }
+        guard text.utf8.count >= 4, text.utf8.contains(UInt8(ascii: "{")) else { return text }
         let bytes = Array(text.utf8)
-        guard bytes.count >= 4, bytes.contains(UInt8(ascii: "{")) else { return text }
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         var index = 0

@@ -164,28 +164,35 @@ public final class DeviceStore {
     /// The settings and variables of the default scope, `model`'s, `group`'s and `mac`'s, in one query that walks
     /// the primary-key index once per scope and table.
     public func layers(model: String?, group: String?, mac: MACAddress) throws(SQLiteError) -> Layers {
-        // One OR per table: SQLite answers each with a multi-index OR over the primary key, and parsing
-        // two short SELECTs costs far less than eight (the parse is a good part of a CGI request).
+        // One OR per table: SQLite answers each with a multi-index OR over the primary key, and parsing two short
+        // SELECTs costs far less than eight (the parse is a good part of a CGI request). The rows come back as
+        // (table, scope rank, name, value, ua). No ORDER BY: SQLite's sorter cost more (0.23M instructions) than
+        // the merge in ResolvedSettings, which finds each scope's rows already in primary-key order.
         let statement = try database.prepare("""
-            SELECT 0, scope, target, name, value, ua FROM settings WHERE (scope = 'default' AND target = '')
+            SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua
+            FROM settings WHERE (scope = 'default' AND target = '')
                 OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
             UNION ALL
-            SELECT 1, scope, target, name, value, NULL FROM variables WHERE (scope = 'default' AND target = '')
+            SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL
+            FROM variables WHERE (scope = 'default' AND target = '')
                 OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
             """)
         try statement.bind(1, model)
         try statement.bind(2, group)
         try statement.bind(3, mac.hex)
+        // Only these four scopes can match, so each row's scope is picked by its rank, not parsed from text.
+        let scopes: [Scope] = [.all, .model(model ?? ""), .group(group ?? ""), .device(mac)]
         var layers = Layers()
         while try statement.step() {
-            guard let scope = Scope(kind: statement.text(1) ?? "", target: statement.text(2) ?? "") else { continue }
-            let name = statement.text(3) ?? ""
-            let value = statement.text(4) ?? ""
+            let rank = statement.int(1)
+            guard rank >= 0 && rank < 4 else { continue }
+            let name = statement.text(2) ?? ""
+            let value = statement.text(3) ?? ""
             if statement.int(0) == 0 {
-                layers.settings.append(Setting(scope: scope, name: name, value: value,
-                                               access: statement.text(5).flatMap { UserAccess(rawValue: $0) }))
+                layers.settings.append(Setting(scope: scopes[rank], name: name, value: value,
+                                               access: statement.text(4).flatMap { UserAccess(rawValue: $0) }))
             } else {
-                layers.variables.append(Variable(scope: scope, name: name, value: value))
+                layers.variables.append(Variable(scope: scopes[rank], name: name, value: value))
             }
         }
         return layers

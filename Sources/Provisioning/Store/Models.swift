@@ -54,9 +54,17 @@ public enum Scope: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
-    /// Rebuilds a scope from its two columns.
+    /// Rebuilds a scope from its two columns (on the CGI's path: no string building).
     public init?(kind: String, target: String) {
-        self.init(kind == "default" ? "default" : kind + ":" + target)
+        switch kind {
+        case "default": self = .all
+        case "model" where !target.isEmpty: self = .model(target)
+        case "group" where !target.isEmpty: self = .group(target)
+        case "device":
+            guard let mac = MACAddress(target) else { return nil }
+            self = .device(mac)
+        default: return nil
+        }
     }
 
     public static func < (lhs: Scope, rhs: Scope) -> Bool {
