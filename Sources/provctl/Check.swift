@@ -26,7 +26,7 @@ struct Check: ParsableCommand {
         let opened = try store.open()
         var findings: [Finding] = []
         var deviceMACs: Set<String> = []
-        let renderer = try ProfileRenderer(store: opened)
+        let renderer = try ProfileRenderer(store: opened, cachesSharedLayers: true)
         var devices = 0
         try renderer.forEachDevice { device in
             devices += 1

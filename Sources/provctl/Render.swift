@@ -24,6 +24,7 @@ struct Render: ParsableCommand {
     @Flag(help: "Print the XML inside a gz or cfg profile (decrypted, decompressed).") var plain = false
     @Flag(help: "Render every device into --out DIR.") var all = false
     @Option(help: ArgumentHelp("The folder for --all (created if missing).", valueName: "dir")) var out: String?
+    @Option(help: "Workers for --all, each with its own connection (default: one per processor).") var jobs: Int?
 
     func validate() throws {
         guard ProfileForm(rawValue: form) != nil else { throw ValidationError("--form: \"\(form)\" must be xml, gz or cfg") }
@@ -31,6 +32,7 @@ struct Render: ParsableCommand {
             if mac != nil { throw ValidationError("MAC: not with --all") }
             if out == nil { throw ValidationError("--out: required with --all") }
             if plain { throw ValidationError("--plain: not with --all") }
+            if let jobs, jobs < 1 { throw ValidationError("--jobs: at least 1") }
         } else {
             guard let mac else { throw ValidationError("MAC: required (or --all --out DIR)") }
             _ = try parseMAC(mac)
@@ -67,38 +69,100 @@ struct Render: ParsableCommand {
         } catch {
             throw Failure(.runtime, "--out \(folder): \(error.localizedDescription)")
         }
-        let renderer = try ProfileRenderer(store: opened)
-        let total = try opened.deviceCount()
-        let progress = stdoutIsTerminal
-        var written = 0, disabled = 0, unencrypted = 0, failed = 0, seen = 0
         let started = Date()
-        try renderer.forEachDevice { device in
-            seen += 1
-            if progress && seen % 1000 == 0 { progressLine("rendering \(seen)/\(total)") }
-            guard device.enabled else { disabled += 1; return }
-            if form == .cfg, device.encryption == .none { unencrypted += 1; return }
-            let body: [UInt8]
+        // Contiguous MAC ranges, one per worker; each worker has its own read-only connection and statements.
+        var macs: [String] = []
+        let list = try opened.database.prepare("SELECT mac FROM devices ORDER BY mac")
+        while try list.step() { macs.append(list.text(0) ?? "") }
+        let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, 16, macs.count / 2000 + 1))
+        var lower: [String?] = [], upper: [String?] = []
+        for worker in 0..<workers {
+            lower.append(worker == 0 ? nil : macs[worker * macs.count / workers])
+            upper.append(worker + 1 == workers ? nil : macs[(worker + 1) * macs.count / workers])
+        }
+        let total = macs.count
+        macs = []
+        let tally = RenderTally()
+        let path = store.path
+        let progress = stdoutIsTerminal
+        DispatchQueue.concurrentPerform(iterations: workers) { [lower, upper] worker in
             do {
-                body = try renderer.profile(for: device, form: form)
+                let store = try DeviceStore(path: path, mode: .readOnly)
+                let renderer = try ProfileRenderer(store: store, cachesSharedLayers: true)
+                var count = 0
+                try renderer.forEachDevice(from: lower[worker], below: upper[worker]) { device in
+                    count += 1
+                    if progress && worker == 0 && count % 1000 == 0 {
+                        progressLine("rendering \(count * workers)/\(total)")
+                    }
+                    guard device.enabled else { tally.add(\.disabled); return }
+                    if form == .cfg, device.encryption == .none { tally.add(\.unencrypted); return }
+                    let body: [UInt8]
+                    do {
+                        body = try renderer.profile(for: device, form: form)
+                    } catch {
+                        tally.add(\.failed)
+                        warn("provctl: \(device.mac): \(provctlRenderProblem(error))")
+                        return
+                    }
+                    try Self.write(body, to: folder + "/" + device.mac.hex + "." + form.rawValue)
+                    tally.add(\.written)
+                }
             } catch {
-                failed += 1
-                warn("provctl: \(device.mac): \(provctlRenderProblem(error))")
-                return
+                tally.fail("\(error)")
             }
-            let path = folder + "/" + device.mac.hex + "." + form.rawValue
-            let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            guard descriptor >= 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
-            defer { close(descriptor) }
-            let count = body.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-            guard count == body.count else { throw Failure(.runtime, "\(path): short write") }
-            written += 1
         }
         if progress { progressLine("") }
+        let counts = tally.counts
+        if let problem = counts.error { throw Failure(.runtime, "render --all: \(problem)") }
         let seconds = Date().timeIntervalSince(started)
-        print("rendered \(written) profile(s) into \(folder) in \(String(format: "%.2f", seconds)) s"
-              + (disabled > 0 ? "; \(disabled) disabled skipped" : "")
-              + (unencrypted > 0 ? "; \(unencrypted) without encryption skipped (no .cfg)" : "")
-              + (failed > 0 ? "; \(failed) failed" : ""))
-        if failed > 0 { throw Failure(.runtime, "\(failed) device(s) could not be rendered (see above; provctl check)") }
+        print("rendered \(counts.written) profile(s) into \(folder) in \(String(format: "%.2f", seconds)) s"
+              + " (\(workers) worker(s))"
+              + (counts.disabled > 0 ? "; \(counts.disabled) disabled skipped" : "")
+              + (counts.unencrypted > 0 ? "; \(counts.unencrypted) without encryption skipped (no .cfg)" : "")
+              + (counts.failed > 0 ? "; \(counts.failed) failed" : ""))
+        if counts.failed > 0 { throw Failure(.runtime, "\(counts.failed) device(s) could not be rendered (see above; provctl check)") }
+    }
+
+    /// Writes a whole file with open/write/close: no buffering layer, one write for a profile.
+    static func write(_ body: [UInt8], to path: String) throws {
+        let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var offset = 0
+        while offset < body.count {
+            let count = body.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            guard count > 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+            offset += count
+        }
+    }
+}
+
+/// Counts shared by the render workers.
+final class RenderTally: @unchecked Sendable {
+    struct Counts {
+        var written = 0, disabled = 0, unencrypted = 0, failed = 0
+        var error: String?
+    }
+
+    private let lock = NSLock()
+    private var values = Counts()
+
+    func add(_ field: WritableKeyPath<Counts, Int>) {
+        lock.lock()
+        values[keyPath: field] += 1
+        lock.unlock()
+    }
+
+    func fail(_ message: String) {
+        lock.lock()
+        if values.error == nil { values.error = message }
+        lock.unlock()
+    }
+
+    var counts: Counts {
+        lock.lock()
+        defer { lock.unlock() }
+        return values
     }
 }

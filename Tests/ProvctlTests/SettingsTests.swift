@@ -103,7 +103,7 @@ struct ValidationTests {
         ("Upgrade_Rule=http://fw.example.com/sip88xx.12-0-1MPP.loads", 0), ("Upgrade_Rule=/sip.loads", 65),
         ("Upgrade_Rule=[--key k] http://h/f.loads", 65),
         ("Upgrade_Rule=( $SWVER ne sip88xx.12-0-1MPP )? http://fw/sip88xx.12-0-1MPP.loads", 0),
-        ("1Bad_Name=1", 65), ("xml_Name=1", 65), ("Bad<Name=1", 65), ("Display_Name_1_=a\u{1}b", 65),
+        ("1Bad_Name=1", 65), ("XML_Directory_Service_Name=Dir", 0), (".Name=1", 65), ("Bad<Name=1", 65), ("Display_Name_1_=a\u{1}b", 65),
         ("Display_Name_1_=ok \u{e9} & <tag>", 0), ("Totally_Unknown_Parameter=1", 0),
         ("Resync_Periodic={{period}}", 0),
     ]

@@ -291,9 +291,38 @@ public final class ProfileRenderer {
     let store: DeviceStore
     let layersStatement: SQLiteStatement
     let deviceStatement: SQLiteStatement
+    /// With `cachesSharedLayers`: the default, model and group rows per (model, group), read once.
+    let sharedStatement: SQLiteStatement?
+    let deviceLayerStatement: SQLiteStatement?
+    var shared: [SharedKey: Layers] = [:]
 
-    public init(store: DeviceStore) throws(SQLiteError) {
+    struct SharedKey: Hashable {
+        var model: String?
+        var group: String?
+    }
+
+    /// `cachesSharedLayers` reads the default, model and group rows once per (model, group) pair and only the
+    /// device's own rows per device: for renderings of many devices while nothing changes (`render --all`,
+    /// `check`), never across a change.
+    public init(store: DeviceStore, cachesSharedLayers: Bool = false) throws(SQLiteError) {
         self.store = store
+        if cachesSharedLayers {
+            sharedStatement = try store.database.prepare("""
+                SELECT 0, scope, target, name, value, ua FROM settings WHERE (scope = 'default' AND target = '')
+                    OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2)
+                UNION ALL
+                SELECT 1, scope, target, name, value, NULL FROM variables WHERE (scope = 'default' AND target = '')
+                    OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2)
+                """)
+            deviceLayerStatement = try store.database.prepare("""
+                SELECT 0, scope, target, name, value, ua FROM settings WHERE scope = 'device' AND target = ?1
+                UNION ALL
+                SELECT 1, scope, target, name, value, NULL FROM variables WHERE scope = 'device' AND target = ?1
+                """)
+        } else {
+            sharedStatement = nil
+            deviceLayerStatement = nil
+        }
         layersStatement = try store.database.prepare("""
             SELECT 0, scope, target, name, value, ua FROM settings WHERE (scope = 'default' AND target = '')
                 OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
@@ -313,23 +342,52 @@ public final class ProfileRenderer {
 
     /// The settings and variables that apply to `device` as its stand-in identity presents it.
     public func layers(for device: Device) throws(SQLiteError) -> Layers {
+        if let sharedStatement, let deviceLayerStatement {
+            let key = SharedKey(model: device.model, group: device.group)
+            var layers: Layers
+            if let cached = shared[key] {
+                layers = cached
+            } else {
+                sharedStatement.reset()
+                try sharedStatement.bind(1, device.model)
+                try sharedStatement.bind(2, device.group)
+                layers = Layers()
+                try Self.read(sharedStatement, into: &layers, device: nil)
+                shared[key] = layers
+            }
+            deviceLayerStatement.reset()
+            try deviceLayerStatement.bind(1, device.mac.hex)
+            try Self.read(deviceLayerStatement, into: &layers, device: device.mac)
+            return layers
+        }
         layersStatement.reset()
         try layersStatement.bind(1, device.model)
         try layersStatement.bind(2, device.group)
         try layersStatement.bind(3, device.mac.hex)
         var layers = Layers()
-        while try layersStatement.step() {
-            guard let scope = Scope(kind: layersStatement.text(1) ?? "", target: layersStatement.text(2) ?? "") else { continue }
-            let name = layersStatement.text(3) ?? ""
-            let value = layersStatement.text(4) ?? ""
-            if layersStatement.int(0) == 0 {
+        try Self.read(layersStatement, into: &layers, device: nil)
+        return layers
+    }
+
+    /// Appends the rows of a layers query; `device` spares parsing the scope of rows known to be its own.
+    static func read(_ statement: SQLiteStatement, into layers: inout Layers, device: MACAddress?) throws(SQLiteError) {
+        while try statement.step() {
+            let scope: Scope
+            if let device {
+                scope = .device(device)
+            } else {
+                guard let parsed = Scope(kind: statement.text(1) ?? "", target: statement.text(2) ?? "") else { continue }
+                scope = parsed
+            }
+            let name = statement.text(3) ?? ""
+            let value = statement.text(4) ?? ""
+            if statement.int(0) == 0 {
                 layers.settings.append(Setting(scope: scope, name: name, value: value,
-                                               access: layersStatement.text(5).flatMap { UserAccess(rawValue: $0) }))
+                                               access: statement.text(5).flatMap { UserAccess(rawValue: $0) }))
             } else {
                 layers.variables.append(Variable(scope: scope, name: name, value: value))
             }
         }
-        return layers
     }
 
     /// The merged parameters of `device`, as `ProfileService.profile` merges them for its stand-in identity.
@@ -348,9 +406,14 @@ public final class ProfileRenderer {
         try ProfileEncoding.encode(FlatProfile.render(parameters(for: device)), form: form, device: device)
     }
 
-    /// Calls `body` with every device, ordered by MAC, read with one statement.
-    public func forEachDevice(_ body: (Device) throws -> Void) throws {
-        let statement = try store.database.prepare("SELECT \(DeviceStore.deviceColumns) FROM devices ORDER BY mac")
+    /// Calls `body` with every device, ordered by MAC, read with one statement; `from`/`below` bound the MACs
+    /// (hex, inclusive and exclusive) to split the work.
+    public func forEachDevice(from lower: String? = nil, below upper: String? = nil, _ body: (Device) throws -> Void) throws {
+        let statement = try store.database.prepare("""
+            SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac >= ifnull(?1, '') AND (?2 IS NULL OR mac < ?2) ORDER BY mac
+            """)
+        try statement.bind(1, lower)
+        try statement.bind(2, upper)
         while try statement.step() { try body(try DeviceStore.device(from: statement)) }
     }
 }
