@@ -105,31 +105,36 @@ enum CSV {
 enum VariablesCell {
     static func parse(_ cell: String) throws -> [(name: String, value: String)] {
         var pairs: [(String, String)] = []
-        var current: [Character] = []
-        var parts: [String] = []
+        let utf8 = cell.utf8
+        if utf8.isEmpty { return [] }
+        var part: [UInt8] = []
         var escaped = false
-        for character in cell {
+        func finish() throws {
+            defer { part.removeAll(keepingCapacity: true) }
+            guard part.contains(where: { $0 != 0x20 }) else { return }
+            guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else { throw CellError() }
+            var nameStart = 0, nameEnd = equals
+            while nameStart < nameEnd && (part[nameStart] == 0x20 || part[nameStart] == 0x09) { nameStart += 1 }
+            while nameEnd > nameStart && (part[nameEnd - 1] == 0x20 || part[nameEnd - 1] == 0x09) { nameEnd -= 1 }
+            guard nameStart < nameEnd else { throw CellError() }
+            pairs.append((String(decoding: part[nameStart..<nameEnd], as: UTF8.self),
+                          String(decoding: part[(equals + 1)...], as: UTF8.self)))
+        }
+        for byte in utf8 {
             if escaped {
-                if character != ";" && character != "\\" { current.append("\\") }
-                current.append(character)
+                if byte != UInt8(ascii: ";") && byte != UInt8(ascii: "\\") { part.append(UInt8(ascii: "\\")) }
+                part.append(byte)
                 escaped = false
-            } else if character == "\\" {
+            } else if byte == UInt8(ascii: "\\") {
                 escaped = true
-            } else if character == ";" {
-                parts.append(String(current))
-                current = []
+            } else if byte == UInt8(ascii: ";") {
+                try finish()
             } else {
-                current.append(character)
+                part.append(byte)
             }
         }
-        if escaped { current.append("\\") }
-        parts.append(String(current))
-        for part in parts where !part.allSatisfy({ $0 == " " }) {
-            guard let equals = part.firstIndex(of: "=") else { throw CellError(text: part) }
-            let name = String(part[..<equals]).trimmingSpacesAndTabs
-            guard !name.isEmpty else { throw CellError(text: part) }
-            pairs.append((name, String(part[part.index(after: equals)...])))
-        }
+        if escaped { part.append(UInt8(ascii: "\\")) }
+        try finish()
         return pairs
     }
 
@@ -144,13 +149,14 @@ enum VariablesCell {
         }.joined(separator: ";")
     }
 
-    struct CellError: Error {
-        var text: String
-    }
+    /// A part that is not `name=value`; it names nothing, since the text may be a secret.
+    struct CellError: Error {}
 }
 
 extension String {
     var trimmingSpacesAndTabs: String {
+        guard let first = utf8.first, let last = utf8.last else { return self }
+        if first != 0x20 && first != 0x09 && last != 0x20 && last != 0x09 { return self }
         var slice = Substring(self)
         while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
         while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }

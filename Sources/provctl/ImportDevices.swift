@@ -52,6 +52,9 @@ struct ImportDevices: ParsableCommand {
         }
         let rows = try Self.rows(CSV.records(bytes))
         let opened = try store.open()
+        // A large file touches many pages in one transaction: keep them in memory rather than spilling to the WAL
+        // before the commit (128 MiB at most, for this connection only).
+        try opened.database.execute("PRAGMA cache_size = -131072")
         let secretNames = try secretVariableNames(opened)
         var counts = (added: 0, changed: 0, unchanged: 0)
         let macs = Set(rows.map(\.mac))
