@@ -43,13 +43,7 @@ struct ImportDevices: ParsableCommand {
     }
 
     func run() throws {
-        let bytes: [UInt8]
-        do {
-            bytes = file == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile())
-                : Array(try Data(contentsOf: URL(fileURLWithPath: file)))
-        } catch {
-            throw Failure(.runtime, "\(file): \(error.localizedDescription)")
-        }
+        let bytes = file == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile()) : try readFile(file)
         let rows = try Self.rows(CSV.records(bytes))
         let opened = try store.open()
         // A large file touches many pages in one transaction: keep them in memory rather than spilling to the WAL

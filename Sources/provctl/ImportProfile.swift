@@ -27,12 +27,7 @@ struct ImportProfile: ParsableCommand {
 
     func run() throws {
         let scope = try parseScope(scope)
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
-        } catch {
-            throw Failure(.runtime, "\(file): \(error.localizedDescription)")
-        }
+        let bytes = try readFile(file)
         let parsed = try FlatProfileFile.parameters(bytes, name: file)
         var settings: [String: Setting] = [:]
         var order: [String] = []

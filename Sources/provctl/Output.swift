@@ -103,3 +103,22 @@ func provctlRenderProblem(_ error: any Error) -> String {
 func progressLine(_ text: String) {
     FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + text).utf8))
 }
+
+/// The bytes of a file, or `Failure(.runtime)` with the system's reason (`No such file or directory`).
+func readFile(_ path: String) throws -> [UInt8] {
+    guard let file = fopen(path, "rb") else {
+        throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))")
+    }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        if count > 0 { bytes.append(contentsOf: chunk[0..<count]) }
+        if count < chunk.count {
+            if ferror(file) != 0 { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+            break
+        }
+    }
+    return bytes
+}
