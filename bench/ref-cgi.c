@@ -491,7 +491,10 @@ static void bind_opt(sqlite3_stmt *s, int i, const char *v) {
 static int answer(const char *dbpath, const request *rq, identity *id, device *d, buf *body) {
     if (rq->has_named && strcmp(rq->named, id->mac) != 0)
         return refuse(403, "MAC mismatch", "path names %s, certificate is %s", rq->named, id->mac);
-    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK)
+    /* As profile-cgi: one connection, read-write only when it will record the `seen` row after the answer. */
+    const char *record = getenv("PROVISIONER_RECORD_SEEN");
+    int writable = !(record && strcmp(record, "0") == 0);
+    if (sqlite3_open_v2(dbpath, &db, (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK)
         return SERVER_ERROR("database unavailable: %s (%s)", db ? sqlite3_errmsg(db) : "cannot open", dbpath);
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *s;
@@ -657,7 +660,6 @@ int main(void) {
     memset(&d, 0, sizeof d);
     buf body = {0};
     int ok = read_request(&rq) == 0 && read_identity(&id) == 0 && answer(dbpath, &rq, &id, &d, &body) == 0;
-    sqlite3_close_v2(db);
     int status = ok ? 200 : R.status;
     const char *method = getenv("REQUEST_METHOD");
     int head = method && strcmp(method, "HEAD") == 0;
@@ -681,42 +683,39 @@ int main(void) {
     write_all(1, out.p, out.n);
     clock_gettime(CLOCK_MONOTONIC, &finished);
     long us = (finished.tv_sec - started.tv_sec) * 1000000L + (finished.tv_nsec - started.tv_nsec) / 1000;
+    const char *addr = getenv("REMOTE_ADDR");
+    const char *path = getenv("PATH_INFO");
+    fprintf(stderr, "ref-cgi: status=%d reason=\"%s\" mac=%s serial=%s model=%s addr=%s method=%s path=%s form=%s bytes=%zu us=%ld%s%s%s\n",
+            status, ok ? "ok" : R.reason, id.mac[0] ? id.mac : "-", id.serial ? id.serial : "-", id.model ? id.model : "-",
+            addr ? addr : "-", method ? method : "-", path ? path : "-", FORM_NAMES[rq.form], body.n, us,
+            !ok && R.detail[0] ? " detail=\"" : "", !ok && R.detail[0] ? R.detail : "", !ok && R.detail[0] ? "\"" : "");
+    fflush(stderr);
+    /* As profile-cgi: the log line first, both pipes closed, then the `seen` row on the same connection with
+       synchronous=NORMAL and a short busy timeout (DeviceStore.recordSeen). */
     close(1);
-
-    char note[160] = "";
+    close(2);
     const char *record = getenv("PROVISIONER_RECORD_SEEN");
-    if (ok && !(record && strcmp(record, "0") == 0)) {
-        /* DeviceStore.recordSeen on a read-write connection of its own, after the answer has gone out */
-        sqlite3 *w = NULL;
+    if (ok && db && !(record && strcmp(record, "0") == 0)) {
         sqlite3_stmt *s = NULL;
         const char *ua = getenv("HTTP_USER_AGENT");
         const char *slash = ua ? strchr(ua, '/') : NULL;
         char fw[65] = "";
         if (slash) { size_t k = strcspn(slash + 1, " ("); snprintf(fw, sizeof fw, "%.*s", (int)k, slash + 1); }
-        if (sqlite3_open_v2(dbpath, &w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK ||
-            (sqlite3_busy_timeout(w, 1000),
-             sqlite3_prepare_v3(w,
+        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        sqlite3_busy_timeout(db, 200);
+        if (sqlite3_prepare_v3(db,
                 "INSERT INTO seen (mac, first_seen, last_seen, remote_addr, firmware, count)\n"
                 "VALUES (?1, ?2, ?2, substr(?3, 1, 256), substr(?4, 1, 64), 1)\n"
                 "ON CONFLICT (mac) DO UPDATE SET last_seen = excluded.last_seen, remote_addr = excluded.remote_addr,\n"
-                "    firmware = excluded.firmware, count = count + 1", -1, 0, &s, NULL)) != SQLITE_OK) {
-            snprintf(note, sizeof note, " note=\"seen not recorded: %s\"", w ? sqlite3_errmsg(w) : "cannot open");
-        } else {
+                "    firmware = excluded.firmware, count = count + 1", -1, 0, &s, NULL) == SQLITE_OK) {
             sqlite3_bind_text(s, 1, d.mac, 12, SQLITE_STATIC);
             sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
             bind_opt(s, 3, getenv("REMOTE_ADDR"));
             bind_opt(s, 4, *fw ? fw : NULL);
-            if (sqlite3_step(s) != SQLITE_DONE)
-                snprintf(note, sizeof note, " note=\"seen not recorded: %s\"", sqlite3_errmsg(w));
+            sqlite3_step(s);
         }
         sqlite3_finalize(s);
-        sqlite3_close_v2(w);
     }
-    const char *addr = getenv("REMOTE_ADDR");
-    const char *path = getenv("PATH_INFO");
-    fprintf(stderr, "ref-cgi: status=%d reason=\"%s\" mac=%s serial=%s model=%s addr=%s method=%s path=%s form=%s bytes=%zu us=%ld%s%s%s%s\n",
-            status, ok ? "ok" : R.reason, id.mac[0] ? id.mac : "-", id.serial ? id.serial : "-", id.model ? id.model : "-",
-            addr ? addr : "-", method ? method : "-", path ? path : "-", FORM_NAMES[rq.form], body.n, us,
-            !ok && R.detail[0] ? " detail=\"" : "", !ok && R.detail[0] ? R.detail : "", !ok && R.detail[0] ? "\"" : "", note);
+    sqlite3_close_v2(db);
     return 0;
 }
