@@ -54,18 +54,24 @@ struct ChangeRunner {
         }
         try store.database.execute("BEGIN IMMEDIATE")
         defer { try? store.database.execute("ROLLBACK") }
-        let renderer = try ProfileRenderer(store: store)
+        // One renderer per side: each reads the shared default/model/group rows once, and none is reused
+        // across the change.
         let reachedBefore = try reach()
-        let before = try snapshot(renderer, reachedBefore)
+        let before = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true), reachedBefore)
         try body(recorder)
-        let after = try snapshot(renderer, reachedBefore.union(try reach()))
+        let after = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true), reachedBefore.union(try reach()))
         try report(before: before, after: after)
     }
 
-    /// One device's view: what is compared (the exact profile and fields) and what is shown (masked).
+    /// One device's view: what is compared (the exact profile and fields) and what is shown (masked), as bytes;
+    /// only the views of changed devices are split into lines.
     struct View: Equatable {
         var exact: [UInt8]
-        var shown: [String]
+        var shown: [UInt8]
+
+        var lines: [String] {
+            shown.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        }
     }
 
     func snapshot(_ renderer: ProfileRenderer, _ reach: Reach) throws -> [MACAddress: View] {
@@ -83,20 +89,27 @@ struct ChangeRunner {
 
     func view(_ renderer: ProfileRenderer, _ device: Device) -> View {
         var exact = Array(describe(device, showSecrets: true).utf8)
-        var shown = ["# device " + describe(device, showSecrets: output.showSecrets)]
+        var shown = Array(("# device " + describe(device, showSecrets: output.showSecrets)).utf8)
+        exact.append(0x0A)
+        shown.append(0x0A)
         do {
             let parameters = try renderer.parameters(for: device)
-            exact += [0x0a] + FlatProfile.render(parameters)
-            let masked = parameters.map { parameter -> ResolvedParameter in
-                var copy = parameter
-                copy.value = output.shown(name: parameter.name, value: parameter.value)
-                return copy
+            let xml = FlatProfile.render(parameters)
+            exact += xml
+            var masked = parameters
+            var anyMasked = false
+            for index in masked.indices {
+                let value = output.shown(name: masked[index].name, value: masked[index].value)
+                if value != masked[index].value {
+                    masked[index].value = value
+                    anyMasked = true
+                }
             }
-            shown += String(decoding: FlatProfile.render(masked), as: UTF8.self).split(separator: "\n").map(String.init)
+            shown += anyMasked ? FlatProfile.render(masked) : xml
         } catch {
             let line = "! cannot render: \(error.detail ?? error.reason)"
             exact += Array(line.utf8)
-            shown.append(line)
+            shown += Array(line.utf8)
         }
         return View(exact: exact, shown: shown)
     }
@@ -106,7 +119,7 @@ struct ChangeRunner {
         for mac in Set(before.keys).union(after.keys).sorted() {
             let old = before[mac], new = after[mac]
             guard old?.exact != new?.exact else { continue }
-            var diff = UnifiedDiff.render(old: old?.shown ?? [], new: new?.shown ?? [],
+            var diff = UnifiedDiff.render(old: old?.lines ?? [], new: new?.lines ?? [],
                                           oldName: old == nil ? "/dev/null" : "\(mac) (now)",
                                           newName: new == nil ? "/dev/null" : "\(mac) (after)")
             if diff.isEmpty { diff = "  (only secret values change; --show-secrets shows them)\n" }

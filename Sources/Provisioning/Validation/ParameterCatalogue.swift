@@ -753,6 +753,8 @@ Ethernet_Port
         var booleans: Set<String> = []
         /// Indexed families, split at each `#`: `["Display_Name_", "_"]`.
         var families: [(parts: [String], boolean: Bool)] = []
+        /// The families by their text before the first index, for a lookup that does not scan them all.
+        var familiesByLead: [String: [(parts: [String], boolean: Bool)]] = [:]
     }
 
     static let entries: Entries = {
@@ -763,7 +765,9 @@ Ethernet_Port
             let boolean = name.hasSuffix("?")
             if boolean { name.removeLast() }
             if name.contains("#") {
-                entries.families.append((name.split(separator: "#", omittingEmptySubsequences: false).map(String.init), boolean))
+                let parts = name.split(separator: "#", omittingEmptySubsequences: false).map(String.init)
+                entries.families.append((parts, boolean))
+                entries.familiesByLead[parts[0], default: []].append((parts, boolean))
             } else {
                 entries.names.insert(name)
                 if boolean { entries.booleans.insert(name) }
@@ -788,7 +792,17 @@ Ethernet_Port
     }
 
     static func family(of name: String) -> (parts: [String], boolean: Bool)? {
-        entries.families.first { matches(Substring(name), parts: $0.parts[...]) }
+        // A family's lead ends where the first index starts: try the text before each digit that follows a
+        // non-digit.
+        var previousIsDigit = false
+        for index in name.indices {
+            let isDigit = name[index].isASCII && name[index].isNumber
+            if isDigit && !previousIsDigit, let candidates = entries.familiesByLead[String(name[..<index])] {
+                if let found = candidates.first(where: { matches(Substring(name), parts: $0.parts[...]) }) { return found }
+            }
+            previousIsDigit = isDigit
+        }
+        return nil
     }
 
     /// Matches `name` against literal parts separated by indexes (1 to 3 digits, no leading zero).
