@@ -297,6 +297,20 @@ final class EndToEndTests {
         }
     }
 
+    // MARK: - The snippet as an admin installs it
+
+    /// apache/debian-layout-check copies Debian's /etc/apache2, enables the snippet with the modules and site its
+    /// comments name (Debian's deflate.conf and serve-cgi-bin.conf stay on), runs that Apache on the next port
+    /// and stops it by its pid before it exits.
+    @Test("the snippet works installed into a copy of Debian's /etc/apache2 layout")
+    func debianLayout() throws {
+        let port = try #require(E2E.port) + 1
+        let finished = try run(E2E.root + "/apache/debian-layout-check", [E2E.stateDirectory, String(port)], timeout: 120)
+        #expect(finished.status == 0, "\(finished.text)\n\(finished.error)")
+        #expect(finished.text.contains("ok   /cgi-bin/profile/$MA.xml answers 200"))
+        #expect(!finished.text.contains("FAIL"))
+    }
+
     // MARK: - The demo of apache/serve
 
     @Test("the demo phones of apache/serve answer as its printed curl command promises")

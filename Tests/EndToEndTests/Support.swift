@@ -2,6 +2,9 @@
 // independent tools (openssl, gzip, xmllint, sqlite3) that judge what came back.
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where the running server is, from the environment `Tests/run` sets after `apache/serve`.
 enum E2E {
@@ -59,42 +62,69 @@ func temporaryFolder() throws -> String {
     return path
 }
 
-/// Runs `executable` (a path, or a name looked up on PATH) with `arguments`; stdout and stderr go through files,
-/// so a chatty process cannot block on a full pipe. A process still running after `timeout` seconds is killed.
+/// Runs `executable` (a path, or a name looked up on PATH) with `arguments`; stdin, stdout and stderr go through
+/// files, so a chatty process cannot block on a full pipe. A process still running after `timeout` seconds is
+/// killed (SIGKILL) and recorded as an issue.
+///
+/// posix_spawn and waitpid rather than Foundation's Process: Process on Linux learns that a child ended when a
+/// socket the child inherited closes, so a child that starts a daemon (apache2 -k start) never looks finished
+/// while the daemon holds that socket. waitpid sees the child itself.
 func run(_ executable: String, _ arguments: [String], input: Data? = nil, timeout: TimeInterval = 60) throws -> Finished {
     let folder = try temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let outPath = folder + "/out", errPath = folder + "/err", inPath = folder + "/in"
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     _ = FileManager.default.createFile(atPath: inPath, contents: input ?? Data())
-    let process = Process()
-    if executable.contains("/") {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-    } else {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-    }
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    let inHandle = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = inHandle
-    try process.run()
+
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+    // The child starts with no signal blocked and default dispositions: a test thread may block SIGTERM, and
+    // a blocked mask is inherited through exec, down to an apache2 that would then ignore its stop signal.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    var allSignals = sigset_t()
+    sigfillset(&allSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setsigdefault(&attributes, &allSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+    let argv = [executable] + arguments
+    var cStrings = argv.map { strdup($0) }
+    cStrings.append(nil)
+    defer { cStrings.forEach { free($0) } }
+    var pid: pid_t = 0
+    let spawned = executable.contains("/")
+        ? posix_spawn(&pid, executable, &actions, &attributes, cStrings, environ)
+        : posix_spawnp(&pid, executable, &actions, &attributes, cStrings, environ)
+    try #require(spawned == 0, "cannot start \(executable): \(String(cString: strerror(spawned)))")
+
     let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(5_000) }
-    if process.isRunning {
-        process.terminate()
-        process.waitUntilExit()
-        Issue.record("\(executable) \(arguments.joined(separator: " ")) still ran after \(Int(timeout)) s; killed")
+    var status: Int32 = 0
+    while true {
+        let waited = waitpid(pid, &status, WNOHANG)
+        if waited == pid { break }
+        if waited < 0 && errno != EINTR {
+            Issue.record("waitpid(\(executable)): \(String(cString: strerror(errno)))")
+            break
+        }
+        if Date() > deadline {
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+            Issue.record("\(executable) \(arguments.joined(separator: " ")) still ran after \(Int(timeout)) s; killed")
+            break
+        }
+        usleep(2_000)
     }
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    try inHandle.close()
-    return Finished(status: process.terminationStatus,
+    // WIFEXITED / WEXITSTATUS are macros: exit code in bits 8-15 when the low 7 bits are 0; else 128 + signal.
+    let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return Finished(status: exitCode,
                     output: FileManager.default.contents(atPath: outPath) ?? Data(),
                     error: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
 }
