@@ -16,6 +16,8 @@ Session_Idle_Timeout
 Web_Server_Port
 Enable_Web_Admin_Access?
 Admin_Password
+Admin_Passwd
+User_Passwd
 User_Password
 Phone-UI-readonly?
 Phone-UI-User-Mode?
