@@ -1,0 +1,56 @@
+import ArgumentParser
+import Provisioning
+
+struct DeviceAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add a device by MAC.",
+        discussion: """
+            A claim for the same MAC (a phone that already called) is settled. The key is a passphrase, as the \
+            phone's [--key ...] is.
+            Example: provctl device add 00:0e:08:ab:cd:ef --serial 88012BA01234 --model CP-8841-3PCC \
+            --group sales --gzip --encrypt aes-256-cbc --key 'a phrase' --kdf sha256
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var change: DryRunOption
+    @Argument(help: "The MAC, in any spelling.") var mac: String
+    @Option(help: "The serial the certificate must carry (L, or SN: in serialNumber).") var serial: String?
+    @Option(help: "The product the certificate must carry (OU, or PID:); picks the model scope.") var model: String?
+    @Option(help: "The group; picks the group scope.") var group: String?
+    @Flag(help: "Gzip the profile before encrypting a .cfg.") var gzip = false
+    @Flag(help: "Add the device disabled (answered with 403).") var disabled = false
+    @Option(help: ArgumentHelp("Encrypt .cfg profiles: aes-256-cbc.", valueName: "cipher")) var encrypt: String?
+    @Option(help: "The passphrase, as in the phone's [--key ...].") var key: String?
+    @Option(help: "Key derivation digest: md5 (old firmware) or sha256 (default).") var kdf: String?
+
+    func validate() throws {
+        _ = try parseMAC(mac)
+        try checkEncryptionOptions(encrypt: encrypt, key: key, kdf: kdf)
+        try checkDeviceFields([("--serial", serial), ("--model", model), ("--group", group)])
+    }
+
+    func run() throws {
+        let opened = try store.open()
+        let mac = try parseMAC(mac)
+        var encryption = Encryption.none
+        if encrypt != nil, let key {
+            encryption = .aes256cbc(key: key, digest: kdf.flatMap(KeyDerivationDigest.init) ?? .sha256)
+        }
+        let device = Device(mac: mac, serial: serial, model: model, group: group, enabled: !disabled, gzip: gzip,
+                            encryption: encryption)
+        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some([mac]) }) { audit in
+            if try opened.device(mac: mac) != nil {
+                throw Failure(.conflict, "MAC: \(mac) is already a device (use `provctl device edit`)")
+            }
+            try opened.insert(device)
+            if try opened.removeClaim(mac: mac) {
+                try audit.record("claim settled", target: mac.hex, old: "claim", new: nil)
+            }
+            try audit.record("device add", target: mac.hex, old: nil, new: describe(device))
+        }
+        print("added \(mac)")
+    }
+}

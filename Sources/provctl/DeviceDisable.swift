@@ -1,0 +1,19 @@
+import ArgumentParser
+import Provisioning
+
+struct DeviceDisable: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disable",
+        abstract: "Disable devices: profile-cgi answers them 403 \"device disabled\".",
+        discussion: "Example: provctl device disable 000e08abcdef"
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var change: DryRunOption
+    @Argument(help: "MACs, in any spelling.") var macs: [String]
+
+    func validate() throws { for mac in macs { _ = try parseMAC(mac) } }
+
+    func run() throws { try setEnabled(false, macs: macs, store: store, output: output, dryRun: change.dryRun) }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Provisioning
+
+struct DeviceEnable: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enable",
+        abstract: "Enable devices: they get their profile again.",
+        discussion: "Example: provctl device enable 000e08abcdef 00:0e:08:ab:cd:f0"
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var change: DryRunOption
+    @Argument(help: "MACs, in any spelling.") var macs: [String]
+
+    func validate() throws { for mac in macs { _ = try parseMAC(mac) } }
+
+    func run() throws { try setEnabled(true, macs: macs, store: store, output: output, dryRun: change.dryRun) }
+}
+
+func setEnabled(_ enabled: Bool, macs texts: [String], store: StoreOptions, output: OutputOptions, dryRun: Bool) throws {
+    let opened = try store.open()
+    let macs = try texts.map { try parseMAC($0) }
+    try ChangeRunner(store: opened, output: output, dryRun: dryRun).run(reach: { .some(Set(macs)) }) { audit in
+        for mac in macs {
+            guard var device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
+            guard device.enabled != enabled else { continue }
+            device.enabled = enabled
+            try opened.update(device)
+            try audit.record(enabled ? "device enable" : "device disable", target: mac.hex,
+                             old: "enabled=\(enabled ? "no" : "yes")", new: "enabled=\(enabled ? "yes" : "no")")
+        }
+    }
+    print("\(enabled ? "enabled" : "disabled") \(macs.count) device(s)")
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Provisioning
+
+struct DeviceRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Remove devices with their device-scope settings and variables.",
+        discussion: "Example: provctl device remove 000e08abcdef --dry-run"
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var change: DryRunOption
+    @Argument(help: "MACs, in any spelling.") var macs: [String]
+
+    func validate() throws { for mac in macs { _ = try parseMAC(mac) } }
+
+    func run() throws {
+        let opened = try store.open()
+        let macs = try macs.map { try parseMAC($0) }
+        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some(Set(macs)) }) { audit in
+            for mac in macs {
+                guard let device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
+                let settings = try opened.settings(at: .device(mac)).count
+                let variables = try opened.variables(at: .device(mac)).count
+                try opened.removeDevice(mac: mac)
+                try audit.record("device remove", target: mac.hex, old: describe(device) + " settings=\(settings) variables=\(variables)", new: nil)
+            }
+        }
+        print("removed \(macs.count) device(s)")
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Provisioning
+
+struct UnsetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unset",
+        abstract: "Remove parameters from a scope (a lower scope's value shows through).",
+        discussion: "Example: provctl unset group:sales Resync_Periodic Display_Name_1_ --dry-run"
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var change: DryRunOption
+    @Argument(help: "default, model:NAME, group:NAME or device:MAC.") var scope: String
+    @Argument(help: "Parameter names.") var names: [String]
+
+    func validate() throws {
+        _ = try parseScope(scope)
+        if names.isEmpty { throw ValidationError("give at least one NAME") }
+    }
+
+    func run() throws {
+        let scope = try parseScope(scope)
+        let opened = try store.open()
+        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
+            for name in names {
+                guard let old = try opened.setting(scope: scope, name: name) else {
+                    throw Failure(.notFound, "\(name): not set at \(scope)")
+                }
+                try opened.removeSetting(scope: scope, name: name)
+                try audit.record("unset", target: "\(scope) \(name)", old: auditValue(old), new: nil)
+            }
+        }
+        print("unset \(names.count) parameter(s) at \(scope)")
+    }
+}

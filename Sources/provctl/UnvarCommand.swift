@@ -1,0 +1,37 @@
+import ArgumentParser
+import Provisioning
+
+struct UnvarCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unvar",
+        abstract: "Remove {{variables}} from a scope.",
+        discussion: "Example: provctl unvar device:000e08abcdef sip_user --dry-run"
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var change: DryRunOption
+    @Argument(help: "default, model:NAME, group:NAME or device:MAC.") var scope: String
+    @Argument(help: "Variable names.") var names: [String]
+
+    func validate() throws {
+        _ = try parseScope(scope)
+        if names.isEmpty { throw ValidationError("give at least one name") }
+    }
+
+    func run() throws {
+        let scope = try parseScope(scope)
+        let opened = try store.open()
+        let secretNames = try secretVariableNames(opened)
+        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
+            for name in names {
+                guard let old = try opened.variable(scope: scope, name: name) else {
+                    throw Failure(.notFound, "variable \(name): not set at \(scope)")
+                }
+                try opened.removeVariable(scope: scope, name: name)
+                try audit.record("unvar", target: "\(scope) {{\(name)}}", old: auditValue(old, secretNames: secretNames), new: nil)
+            }
+        }
+        print("unset \(names.count) variable(s) at \(scope)")
+    }
+}
