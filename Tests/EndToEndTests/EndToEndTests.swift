@@ -51,6 +51,10 @@ final class EndToEndTests {
             #expect(answer.exitCode == 0, "curl: \(answer.curlError)")
             #expect(answer.status == 200, "\(answer.text)")
             #expect(answer.header("Content-Type")?.hasPrefix("text/xml") == true)
+            // ap_trust_cgilike_cl in the snippet: Apache passes the CGI's exact length instead of chunking.
+            #expect(answer.header("Content-Length") == String(answer.body.count))
+            #expect(answer.header("Transfer-Encoding") == nil)
+            #expect(answer.header("Cache-Control") == "no-store")
             #expect(try isWellFormedXML(answer.body), "xmllint rejects: \(answer.text)")
             #expect(try xpath(answer.body, "/flat-profile/User_ID_1_") == user)
             #expect(try xpath(answer.body, "/flat-profile/Display_Name_1_") == "E2E " + phone.mac.uppercased())
