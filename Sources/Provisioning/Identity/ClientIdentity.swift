@@ -30,34 +30,76 @@ public struct ClientIdentity: Sendable, Equatable {
         self.source = source
     }
 
-    /// Short names of the subject attribute types, by OID.
-    static let shortNames: [(oid: String, name: String)] = [
-        ("2.5.4.3", "cn"), ("2.5.4.4", "sn"), ("2.5.4.5", "serialnumber"), ("2.5.4.6", "c"), ("2.5.4.7", "l"),
-        ("2.5.4.8", "st"), ("2.5.4.9", "street"), ("2.5.4.10", "o"), ("2.5.4.11", "ou"), ("2.5.4.12", "title"),
-        ("2.5.4.13", "description"), ("2.5.4.42", "givenname"), ("2.5.4.43", "initials"),
-        ("2.5.4.44", "generationqualifier"), ("2.5.4.46", "dnqualifier"), ("2.5.4.65", "pseudonym"),
-        ("1.2.840.113549.1.9.1", "emailaddress"), ("0.9.2342.19200300.100.1.1", "uid"),
-        ("0.9.2342.19200300.100.1.25", "dc"),
-    ]
+    // The three name tables are switches, not arrays of pairs: each array of a tuple type is one more generic
+    // type the Swift runtime instantiates at start-up, and the CGI pays that on every request.
+
+    /// The short name of a subject attribute type, by OID.
+    static func shortName(oid: String) -> String? {
+        switch oid {
+        case "2.5.4.3": "cn"
+        case "2.5.4.4": "sn"
+        case "2.5.4.5": "serialnumber"
+        case "2.5.4.6": "c"
+        case "2.5.4.7": "l"
+        case "2.5.4.8": "st"
+        case "2.5.4.9": "street"
+        case "2.5.4.10": "o"
+        case "2.5.4.11": "ou"
+        case "2.5.4.12": "title"
+        case "2.5.4.13": "description"
+        case "2.5.4.42": "givenname"
+        case "2.5.4.43": "initials"
+        case "2.5.4.44": "generationqualifier"
+        case "2.5.4.46": "dnqualifier"
+        case "2.5.4.65": "pseudonym"
+        case "1.2.840.113549.1.9.1": "emailaddress"
+        case "0.9.2342.19200300.100.1.1": "uid"
+        case "0.9.2342.19200300.100.1.25": "dc"
+        default: nil
+        }
+    }
 
     /// True for the names `{{cert.NAME}}` may use even when this certificate lacks the attribute (they read as
-    /// empty): the short names above.
-    public static func isKnownFieldName(_ name: String) -> Bool { shortNames.contains { $0.name == name } }
+    /// empty): the short names `shortName(oid:)` gives.
+    public static func isKnownFieldName(_ name: String) -> Bool {
+        switch name {
+        case "cn", "sn", "serialnumber", "c", "l", "st", "street", "o", "ou", "title", "description", "givenname",
+             "initials", "generationqualifier", "dnqualifier", "pseudonym", "emailaddress", "uid", "dc": true
+        default: false
+        }
+    }
 
-    /// mod_ssl's `SSL_CLIENT_S_DN_<suffix>` variables and the short names they stand for.
-    static let variableSuffixes: [(suffix: String, name: String)] = [
-        ("C", "c"), ("ST", "st"), ("SP", "st"), ("L", "l"), ("O", "o"), ("OU", "ou"), ("CN", "cn"), ("T", "title"),
-        ("I", "initials"), ("G", "givenname"), ("S", "sn"), ("D", "description"), ("UID", "uid"),
-        ("Email", "emailaddress"), ("SerialNumber", "serialnumber"), ("serialNumber", "serialnumber"), ("DC", "dc"),
-    ]
+    /// The short name mod_ssl's `SSL_CLIENT_S_DN_<suffix>` stands for.
+    static func shortName(variableSuffix suffix: Substring) -> String? {
+        switch suffix {
+        case "C": "c"
+        case "ST", "SP": "st"
+        case "L": "l"
+        case "O": "o"
+        case "OU": "ou"
+        case "CN": "cn"
+        case "T": "title"
+        case "I": "initials"
+        case "G": "givenname"
+        case "S": "sn"
+        case "D": "description"
+        case "UID": "uid"
+        case "Email": "emailaddress"
+        case "SerialNumber", "serialNumber": "serialnumber"
+        case "DC": "dc"
+        default: nil
+        }
+    }
 
-    /// RFC 2253 attribute keys (lower-cased) as OpenSSL prints them, and their short names.
-    static let distinguishedNameKeys: [(key: String, name: String)] = [
-        ("cn", "cn"), ("sn", "sn"), ("serialnumber", "serialnumber"), ("c", "c"), ("l", "l"), ("st", "st"),
-        ("s", "st"), ("street", "street"), ("o", "o"), ("ou", "ou"), ("title", "title"), ("description", "description"),
-        ("gn", "givenname"), ("givenname", "givenname"), ("initials", "initials"), ("emailaddress", "emailaddress"),
-        ("email", "emailaddress"), ("uid", "uid"), ("dc", "dc"), ("pseudonym", "pseudonym"), ("dnqualifier", "dnqualifier"),
-    ]
+    /// The short name of an RFC 2253 attribute key (lower-cased) as OpenSSL prints it.
+    static func shortName(distinguishedNameKey key: String) -> String {
+        switch key {
+        case "s": "st"
+        case "gn": "givenname"
+        case "email": "emailaddress"
+        default: key
+        }
+    }
 
     /// Settles who is calling from a CGI environment set by mod_ssl.
     ///
@@ -89,7 +131,7 @@ public struct ClientIdentity: Sendable, Equatable {
     static func fields(from attributes: [SubjectAttribute]) -> StringTable {
         var fields = StringTable()
         for attribute in attributes {
-            let name = shortNames.first { $0.oid == attribute.oid }?.name ?? attribute.oid
+            let name = shortName(oid: attribute.oid) ?? attribute.oid
             insert(&fields, name, attribute.value)
         }
         return fields
@@ -109,7 +151,7 @@ public struct ClientIdentity: Sendable, Equatable {
             // RFC 2253 lists the most specific attribute first; certificate order is the reverse.
             for (key, value) in parseDistinguishedName(dn).reversed() {
                 let lower = key.lowercased()
-                insert(&fields, distinguishedNameKeys.first { $0.key == lower }?.name ?? lower, value)
+                insert(&fields, shortName(distinguishedNameKey: lower), value)
             }
         }
         let prefix = "SSL_CLIENT_S_DN_".utf8
@@ -121,7 +163,7 @@ public struct ClientIdentity: Sendable, Equatable {
                 index = number
                 suffix = suffix[..<underscore]
             }
-            guard let name = variableSuffixes.first(where: { $0.suffix == suffix })?.name else { continue }
+            guard let name = shortName(variableSuffix: suffix) else { continue }
             fields[index == 0 ? name : "\(name)_\(index)"] = entry.value
         }
         return fields

@@ -32,45 +32,49 @@ public struct ResolvedSettings: Sendable {
         }
         // Sorting by name, then scope, puts each parameter's rows side by side with the winner last; no hashing
         // (see StringTable for why the CGI avoids Dictionary).
-        // One list per scope, each sorted by name (byte order), then a four-way merge: the rows of one name meet
-        // in scope order and the last wins. The store hands each scope's rows over in primary-key order, so the
-        // sorts below only check; no hashing and no general sort on the CGI's path (see StringTable for why).
-        var buckets: [[Setting]] = [[], [], [], []]
-        for setting in layers.settings { buckets[setting.scope.rank].append(setting) }
+        // The rows regrouped by scope (stably), each scope's run sorted by name (byte order), then a four-way
+        // merge: the rows of one name meet in scope order and the last wins. The store hands each scope's rows
+        // over in primary-key order, so the sorts below only check. One flat array and plain integers: no
+        // hashing, no general sort and no extra generic types on the CGI's path (see StringTable for why).
+        var rows: [Setting] = []
+        rows.reserveCapacity(layers.settings.count)
+        var ends = [0, 0, 0, 0]
         for rank in 0..<4 {
+            let start = rows.count
+            for setting in layers.settings where setting.scope.rank == rank { rows.append(setting) }
             var sorted = true
-            for index in buckets[rank].indices.dropFirst()
-            where compareBytes(buckets[rank][index - 1].name, buckets[rank][index].name) > 0 {
+            for index in (start + 1)..<max(start + 1, rows.count) where compareBytes(rows[index - 1].name, rows[index].name) > 0 {
                 sorted = false
                 break
             }
-            if !sorted { buckets[rank].sort { compareBytes($0.name, $1.name) < 0 } }
+            if !sorted { rows[start...].sort { compareBytes($0.name, $1.name) < 0 } }
+            ends[rank] = rows.count
         }
-        var cursors = [0, 0, 0, 0]
+        var cursors = [0, ends[0], ends[1], ends[2]]
         var parameters: [ResolvedParameter] = []
-        parameters.reserveCapacity(layers.settings.count)
+        parameters.reserveCapacity(rows.count)
         while true {
-            var smallest: String? = nil
-            for rank in 0..<4 where cursors[rank] < buckets[rank].count {
-                let name = buckets[rank][cursors[rank]].name
-                if smallest == nil || compareBytes(name, smallest!) < 0 { smallest = name }
+            var smallest = -1
+            for rank in 0..<4 where cursors[rank] < ends[rank] {
+                if smallest < 0 || compareBytes(rows[cursors[rank]].name, rows[smallest].name) < 0 { smallest = cursors[rank] }
             }
-            guard let name = smallest else { break }
+            guard smallest >= 0 else { break }
+            let name = rows[smallest].name
             var access: UserAccess? = nil
-            var winner: Setting? = nil
-            for rank in 0..<4 where cursors[rank] < buckets[rank].count && buckets[rank][cursors[rank]].name == name {
-                let row = buckets[rank][cursors[rank]]
+            var winner = -1
+            for rank in 0..<4 where cursors[rank] < ends[rank] && rows[cursors[rank]].name == name {
+                access = rows[cursors[rank]].access ?? access
+                winner = cursors[rank]
                 cursors[rank] += 1
-                access = row.access ?? access
-                winner = row
             }
-            guard let winner else { break }
+            guard winner >= 0 else { break }
+            let chosen = rows[winner]
             guard XMLText.isValidName(name) else {
-                throw .serverError("parameter name \"\(name.prefix(64))\" at \(winner.scope) is not a valid XML name")
+                throw .serverError("parameter name \"\(name.prefix(64))\" at \(chosen.scope) is not a valid XML name")
             }
-            let value = try variables.expand(winner.value, depth: 0)
-            parameters.append(ResolvedParameter(name: name, value: value, access: access, scope: winner.scope,
-                                                template: winner.value))
+            let value = try variables.expand(chosen.value, depth: 0)
+            parameters.append(ResolvedParameter(name: name, value: value, access: access, scope: chosen.scope,
+                                                template: chosen.value))
         }
         self.parameters = parameters
     }

@@ -181,7 +181,14 @@ public final class DeviceStore {
         try statement.bind(2, group)
         try statement.bind(3, mac.hex)
         // Only these four scopes can match, so each row's scope is picked by its rank, not parsed from text.
-        let scopes: [Scope] = [.all, .model(model ?? ""), .group(group ?? ""), .device(mac)]
+        func scope(rank: Int) -> Scope {
+            switch rank {
+            case 0: .all
+            case 1: .model(model ?? "")
+            case 2: .group(group ?? "")
+            default: .device(mac)
+            }
+        }
         var layers = Layers()
         while try statement.step() {
             let rank = statement.int(1)
@@ -189,10 +196,10 @@ public final class DeviceStore {
             let name = statement.text(2) ?? ""
             let value = statement.text(3) ?? ""
             if statement.int(0) == 0 {
-                layers.settings.append(Setting(scope: scopes[rank], name: name, value: value,
+                layers.settings.append(Setting(scope: scope(rank: rank), name: name, value: value,
                                                access: statement.text(4).flatMap { UserAccess(rawValue: $0) }))
             } else {
-                layers.variables.append(Variable(scope: scopes[rank], name: name, value: value))
+                layers.variables.append(Variable(scope: scope(rank: rank), name: name, value: value))
             }
         }
         return layers
