@@ -94,14 +94,16 @@ public enum XMLText {
     /// `-` and `.`. (Names starting with `xml` are reserved by the XML spec but well-formed, and Cisco uses them:
     /// `XML_Directory_Service_URL`.)
     public static func isValidName(_ name: String) -> Bool {
-        let bytes = name.utf8
-        guard let first = bytes.first, bytes.count <= 128 else { return false }
-        func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
-        guard isLetter(first) || first == UInt8(ascii: "_") else { return false }
-        for byte in bytes {
-            guard isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") else { return false }
+        var name = name
+        return name.withUTF8 { bytes in
+            guard let first = bytes.first, bytes.count <= 128 else { return false }
+            func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+            guard isLetter(first) || first == UInt8(ascii: "_") else { return false }
+            for byte in bytes {
+                guard isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") else { return false }
+            }
+            return true
         }
-        return true
     }
 }

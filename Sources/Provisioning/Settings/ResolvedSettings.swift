@@ -132,7 +132,10 @@ struct Variables {
     /// Replaces each `{{ name }}` in `text`. A `{{` with no `}}` is left as it is.
     func expand(_ text: String, depth: Int) throws(Refusal) -> String {
         guard depth <= Self.maximumDepth else { throw .serverError("variables nest deeper than \(Self.maximumDepth) (a loop?)") }
-        guard text.utf8.count >= 4, text.utf8.contains(UInt8(ascii: "{")) else { return text }
+        var probe = text
+        guard probe.withUTF8({ $0.count >= 4 && memchr($0.baseAddress!, Int32(UInt8(ascii: "{")), $0.count) != nil }) else {
+            return text
+        }
         let bytes = Array(text.utf8)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
