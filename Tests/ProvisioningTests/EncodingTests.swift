@@ -17,6 +17,15 @@ struct EncodingTests {
         #expect(try Gzip.decompress(compressed) == xml)
     }
 
+    @Test func reusedCompressorMakesTheSameBytes() throws {
+        let compressor = try GzipCompressor()
+        let other = Array("<flat-profile>\n  <A>x</A>\n</flat-profile>\n".utf8)
+        for input in [xml, other, xml, []] {
+            #expect(try compressor.compress(input) == Gzip.compress(input))
+            #expect(try Gzip.decompress(compressor.compress(input)) == input)
+        }
+    }
+
     @Test(arguments: KeyDerivationDigest.allCases)
     func encryptionDecodesWithOpenSSL(_ digest: KeyDerivationDigest) throws {
         let directory = try TemporaryDirectory()

@@ -295,6 +295,8 @@ public final class ProfileRenderer {
     let sharedStatement: SQLiteStatement?
     let deviceLayerStatement: SQLiteStatement?
     var shared: [SharedKey: Layers] = [:]
+    /// One deflate stream for every profile this renderer gzips.
+    lazy var compressor: GzipCompressor? = try? GzipCompressor()
 
     struct SharedKey: Hashable {
         var model: String?
@@ -307,29 +309,14 @@ public final class ProfileRenderer {
     public init(store: DeviceStore, cachesSharedLayers: Bool = false) throws(SQLiteError) {
         self.store = store
         if cachesSharedLayers {
-            sharedStatement = try store.database.prepare("""
-                SELECT 0, scope, target, name, value, ua FROM settings WHERE (scope = 'default' AND target = '')
-                    OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2)
-                UNION ALL
-                SELECT 1, scope, target, name, value, NULL FROM variables WHERE (scope = 'default' AND target = '')
-                    OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2)
-                """)
-            deviceLayerStatement = try store.database.prepare("""
-                SELECT 0, scope, target, name, value, ua FROM settings WHERE scope = 'device' AND target = ?1
-                UNION ALL
-                SELECT 1, scope, target, name, value, NULL FROM variables WHERE scope = 'device' AND target = ?1
-                """)
+            sharedStatement = try store.database.prepare(DeviceStore.layersQuery(
+                where: "(scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2)"))
+            deviceLayerStatement = try store.database.prepare(DeviceStore.layersQuery(where: "scope = 'device' AND target = ?3"))
         } else {
             sharedStatement = nil
             deviceLayerStatement = nil
         }
-        layersStatement = try store.database.prepare("""
-            SELECT 0, scope, target, name, value, ua FROM settings WHERE (scope = 'default' AND target = '')
-                OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
-            UNION ALL
-            SELECT 1, scope, target, name, value, NULL FROM variables WHERE (scope = 'default' AND target = '')
-                OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
-            """)
+        layersStatement = try store.database.prepare(DeviceStore.layersQuery(where: DeviceStore.allFourScopes))
         deviceStatement = try store.database.prepare("SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1")
     }
 
@@ -352,12 +339,14 @@ public final class ProfileRenderer {
                 try sharedStatement.bind(1, device.model)
                 try sharedStatement.bind(2, device.group)
                 layers = Layers()
-                try Self.read(sharedStatement, into: &layers, device: nil)
+                try DeviceStore.readLayers(sharedStatement, model: device.model, group: device.group, mac: device.mac,
+                                           into: &layers)
                 shared[key] = layers
             }
             deviceLayerStatement.reset()
-            try deviceLayerStatement.bind(1, device.mac.hex)
-            try Self.read(deviceLayerStatement, into: &layers, device: device.mac)
+            try deviceLayerStatement.bind(3, device.mac.hex)
+            try DeviceStore.readLayers(deviceLayerStatement, model: device.model, group: device.group, mac: device.mac,
+                                       into: &layers)
             return layers
         }
         layersStatement.reset()
@@ -365,29 +354,8 @@ public final class ProfileRenderer {
         try layersStatement.bind(2, device.group)
         try layersStatement.bind(3, device.mac.hex)
         var layers = Layers()
-        try Self.read(layersStatement, into: &layers, device: nil)
+        try DeviceStore.readLayers(layersStatement, model: device.model, group: device.group, mac: device.mac, into: &layers)
         return layers
-    }
-
-    /// Appends the rows of a layers query; `device` spares parsing the scope of rows known to be its own.
-    static func read(_ statement: SQLiteStatement, into layers: inout Layers, device: MACAddress?) throws(SQLiteError) {
-        while try statement.step() {
-            let scope: Scope
-            if let device {
-                scope = .device(device)
-            } else {
-                guard let parsed = Scope(kind: statement.text(1) ?? "", target: statement.text(2) ?? "") else { continue }
-                scope = parsed
-            }
-            let name = statement.text(3) ?? ""
-            let value = statement.text(4) ?? ""
-            if statement.int(0) == 0 {
-                layers.settings.append(Setting(scope: scope, name: name, value: value,
-                                               access: statement.text(5).flatMap { UserAccess(rawValue: $0) }))
-            } else {
-                layers.variables.append(Variable(scope: scope, name: name, value: value))
-            }
-        }
     }
 
     /// The merged parameters of `device`, as `ProfileService.profile` merges them for its stand-in identity.
@@ -403,7 +371,8 @@ public final class ProfileRenderer {
 
     /// The body the CGI would send `device` for `form`.
     public func profile(for device: Device, form: ProfileForm) throws(Refusal) -> [UInt8] {
-        try ProfileEncoding.encode(FlatProfile.render(parameters(for: device)), form: form, device: device)
+        try ProfileEncoding.encode(FlatProfile.render(parameters(for: device)), form: form, device: device,
+                                   compressor: form == .xml ? nil : compressor)
     }
 
     /// Calls `body` with every device, ordered by MAC, read with one statement; `from`/`below` bound the MACs

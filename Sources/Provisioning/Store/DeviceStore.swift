@@ -164,23 +164,40 @@ public final class DeviceStore {
     /// The settings and variables of the default scope, `model`'s, `group`'s and `mac`'s, in one query that walks
     /// the primary-key index once per scope and table.
     public func layers(model: String?, group: String?, mac: MACAddress) throws(SQLiteError) -> Layers {
-        // One OR per table: SQLite answers each with a multi-index OR over the primary key, and parsing two short
-        // SELECTs costs far less than eight (the parse is a good part of a CGI request). The rows come back as
-        // (table, scope rank, name, value, ua). No ORDER BY: SQLite's sorter cost more (0.23M instructions) than
-        // the merge in ResolvedSettings, which finds each scope's rows already in primary-key order.
-        let statement = try database.prepare("""
-            SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua
-            FROM settings WHERE (scope = 'default' AND target = '')
-                OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
-            UNION ALL
-            SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL
-            FROM variables WHERE (scope = 'default' AND target = '')
-                OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
-            """)
+        let statement = try database.prepare(Self.layersQuery(where: Self.allFourScopes))
         try statement.bind(1, model)
         try statement.bind(2, group)
         try statement.bind(3, mac.hex)
-        // Only these four scopes can match, so each row's scope is picked by its rank, not parsed from text.
+        var layers = Layers()
+        try Self.readLayers(statement, model: model, group: group, mac: mac, into: &layers)
+        return layers
+    }
+
+    /// The rows of `settings` and `variables` that `condition` selects, as (table, scope rank, name, value, ua):
+    /// 0 for settings, 1 for variables. One OR per table lets SQLite answer with a multi-index OR over the primary
+    /// key, and parsing two short SELECTs costs far less than eight (the parse is a good part of a CGI request).
+    /// No ORDER BY: SQLite's sorter cost more (0.23M instructions) than the merge in ResolvedSettings, which finds
+    /// each scope's rows already in primary-key order. `provctl` prepares it once for many devices.
+    static func layersQuery(where condition: String) -> String {
+        """
+        SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua
+        FROM settings WHERE \(condition)
+        UNION ALL
+        SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL
+        FROM variables WHERE \(condition)
+        """
+    }
+
+    /// The four scopes of one device: ?1 its model, ?2 its group, ?3 its MAC.
+    static let allFourScopes = """
+        (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) \
+        OR (scope = 'device' AND target = ?3)
+        """
+
+    /// Appends the rows of a `layersQuery`. Only the four scopes of this device can match, so each row's scope is
+    /// picked by its rank, not parsed from text.
+    static func readLayers(_ statement: SQLiteStatement, model: String?, group: String?, mac: MACAddress,
+                           into layers: inout Layers) throws(SQLiteError) {
         func scope(rank: Int) -> Scope {
             switch rank {
             case 0: .all
@@ -189,7 +206,6 @@ public final class DeviceStore {
             default: .device(mac)
             }
         }
-        var layers = Layers()
         while try statement.step() {
             let rank = statement.int(1)
             guard rank >= 0 && rank < 4 else { continue }
@@ -202,7 +218,6 @@ public final class DeviceStore {
                 layers.variables.append(Variable(scope: scope(rank: rank), name: name, value: value))
             }
         }
-        return layers
     }
 
     // MARK: Claims
