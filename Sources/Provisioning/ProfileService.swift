@@ -101,11 +101,7 @@ public final class ProfileService {
     public func recordSeen(log: inout RequestLog, now: Int) {
         guard recordsSeen, log.status == 200, let mac = log.identity?.mac, let store else { return }
         do {
-            // Bookkeeping, not configuration: a commit need not wait for fsync (WAL with synchronous=NORMAL stays
-            // consistent; at worst a power cut loses the last few sightings), and a busy writer is not waited
-            // on for long.
-            try store.database.execute("PRAGMA synchronous = NORMAL")
-            store.database.setBusyTimeout(200)
+            try Self.prepareForBookkeeping(store.database)
             try DeviceStore.recordSeen(on: store.database, mac: mac, remoteAddress: log.remoteAddress,
                                        firmware: log.userAgent?.firmware, now: now)
         } catch {
@@ -117,13 +113,26 @@ public final class ProfileService {
     /// logged and the answer stays 404.
     func rememberClaim(identity: ClientIdentity, environment: StringTable, now: Int, log: inout RequestLog) {
         do {
-            let writer = try recordsSeen && store != nil ? store!.database
-                : SQLiteDatabase(path: databasePath, mode: .readWrite, busyTimeout: 1000)
+            let writer: SQLiteDatabase
+            if recordsSeen, let store {
+                writer = store.database
+            } else {
+                writer = try SQLiteDatabase(path: databasePath, mode: .readWrite)
+            }
+            try Self.prepareForBookkeeping(writer)
             try DeviceStore.recordClaim(on: writer, identity: identity, remoteAddress: environment["REMOTE_ADDR"],
                                         userAgent: environment["HTTP_USER_AGENT"], now: now)
         } catch {
             log.notes.append("claim not recorded: \(error)")
         }
+    }
+
+    /// Claims and sightings are bookkeeping, not configuration: a commit need not wait for fsync (WAL with
+    /// synchronous=NORMAL stays consistent; at worst a power cut loses the last few rows), and another writer's
+    /// lock is not waited on for long.
+    static func prepareForBookkeeping(_ database: SQLiteDatabase) throws(SQLiteError) {
+        try database.execute("PRAGMA synchronous = NORMAL")
+        database.setBusyTimeout(200)
     }
 }
 
