@@ -60,7 +60,9 @@ struct EncodingTests {
         let plain = try write(xml, to: directory.path("p.xml"))
         let made = try run("openssl", ["enc", "-e", "-aes-256-cbc", "-md", "md5", "-k", "k", "-in", plain])
         #expect(try OpenSSLEnc.decrypt(Array(made.stdout), passphrase: "k", digest: .md5) == xml)
-        #expect(throws: CryptoError.self) { try OpenSSLEnc.decrypt(Array(made.stdout), passphrase: "wrong", digest: .md5) }
+        // A wrong key never gives the plaintext back; usually the padding check throws, but about one salt in 256
+        // leaves garbage that happens to end in valid padding, so only the plaintext is ruled out.
+        #expect((try? OpenSSLEnc.decrypt(Array(made.stdout), passphrase: "wrong", digest: .md5)) != xml)
     }
 
     @Test func saltsDiffer() throws {
