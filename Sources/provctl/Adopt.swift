@@ -16,33 +16,25 @@ struct Adopt: ParsableCommand {
     @Argument(help: "Claimed MACs, in any spelling.") var macs: [String]
     @Option(help: "The group the devices join.") var group: String?
     @Option(help: "The model, instead of the certificate's.") var model: String?
-    @Flag(help: "Gzip the profile before encrypting a .cfg.") var gzip = false
-    @Flag(help: "Adopt the devices disabled.") var disabled = false
-    @Option(help: ArgumentHelp("Encrypt .cfg profiles: aes-256-cbc.", valueName: "cipher")) var encrypt: String?
-    @Option(help: "The passphrase, as in the phone's [--key ...].") var key: String?
-    @Option(help: "Key derivation digest: md5 or sha256 (default).") var kdf: String?
+    @OptionGroup var serving: NewDeviceOptions
 
     func validate() throws {
         if macs.isEmpty { throw ValidationError("give at least one MAC") }
         for mac in macs { _ = try parseMAC(mac) }
-        try checkEncryptionOptions(encrypt: encrypt, key: key, kdf: kdf)
         try checkDeviceFields([("--group", group), ("--model", model)])
     }
 
     func run() throws {
         let opened = try store.open()
         let macs = try macs.map { try parseMAC($0) }
-        var encryption = Encryption.none
-        if encrypt != nil, let key {
-            encryption = .aes256cbc(key: key, digest: kdf.flatMap(KeyDerivationDigest.init) ?? .sha256)
-        }
+        let encryption = serving.encryption
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some(Set(macs)) }) { audit in
             for mac in macs {
                 guard let claim = try opened.claim(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) has no claim") }
                 if try opened.device(mac: mac) != nil { throw Failure(.conflict, "MAC: \(mac) is already a device") }
                 let device = Device(mac: mac, serial: claim.serial.flatMap { $0.isEmpty ? nil : $0 },
                                     model: model ?? claim.model.flatMap { $0.isEmpty ? nil : $0 }, group: group,
-                                    enabled: !disabled, gzip: gzip, encryption: encryption)
+                                    enabled: !serving.disabled, gzip: serving.gzip, encryption: encryption)
                 try opened.insert(device)
                 try opened.removeClaim(mac: mac)
                 try audit.record("adopt", target: mac.hex, old: "claim serial=\(claim.serial ?? "-") model=\(claim.model ?? "-")",

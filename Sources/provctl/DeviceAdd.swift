@@ -20,26 +20,18 @@ struct DeviceAdd: ParsableCommand {
     @Option(help: "The serial the certificate must carry (L, or SN: in serialNumber).") var serial: String?
     @Option(help: "The product the certificate must carry (OU, or PID:); picks the model scope.") var model: String?
     @Option(help: "The group; picks the group scope.") var group: String?
-    @Flag(help: "Gzip the profile before encrypting a .cfg.") var gzip = false
-    @Flag(help: "Add the device disabled (answered with 403).") var disabled = false
-    @Option(help: ArgumentHelp("Encrypt .cfg profiles: aes-256-cbc.", valueName: "cipher")) var encrypt: String?
-    @Option(help: "The passphrase, as in the phone's [--key ...].") var key: String?
-    @Option(help: "Key derivation digest: md5 (old firmware) or sha256 (default).") var kdf: String?
+    @OptionGroup var serving: NewDeviceOptions
 
     func validate() throws {
         _ = try parseMAC(mac)
-        try checkEncryptionOptions(encrypt: encrypt, key: key, kdf: kdf)
         try checkDeviceFields([("--serial", serial), ("--model", model), ("--group", group)])
     }
 
     func run() throws {
         let opened = try store.open()
         let mac = try parseMAC(mac)
-        var encryption = Encryption.none
-        if encrypt != nil, let key {
-            encryption = .aes256cbc(key: key, digest: kdf.flatMap(KeyDerivationDigest.init) ?? .sha256)
-        }
-        let device = Device(mac: mac, serial: serial, model: model, group: group, enabled: !disabled, gzip: gzip,
+        let encryption = serving.encryption
+        let device = Device(mac: mac, serial: serial, model: model, group: group, enabled: !serving.disabled, gzip: serving.gzip,
                             encryption: encryption)
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some([mac]) }) { audit in
             if try opened.device(mac: mac) != nil {

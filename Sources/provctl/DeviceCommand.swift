@@ -22,11 +22,26 @@ func checkDeviceFields(_ fields: [(String, String?)], allowEmpty: Bool = false) 
     }
 }
 
-/// Checks `--encrypt`, `--key` and `--kdf` as `device add` and `adopt` take them.
-func checkEncryptionOptions(encrypt: String?, key: String?, kdf: String?) throws {
-    if let encrypt, encrypt != "aes-256-cbc" { throw ValidationError("--encrypt: \"\(encrypt)\" must be aes-256-cbc") }
-    if encrypt != nil && (key ?? "").isEmpty { throw ValidationError("--key: required with --encrypt, and not empty") }
-    if encrypt == nil && key != nil { throw ValidationError("--key: only with --encrypt aes-256-cbc") }
-    if let kdf, KeyDerivationDigest(rawValue: kdf) == nil { throw ValidationError("--kdf: \"\(kdf)\" must be md5 or sha256") }
-    if let key, key.contains(where: { $0.isNewline }) { throw ValidationError("--key: must be one line") }
+/// How a new device is served, as `device add` and `adopt` take it: `--gzip`, `--disabled`, and the encryption
+/// options, validated together.
+struct NewDeviceOptions: ParsableArguments {
+    @Flag(help: "Gzip the profile before encrypting a .cfg.") var gzip = false
+    @Flag(help: "Create the device disabled (profile-cgi answers it 403).") var disabled = false
+    @Option(help: ArgumentHelp("Encrypt .cfg profiles: aes-256-cbc.", valueName: "cipher")) var encrypt: String?
+    @Option(help: "The passphrase, as in the phone's [--key ...].") var key: String?
+    @Option(help: "Key derivation digest: md5 (old firmware) or sha256 (default).") var kdf: String?
+
+    func validate() throws {
+        if let encrypt, encrypt != "aes-256-cbc" { throw ValidationError("--encrypt: \"\(encrypt)\" must be aes-256-cbc") }
+        if encrypt != nil && (key ?? "").isEmpty { throw ValidationError("--key: required with --encrypt, and not empty") }
+        if encrypt == nil && key != nil { throw ValidationError("--key: only with --encrypt aes-256-cbc") }
+        if let kdf, KeyDerivationDigest(rawValue: kdf) == nil { throw ValidationError("--kdf: \"\(kdf)\" must be md5 or sha256") }
+        if let key, key.contains(where: { $0.isNewline }) { throw ValidationError("--key: must be one line") }
+    }
+
+    /// The encryption these options ask for.
+    var encryption: Encryption {
+        guard encrypt != nil, let key else { return .none }
+        return .aes256cbc(key: key, digest: kdf.flatMap(KeyDerivationDigest.init) ?? .sha256)
+    }
 }
