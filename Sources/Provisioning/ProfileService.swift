@@ -51,7 +51,7 @@ public final class ProfileService {
     func answer(environment: StringTable, now: Int, log: inout RequestLog) throws(Refusal) -> (CGIResponse, ProfileForm) {
         let request = try ProfileRequest(environment: environment)
         let identity = try ClientIdentity.from(environment: environment)
-        log.identity = identity
+        log.identify(identity)
         if let named = request.namedMAC, named != identity.mac {
             throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
         }
@@ -86,20 +86,20 @@ public final class ProfileService {
     /// The body a phone with `identity` receives for `device` in `form`: exactly what the CGI sends, and what
     /// `provctl render` prints.
     public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm) throws(Refusal) -> [UInt8] {
-        let layers: Layers
+        let rows: LayerRows
         do {
-            layers = try store.layers(model: device.model ?? identity.model, group: device.group, mac: device.mac)
+            rows = try store.layerRows(model: device.model ?? identity.model, group: device.group, mac: device.mac)
         } catch {
             throw .serverError("reading settings: \(error)")
         }
-        let settings = try ResolvedSettings(layers: layers, device: device, identity: identity)
-        return try ProfileEncoding.encode(FlatProfile.render(settings.parameters), form: form, device: device)
+        let resolved = try rows.resolve(device: device, identity: identity)
+        return try ProfileEncoding.encode(FlatProfile.render(rows, resolved), form: form, device: device)
     }
 
     /// After a 200 has been written: records that the device was seen (the `seen` table), on the request's own
     /// connection. Runs after the answer so the phone never waits for it; a failure only adds a note to the log.
     public func recordSeen(log: inout RequestLog, now: Int) {
-        guard recordsSeen, log.status == 200, let mac = log.identity?.mac, let store else { return }
+        guard recordsSeen, log.status == 200, let mac = log.mac, let store else { return }
         do {
             try Self.prepareForBookkeeping(store.database)
             try DeviceStore.recordSeen(on: store.database, mac: mac, remoteAddress: log.remoteAddress,
@@ -139,7 +139,11 @@ public final class ProfileService {
 /// The one line a request leaves in Apache's error log: who, what, the outcome, size and time. It holds no key,
 /// no password and no setting value.
 public struct RequestLog: Sendable {
-    public var identity: ClientIdentity?
+    /// Who called, once the certificate was read. (Three fields, not an optional `ClientIdentity`: copying that
+    /// optional made the Swift runtime instantiate its generic metadata, 50k instructions on every request.)
+    public var mac: MACAddress?
+    public var serial: String?
+    public var model: String?
     public var userAgent: UserAgent?
     public var remoteAddress: String?
     public var path: String?
@@ -152,6 +156,13 @@ public struct RequestLog: Sendable {
     public var bytes = 0
     /// Microseconds from process start to the answer written, set by the caller.
     public var microseconds: Int?
+
+    /// Records who called.
+    public mutating func identify(_ identity: ClientIdentity) {
+        mac = identity.mac
+        serial = identity.serial
+        model = identity.model
+    }
 
     public init(environment: StringTable) {
         userAgent = environment["HTTP_USER_AGENT"].map(UserAgent.init)
@@ -174,9 +185,9 @@ public struct RequestLog: Sendable {
         }
         field("status", String(status))
         field("reason", reason)
-        field("mac", identity?.mac.hex)
-        field("serial", identity?.serial)
-        field("model", identity?.model)
+        field("mac", mac?.hex)
+        field("serial", serial)
+        field("model", model)
         field("fw", userAgent?.firmware)
         field("addr", remoteAddress)
         field("method", method)

@@ -7,8 +7,8 @@ import Glibc
 var started = timespec()
 clock_gettime(CLOCK_MONOTONIC, &started)
 
-// Only the variables the core reads become Swift strings: Apache passes dozens more (the server's own
-// certificate among them), and every string costs at start-up.
+// Only the variables the core reads are kept, as bytes: Apache passes dozens more (the server's own certificate
+// among them).
 var environment = StringTable()
 var cursor = environ
 while let entry = cursor.pointee {
@@ -17,8 +17,11 @@ while let entry = cursor.pointee {
         || strncmp(entry, "REQUEST_METHOD=", 15) == 0 || strncmp(entry, "PATH_INFO=", 10) == 0
         || strncmp(entry, "REMOTE_ADDR=", 12) == 0 || strncmp(entry, "HTTP_USER_AGENT=", 16) == 0
     guard wanted, let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
-    let key = String(decoding: UnsafeRawBufferPointer(start: entry, count: equals - entry), as: UTF8.self)
-    environment.appendNew(key, String(cString: equals + 1))
+    entry.withMemoryRebound(to: UInt8.self, capacity: strlen(entry) + 1) { bytes in
+        let keyCount = equals - entry
+        environment.appendNew(UnsafeBufferPointer(start: bytes, count: keyCount),
+                              UnsafeBufferPointer(start: bytes + keyCount + 1, count: strlen(equals + 1)))
+    }
 }
 
 SQLiteDatabase.configureForSingleThread()

@@ -203,4 +203,42 @@ struct RenderingTests {
             #expect(error.detail?.contains("Bad Name") == true)
         }
     }
+
+    /// The CGI renders from bytes (`DeviceStore.layerRows`, `FlatProfile.render(_:_:)`); `provctl` and the tests
+    /// above go through values (`Layers`, `ResolvedSettings`). Both must give the same bytes, for every kind of
+    /// row: escapes, non-ASCII, variables at several scopes, ua inheritance, and bytes that are not UTF-8 (written
+    /// behind provctl's back with sqlite3), which both turn into U+FFFD.
+    @Test func theCGIsBytePathAndTheValuePathAgree() throws {
+        let directory = try TemporaryDirectory()
+        let path = try makeDatabase(in: directory, devices: [device], settings: [
+            Setting(scope: .all, name: "Admin_Passwd", value: "{{admin}}", access: .na),
+            Setting(scope: .device(phoneMAC), name: "Admin_Passwd", value: "{{ admin }}!"),
+            Setting(scope: .all, name: "Display_Name_1_", value: "Zoë & <Søren> 'x' \"y\""),
+            Setting(scope: .model(phoneModel), name: "Station_Name", value: "{{model}}-{{cert.ou}}-{{serial}}", access: .ro),
+            Setting(scope: .group("sales"), name: "Text", value: "{{site}} $MA {{ unterminated"),
+            Setting(scope: .all, name: "Empty", value: ""),
+        ], variables: [
+            Variable(scope: .all, name: "admin", value: "default-{{site}}"),
+            Variable(scope: .device(phoneMAC), name: "admin", value: "device-{{site}}"),
+            Variable(scope: .all, name: "site", value: "hq"),
+            Variable(scope: .group("sales"), name: "site", value: "branch ☎"),
+        ])
+        let raw = try SQLiteDatabase(path: path, mode: .readWrite)
+        try raw.execute("""
+            INSERT INTO settings (scope, target, name, value) VALUES ('default', '', 'Broken', CAST(X'41C3284220E282' AS TEXT))
+            """)
+        let store = try DeviceStore(path: path, mode: .readOnly)
+        let viaBytes = try ProfileService.profile(store: store, device: device, identity: identity(), form: .xml)
+        let layers = try store.layers(model: phoneModel, group: "sales", mac: phoneMAC)
+        let viaValues = FlatProfile.render(try ResolvedSettings(layers: layers, device: device, identity: identity()).parameters)
+        #expect(viaBytes == viaValues)
+        let xml = String(decoding: viaBytes, as: UTF8.self)
+        #expect(xml.contains("<Admin_Passwd ua=\"na\">device-branch ☎!</Admin_Passwd>"))
+        #expect(xml.contains("<Display_Name_1_>Zoë &amp; &lt;Søren&gt; &apos;x&apos; &quot;y&quot;</Display_Name_1_>"))
+        #expect(xml.contains("<Station_Name ua=\"ro\">\(phoneModel)-\(phoneModel)-\(phoneSerial)</Station_Name>"))
+        #expect(xml.contains("<Text>branch ☎ $MA {{ unterminated</Text>"))
+        #expect(xml.contains("<Broken>A\u{FFFD}(B \u{FFFD}</Broken>"))
+        #expect(xml.contains("<Empty/>"))
+        _ = try xmllint(xml, element: "Broken")
+    }
 }

@@ -45,3 +45,27 @@ struct RequestTests {
         }
     }
 }
+
+@Suite("The CGI's string table")
+struct StringTableTests {
+    @Test func lookupReplaceRemoveAndIterate() {
+        var table: StringTable = ["a": "1", "bb": "2"]
+        let key = Array("PATH_INFO".utf8), value = Array("/x.xml".utf8)
+        key.withUnsafeBufferPointer { key in value.withUnsafeBufferPointer { value in table.appendNew(key, value) } }
+        #expect(table["a"] == "1")
+        #expect(table["bb"] == "2")
+        #expect(table["b"] == nil)
+        #expect(table["PATH_INFO"] == "/x.xml")
+        table["a"] = "one"
+        #expect(table["a"] == "one")
+        #expect(table.count == 3)
+        table["bb"] = nil
+        #expect(table["bb"] == nil)
+        #expect(table.count == 2)
+        table[""] = "empty key"
+        #expect(table[""] == "empty key")
+        #expect(table.map(\.key) == ["PATH_INFO", "a", ""])
+        #expect(table == StringTable(["": "empty key", "a": "one", "PATH_INFO": "/x.xml"]))
+        #expect(table.dictionary == ["": "empty key", "a": "one", "PATH_INFO": "/x.xml"])
+    }
+}

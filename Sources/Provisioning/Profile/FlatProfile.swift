@@ -7,75 +7,116 @@ public enum FlatProfile {
         out.reserveCapacity(64 + parameters.count * 64)
         append("<flat-profile>\n", to: &out)
         for parameter in parameters {
-            append("  <", to: &out)
-            append(parameter.name, to: &out)
-            if let access = parameter.access {
-                append(" ua=\"", to: &out)
-                append(access.rawValue, to: &out)
-                out.append(UInt8(ascii: "\""))
+            var name = parameter.name, value = parameter.value
+            name.withUTF8 { name in
+                value.withUTF8 { value in
+                    appendElement(name: name, access: LayerRows.accessCode(parameter.access), value: value, to: &out)
+                }
             }
-            if parameter.value.isEmpty {
-                append("/>\n", to: &out)
-                continue
-            }
-            out.append(UInt8(ascii: ">"))
-            XMLText.appendEscaped(parameter.value, to: &out)
-            append("</", to: &out)
-            append(parameter.name, to: &out)
-            append(">\n", to: &out)
         }
         append("</flat-profile>\n", to: &out)
         return out
+    }
+
+    /// The same document from the merge's byte form (the CGI's path): the same bytes as `render(_:)` gives for
+    /// the same parameters.
+    static func render(_ rows: LayerRows, _ resolved: ResolvedRows) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + resolved.values.count + resolved.count * 48)
+        append("<flat-profile>\n", to: &out)
+        rows.bytes.withUnsafeBufferPointer { names in
+            resolved.values.withUnsafeBufferPointer { values in
+                for index in 0..<resolved.count {
+                    appendElement(name: UnsafeBufferPointer(rebasing: names[rows.nameRange(resolved.row(index))]),
+                                  access: resolved.access(index),
+                                  value: UnsafeBufferPointer(rebasing: values[resolved.valueRange(index)]), to: &out)
+                }
+            }
+        }
+        append("</flat-profile>\n", to: &out)
+        return out
+    }
+
+    /// One element: `  <Name ua="na">text</Name>` or `  <Name/>`, with its line break. `access` is a
+    /// `LayerRows.accessCode`.
+    static func appendElement(name: UnsafeBufferPointer<UInt8>, access: Int, value: UnsafeBufferPointer<UInt8>,
+                              to out: inout [UInt8]) {
+        append("  <", to: &out)
+        out.append(contentsOf: name)
+        switch access {
+        case 0: append(" ua=\"na\"", to: &out)
+        case 1: append(" ua=\"ro\"", to: &out)
+        case 2: append(" ua=\"rw\"", to: &out)
+        default: break
+        }
+        if value.isEmpty {
+            append("/>\n", to: &out)
+            return
+        }
+        out.append(UInt8(ascii: ">"))
+        XMLText.appendEscaped(value, to: &out)
+        append("</", to: &out)
+        out.append(contentsOf: name)
+        append(">\n", to: &out)
     }
 
     /// Appends a literal's bytes with one copy.
     static func append(_ text: StaticString, to out: inout [UInt8]) {
         out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
-
-    /// Appends a string's UTF-8 with one copy.
-    static func append(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { out.append(contentsOf: $0) }
-    }
 }
 
 /// XML 1.0 names and text.
 public enum XMLText {
     /// Appends `text` escaped for element content (`&amp; &lt; &gt;`, and `&quot; &apos;` so it could also sit in
-    /// an attribute); characters XML 1.0 forbids become U+FFFD. Works on the UTF-8 bytes: in valid UTF-8 the only
-    /// forbidden characters are the C0 controls other than tab, LF and CR, and U+FFFE / U+FFFF (`EF BF BE/BF`).
+    /// an attribute); characters XML 1.0 forbids become U+FFFD.
     public static func appendEscaped(_ text: String, to out: inout [UInt8]) {
-        let bytes = text.utf8
-        var index = bytes.startIndex
-        while index != bytes.endIndex {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "&"): out += "&amp;".utf8
-            case UInt8(ascii: "<"): out += "&lt;".utf8
-            case UInt8(ascii: ">"): out += "&gt;".utf8
-            case UInt8(ascii: "\""): out += "&quot;".utf8
-            case UInt8(ascii: "'"): out += "&apos;".utf8
-            case 0x09, 0x0a, 0x0d: out.append(byte)
-            case 0x00..<0x20: out += replacement
-            case 0xef:
-                let next = bytes.index(after: index)
-                if next != bytes.endIndex, bytes[next] == 0xbf {
-                    let last = bytes.index(after: next)
-                    if last != bytes.endIndex, bytes[last] == 0xbe || bytes[last] == 0xbf {
-                        out += replacement
-                        index = bytes.index(after: last)
-                        continue
-                    }
-                }
-                out.append(byte)
-            default: out.append(byte)
-            }
-            index = bytes.index(after: index)
-        }
+        var text = text
+        text.withUTF8 { appendEscaped($0, to: &out) }
     }
 
-    static let replacement: [UInt8] = [0xef, 0xbf, 0xbd]
+    /// `appendEscaped` on UTF-8 bytes. In valid UTF-8 the only characters XML 1.0 forbids are the C0 controls
+    /// other than tab, LF and CR, and U+FFFE / U+FFFF (`EF BF BE/BF`). Runs of bytes that need nothing are copied
+    /// at once.
+    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var runStart = 0
+        var index = 0
+        func flush() {
+            if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"):
+                flush()
+                switch byte {
+                case UInt8(ascii: "&"): FlatProfile.append("&amp;", to: &out)
+                case UInt8(ascii: "<"): FlatProfile.append("&lt;", to: &out)
+                case UInt8(ascii: ">"): FlatProfile.append("&gt;", to: &out)
+                case UInt8(ascii: "\""): FlatProfile.append("&quot;", to: &out)
+                default: FlatProfile.append("&apos;", to: &out)
+                }
+                index += 1
+                runStart = index
+            case 0x09, 0x0a, 0x0d:
+                index += 1
+            case 0x00..<0x20:
+                flush()
+                FlatProfile.append("\u{FFFD}", to: &out)
+                index += 1
+                runStart = index
+            case 0xef where index + 2 < bytes.count && bytes[index + 1] == 0xbf
+                && (bytes[index + 2] == 0xbe || bytes[index + 2] == 0xbf):
+                flush()
+                FlatProfile.append("\u{FFFD}", to: &out)
+                index += 3
+                runStart = index
+            default:
+                index += 1
+            }
+        }
+        flush()
+    }
 
     /// True for the characters XML 1.0 allows: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000 and up.
     public static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
@@ -95,15 +136,17 @@ public enum XMLText {
     /// `XML_Directory_Service_URL`.)
     public static func isValidName(_ name: String) -> Bool {
         var name = name
-        return name.withUTF8 { bytes in
-            guard let first = bytes.first, bytes.count <= 128 else { return false }
-            func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
-            guard isLetter(first) || first == UInt8(ascii: "_") else { return false }
-            for byte in bytes {
-                guard isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") else { return false }
-            }
-            return true
+        return name.withUTF8 { isValidName($0) }
+    }
+
+    static func isValidName(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = bytes.first, bytes.count <= 128 else { return false }
+        func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+        guard isLetter(first) || first == UInt8(ascii: "_") else { return false }
+        for byte in bytes {
+            guard isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") else { return false }
         }
+        return true
     }
 }

@@ -31,7 +31,11 @@ public struct ProfileRequest: Sendable, Equatable {
         }
         self.method = method
         let path = environment["PATH_INFO"] ?? ""
-        let name = path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? ""
+        // The last non-empty segment (no `split`: its array of substrings is one more generic type at start-up).
+        var segment = Substring(path)
+        while segment.hasSuffix("/") { segment = segment.dropLast() }
+        if let slash = segment.lastIndex(of: "/") { segment = segment[segment.index(after: slash)...] }
+        let name = String(segment)
         fileName = name
         var stem = Substring(name)
         if let dot = stem.lastIndex(of: "."), stem.startIndex != dot {

@@ -177,6 +177,37 @@ public final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
+    /// Appends the 0-based column's text to `bytes` (nothing for NULL), as `text(_:)` would decode it: bytes that
+    /// are not UTF-8 become U+FFFD. No String is made unless the column has non-ASCII bytes.
+    func appendText(_ column: Int32, to bytes: inout [UInt8]) {
+        guard let pointer = sqlite3_column_text(statement, column) else { return }
+        let buffer = UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(statement, column)))
+        var ascii = true
+        for byte in buffer where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii {
+            bytes.append(contentsOf: buffer)
+        } else {
+            var text = String(decoding: buffer, as: UTF8.self)
+            text.withUTF8 { bytes.append(contentsOf: $0) }
+        }
+    }
+
+    /// The 0-based `ua` column as a `LayerRows.accessCode`: `na`, `ro`, `rw` or -1 for anything else.
+    func accessCode(_ column: Int32) -> Int {
+        guard let pointer = sqlite3_column_text(statement, column), sqlite3_column_bytes(statement, column) == 2 else {
+            return -1
+        }
+        switch (pointer[0], pointer[1]) {
+        case (UInt8(ascii: "n"), UInt8(ascii: "a")): return 0
+        case (UInt8(ascii: "r"), UInt8(ascii: "o")): return 1
+        case (UInt8(ascii: "r"), UInt8(ascii: "w")): return 2
+        default: return -1
+        }
+    }
+
     /// The 0-based column as an integer (`sqlite3_column_int64`); NULL reads as 0.
     public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
 

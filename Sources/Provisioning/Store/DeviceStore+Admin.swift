@@ -369,10 +369,19 @@ public final class ProfileRenderer {
         return try ResolvedSettings(layers: layers, device: device, identity: .standIn(for: device)).parameters
     }
 
-    /// The body the CGI would send `device` for `form`.
+    /// The body the CGI would send `device` for `form`: the CGI's merge and rendering (`LayerRows`), on rows
+    /// read once per (model, group) when caching.
     public func profile(for device: Device, form: ProfileForm) throws(Refusal) -> [UInt8] {
-        try ProfileEncoding.encode(FlatProfile.render(parameters(for: device)), form: form, device: device,
-                                   compressor: form == .xml ? nil : compressor)
+        let layers: Layers
+        do {
+            layers = try self.layers(for: device)
+        } catch {
+            throw .serverError("reading settings: \(error)")
+        }
+        let identity = ClientIdentity.standIn(for: device)
+        let rows = LayerRows(layers, model: device.model ?? identity.model, group: device.group, mac: device.mac)
+        return try ProfileEncoding.encode(FlatProfile.render(rows, try rows.resolve(device: device, identity: identity)),
+                                          form: form, device: device, compressor: form == .xml ? nil : compressor)
     }
 
     /// Calls `body` with every device, ordered by MAC, read with one statement; `from`/`below` bound the MACs

@@ -173,6 +173,21 @@ public final class DeviceStore {
         return layers
     }
 
+    /// The same rows as `layers`, read straight into the merge's byte form: the CGI's path.
+    public func layerRows(model: String?, group: String?, mac: MACAddress) throws(SQLiteError) -> LayerRows {
+        let statement = try database.prepare(Self.layersQuery(where: Self.allFourScopes))
+        try statement.bind(1, model)
+        try statement.bind(2, group)
+        try statement.bind(3, mac.hex)
+        var rows = LayerRows(model: model, group: group, mac: mac)
+        while try statement.step() {
+            let rank = statement.int(1)
+            guard rank >= 0 && rank < 4 else { continue }
+            rows.appendRow(of: statement, kind: statement.int(0) == 0 ? 0 : 1, rank: rank)
+        }
+        return rows
+    }
+
     /// The rows of `settings` and `variables` that `condition` selects, as (table, scope rank, name, value, ua):
     /// 0 for settings, 1 for variables. One OR per table lets SQLite answer with a multi-index OR over the primary
     /// key, and parsing two short SELECTs costs far less than eight (the parse is a good part of a CGI request).
