@@ -17,8 +17,11 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
-        // The core: identity, store, rendering, encodings. No Foundation.
-        .target(name: "Provisioning", dependencies: ["CSQLite", "CZlib", "CCrypto"]),
+        // The core: identity, store, rendering, encodings. No Foundation. `-disable-type-layout`: with the default
+        // type-layout lowering, copying an optional or an array held in memory went through value witnesses,
+        // which made the runtime instantiate generic metadata on every CGI request (see README, Performance).
+        .target(name: "Provisioning", dependencies: ["CSQLite", "CZlib", "CCrypto"],
+                swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-type-layout"])]),
 
         // Environment in, bytes out. Static: process start is the whole budget of a CGI. Linked with lld in the
         // order of link-order.txt (the functions and data one request touches, first), so a request faults in
@@ -29,6 +32,7 @@ let package = Package(
             name: "profile-cgi",
             dependencies: ["Provisioning", "CGIStartup"],
             exclude: ["link-order.txt"],
+            swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-type-layout"])],
             linkerSettings: [.unsafeFlags([
                 "-static-executable", "-use-ld=lld",
                 "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/profile-cgi/link-order.txt",

@@ -59,23 +59,18 @@ public final class ProfileService {
             log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
         }
         let store: DeviceStore
-        let found: Device?
         do {
             store = try DeviceStore(serving: databasePath, writable: recordsSeen)
             self.store = store
-            found = try store.device(mac: identity.mac)
         } catch {
             throw .serverError("database unavailable: \(error)")
         }
-        guard let device = found else {
-            rememberClaim(identity: identity, environment: environment, now: now, log: &log)
-            throw Refusal(404, "unknown device")
-        }
+        let device = try knownDevice(store: store, identity: identity, environment: environment, now: now, log: &log)
         guard device.enabled else { throw Refusal(403, "device disabled") }
-        if let stored = device.serial, stored.lowercased() != (identity.serial ?? "").lowercased() {
+        if let stored = device.serial, !Self.matches(stored, identity.serial) {
             throw Refusal(403, "serial mismatch", detail: "stored \(stored), certificate \(identity.serial ?? "none")")
         }
-        if let stored = device.model, stored.lowercased() != (identity.model ?? "").lowercased() {
+        if let stored = device.model, !Self.matches(stored, identity.model) {
             throw Refusal(403, "model mismatch", detail: "stored \(stored), certificate \(identity.model ?? "none")")
         }
         let body = try Self.profile(store: store, device: device, identity: identity, form: request.form)
@@ -83,12 +78,31 @@ public final class ProfileService {
         return (CGIResponse(status: 200, contentType: type, body: body, omitsBody: request.isHead), request.form)
     }
 
+    /// The stored device the certificate names; an unknown one is remembered as a claim and answered 404.
+    func knownDevice(store: DeviceStore, identity: ClientIdentity, environment: StringTable, now: Int,
+                     log: inout RequestLog) throws(Refusal) -> Device {
+        do {
+            if let device = try store.device(mac: identity.mac) { return device }
+        } catch {
+            throw .serverError("database unavailable: \(error)")
+        }
+        rememberClaim(identity: identity, environment: environment, now: now, log: &log)
+        throw Refusal(404, "unknown device")
+    }
+
+    /// A stored serial or model against the certificate's, ignoring case; a certificate without one matches only
+    /// an empty stored value.
+    static func matches(_ stored: String, _ presented: String?) -> Bool {
+        guard let presented else { return stored.isEmpty }
+        return stored.equalsIgnoringCase(presented)
+    }
+
     /// The body a phone with `identity` receives for `device` in `form`: exactly what the CGI sends, and what
     /// `provctl render` prints.
     public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm) throws(Refusal) -> [UInt8] {
         let rows: LayerRows
         do {
-            rows = try store.layerRows(model: device.model ?? identity.model, group: device.group, mac: device.mac)
+            rows = try store.layerRows(model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
         } catch {
             throw .serverError("reading settings: \(error)")
         }
@@ -173,7 +187,10 @@ public struct RequestLog: Sendable {
 
     /// `key=value` pairs separated by spaces; a value with spaces, quotes or `=` is quoted, control characters
     /// dropped, each value cut at 200 bytes. Built on bytes: this runs on every request.
-    public var line: String {
+    public var line: String { String(decoding: lineBytes.dropLast(), as: UTF8.self) }
+
+    /// `line` and its newline, as the CGI writes it to stderr.
+    public var lineBytes: [UInt8] {
         var out: [UInt8] = Array("profile-cgi:".utf8)
         out.reserveCapacity(320)
         func field(_ key: StaticString, _ value: String?) {
@@ -197,7 +214,8 @@ public struct RequestLog: Sendable {
         field("us", microseconds.map { String($0) })
         field("detail", detail)
         for note in notes { field("note", note) }
-        return String(decoding: out, as: UTF8.self)
+        out.append(0x0a)
+        return out
     }
 
     static func appendQuoted(_ value: String, to out: inout [UInt8]) {

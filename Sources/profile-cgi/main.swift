@@ -46,7 +46,7 @@ writeAll(1, response.serialized())
 var finished = timespec()
 clock_gettime(CLOCK_MONOTONIC, &finished)
 log.microseconds = (finished.tv_sec - started.tv_sec) * 1_000_000 + (finished.tv_nsec - started.tv_nsec) / 1000
-writeAll(2, Array((log.line + "\n").utf8))
+writeAll(2, log.lineBytes)
 // Apache (mod_cgid) ends the request when both stdout and stderr are closed: the bookkeeping below no longer
 // delays the phone. It can no longer log either, so a failed `seen` write goes unreported; it is bookkeeping only.
 close(1)

@@ -1,5 +1,5 @@
 import Foundation
-import Provisioning
+@testable import Provisioning
 import Testing
 
 @Suite("Rendering the flat-profile")
@@ -240,5 +240,13 @@ struct RenderingTests {
         #expect(xml.contains("<Broken>A\u{FFFD}(B \u{FFFD}</Broken>"))
         #expect(xml.contains("<Empty/>"))
         _ = try xmllint(xml, element: "Broken")
+    }
+}
+
+@Suite("The CGI's queries")
+struct QueryTests {
+    @Test func spelledOutQueriesMatchTheirParts() {
+        #expect(DeviceStore.deviceQuery == "SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1")
+        #expect(DeviceStore.allFourScopesQuery == DeviceStore.layersQuery(where: DeviceStore.allFourScopes))
     }
 }

@@ -1,88 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The XML document a phone reads: `<flat-profile>` with one element per parameter.
+///
+/// Both renderings size the document first and then write it with pointers, one `memcpy` per piece: the CGI
+/// renders on every request, and appending piece by piece to an array cost more than the rest of the rendering.
 public enum FlatProfile {
     /// Renders the parameters in the order given: `<Name ua="na">text</Name>`, `<Name/>` for an empty value,
     /// text and attributes escaped, characters XML 1.0 forbids replaced by U+FFFD.
     public static func render(_ parameters: [ResolvedParameter]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64 + parameters.count * 64)
-        append("<flat-profile>\n", to: &out)
+        var capacity = documentOverhead
         for parameter in parameters {
-            var name = parameter.name, value = parameter.value
-            name.withUTF8 { name in
-                value.withUTF8 { value in
-                    appendElement(name: name, access: LayerRows.accessCode(parameter.access), value: value, to: &out)
+            capacity += elementCapacity(name: parameter.name.utf8.count, value: parameter.value.utf8.count)
+        }
+        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var out = buffer.baseAddress!
+            write("<flat-profile>\n", to: &out)
+            for parameter in parameters {
+                var name = parameter.name, value = parameter.value
+                name.withUTF8 { name in
+                    value.withUTF8 { value in
+                        writeElement(name: name, access: LayerRows.accessCode(parameter.access), value: value, to: &out)
+                    }
                 }
             }
+            write("</flat-profile>\n", to: &out)
+            count = out - buffer.baseAddress!
         }
-        append("</flat-profile>\n", to: &out)
-        return out
     }
 
     /// The same document from the merge's byte form (the CGI's path): the same bytes as `render(_:)` gives for
     /// the same parameters.
     static func render(_ rows: LayerRows, _ resolved: ResolvedRows) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64 + resolved.values.count + resolved.count * 48)
-        append("<flat-profile>\n", to: &out)
         rows.bytes.withUnsafeBufferPointer { names in
             resolved.values.withUnsafeBufferPointer { values in
+                var capacity = documentOverhead
                 for index in 0..<resolved.count {
-                    appendElement(name: UnsafeBufferPointer(rebasing: names[rows.nameRange(resolved.row(index))]),
-                                  access: resolved.access(index),
-                                  value: UnsafeBufferPointer(rebasing: values[resolved.valueRange(index)]), to: &out)
+                    capacity += elementCapacity(name: rows.nameRange(resolved.row(index)).count,
+                                                value: resolved.valueRange(index).count)
+                }
+                return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                    var out = buffer.baseAddress!
+                    write("<flat-profile>\n", to: &out)
+                    for index in 0..<resolved.count {
+                        writeElement(name: UnsafeBufferPointer(rebasing: names[rows.nameRange(resolved.row(index))]),
+                                     access: resolved.access(index),
+                                     value: UnsafeBufferPointer(rebasing: values[resolved.valueRange(index)]), to: &out)
+                    }
+                    write("</flat-profile>\n", to: &out)
+                    count = out - buffer.baseAddress!
                 }
             }
         }
-        append("</flat-profile>\n", to: &out)
-        return out
     }
+
+    /// `<flat-profile>\n` and `</flat-profile>\n`.
+    static let documentOverhead = 32
+
+    /// The most bytes `writeElement` writes for a name and value of these lengths: escaping turns one byte into
+    /// at most six (`"` becomes `&quot;`).
+    static func elementCapacity(name: Int, value: Int) -> Int { 2 * name + 16 + 6 * value }
 
     /// One element: `  <Name ua="na">text</Name>` or `  <Name/>`, with its line break. `access` is a
     /// `LayerRows.accessCode`.
-    static func appendElement(name: UnsafeBufferPointer<UInt8>, access: Int, value: UnsafeBufferPointer<UInt8>,
-                              to out: inout [UInt8]) {
-        append("  <", to: &out)
-        out.append(contentsOf: name)
+    static func writeElement(name: UnsafeBufferPointer<UInt8>, access: Int, value: UnsafeBufferPointer<UInt8>,
+                             to out: inout UnsafeMutablePointer<UInt8>) {
+        write("  <", to: &out)
+        write(name, to: &out)
         switch access {
-        case 0: append(" ua=\"na\"", to: &out)
-        case 1: append(" ua=\"ro\"", to: &out)
-        case 2: append(" ua=\"rw\"", to: &out)
+        case 0: write(" ua=\"na\"", to: &out)
+        case 1: write(" ua=\"ro\"", to: &out)
+        case 2: write(" ua=\"rw\"", to: &out)
         default: break
         }
         if value.isEmpty {
-            append("/>\n", to: &out)
+            write("/>\n", to: &out)
             return
         }
-        out.append(UInt8(ascii: ">"))
-        XMLText.appendEscaped(value, to: &out)
-        append("</", to: &out)
-        out.append(contentsOf: name)
-        append(">\n", to: &out)
+        write(">", to: &out)
+        XMLText.writeEscaped(value, to: &out)
+        write("</", to: &out)
+        write(name, to: &out)
+        write(">\n", to: &out)
     }
 
-    /// Appends a literal's bytes with one copy.
-    static func append(_ text: StaticString, to out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    static func write(_ text: StaticString, to out: inout UnsafeMutablePointer<UInt8>) {
+        memcpy(out, text.utf8Start, text.utf8CodeUnitCount)
+        out += text.utf8CodeUnitCount
+    }
+
+    static func write(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout UnsafeMutablePointer<UInt8>) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        memcpy(out, base, bytes.count)
+        out += bytes.count
     }
 }
 
 /// XML 1.0 names and text.
 public enum XMLText {
-    /// Appends `text` escaped for element content (`&amp; &lt; &gt;`, and `&quot; &apos;` so it could also sit in
-    /// an attribute); characters XML 1.0 forbids become U+FFFD.
-    public static func appendEscaped(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { appendEscaped($0, to: &out) }
-    }
-
-    /// `appendEscaped` on UTF-8 bytes. In valid UTF-8 the only characters XML 1.0 forbids are the C0 controls
-    /// other than tab, LF and CR, and U+FFFE / U+FFFF (`EF BF BE/BF`). Runs of bytes that need nothing are copied
-    /// at once.
-    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    /// Writes `bytes` escaped for element content (`&amp; &lt; &gt;`, and `&quot; &apos;` so it could also sit in
+    /// an attribute), characters XML 1.0 forbids as U+FFFD; at most six bytes out per byte in. In valid UTF-8 the only characters XML 1.0
+    /// forbids are the C0 controls other than tab, LF and CR, and U+FFFE / U+FFFF (`EF BF BE/BF`). Runs of bytes
+    /// that need nothing are copied at once.
+    static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout UnsafeMutablePointer<UInt8>) {
         var runStart = 0
         var index = 0
         func flush() {
-            if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+            if runStart < index { FlatProfile.write(UnsafeBufferPointer(rebasing: bytes[runStart..<index]), to: &out) }
         }
         while index < bytes.count {
             let byte = bytes[index]
@@ -90,11 +115,11 @@ public enum XMLText {
             case UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"):
                 flush()
                 switch byte {
-                case UInt8(ascii: "&"): FlatProfile.append("&amp;", to: &out)
-                case UInt8(ascii: "<"): FlatProfile.append("&lt;", to: &out)
-                case UInt8(ascii: ">"): FlatProfile.append("&gt;", to: &out)
-                case UInt8(ascii: "\""): FlatProfile.append("&quot;", to: &out)
-                default: FlatProfile.append("&apos;", to: &out)
+                case UInt8(ascii: "&"): FlatProfile.write("&amp;", to: &out)
+                case UInt8(ascii: "<"): FlatProfile.write("&lt;", to: &out)
+                case UInt8(ascii: ">"): FlatProfile.write("&gt;", to: &out)
+                case UInt8(ascii: "\""): FlatProfile.write("&quot;", to: &out)
+                default: FlatProfile.write("&apos;", to: &out)
                 }
                 index += 1
                 runStart = index
@@ -102,13 +127,13 @@ public enum XMLText {
                 index += 1
             case 0x00..<0x20:
                 flush()
-                FlatProfile.append("\u{FFFD}", to: &out)
+                FlatProfile.write("\u{FFFD}", to: &out)
                 index += 1
                 runStart = index
             case 0xef where index + 2 < bytes.count && bytes[index + 1] == 0xbf
                 && (bytes[index + 2] == 0xbe || bytes[index + 2] == 0xbf):
                 flush()
-                FlatProfile.append("\u{FFFD}", to: &out)
+                FlatProfile.write("\u{FFFD}", to: &out)
                 index += 3
                 runStart = index
             default:

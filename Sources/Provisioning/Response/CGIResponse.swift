@@ -42,15 +42,34 @@ public struct CGIResponse: Sendable, Equatable {
     }
 
     /// The bytes to write on stdout: `Status:` on every non-200, Content-Type, Content-Length, Cache-Control.
+    /// Built as bytes: a String grown by appends frees its old storage on the way, which costs the CGI a metadata
+    /// instantiation in the Swift runtime.
     public func serialized() -> [UInt8] {
-        var head = ""
-        if status != 200 { head += "Status: \(status) \(Self.reasonPhrase(status))\r\n" }
-        head += "Content-Type: \(contentType)\r\n"
-        head += "Content-Length: \(body.count)\r\n"
-        head += "Cache-Control: no-store\r\n"
-        for (name, value) in extraHeaders { head += "\(name): \(value)\r\n" }
-        head += "\r\n"
-        var out = Array(head.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + (omitsBody ? 0 : body.count))
+        func add(_ text: String) {
+            var text = text
+            text.withUTF8 { out.append(contentsOf: $0) }
+        }
+        if status != 200 {
+            add("Status: ")
+            add(String(status))
+            add(" ")
+            add(Self.reasonPhrase(status))
+            add("\r\n")
+        }
+        add("Content-Type: ")
+        add(contentType)
+        add("\r\nContent-Length: ")
+        add(String(body.count))
+        add("\r\nCache-Control: no-store\r\n")
+        for (name, value) in extraHeaders {
+            add(name)
+            add(": ")
+            add(value)
+            add("\r\n")
+        }
+        add("\r\n")
         if !omitsBody { out += body }
         return out
     }

@@ -118,32 +118,6 @@ public struct LayerRows: Sendable {
         default: nil
         }
     }
-
-    /// Byte-order comparison (`memcmp`, as SQLite's BINARY collation) of two rows' names.
-    func compareNames(_ a: Int, _ b: Int) -> Int {
-        let left = nameRange(a), right = nameRange(b)
-        return bytes.withUnsafeBufferPointer { base in
-            let common = min(left.count, right.count)
-            if common > 0 {
-                let order = memcmp(base.baseAddress! + left.lowerBound, base.baseAddress! + right.lowerBound, common)
-                if order != 0 { return Int(order) }
-            }
-            return left.count - right.count
-        }
-    }
-
-    func sameName(_ a: Int, _ b: Int) -> Bool { compareNames(a, b) == 0 }
-
-    /// True when the row's name is `name`.
-    func hasName(_ row: Int, _ name: String) -> Bool {
-        var name = name
-        let range = nameRange(row)
-        return name.withUTF8 { wanted in
-            wanted.count == range.count && bytes.withUnsafeBufferPointer { base in
-                range.isEmpty || memcmp(base.baseAddress! + range.lowerBound, wanted.baseAddress!, range.count) == 0
-            }
-        }
-    }
 }
 
 /// The merge's result: per parameter, in name order, the winning row, the access it inherited and its value with
@@ -165,65 +139,12 @@ extension LayerRows {
     /// a winning row without `ua` inherits the `ua` of the scope below; names come out in byte order. An undefined
     /// variable, a loop between variables, or a parameter name XML cannot carry is a 500 that names it.
     public func resolve(device: Device, identity: ClientIdentity) throws(Refusal) -> ResolvedRows {
-        let context = ExpansionContext(rows: self, builtIns: BuiltIns(device: device, identity: identity),
-                                       fields: identity.fields)
-        // The setting rows regrouped by scope (stably), each scope's run sorted by name, then a four-way merge: the
-        // rows of one name meet in scope order and the last wins. The store hands each scope's rows over in
-        // primary-key order, so the sorts only check.
-        var order: [Int] = []
-        order.reserveCapacity(count)
-        var ends = [0, 0, 0, 0]
-        for rank in 0..<4 {
-            let start = order.count
-            for row in 0..<count where kind(row) == 0 && self.rank(row) == rank { order.append(row) }
-            var sorted = true
-            var index = start + 1
-            while index < order.count {
-                if compareNames(order[index - 1], order[index]) > 0 {
-                    sorted = false
-                    break
-                }
-                index += 1
+        try bytes.withUnsafeBufferPointer { (arena) throws(Refusal) -> ResolvedRows in
+            try table.withUnsafeBufferPointer { (table) throws(Refusal) -> ResolvedRows in
+                try Resolver(count: count, arena: arena, table: table,
+                             builtIns: BuiltIns(device: device, identity: identity), fields: identity.fields).resolve(self)
             }
-            if !sorted { order[start...].sort { compareNames($0, $1) < 0 } }
-            ends[rank] = order.count
         }
-        var cursors = [0, ends[0], ends[1], ends[2]]
-        var result = ResolvedRows()
-        result.values.reserveCapacity(bytes.count + 1024)
-        result.table.reserveCapacity(order.count * ResolvedRows.stride)
-        while true {
-            var smallest = -1
-            for rank in 0..<4 where cursors[rank] < ends[rank] {
-                if smallest < 0 || compareNames(order[cursors[rank]], smallest) < 0 { smallest = order[cursors[rank]] }
-            }
-            guard smallest >= 0 else { break }
-            var access = -1
-            var winner = -1
-            for rank in 0..<4 where cursors[rank] < ends[rank] && sameName(order[cursors[rank]], smallest) {
-                let row = order[cursors[rank]]
-                if self.access(row) >= 0 { access = self.access(row) }
-                winner = row
-                cursors[rank] += 1
-            }
-            guard winner >= 0 else { break }
-            guard isValidName(winner) else {
-                throw .serverError("parameter name \"\(string(nameRange(winner)).prefix(64))\" at \(scope(winner)) is not a valid XML name")
-            }
-            let start = result.values.count
-            try context.expand(valueRange(winner), depth: 0, into: &result.values)
-            result.table.append(winner)
-            result.table.append(access)
-            result.table.append(start)
-            result.table.append(result.values.count)
-        }
-        return result
-    }
-
-    /// `XMLText.isValidName` on the row's name bytes.
-    func isValidName(_ row: Int) -> Bool {
-        let range = nameRange(row)
-        return bytes.withUnsafeBufferPointer { XMLText.isValidName(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     /// The merged parameters as values, for `provctl` and the tests.
@@ -253,84 +174,235 @@ struct BuiltIns {
         case "mac": device.mac.hex
         case "mac_upper": device.mac.upper
         case "mac_colon": device.mac.colon
-        case "serial": device.serial ?? identity.serial ?? ""
-        case "model": device.model ?? identity.model ?? ""
+        case "serial": device.serial(presentedBy: identity) ?? ""
+        case "model": device.model(presentedBy: identity) ?? ""
         case "group": device.group ?? ""
         default: nil
         }
     }
 }
 
-/// The `{{name}}` expander: server variables first, then `cert.*` fields, then the variables of the rows (the
-/// highest scope wins).
-struct ExpansionContext {
-    let rows: LayerRows
+/// The merge and the `{{name}}` expander, on the rows' bytes through pointers: this is the CGI's inner loop.
+struct Resolver {
+    let count: Int
+    let arena: UnsafeBufferPointer<UInt8>
+    let table: UnsafeBufferPointer<Int>
     let builtIns: BuiltIns
     let fields: StringTable
+    /// The variable rows, in row order.
+    var variables: [Int] = []
 
     /// Variables may use variables; deeper than this is taken for a loop.
     static let maximumDepth = 8
 
-    /// Appends the bytes of `range` with each `{{ name }}` replaced. A `{{` with no `}}` is left as it is.
-    func expand(_ range: Range<Int>, depth: Int, into out: inout [UInt8]) throws(Refusal) {
+    init(count: Int, arena: UnsafeBufferPointer<UInt8>, table: UnsafeBufferPointer<Int>, builtIns: BuiltIns,
+         fields: StringTable) {
+        self.count = count
+        self.arena = arena
+        self.table = table
+        self.builtIns = builtIns
+        self.fields = fields
+        for row in 0..<count where kind(row) == 1 { variables.append(row) }
+    }
+
+    func kind(_ row: Int) -> Int { table[row * LayerRows.stride] }
+    func rank(_ row: Int) -> Int { table[row * LayerRows.stride + 1] }
+    func nameStart(_ row: Int) -> Int { table[row * LayerRows.stride + 2] }
+    func nameEnd(_ row: Int) -> Int { table[row * LayerRows.stride + 3] }
+    func valueEnd(_ row: Int) -> Int { table[row * LayerRows.stride + 4] }
+    func access(_ row: Int) -> Int { table[row * LayerRows.stride + 5] }
+
+    /// `memcmp` order of two byte ranges of the arena, the shorter first on a tie.
+    func compare(_ a: Int, _ aEnd: Int, _ b: Int, _ bEnd: Int) -> Int {
+        let common = min(aEnd - a, bEnd - b)
+        if common > 0 {
+            let order = memcmp(arena.baseAddress! + a, arena.baseAddress! + b, common)
+            if order != 0 { return Int(order) }
+        }
+        return (aEnd - a) - (bEnd - b)
+    }
+
+    func compareNames(_ a: Int, _ b: Int) -> Int { compare(nameStart(a), nameEnd(a), nameStart(b), nameEnd(b)) }
+
+    /// The setting rows regrouped by scope (stably), each scope's run sorted by name, then a four-way merge: the rows
+    /// of one name meet in scope order and the last wins. The store hands each scope's rows over in primary-key
+    /// order, so the sorts only check. `rows` (the rows the pointers point into, borrowed: copying it costs) names a
+    /// row's scope in an error.
+    func resolve(_ rows: borrowing LayerRows) throws(Refusal) -> ResolvedRows {
+        var order: [Int] = []
+        order.reserveCapacity(count)
+        var ends = (0, 0, 0, 0)
+        for rank in 0..<4 {
+            let start = order.count
+            for row in 0..<count where kind(row) == 0 && self.rank(row) == rank { order.append(row) }
+            var index = start + 1
+            while index < order.count && compareNames(order[index - 1], order[index]) <= 0 { index += 1 }
+            if index < order.count { order[start...].sort { compareNames($0, $1) < 0 } }
+            switch rank {
+            case 0: ends.0 = order.count
+            case 1: ends.1 = order.count
+            case 2: ends.2 = order.count
+            default: ends.3 = order.count
+            }
+        }
+        var cursors = (0, ends.0, ends.1, ends.2)
+        let limits = (ends.0, ends.1, ends.2, ends.3)
+        var result = ResolvedRows()
+        result.values.reserveCapacity(arena.count + 1024)
+        result.table.reserveCapacity(order.count * ResolvedRows.stride)
+        while true {
+            // The smallest name at the four cursors.
+            var smallest = -1
+            func consider(_ cursor: Int, _ limit: Int) {
+                if cursor < limit && (smallest < 0 || compareNames(order[cursor], smallest) < 0) { smallest = order[cursor] }
+            }
+            consider(cursors.0, limits.0)
+            consider(cursors.1, limits.1)
+            consider(cursors.2, limits.2)
+            consider(cursors.3, limits.3)
+            guard smallest >= 0 else { break }
+            // Its rows, in scope order: the last wins, and the `ua` of the last that has one.
+            var access = -1
+            var winner = -1
+            func take(_ cursor: inout Int, _ limit: Int) {
+                guard cursor < limit, compareNames(order[cursor], smallest) == 0 else { return }
+                let row = order[cursor]
+                if self.access(row) >= 0 { access = self.access(row) }
+                winner = row
+                cursor += 1
+            }
+            take(&cursors.0, limits.0)
+            take(&cursors.1, limits.1)
+            take(&cursors.2, limits.2)
+            take(&cursors.3, limits.3)
+            guard XMLText.isValidName(UnsafeBufferPointer(rebasing: arena[nameStart(winner)..<nameEnd(winner)])) else {
+                throw .serverError("parameter name \"\(string(nameStart(winner), nameEnd(winner)).prefix(64))\" at \(rows.scope(winner)) is not a valid XML name")
+            }
+            let start = result.values.count
+            try expand(nameEnd(winner), valueEnd(winner), depth: 0, into: &result.values)
+            result.table.append(winner)
+            result.table.append(access)
+            result.table.append(start)
+            result.table.append(result.values.count)
+        }
+        return result
+    }
+
+    /// Appends the arena's bytes `start..<end` with each `{{ name }}` replaced. A `{{` with no `}}` is left as it is.
+    func expand(_ start: Int, _ end: Int, depth: Int, into out: inout [UInt8]) throws(Refusal) {
         guard depth <= Self.maximumDepth else {
             throw .serverError("variables nest deeper than \(Self.maximumDepth) (a loop?)")
         }
-        let bytes = rows.bytes
-        let hasBrace = bytes.withUnsafeBufferPointer { base in
-            range.count >= 4 && memchr(base.baseAddress! + range.lowerBound, Int32(UInt8(ascii: "{")), range.count) != nil
-        }
-        guard hasBrace else {
-            bytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
-            return
-        }
-        var index = range.lowerBound
-        while index < range.upperBound {
-            if bytes[index] == UInt8(ascii: "{"), index + 1 < range.upperBound, bytes[index + 1] == UInt8(ascii: "{"),
-               let close = Self.closing(bytes, from: index + 2, end: range.upperBound) {
-                let name = rows.string((index + 2)..<close).trimmingSpaces
-                try lookup(name, depth: depth, into: &out)
-                index = close + 2
-            } else {
-                out.append(bytes[index])
+        let base = arena.baseAddress!
+        var literal = start
+        var index = start
+        while end - index >= 4, let brace = memchr(base + index, Int32(UInt8(ascii: "{")), end - index) {
+            index = UnsafePointer<UInt8>(brace.assumingMemoryBound(to: UInt8.self)) - base
+            guard index + 1 < end, base[index + 1] == UInt8(ascii: "{"), let close = closing(from: index + 2, end: end) else {
                 index += 1
+                continue
             }
+            out.append(contentsOf: UnsafeBufferPointer(start: base + literal, count: index - literal))
+            // The name without the spaces and tabs around it.
+            var first = index + 2, last = close
+            while first < last && (base[first] == 0x20 || base[first] == 0x09) { first += 1 }
+            while last > first && (base[last - 1] == 0x20 || base[last - 1] == 0x09) { last -= 1 }
+            try lookup(first, last, depth: depth, into: &out)
+            index = close + 2
+            literal = index
         }
+        out.append(contentsOf: UnsafeBufferPointer(start: base + literal, count: end - literal))
     }
 
-    /// Appends the value of `name`.
-    func lookup(_ name: String, depth: Int, into out: inout [UInt8]) throws(Refusal) {
-        if var value = builtIns.value(name) {
+    /// The index of the `}}` closing a `{{` whose name starts at `start`; nil when another `{{` or the end comes
+    /// first.
+    func closing(from start: Int, end: Int) -> Int? {
+        let base = arena.baseAddress!
+        var index = start
+        while index + 1 < end {
+            if base[index] == UInt8(ascii: "}") && base[index + 1] == UInt8(ascii: "}") { return index }
+            if base[index] == UInt8(ascii: "{") && base[index + 1] == UInt8(ascii: "{") { return nil }
+            index += 1
+        }
+        return nil
+    }
+
+    func string(_ start: Int, _ end: Int) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: arena[start..<end]), as: UTF8.self)
+    }
+
+    /// True when the arena's bytes `start..<end` spell `text`.
+    func spells(_ start: Int, _ end: Int, _ text: StaticString) -> Bool {
+        end - start == text.utf8CodeUnitCount && memcmp(arena.baseAddress! + start, text.utf8Start, end - start) == 0
+    }
+
+    /// Appends the value of the variable named by the arena's bytes `start..<end`: server variables first, then
+    /// `cert.*` fields, then the variables of the rows (the highest scope wins; within one, the later row).
+    func lookup(_ start: Int, _ end: Int, depth: Int, into out: inout [UInt8]) throws(Refusal) {
+        var builtIn: String? = nil
+        if spells(start, end, "mac") { builtIn = builtIns.device.mac.hex }
+        else if spells(start, end, "mac_upper") { builtIn = builtIns.device.mac.upper }
+        else if spells(start, end, "mac_colon") { builtIn = builtIns.device.mac.colon }
+        else if spells(start, end, "serial") { builtIn = builtIns.value("serial") }
+        else if spells(start, end, "model") { builtIn = builtIns.value("model") }
+        else if spells(start, end, "group") { builtIn = builtIns.value("group") }
+        if var value = builtIn {
             value.withUTF8 { out.append(contentsOf: $0) }
             return
         }
-        if name.hasPrefix("cert.") {
-            let field = String(name.dropFirst(5)).lowercased()
+        if end - start >= 5 && memcmp(arena.baseAddress! + start, "cert.", 5) == 0 {
+            let field = string(start + 5, end).lowercased()
             if var value = fields[field] {
                 value.withUTF8 { out.append(contentsOf: $0) }
                 return
             }
             // A standard attribute this certificate lacks reads as empty, as mod_ssl's unset variable would.
             if ClientIdentity.isKnownFieldName(field) { return }
-            throw .serverError("undefined variable {{\(name)}}")
+            throw .serverError("undefined variable {{\(string(start, end))}}")
         }
         var found = -1
-        for row in 0..<rows.count where rows.kind(row) == 1 && rows.hasName(row, name) {
-            if found < 0 || rows.rank(row) >= rows.rank(found) { found = row }
+        for row in variables where compare(nameStart(row), nameEnd(row), start, end) == 0 {
+            if found < 0 || rank(row) >= rank(found) { found = row }
         }
-        guard found >= 0 else { throw .serverError("undefined variable {{\(name)}}") }
-        try expand(rows.valueRange(found), depth: depth + 1, into: &out)
+        guard found >= 0 else { throw .serverError("undefined variable {{\(string(start, end))}}") }
+        try expand(nameEnd(found), valueEnd(found), depth: depth + 1, into: &out)
+    }
+}
+
+extension Device {
+    /// The stored model, else the one the certificate presents. (An `if`, not `??`: on this path `a ?? b` between
+    /// two optionals copied the right side through the Optional<String> value witnesses, which made the Swift
+    /// runtime instantiate that metadata: 35k instructions per request.)
+    public func model(presentedBy identity: ClientIdentity) -> String? {
+        if let model { return model }
+        return identity.model
     }
 
-    /// The index of the `}}` closing a `{{` whose name starts at `start`; nil when another `{{` or the end comes
-    /// first.
-    static func closing(_ bytes: [UInt8], from start: Int, end: Int) -> Int? {
-        var index = start
-        while index + 1 < end {
-            if bytes[index] == UInt8(ascii: "}") && bytes[index + 1] == UInt8(ascii: "}") { return index }
-            if bytes[index] == UInt8(ascii: "{") && bytes[index + 1] == UInt8(ascii: "{") { return nil }
-            index += 1
+    /// The stored serial, else the one the certificate presents.
+    public func serial(presentedBy identity: ClientIdentity) -> String? {
+        if let serial { return serial }
+        return identity.serial
+    }
+}
+
+extension String {
+    /// Equal ignoring case, as `lowercased() == other.lowercased()`, without making two strings when both are
+    /// ASCII (serials and models always are).
+    func equalsIgnoringCase(_ other: String) -> Bool {
+        var left = self, right = other
+        let asciiAnswer: Bool? = left.withUTF8 { l in
+            right.withUTF8 { r in
+                guard l.count == r.count else { return l.allSatisfy { $0 < 0x80 } && r.allSatisfy { $0 < 0x80 } ? false : nil }
+                for index in 0..<l.count {
+                    let a = l[index], b = r[index]
+                    if a >= 0x80 || b >= 0x80 { return nil }
+                    let lowerA = a >= 0x41 && a <= 0x5a ? a | 0x20 : a
+                    let lowerB = b >= 0x41 && b <= 0x5a ? b | 0x20 : b
+                    if lowerA != lowerB { return false }
+                }
+                return true
+            }
         }
-        return nil
+        return asciiAnswer ?? (lowercased() == other.lowercased())
     }
 }

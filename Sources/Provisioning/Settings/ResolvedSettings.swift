@@ -27,7 +27,7 @@ public struct ResolvedSettings: Sendable {
     /// directly). An undefined variable, a loop between variables, or a parameter name XML cannot carry is a 500
     /// that names it.
     public init(layers: Layers, device: Device, identity: ClientIdentity) throws(Refusal) {
-        let rows = LayerRows(layers, model: device.model ?? identity.model, group: device.group, mac: device.mac)
+        let rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
         parameters = rows.parameters(try rows.resolve(device: device, identity: identity))
     }
 }

@@ -379,7 +379,7 @@ public final class ProfileRenderer {
             throw .serverError("reading settings: \(error)")
         }
         let identity = ClientIdentity.standIn(for: device)
-        let rows = LayerRows(layers, model: device.model ?? identity.model, group: device.group, mac: device.mac)
+        let rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
         return try ProfileEncoding.encode(FlatProfile.render(rows, try rows.resolve(device: device, identity: identity)),
                                           form: form, device: device, compressor: form == .xml ? nil : compressor)
     }
