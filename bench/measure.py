@@ -159,9 +159,9 @@ def main():
     ap.add_argument("--hello-cgi", required=True)
     ap.add_argument("--db", action="append", required=True, help="SIZE=PATH")
     ap.add_argument("--pem", help="a client certificate for the PEM row")
-    ap.add_argument("--runs", type=int, default=100, help="hyperfine runs per command and round")
-    ap.add_argument("--rounds", type=int, default=10, help="rounds interleave the cases against load drift")
-    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=20, help="hyperfine runs per command and round")
+    ap.add_argument("--rounds", type=int, default=50, help="rounds interleave the cases against load drift")
+    ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--seen-runs", type=int, default=100)
     ap.add_argument("--extra", action="append", default=[], help="a markdown file to append (apache, provctl)")
     ap.add_argument("--out", required=True)
@@ -202,7 +202,11 @@ def main():
                 db, mac, serial, model = cases[size][:4]
                 for form in FORMS:
                     env = phone_env(db, mac, serial, model, form)
-                    res = hyperfine([args.profile_cgi, args.ref_cgi], env, args.runs, args.warmup, tmp)
+                    # Which of the two runs first alternates by round, so neither always follows the other.
+                    first, second = (args.profile_cgi, args.ref_cgi) if rnd % 2 == 0 else (args.ref_cgi, args.profile_cgi)
+                    res = hyperfine([first, second], env, args.runs, args.warmup, tmp)
+                    if rnd % 2 == 1:
+                        res = [res[1], res[0]]
                     times.setdefault(("profile-cgi", form, size), []).extend(res[0])
                     times.setdefault(("ref-cgi", form, size), []).extend(res[1])
             db, mac, serial, model = cases[mid][:4]
