@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -712,10 +713,19 @@ int main(void) {
             sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
             bind_opt(s, 3, getenv("REMOTE_ADDR"));
             bind_opt(s, 4, *fw ? fw : NULL);
-            sqlite3_step(s);
+            if (sqlite3_step(s) == SQLITE_DONE) {
+                /* As ProfileService.checkpointIfLarge: past 64 frames, copy the log into the database and
+                   truncate it, so the next lone process rebuilds its WAL index from a short log. */
+                char wal[4096];
+                struct stat st;
+                snprintf(wal, sizeof wal, "%s-wal", dbpath);
+                if (stat(wal, &st) == 0 && st.st_size > 32 + 64 * (24 + 4096))
+                    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+            }
         }
         sqlite3_finalize(s);
     }
-    sqlite3_close_v2(db);
+    /* As profile-cgi: no sqlite3_close. Closing the last connection checkpoints the whole log with fsyncs on
+       every request; the process's exit releases the connection and its locks. */
     return 0;
 }

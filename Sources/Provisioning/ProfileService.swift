@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One request from environment to answer: Request → ClientIdentity → DeviceStore → ResolvedSettings →
 /// FlatProfile → ProfileEncoding → CGIResponse. Every outcome, refusals included, comes back with its log line.
 ///
@@ -120,7 +124,10 @@ public final class ProfileService {
                                        firmware: log.userAgent?.firmware, now: now)
         } catch {
             log.notes.append("seen not recorded: \(error)")
+            return
         }
+        // A checkpoint that finds readers busy is left to a later request.
+        try? Self.checkpointIfLarge(store.database, path: databasePath)
     }
 
     /// Writes the claim: on the request's connection when it is writable, else on one of its own. A failure is
@@ -136,9 +143,25 @@ public final class ProfileService {
             try Self.prepareForBookkeeping(writer)
             try DeviceStore.recordClaim(on: writer, identity: identity, remoteAddress: environment["REMOTE_ADDR"],
                                         userAgent: environment["HTTP_USER_AGENT"], now: now)
+            try? Self.checkpointIfLarge(writer, path: databasePath)
         } catch {
             log.notes.append("claim not recorded: \(error)")
         }
+    }
+
+    /// The size of write-ahead log above which the CGI checkpoints it after its write: 64 frames of 4 KB pages.
+    static let walCheckpointBytes = 32 + 64 * (24 + 4096)
+
+    /// Keeps the write-ahead log short. A CGI process is usually the only connection to the file, so SQLite
+    /// rebuilds the WAL index from the whole log when it opens, and a process that exits without closing never
+    /// resets the log: left alone, each `seen` row made the log longer and every later request slower (measured
+    /// on the 1,000-device database: 1.8 ms per request over the first 300, 7.2 ms by the 1,800th, with a 7 MB
+    /// log). Past `walCheckpointBytes` the writer copies the log into the database and truncates it, after the
+    /// answer has gone out; a busy reader only postpones that to a later request.
+    static func checkpointIfLarge(_ database: SQLiteDatabase, path: String) throws(SQLiteError) {
+        var info = stat()
+        guard stat(path + "-wal", &info) == 0, Int(info.st_size) > walCheckpointBytes else { return }
+        try database.checkpointAndTruncate()
     }
 
     /// Claims and sightings are bookkeeping, not configuration: a commit need not wait for fsync (WAL with

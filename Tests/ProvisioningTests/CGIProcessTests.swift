@@ -107,6 +107,25 @@ struct CGIProcessTests {
                 == "000e08abcdef|192.0.2.10|11.3.7|2\n")
     }
 
+    /// Each CGI process is usually alone with the file, so SQLite rebuilds the WAL index from the whole log when it
+    /// opens, and a process that exits without closing never resets the log. Without the checkpoint the log grew
+    /// by a frame or two per request for good, and every request read all of it.
+    @Test func theWriteAheadLogStaysShortUnderManyRecordedRequests() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [Device(mac: phoneMAC)])
+        let environment = phoneEnvironment(database: db)
+        var largest = 0
+        for _ in 0..<150 {
+            _ = try runCGI(environment)
+            let size = (try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? Int ?? 0
+            largest = max(largest, size)
+        }
+        #expect(largest > 0, "the seen rows go through the log")
+        // 64 frames before the checkpoint, plus the frames of one request.
+        #expect(largest <= 32 + 80 * (24 + 4096), "the log reached \(largest) bytes")
+        #expect(try run("sqlite3", [db, "SELECT count FROM seen"]).text == "150\n")
+    }
+
     @Test func headWritesNoBody() throws {
         let directory = try TemporaryDirectory()
         let db = try makeDatabase(in: directory, devices: [Device(mac: phoneMAC)],

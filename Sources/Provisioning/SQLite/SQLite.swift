@@ -100,6 +100,13 @@ public final class SQLiteDatabase {
     /// Changes how long a call waits for another connection's lock, in milliseconds (`sqlite3_busy_timeout`).
     public func setBusyTimeout(_ milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
+    /// Copies every frame of the write-ahead log into the database and truncates the log to zero bytes
+    /// (`sqlite3_wal_checkpoint_v2`, TRUNCATE). It waits for readers up to the busy timeout; busy is an error.
+    public func checkpointAndTruncate() throws(SQLiteError) {
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
+        guard rc == SQLITE_OK else { throw lastError(rc, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes`).
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
