@@ -286,8 +286,11 @@ public final class DeviceStore {
             ON CONFLICT (mac) DO UPDATE SET last_seen = excluded.last_seen, remote_addr = excluded.remote_addr,
                 firmware = excluded.firmware, count = count + 1
             """)
-        try statement.bind([.text(mac.hex), .integer(now), remoteAddress.map { .text($0) } ?? .null,
-                            firmware.map { .text($0) } ?? .null])
+        // One bind at a time: an array of `SQLiteValue` is a generic type the runtime would instantiate, on the CGI.
+        try statement.bind(1, mac.hex)
+        try statement.bind(2, now)
+        try statement.bind(3, remoteAddress)
+        try statement.bind(4, firmware)
         try statement.step()
     }
 
