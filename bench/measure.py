@@ -174,7 +174,7 @@ def main():
     ap.add_argument("--runs", type=int, default=20, help="hyperfine runs per command and round")
     ap.add_argument("--rounds", type=int, default=50, help="rounds interleave the cases against load drift")
     ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--seen-runs", type=int, default=100)
+    ap.add_argument("--seen-runs", type=int, default=200, help="runs per program of the xml+seen rows, in rounds of --runs")
     ap.add_argument("--extra", action="append", default=[], help="a markdown file to append (apache, provctl)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--command", default="bench/run")
@@ -207,6 +207,10 @@ def main():
     programs = {"profile-cgi": args.profile_cgi, "ref-cgi": args.ref_cgi}
     sizes = sorted(cases)
     mid = sizes[len(sizes) // 2]
+    pem = None
+    if args.pem:
+        with open(args.pem) as f:
+            pem = f.read()
     with tempfile.TemporaryDirectory() as tmp:
         for rnd in range(args.rounds):
             print(f"bench: timing round {rnd + 1}/{args.rounds} ({args.runs} runs per command)", file=sys.stderr)
@@ -225,19 +229,24 @@ def main():
             env = phone_env(db, mac, serial, model, "xml")
             times.setdefault(("hello-cgi", "-", 0), []).extend(
                 hyperfine([args.hello_cgi], env, args.runs, args.warmup, tmp)[0])
-        # The default deployment also records the `seen` row after answering (one SQLite write + fsync).
+            if pem is not None:
+                env = phone_env(db, mac, serial, model, "xml", pem=pem)
+                times.setdefault(("profile-cgi", "xml+PEM", mid), []).extend(
+                    hyperfine([args.profile_cgi], env, args.runs, args.warmup, tmp)[0])
+        # The default deployment also records the `seen` row after answering: an SQLite write, and a checkpoint
+        # every 64 frames of log. Its own rounds, each from an empty log (the writes would reach the other cases'
+        # runs through the log), the two programs alternating which goes first.
         db, mac, serial, model = cases[mid][:4]
         env = phone_env(db, mac, serial, model, "xml", seen=True)
+        for block in range(max(1, args.seen_runs // args.runs)):
+            empty_log(db)
+            first, second = (args.profile_cgi, args.ref_cgi) if block % 2 == 0 else (args.ref_cgi, args.profile_cgi)
+            res = hyperfine([first, second], env, args.runs, 2, tmp)
+            if block % 2 == 1:
+                res = [res[1], res[0]]
+            times.setdefault(("profile-cgi", "xml+seen", mid), []).extend(res[0])
+            times.setdefault(("ref-cgi", "xml+seen", mid), []).extend(res[1])
         empty_log(db)
-        res = hyperfine([args.profile_cgi, args.ref_cgi], env, args.seen_runs, 5, tmp)
-        empty_log(db)
-        times[("profile-cgi", "xml+seen", mid)] = res[0]
-        times[("ref-cgi", "xml+seen", mid)] = res[1]
-        if args.pem:
-            with open(args.pem) as f:
-                pem = f.read()
-            env = phone_env(db, mac, serial, model, "xml", pem=pem)
-            times[("profile-cgi", "xml+PEM", mid)] = hyperfine([args.profile_cgi], env, args.runs, args.warmup, tmp)[0]
 
         print("bench: instructions (callgrind) and peak RSS (/usr/bin/time)", file=sys.stderr)
         for (program, form, size) in list(times):
@@ -261,7 +270,7 @@ def main():
     lines.append(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on this machine "
                  f"({os.cpu_count()} cores, shared), by `{args.command}` at commit {args.commit}. Median of {args.rounds} rounds x "
                  f"{args.runs} runs per case (hyperfine -N, {args.warmup} warm-up runs per round); "
-                 f"seen rows {args.seen_runs} runs. Instructions: callgrind total Ir of one request. "
+                 f"xml+seen rows {args.seen_runs} runs in rounds of {args.runs}, each from an empty log; xml+PEM in the rounds. Instructions: callgrind total Ir of one request. "
                  f"Peak RSS: max of 5 runs of /usr/bin/time -f %M.")
     lines.append("")
     lines.append("| program | form | devices | median ms | x C ref | instructions (Ir) | x C ref | peak RSS KB |")
