@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// One request from environment to answer: Request → ClientIdentity → DeviceStore → ResolvedSettings →
+/// One request from environment to answer: Request → ClientIdentity → DeviceStore (LayerRows) → Resolver →
 /// FlatProfile → ProfileEncoding → CGIResponse. Every outcome, refusals included, comes back with its log line.
 ///
 /// One SQLite connection serves the whole request. It is read-only, unless `recordsSeen` is set: then it is opened

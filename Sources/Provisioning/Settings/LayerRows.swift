@@ -51,11 +51,9 @@ public struct LayerRows: Sendable {
     /// The number of rows.
     public var count: Int { table.count / Self.stride }
 
-    func kind(_ row: Int) -> Int { table[row * Self.stride] }
     func rank(_ row: Int) -> Int { table[row * Self.stride + 1] }
     func nameRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 2]..<table[row * Self.stride + 3] }
     func valueRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 3]..<table[row * Self.stride + 4] }
-    func access(_ row: Int) -> Int { table[row * Self.stride + 5] }
 
     /// The scope the row was stored at.
     func scope(_ row: Int) -> Scope {
@@ -165,21 +163,14 @@ extension LayerRows {
 }
 
 /// The server variables: `{{mac}}`, `{{mac_upper}}`, `{{mac_colon}}`, `{{serial}}`, `{{model}}`, `{{group}}`.
+/// (`ResolvedSettings.builtInNames` lists them for `provctl`.)
 struct BuiltIns {
     let device: Device
     let identity: ClientIdentity
 
-    func value(_ name: String) -> String? {
-        switch name {
-        case "mac": device.mac.hex
-        case "mac_upper": device.mac.upper
-        case "mac_colon": device.mac.colon
-        case "serial": device.serial(presentedBy: identity) ?? ""
-        case "model": device.model(presentedBy: identity) ?? ""
-        case "group": device.group ?? ""
-        default: nil
-        }
-    }
+    var serial: String { device.serial(presentedBy: identity) ?? "" }
+    var model: String { device.model(presentedBy: identity) ?? "" }
+    var group: String { device.group ?? "" }
 }
 
 /// The merge and the `{{name}}` expander, on the rows' bytes through pointers: this is the CGI's inner loop.
@@ -343,9 +334,9 @@ struct Resolver {
         if spells(start, end, "mac") { builtIn = builtIns.device.mac.hex }
         else if spells(start, end, "mac_upper") { builtIn = builtIns.device.mac.upper }
         else if spells(start, end, "mac_colon") { builtIn = builtIns.device.mac.colon }
-        else if spells(start, end, "serial") { builtIn = builtIns.value("serial") }
-        else if spells(start, end, "model") { builtIn = builtIns.value("model") }
-        else if spells(start, end, "group") { builtIn = builtIns.value("group") }
+        else if spells(start, end, "serial") { builtIn = builtIns.serial }
+        else if spells(start, end, "model") { builtIn = builtIns.model }
+        else if spells(start, end, "group") { builtIn = builtIns.group }
         if var value = builtIn {
             value.withUTF8 { out.append(contentsOf: $0) }
             return
