@@ -11,9 +11,7 @@ struct DeviceDisable: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
-    @Argument(help: "MACs, in any spelling.") var macs: [String]
+    @OptionGroup var devices: MACsArgument
 
-    func validate() throws { for mac in macs { _ = try parseMAC(mac) } }
-
-    func run() throws { try setEnabled(false, macs: macs, store: store, output: output, dryRun: change.dryRun) }
+    func run() throws { try setEnabled(false, macs: try devices.parsed(), store: store, output: output, dryRun: change.dryRun) }
 }

@@ -11,16 +11,13 @@ struct DeviceEnable: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
-    @Argument(help: "MACs, in any spelling.") var macs: [String]
+    @OptionGroup var devices: MACsArgument
 
-    func validate() throws { for mac in macs { _ = try parseMAC(mac) } }
-
-    func run() throws { try setEnabled(true, macs: macs, store: store, output: output, dryRun: change.dryRun) }
+    func run() throws { try setEnabled(true, macs: try devices.parsed(), store: store, output: output, dryRun: change.dryRun) }
 }
 
-func setEnabled(_ enabled: Bool, macs texts: [String], store: StoreOptions, output: OutputOptions, dryRun: Bool) throws {
+func setEnabled(_ enabled: Bool, macs: [MACAddress], store: StoreOptions, output: OutputOptions, dryRun: Bool) throws {
     let opened = try store.open()
-    let macs = try texts.map { try parseMAC($0) }
     try ChangeRunner(store: opened, output: output, dryRun: dryRun).run(reach: { .some(Set(macs)) }) { audit in
         for mac in macs {
             guard var device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }

@@ -11,13 +11,11 @@ struct DeviceRemove: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
-    @Argument(help: "MACs, in any spelling.") var macs: [String]
-
-    func validate() throws { for mac in macs { _ = try parseMAC(mac) } }
+    @OptionGroup var devices: MACsArgument
 
     func run() throws {
         let opened = try store.open()
-        let macs = try macs.map { try parseMAC($0) }
+        let macs = try devices.parsed()
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some(Set(macs)) }) { audit in
             for mac in macs {
                 guard let device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }

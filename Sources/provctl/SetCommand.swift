@@ -19,19 +19,18 @@ struct SetCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
-    @Argument(help: "default, model:NAME, group:NAME or device:MAC.") var scope: String
+    @OptionGroup var target: ScopeArgument
     @Argument(help: "NAME=VALUE pairs.") var assignments: [String]
     @Option(help: "The phone's ua attribute for these parameters: na, ro or rw.") var ua: String?
 
     func validate() throws {
-        _ = try parseScope(scope)
         if let ua, UserAccess(rawValue: ua) == nil { throw ValidationError("--ua: \"\(ua)\" must be na, ro or rw") }
         if assignments.isEmpty { throw ValidationError("give at least one NAME=VALUE") }
         for assignment in assignments { _ = try splitAssignment(assignment) }
     }
 
     func run() throws {
-        let scope = try parseScope(scope)
+        let scope = try target.parsed()
         let access = ua.flatMap(UserAccess.init)
         // Every value is checked before anything is written.
         let checked = try assignments.map { assignment -> (String, String) in

@@ -10,13 +10,11 @@ struct SettingsCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "default, model:NAME, group:NAME or device:MAC; every scope when left out.") var scope: String?
-
-    func validate() throws { if let scope { _ = try parseScope(scope) } }
+    @OptionGroup var scope: OptionalScopeArgument
 
     func run() throws {
         let opened = try store.open()
-        let settings = try opened.settings(at: try scope.map(parseScope))
+        let settings = try opened.settings(at: try scope.parsed())
         if output.json {
             try printJSON(settings.map { setting -> [String: Any] in
                 ["scope": setting.scope.description, "name": setting.name,

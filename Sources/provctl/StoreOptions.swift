@@ -73,6 +73,34 @@ func parseScope(_ text: String) throws -> Scope {
     return scope
 }
 
+/// The scope a change applies to: one positional argument, checked while the command line is parsed.
+struct ScopeArgument: ParsableArguments {
+    @Argument(help: "default, model:NAME, group:NAME or device:MAC.") var scope: String
+
+    func validate() throws { _ = try parseScope(scope) }
+
+    /// The scope, parsed (`validate` has already refused a bad one).
+    func parsed() throws -> Scope { try parseScope(scope) }
+}
+
+/// The scope a listing is limited to, or every scope when it is left out.
+struct OptionalScopeArgument: ParsableArguments {
+    @Argument(help: "default, model:NAME, group:NAME or device:MAC; every scope when left out.") var scope: String?
+
+    func validate() throws { _ = try parsed() }
+
+    func parsed() throws -> Scope? { try scope.map(parseScope) }
+}
+
+/// One or more devices, by MAC in any spelling, checked while the command line is parsed.
+struct MACsArgument: ParsableArguments {
+    @Argument(help: "MACs, in any spelling.") var macs: [String]
+
+    func validate() throws { _ = try parsed() }
+
+    func parsed() throws -> [MACAddress] { try macs.map { try parseMAC($0) } }
+}
+
 /// `NAME=VALUE` split at the first `=`.
 func splitAssignment(_ text: String) throws -> (String, String) {
     guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {

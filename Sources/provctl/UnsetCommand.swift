@@ -11,16 +11,15 @@ struct UnsetCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
-    @Argument(help: "default, model:NAME, group:NAME or device:MAC.") var scope: String
+    @OptionGroup var target: ScopeArgument
     @Argument(help: "Parameter names.") var names: [String]
 
     func validate() throws {
-        _ = try parseScope(scope)
         if names.isEmpty { throw ValidationError("give at least one NAME") }
     }
 
     func run() throws {
-        let scope = try parseScope(scope)
+        let scope = try target.parsed()
         let opened = try store.open()
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
             for name in names {

@@ -11,16 +11,15 @@ struct UnvarCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
-    @Argument(help: "default, model:NAME, group:NAME or device:MAC.") var scope: String
+    @OptionGroup var target: ScopeArgument
     @Argument(help: "Variable names.") var names: [String]
 
     func validate() throws {
-        _ = try parseScope(scope)
         if names.isEmpty { throw ValidationError("give at least one name") }
     }
 
     func run() throws {
-        let scope = try parseScope(scope)
+        let scope = try target.parsed()
         let opened = try store.open()
         let secretNames = try secretVariableNames(opened)
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in

@@ -16,17 +16,16 @@ struct VarCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
-    @Argument(help: "default, model:NAME, group:NAME or device:MAC.") var scope: String
+    @OptionGroup var target: ScopeArgument
     @Argument(help: "name=value pairs.") var assignments: [String]
 
     func validate() throws {
-        _ = try parseScope(scope)
         if assignments.isEmpty { throw ValidationError("give at least one name=value") }
         for assignment in assignments { _ = try splitAssignment(assignment) }
     }
 
     func run() throws {
-        let scope = try parseScope(scope)
+        let scope = try target.parsed()
         let pairs = try assignments.map { assignment -> (String, String) in
             let (name, value) = try splitAssignment(assignment)
             try checkVariable(name: name, value: value)

@@ -11,13 +11,11 @@ struct VariablesCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "default, model:NAME, group:NAME or device:MAC; every scope when left out.") var scope: String?
-
-    func validate() throws { if let scope { _ = try parseScope(scope) } }
+    @OptionGroup var scope: OptionalScopeArgument
 
     func run() throws {
         let opened = try store.open()
-        let variables = try opened.variables(at: try scope.map(parseScope))
+        let variables = try opened.variables(at: try scope.parsed())
         let secretNames = try secretVariableNames(opened)
         if output.json {
             try printJSON(variables.map { variable -> [String: Any] in
