@@ -17,8 +17,8 @@ struct ExportDevices: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "The file to write; stdout when left out.") var file: String?
-    @Option(help: "Only devices of this group.") var group: String?
-    @Option(help: "Only devices of this model.") var model: String?
+    @Option(help: "Only devices of this group.", completion: .custom(Completion.groups)) var group: String?
+    @Option(help: "Only devices of this model.", completion: .custom(Completion.models)) var model: String?
     @Flag(help: "Write secret variable values instead of ***.") var showSecrets = false
 
     func run() throws {

@@ -42,8 +42,9 @@ struct ImportProfile: ParsableCommand {
             settings[parameter.name] = Setting(scope: scope, name: parameter.name, value: value, access: parameter.access)
         }
         let opened = try store.open()
+        try checkTargetScope(scope, in: opened)
         var changed = 0
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
             for name in order {
                 let new = settings[name]!
                 let old = try opened.setting(scope: scope, name: name)
@@ -53,7 +54,8 @@ struct ImportProfile: ParsableCommand {
                 changed += 1
             }
         }
-        print("imported \(order.count) parameter(s) at \(scope) from \(file): \(changed) changed")
+        Output.emit(ChangeResult(action: "import-profile", message: "imported \(order.count) parameter(s) at \(scope) from \(file): \(changed) changed",
+                                 count: changed, fields: [("scope", .string(scope.description)), ("parameters", .int(order.count))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }
 

@@ -140,6 +140,9 @@ public final class SQLiteDatabase {
     /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes`).
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// The rowid of the last row this connection inserted (`sqlite3_last_insert_rowid`).
+    public var lastInsertRowID: Int { Int(sqlite3_last_insert_rowid(handle)) }
+
     /// `PRAGMA user_version`, the schema's migration number.
     public func userVersion() throws(SQLiteError) -> Int {
         let statement = try prepare("PRAGMA user_version")
