@@ -202,7 +202,7 @@ extension DeviceStore {
         return database.changes > 0
     }
 
-    func bindDevice(_ device: Device, to statement: SQLiteStatement) throws(SQLiteError) {
+    public func bindDevice(_ device: Device, to statement: SQLiteStatement) throws(SQLiteError) {
         try statement.bind(1, device.mac.hex)
         try statement.bind(2, device.serial)
         try statement.bind(3, device.model)
