@@ -80,6 +80,7 @@ struct ImportDevices: ParsableCommand {
         let bytes = file == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile()) : try readFile(file)
         let separator = delimiter.flatMap(Self.delimiterByte) ?? CSV.sniffDelimiter(bytes)
         var (rows, problems) = try Self.rows(CSV.records(bytes, delimiter: separator))
+        if !problems.isEmpty && !skipInvalid { throw refusal(problems) }
         let opened = try store.open()
         // A large file touches many pages in one transaction: keep them in memory rather than spilling to the WAL
         // before the commit (128 MiB at most, for this connection only).
@@ -92,11 +93,7 @@ struct ImportDevices: ParsableCommand {
         var skipped: [Failure.Problem] = []
         let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(macs) }) { audit in
             counts = try Self.apply(rows, to: opened, audit: audit, secretNames: secretNames, problems: &problems)
-            if !problems.isEmpty && !skipInvalid {
-                throw Failure(.refused, "refused: \(problems.count) bad row(s) in \(file); nothing written "
-                              + "(--skip-invalid imports the good rows)", rule: "every row must pass its column's rule",
-                              problems: problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
-            }
+            if !problems.isEmpty && !skipInvalid { throw refusal(problems) }
             skipped = problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) }
         }
         rows.removeAll()
@@ -110,6 +107,12 @@ struct ImportDevices: ParsableCommand {
             ("added", .int(counts.added)), ("changed", .int(counts.changed)), ("unchanged", .int(counts.unchanged)),
             ("skipped", .array(skipped.map(\.json))), ("history_entries", .int(ids.count)),
         ]), json: output.json)
+    }
+
+    func refusal(_ problems: [Failure.Problem]) -> Failure {
+        Failure(.refused, "refused: \(Set(problems.compactMap(\.line)).count) bad row(s) in \(file); nothing written "
+                + "(--skip-invalid imports the good rows)", rule: "every row must pass its column's rule",
+                problems: problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
     }
 
     struct Counts {
