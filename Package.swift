@@ -55,12 +55,14 @@ let package = Package(
             ]
         ),
 
+        // What every test target shares: processes, folders, products, phones, the refusal table.
+        .target(name: "TestSupport", dependencies: ["Provisioning", "ProvisioningAdmin"], path: "Tests/TestSupport"),
         // Unit tests of the core, and profile-cgi run as a real process.
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "ProvisioningAdmin"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "ProvisioningAdmin", "TestSupport"]),
         // provctl run as a real process on temporary databases.
-        .testTarget(name: "ProvctlTests", dependencies: ["Provisioning", "ProvisioningAdmin"]),
+        .testTarget(name: "ProvctlTests", dependencies: ["Provisioning", "ProvisioningAdmin", "TestSupport"]),
         // Through a real Apache with mod_ssl and client certificates; enabled by Tests/run.
-        .testTarget(name: "EndToEndTests", dependencies: ["Provisioning", "ProvisioningAdmin"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Provisioning", "ProvisioningAdmin", "TestSupport"]),
     ]
 )
 
