@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "profile-cgi", targets: ["profile-cgi"]),
         .executable(name: "provctl", targets: ["provctl"]),
         .library(name: "Provisioning", targets: ["Provisioning"]),
+        .library(name: "ProvisioningAdmin", targets: ["ProvisioningAdmin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +23,10 @@ let package = Package(
         // which made the runtime instantiate generic metadata on every CGI request (see README, Performance).
         .target(name: "Provisioning", dependencies: ["CSQLite", "CZlib", "CCrypto"],
                 swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-type-layout"])]),
+
+        // What only the admin needs: the configuration database's schema and writes, validation, the parameter
+        // catalogue, the bulk renderer, the journal's readers. provctl links it; profile-cgi never does.
+        .target(name: "ProvisioningAdmin", dependencies: ["Provisioning", "CSQLite"]),
 
         // Environment in, bytes out. Static: process start is the whole budget of a CGI. Linked with lld in the
         // order of link-order.txt (the functions and data one request touches, first), so a request faults in
@@ -44,17 +49,17 @@ let package = Package(
         .executableTarget(
             name: "provctl",
             dependencies: [
-                "Provisioning", "CXML2",
+                "Provisioning", "ProvisioningAdmin", "CXML2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // Unit tests of the core, and profile-cgi run as a real process.
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "ProvisioningAdmin"]),
         // provctl run as a real process on temporary databases.
-        .testTarget(name: "ProvctlTests", dependencies: ["Provisioning"]),
+        .testTarget(name: "ProvctlTests", dependencies: ["Provisioning", "ProvisioningAdmin"]),
         // Through a real Apache with mod_ssl and client certificates; enabled by Tests/run.
-        .testTarget(name: "EndToEndTests", dependencies: ["Provisioning"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Provisioning", "ProvisioningAdmin"]),
     ]
 )
 

@@ -1,55 +1,34 @@
-// profile-cgi: the program Apache runs for every profile request. Environment in, bytes out.
+// profile-cgi: the program Apache runs for profile requests. As a CGI: one request from the environment, the
+// answer on stdout, the log line on stderr. (FastCGI mode: see FastCGI.swift.)
 import Provisioning
 #if canImport(Glibc)
 import Glibc
 #endif
 
-var started = timespec()
-clock_gettime(CLOCK_MONOTONIC, &started)
-
-// Only the variables the core reads are kept, as bytes: Apache passes dozens more (the server's own certificate
-// among them).
-var environment = StringTable()
-var cursor = environ
-while let entry = cursor.pointee {
-    cursor += 1
-    let wanted = strncmp(entry, "SSL_CLIENT_", 11) == 0 || strncmp(entry, "PROVISIONER_", 12) == 0
-        || strncmp(entry, "REQUEST_METHOD=", 15) == 0 || strncmp(entry, "PATH_INFO=", 10) == 0
-        || strncmp(entry, "REMOTE_ADDR=", 12) == 0 || strncmp(entry, "HTTP_USER_AGENT=", 16) == 0
-    guard wanted, let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
-    entry.withMemoryRebound(to: UInt8.self, capacity: strlen(entry) + 1) { bytes in
-        let keyCount = equals - entry
-        environment.appendNew(UnsafeBufferPointer(start: bytes, count: keyCount),
-                              UnsafeBufferPointer(start: bytes + keyCount + 1, count: strlen(equals + 1)))
-    }
-}
-
+let started = Clock.monotonicMicroseconds()
 SQLiteDatabase.configureForSingleThread()
-let service = ProfileService(databasePath: ProfileService.databasePath(environment: environment),
-                             recordsSeen: ProfileService.recordsSeen(environment: environment))
-var (response, log) = service.respond(environment: environment, now: Int(time(nil)))
-
-/// Writes all of `bytes` to `fd`, retrying short writes; gives up quietly if the reader went away.
-func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+let environment = StringTable.processEnvironment()
+let service = ProfileService(configuration: Configuration(environment: environment))
+let request = Request(environment: environment)
+var answer = service.respond(to: request, now: Clock.unixMicroseconds())
+// A refused request's body is read (bounded), so that Apache does not log a connection reset.
+if request.contentLength > 0 { FileDescriptor.drain(0, limit: min(request.contentLength, 1 << 20)) }
+FileDescriptor.writeAll(1, answer.response.serialized())
+answer.finish(microseconds: Clock.monotonicMicroseconds() - started)
+FileDescriptor.writeAll(2, answer.log.lineBytes)
+// Apache ends the request when the CGI's output and error streams are closed (mod_cgid hands it one socket for
+// stdin and stdout): the bookkeeping below no longer delays the phone.
+FileDescriptor.close(0)
+FileDescriptor.close(1)
+FileDescriptor.close(2)
+// The journal stays open until exit: closing the last connection would checkpoint the log and sync the file on
+// every request; instead the writer checkpoints past 64 frames (Journal.checkpointIfLarge).
+let journal = Journal(path: service.configuration.journalPath, node: service.configuration.node)
+if service.configuration.recordsJournal {
+    do {
+        try journal.write([answer.bookkeeping], waitMilliseconds: service.configuration.journalWaitMilliseconds)
+    } catch {
+        journal.countLost([answer.bookkeeping])
     }
 }
-
-writeAll(1, response.serialized())
-var finished = timespec()
-clock_gettime(CLOCK_MONOTONIC, &finished)
-log.microseconds = (finished.tv_sec - started.tv_sec) * 1_000_000 + (finished.tv_nsec - started.tv_nsec) / 1000
-writeAll(2, log.lineBytes)
-// Apache (mod_cgid) ends the request when both stdout and stderr are closed: the bookkeeping below no longer
-// delays the phone. It can no longer log either, so a failed `seen` write goes unreported; it is bookkeeping only.
-close(1)
-close(2)
-service.recordSeen(log: &log, now: Int(time(nil)))
 exit(0)

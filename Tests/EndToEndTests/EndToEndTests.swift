@@ -153,12 +153,13 @@ final class EndToEndTests {
                                headers: ["User-Agent: Cisco-CP-7841-3PCC/11.3.7 (\(stranger.mac))"])
         #expect(answer.status == 404)
         #expect(answer.text == "unknown device\n")
-        #expect(try sqlite("SELECT serial || '|' || model || '|' || count FROM claims WHERE mac = '\(stranger.mac)'")
-                == "\(stranger.serial)|CP-7841-3PCC|1")
-        #expect(try sqlite("SELECT user_agent FROM claims WHERE mac = '\(stranger.mac)'")
+        let claim = "SELECT serial || '|' || model || '|' || count FROM claims WHERE mac = '\(stranger.mac)'"
+        #expect(try journal(claim, awaiting: "\(stranger.serial)|CP-7841-3PCC|1") == "\(stranger.serial)|CP-7841-3PCC|1")
+        #expect(try journal("SELECT user_agent FROM claims WHERE mac = '\(stranger.mac)'",
+                            awaiting: "Cisco-CP-7841-3PCC/11.3.7 (\(stranger.mac))")
                 == "Cisco-CP-7841-3PCC/11.3.7 (\(stranger.mac))")
         _ = try fetch("/prov/\(stranger.mac).xml", as: stranger.credentials)
-        #expect(try sqlite("SELECT count FROM claims WHERE mac = '\(stranger.mac)'") == "2")
+        #expect(try journal("SELECT count FROM claims WHERE mac = '\(stranger.mac)'", awaiting: "2") == "2")
         #expect(try sqlite("SELECT count(*) FROM devices WHERE mac = '\(stranger.mac)'") == "0")
     }
 

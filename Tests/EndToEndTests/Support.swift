@@ -276,6 +276,19 @@ func sqlite(_ sql: String) throws -> String {
     return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
+/// One value from the journal beside the database, waiting up to two seconds for it to equal `expected`: the CGI
+/// writes its journal after the phone has its answer.
+func journal(_ sql: String, awaiting expected: String) throws -> String {
+    let path = (E2E.database as NSString).deletingLastPathComponent + "/journal.db"
+    let deadline = Date().addingTimeInterval(2)
+    while true {
+        let output = try? runChecked("sqlite3", ["-readonly", path, sql])
+        let text = output.map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        if text == expected || Date() > deadline { return text }
+        usleep(50_000)
+    }
+}
+
 /// Lines of the server's error log that mention `needle`, waiting up to two seconds for them to appear
 /// (mod_cgid writes the CGI's stderr line as the CGI exits).
 func errorLogLines(containing needle: String) -> [String] {

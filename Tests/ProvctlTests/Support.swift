@@ -1,4 +1,5 @@
 import Foundation
+import Provisioning
 import Testing
 
 /// What a finished process left.
@@ -127,6 +128,13 @@ final class Sandbox {
     func sql(_ query: String) throws -> String {
         let outcome = try execute("sqlite3", [db, query])
         guard outcome.status == 0 else { throw SupportError("sqlite3 \(query): \(outcome)") }
+        return outcome.text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A query on the journal beside the database (`journal.db`, made with its schema if missing), trimmed.
+    func journalSQL(_ query: String) throws -> String {
+        let outcome = try execute("sqlite3", [path("journal.db"), Journal.schema + query])
+        guard outcome.status == 0 else { throw SupportError("sqlite3 journal \(query): \(outcome)") }
         return outcome.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

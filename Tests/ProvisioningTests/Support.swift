@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+@testable import ProvisioningAdmin
 import Testing
 
 /// A temporary folder removed when the value goes away.
