@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
 
         // The core: identity, store, rendering, encodings. No Foundation. `-disable-type-layout`: with the default
         // type-layout lowering, copying an optional or an array held in memory went through value witnesses,
@@ -35,7 +36,7 @@ let package = Package(
         .target(name: "CGIStartup"),
         .executableTarget(
             name: "profile-cgi",
-            dependencies: ["Provisioning", "CGIStartup"],
+            dependencies: ["Provisioning", "CGIStartup", "CFastCGI"],
             exclude: ["link-order.txt"],
             swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-type-layout"])],
             linkerSettings: [.unsafeFlags([
