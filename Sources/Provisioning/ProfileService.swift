@@ -1,262 +1,219 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// One request from environment to answer: Request → ClientIdentity → DeviceStore (LayerRows) → Resolver →
-/// FlatProfile → ProfileEncoding → CGIResponse. Every outcome, refusals included, comes back with its log line.
+/// One request from its value to its answer: Request → ClientIdentity → DeviceStore (LayerRows) → Resolver →
+/// FlatProfile → ProfileEncoding → CGIResponse. Every outcome, refusals included, comes back as an `Answer`: the
+/// response, its log line, and the bookkeeping the caller runs once the phone has its bytes.
 ///
-/// One SQLite connection serves the whole request. It is read-only, unless `recordsSeen` is set: then it is opened
-/// read-write (never creating, never migrating) so that the `seen` row can be written after the answer without a
-/// second connection, which would parse the schema again (measured: about 0.35M instructions, a quarter of a
-/// request).
+/// The service keeps nothing of a request. What it keeps across requests is its configuration and the read-only
+/// connection to the configuration database (a FastCGI responder answers many requests on it, with its
+/// statements prepared once). Each request reads in one read transaction, so it sees one committed state of the
+/// file, the newest: no cache stands between an admin's commit and the next phone.
 public final class ProfileService {
-    /// The SQLite file, from `PROVISIONER_DB` or `DeviceStore.defaultPath`.
-    public let databasePath: String
-    /// Whether `recordSeen` will write the `seen` table (`PROVISIONER_RECORD_SEEN`, on unless `0`).
-    public let recordsSeen: Bool
-    /// The request's connection, kept for `recordSeen` and closed with the service.
+    public let configuration: Configuration
+    /// The configuration connection and the file it was opened on; reopened when the file is replaced.
     var store: DeviceStore?
+    var storeStamp: FileStamp?
 
-    public init(databasePath: String, recordsSeen: Bool = false) {
-        self.databasePath = databasePath
-        self.recordsSeen = recordsSeen
+    public init(configuration: Configuration) {
+        self.configuration = configuration
     }
 
-    /// `PROVISIONER_RECORD_SEEN` as the CGI reads it: on unless it is `0`.
-    public static func recordsSeen(environment: StringTable) -> Bool { environment["PROVISIONER_RECORD_SEEN"] != "0" }
-
-    /// The database path the environment names: `PROVISIONER_DB`, else `/var/lib/provisioner/provisioner.db`.
-    public static func databasePath(environment: StringTable) -> String {
-        if let path = environment["PROVISIONER_DB"], !path.isEmpty { return path }
-        return DeviceStore.defaultPath
-    }
-
-    /// Answers one CGI request. `now` is Unix seconds, for claims.
-    public func respond(environment: StringTable, now: Int) -> (response: CGIResponse, log: RequestLog) {
-        var log = RequestLog(environment: environment)
-        let isHead = environment["REQUEST_METHOD"] == "HEAD"
+    /// Answers one request. `now` is Unix microseconds, the fetch's time.
+    public func respond(to request: Request, now: Int) -> Answer {
+        var log = RequestLog(request: request)
+        var bookkeeping = Bookkeeping(request: request, now: now)
         do {
-            let (response, form) = try answer(environment: environment, now: now, log: &log)
+            let (response, form, xml) = try answer(request, log: &log, bookkeeping: &bookkeeping)
             log.status = response.status
             log.reason = "ok"
             log.form = form.rawValue
             log.bytes = response.body.count
-            return (response, log)
+            bookkeeping.served(status: response.status, reason: "ok", form: form, plaintext: xml, bytes: response.body.count)
+            return Answer(response: response, log: log, bookkeeping: bookkeeping)
         } catch {
             log.status = error.status
             log.reason = error.reason
             log.detail = error.detail
-            let response = CGIResponse(refusal: error, omitsBody: isHead)
+            let response = CGIResponse(refusal: error, omitsBody: request.isHead)
             log.bytes = response.body.count
-            return (response, log)
+            bookkeeping.served(status: error.status, reason: error.reason, form: request.profileRequest?.form,
+                               plaintext: nil, bytes: response.body.count)
+            return Answer(response: response, log: log, bookkeeping: bookkeeping)
         }
     }
 
-    func answer(environment: StringTable, now: Int, log: inout RequestLog) throws(Refusal) -> (CGIResponse, ProfileForm) {
-        let request = try ProfileRequest(environment: environment)
-        let identity = try ClientIdentity.from(environment: environment)
-        log.identify(identity)
-        if let named = request.namedMAC, named != identity.mac {
+    func answer(_ request: Request, log: inout RequestLog, bookkeeping: inout Bookkeeping)
+        throws(Refusal) -> (CGIResponse, ProfileForm, [UInt8]) {
+        if let refusal = request.refusal { throw refusal }
+        guard let profileRequest = request.profileRequest, let identity = request.identity else {
+            throw .serverError("request read without outcome")
+        }
+        if let named = profileRequest.namedMAC, named != identity.mac {
             throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
         }
         if let agentMAC = log.userAgent?.mac, agentMAC != identity.mac {
             log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
         }
-        let store: DeviceStore
+        let store = try openStore()
         do {
-            store = try DeviceStore(serving: databasePath, writable: recordsSeen)
-            self.store = store
+            try store.database.execute("BEGIN")
         } catch {
-            throw .serverError("database unavailable: \(error)")
+            throw Self.refusal(reading: error, store: self)
         }
-        let device = try knownDevice(store: store, identity: identity, environment: environment, now: now, log: &log)
+        defer { try? store.database.execute("COMMIT") }
+        let device: Device
+        do {
+            guard let found = try store.device(mac: identity.mac) else {
+                bookkeeping.claim = true
+                throw Refusal(404, "unknown device")
+            }
+            device = found
+        } catch let error as SQLiteError {
+            throw Self.refusal(reading: error, store: self)
+        } catch let refusal as Refusal {
+            throw refusal
+        } catch {
+            throw .serverError("\(error)")
+        }
         guard device.enabled else { throw Refusal(403, "device disabled") }
         if let stored = device.serial, !Self.matches(stored, identity.serial) {
             throw Refusal(403, "serial mismatch", detail: "stored \(stored), certificate \(identity.serial ?? "none")")
         }
-        if let stored = device.model, !Self.matches(stored, identity.model) {
+        if let stored = device.model, !Self.sameProduct(stored, identity.model) {
             throw Refusal(403, "model mismatch", detail: "stored \(stored), certificate \(identity.model ?? "none")")
         }
-        let body = try Self.profile(store: store, device: device, identity: identity, form: request.form)
-        let type = request.form == .xml ? "text/xml; charset=utf-8" : "application/octet-stream"
-        return (CGIResponse(status: 200, contentType: type, body: body, omitsBody: request.isHead), request.form)
-    }
-
-    /// The stored device the certificate names; an unknown one is remembered as a claim and answered 404.
-    func knownDevice(store: DeviceStore, identity: ClientIdentity, environment: StringTable, now: Int,
-                     log: inout RequestLog) throws(Refusal) -> Device {
+        let xml: [UInt8], body: [UInt8]
         do {
-            if let device = try store.device(mac: identity.mac) { return device }
+            xml = try Self.document(store: store, device: device, identity: identity)
         } catch {
-            throw .serverError("database unavailable: \(error)")
+            throw Self.refusal(error, service: self)
         }
-        rememberClaim(identity: identity, environment: environment, now: now, log: &log)
-        throw Refusal(404, "unknown device")
+        do {
+            body = try ProfileEncoding.encode(xml, form: profileRequest.form, device: device)
+        } catch {
+            throw Self.refusal(.encoding(error), service: self)
+        }
+        guard store.readIsStable else {
+            // Read as immutable (no -shm could be made) and the file changed meanwhile: not safe to answer.
+            self.store = nil
+            throw Refusal(503, "database busy", detail: "the configuration changed while it was read without shared memory")
+        }
+        return (CGIResponse(status: 200, contentType: profileRequest.form.contentType, body: body,
+                            omitsBody: profileRequest.isHead), profileRequest.form, xml)
     }
 
-    /// A stored serial or model against the certificate's, ignoring case; a certificate without one matches only
-    /// an empty stored value.
+    /// The configuration connection, opened on first use and again when the file at the path was replaced (a
+    /// restore, a replica swapped in) or the last read failed.
+    func openStore() throws(Refusal) -> DeviceStore {
+        let stamp = FileStamp.of(configuration.databasePath)
+        if let store, let stamp, let storeStamp, stamp.inode == storeStamp.inode && stamp.device == storeStamp.device,
+           store.immutableStamp == nil {
+            return store
+        }
+        store = nil
+        do {
+            let opened = try DeviceStore(serving: configuration.databasePath, busyTimeout: configuration.databaseWaitMilliseconds)
+            store = opened
+            storeStamp = stamp
+            return opened
+        } catch {
+            throw Self.refusal(reading: error, store: nil)
+        }
+    }
+
+    /// A failed read: a lock held past the wait is 503 with Retry-After (the phone tries again), anything else a
+    /// 500; the connection is dropped so the next request opens the file afresh.
+    static func refusal(reading error: SQLiteError, store service: ProfileService?) -> Refusal {
+        service?.store = nil
+        if error.isBusy { return Refusal(503, "database busy", detail: "\(error)") }
+        return .serverError("database unavailable: \(error)")
+    }
+
+    /// A rendering failure in the service's terms.
+    static func refusal(_ error: RenderError, service: ProfileService) -> Refusal {
+        switch error {
+        case .database(let error): return refusal(reading: error, store: service)
+        case .settings(let error): return .serverError("\(error)")
+        case .encoding(.noKey): return Refusal(404, "no encryption configured", detail: "device has encryption none")
+        case .encoding(let error): return .serverError("\(error)")
+        }
+    }
+
+    /// A stored serial against the certificate's, ignoring case; a certificate without one matches only an empty
+    /// stored value.
     static func matches(_ stored: String, _ presented: String?) -> Bool {
         guard let presented else { return stored.isEmpty }
         return stored.equalsIgnoringCase(presented)
     }
 
-    /// The body a phone with `identity` receives for `device` in `form`: exactly what the CGI sends, and what
-    /// `provctl render` prints.
-    public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm) throws(Refusal) -> [UInt8] {
+    /// A stored model against the certificate's product: the same product in any of its spellings. The MIC's
+    /// `PID:` says `CP-8861`, the phone's User-Agent and admins say `CP-8861-3PCC`, an order line
+    /// `CP-8861-3PCC-K9=`: case is ignored, and a trailing `=`, then `-K9`, then `-3PCC` are not part of the name.
+    /// `CP-8861` and `CP-8851` stay different products.
+    public static func sameProduct(_ stored: String, _ presented: String?) -> Bool {
+        guard let presented else { return stored.isEmpty }
+        return productKey(stored) == productKey(presented)
+    }
+
+    /// The spelling-free form of a product name (see `sameProduct`).
+    public static func productKey(_ name: String) -> String {
+        var key = name.uppercased()
+        if key.hasSuffix("=") { key.removeLast() }
+        if key.hasSuffix("-K9") { key.removeLast(3) }
+        if key.hasSuffix("-3PCC") { key.removeLast(5) }
+        return key
+    }
+
+    /// The flat-profile XML a phone with `identity` receives for `device`, before any encoding.
+    public static func document(store: DeviceStore, device: Device, identity: ClientIdentity) throws(RenderError) -> [UInt8] {
         let rows: LayerRows
         do {
             rows = try store.layerRows(model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
         } catch {
-            throw .serverError("reading settings: \(error)")
+            throw .database(error)
         }
-        let resolved = try rows.resolve(device: device, identity: identity)
-        return try ProfileEncoding.encode(FlatProfile.render(rows, resolved), form: form, device: device)
-    }
-
-    /// After a 200 has been written: records that the device was seen (the `seen` table), on the request's own
-    /// connection. Runs after the answer so the phone never waits for it; a failure only adds a note to the log.
-    public func recordSeen(log: inout RequestLog, now: Int) {
-        guard recordsSeen, log.status == 200, let mac = log.mac, let store else { return }
         do {
-            try Self.prepareForBookkeeping(store.database)
-            try DeviceStore.recordSeen(on: store.database, mac: mac, remoteAddress: log.remoteAddress,
-                                       firmware: log.userAgent?.firmware, now: now)
+            return FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))
         } catch {
-            log.notes.append("seen not recorded: \(error)")
-            return
+            throw .settings(error)
         }
-        // A checkpoint that finds readers busy is left to a later request.
-        try? Self.checkpointIfLarge(store.database, path: databasePath)
     }
 
-    /// Writes the claim: on the request's connection when it is writable, else on one of its own. A failure is
-    /// logged and the answer stays 404.
-    func rememberClaim(identity: ClientIdentity, environment: StringTable, now: Int, log: inout RequestLog) {
+    /// The body a phone with `identity` receives for `device` in `form`: exactly what the CGI sends, and what
+    /// `provctl render` prints.
+    public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm) throws(RenderError) -> [UInt8] {
+        let xml = try document(store: store, device: device, identity: identity)
         do {
-            let writer: SQLiteDatabase
-            if recordsSeen, let store {
-                writer = store.database
-            } else {
-                writer = try SQLiteDatabase(path: databasePath, mode: .readWrite)
-            }
-            try Self.prepareForBookkeeping(writer)
-            try DeviceStore.recordClaim(on: writer, identity: identity, remoteAddress: environment["REMOTE_ADDR"],
-                                        userAgent: environment["HTTP_USER_AGENT"], now: now)
-            try? Self.checkpointIfLarge(writer, path: databasePath)
+            return try ProfileEncoding.encode(xml, form: form, device: device)
         } catch {
-            log.notes.append("claim not recorded: \(error)")
+            throw .encoding(error)
         }
-    }
-
-    /// The size of write-ahead log above which the CGI checkpoints it after its write: 64 frames of 4 KB pages.
-    static let walCheckpointBytes = 32 + 64 * (24 + 4096)
-
-    /// Keeps the write-ahead log short. A CGI process is usually the only connection to the file, so SQLite
-    /// rebuilds the WAL index from the whole log when it opens, and a process that exits without closing never
-    /// resets the log: left alone, each `seen` row made the log longer and every later request slower (measured
-    /// on the 1,000-device database: 1.8 ms per request over the first 300, 7.2 ms by the 1,800th, with a 7 MB
-    /// log). Past `walCheckpointBytes` the writer copies the log into the database and truncates it, after the
-    /// answer has gone out; a busy reader only postpones that to a later request.
-    static func checkpointIfLarge(_ database: SQLiteDatabase, path: String) throws(SQLiteError) {
-        var info = stat()
-        guard stat(path + "-wal", &info) == 0, Int(info.st_size) > walCheckpointBytes else { return }
-        try database.checkpointAndTruncate()
-    }
-
-    /// Claims and sightings are bookkeeping, not configuration: a commit need not wait for fsync (WAL with
-    /// synchronous=NORMAL stays consistent; at worst a power cut loses the last few rows), and another writer's
-    /// lock is not waited on for long.
-    static func prepareForBookkeeping(_ database: SQLiteDatabase) throws(SQLiteError) {
-        try database.execute("PRAGMA synchronous = NORMAL")
-        database.setBusyTimeout(200)
     }
 }
 
-/// The one line a request leaves in Apache's error log: who, what, the outcome, size and time. It holds no key,
-/// no password and no setting value.
-public struct RequestLog: Sendable {
-    /// Who called, once the certificate was read. (Three fields, not an optional `ClientIdentity`: copying that
-    /// optional made the Swift runtime instantiate its generic metadata, 50k instructions on every request.)
-    public var mac: MACAddress?
-    public var serial: String?
-    public var model: String?
-    public var userAgent: UserAgent?
-    public var remoteAddress: String?
-    public var path: String?
-    public var method: String?
-    public var status = 500
-    public var reason = "server error"
-    public var detail: String?
-    public var notes: [String] = []
-    public var form: String?
-    public var bytes = 0
-    /// Microseconds from process start to the answer written, set by the caller.
-    public var microseconds: Int?
+/// Why a profile could not be built, by the room that failed.
+public enum RenderError: Error, Sendable, CustomStringConvertible {
+    case database(SQLiteError)
+    case settings(SettingsError)
+    case encoding(EncodingError)
 
-    /// Records who called.
-    public mutating func identify(_ identity: ClientIdentity) {
-        mac = identity.mac
-        serial = identity.serial
-        model = identity.model
-    }
-
-    public init(environment: StringTable) {
-        userAgent = environment["HTTP_USER_AGENT"].map(UserAgent.init)
-        remoteAddress = environment["REMOTE_ADDR"]
-        path = environment["PATH_INFO"]
-        method = environment["REQUEST_METHOD"]
-    }
-
-    /// `key=value` pairs separated by spaces; a value with spaces, quotes or `=` is quoted, control characters
-    /// dropped, each value cut at 200 bytes. Built on bytes: this runs on every request.
-    public var line: String { String(decoding: lineBytes.dropLast(), as: UTF8.self) }
-
-    /// `line` and its newline, as the CGI writes it to stderr.
-    public var lineBytes: [UInt8] {
-        var out: [UInt8] = Array("profile-cgi:".utf8)
-        out.reserveCapacity(320)
-        func field(_ key: StaticString, _ value: String?) {
-            guard let value else { return }
-            out.append(0x20)
-            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-            out.append(UInt8(ascii: "="))
-            Self.appendQuoted(value, to: &out)
+    public var description: String {
+        switch self {
+        case .database(let error): "\(error)"
+        case .settings(let error): "\(error)"
+        case .encoding(let error): "\(error)"
         }
-        field("status", String(status))
-        field("reason", reason)
-        field("mac", mac?.hex)
-        field("serial", serial)
-        field("model", model)
-        field("fw", userAgent?.firmware)
-        field("addr", remoteAddress)
-        field("method", method)
-        field("path", path)
-        field("form", form)
-        field("bytes", String(bytes))
-        field("us", microseconds.map { String($0) })
-        field("detail", detail)
-        for note in notes { field("note", note) }
-        out.append(0x0a)
-        return out
     }
+}
 
-    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
-        var clean: [UInt8] = []
-        clean.reserveCapacity(min(value.utf8.count, 200))
-        var needsQuotes = value.isEmpty
-        for byte in value.utf8 {
-            if clean.count >= 200 { break }
-            if byte < 0x20 || byte == 0x7f { continue }
-            if byte == 0x20 || byte == UInt8(ascii: "=") { needsQuotes = true }
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                needsQuotes = true
-                clean.append(UInt8(ascii: "\\"))
-            }
-            clean.append(byte)
-        }
-        if needsQuotes { out.append(UInt8(ascii: "\"")) }
-        out += clean
-        if needsQuotes { out.append(UInt8(ascii: "\"")) }
+/// What the service hands back for one request: the bytes for the phone, the log line, and what to record once
+/// the phone has its answer.
+public struct Answer: Sendable {
+    public var response: CGIResponse
+    public var log: RequestLog
+    public var bookkeeping: Bookkeeping
+
+    /// Stamps the time the answer took (set by the caller once the bytes are written) on the log and the record.
+    public mutating func finish(microseconds: Int) {
+        log.microseconds = microseconds
+        bookkeeping.microseconds = microseconds
     }
 }

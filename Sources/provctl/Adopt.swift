@@ -1,5 +1,6 @@
 import ArgumentParser
 import Provisioning
+import ProvisioningAdmin
 
 struct Adopt: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,13 +31,13 @@ struct Adopt: ParsableCommand {
         let encryption = serving.encryption
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some(Set(macs)) }) { audit in
             for mac in macs {
-                guard let claim = try opened.claim(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) has no claim") }
                 if try opened.device(mac: mac) != nil { throw Failure(.conflict, "MAC: \(mac) is already a device") }
+                guard let claim = try opened.claim(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) has no claim") }
                 let device = Device(mac: mac, serial: claim.serial.flatMap { $0.isEmpty ? nil : $0 },
                                     model: model ?? claim.model.flatMap { $0.isEmpty ? nil : $0 }, group: group,
                                     enabled: !serving.disabled, gzip: serving.gzip, encryption: encryption)
                 try opened.insert(device)
-                try opened.removeClaim(mac: mac)
+                try opened.settlesClaim(mac: mac)
                 try audit.record("adopt", target: mac.hex, old: "claim serial=\(claim.serial ?? "-") model=\(claim.model ?? "-")",
                                  new: describe(device))
             }

@@ -1,4 +1,5 @@
 import Provisioning
+import ProvisioningAdmin
 
 /// RFC 4180 CSV: fields separated by commas, records by CRLF (LF accepted), a field holding a comma, quote,
 /// CR or LF is quoted with `"` and its quotes doubled.

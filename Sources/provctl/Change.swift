@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Provisioning
+import ProvisioningAdmin
 
 /// `--dry-run`, for every command that changes the database.
 struct DryRunOption: ParsableArguments {
@@ -107,7 +108,7 @@ struct ChangeRunner {
             }
             shown += anyMasked ? FlatProfile.render(masked) : xml
         } catch {
-            let line = "! cannot render: \(error.detail ?? error.reason)"
+            let line = "! cannot render: \(error)"
             exact += Array(line.utf8)
             shown += Array(line.utf8)
         }

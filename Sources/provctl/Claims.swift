@@ -1,5 +1,6 @@
 import ArgumentParser
 import Provisioning
+import ProvisioningAdmin
 
 struct Claims: ParsableCommand {
     static let configuration = CommandConfiguration(

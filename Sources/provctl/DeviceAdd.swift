@@ -1,5 +1,6 @@
 import ArgumentParser
 import Provisioning
+import ProvisioningAdmin
 
 struct DeviceAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +39,7 @@ struct DeviceAdd: ParsableCommand {
                 throw Failure(.conflict, "MAC: \(mac) is already a device (use `provctl device edit`)")
             }
             try opened.insert(device)
-            if try opened.removeClaim(mac: mac) {
+            if try opened.settlesClaim(mac: mac) {
                 try audit.record("claim settled", target: mac.hex, old: "claim", new: nil)
             }
             try audit.record("device add", target: mac.hex, old: nil, new: describe(device))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Provisioning
+import ProvisioningAdmin
 
 /// `--enabled` / `--disabled`.
 enum EnabledFilter: String, EnumerableFlag {

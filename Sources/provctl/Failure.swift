@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Provisioning
+import ProvisioningAdmin
 
 /// A failure with its documented exit status. `ValidationError` (a malformed argument) stays ArgumentParser's
 /// and exits 64.

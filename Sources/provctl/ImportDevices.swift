@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Provisioning
+import ProvisioningAdmin
 
 struct ImportDevices: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -139,7 +140,6 @@ struct ImportDevices: ParsableCommand {
         let selectVariables = try database.prepare("SELECT name, value FROM variables WHERE scope = 'device' AND target = ?1 ORDER BY name")
         let deleteVariables = try database.prepare("DELETE FROM variables WHERE scope = 'device' AND target = ?1")
         let insertVariable = try database.prepare("INSERT INTO variables (scope, target, name, value) VALUES ('device', ?1, ?2, ?3)")
-        let deleteClaim = try database.prepare("DELETE FROM claims WHERE mac = ?1")
         let auditRow = try database.prepare("""
             INSERT INTO audit (at, who, action, target, old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             """)
@@ -217,9 +217,6 @@ struct ImportDevices: ParsableCommand {
             }
             if old == nil {
                 counts.added += 1
-                deleteClaim.reset()
-                try deleteClaim.bind(1, mac)
-                try deleteClaim.step()
             } else {
                 counts.changed += 1
             }

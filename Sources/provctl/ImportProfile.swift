@@ -2,6 +2,7 @@ import ArgumentParser
 import CXML2
 import Foundation
 import Provisioning
+import ProvisioningAdmin
 
 struct ImportProfile: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Provisioning
+import ProvisioningAdmin
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+import ProvisioningAdmin
 
 /// Prints rows as aligned columns under an upper-case header.
 struct Table {
@@ -161,6 +162,7 @@ func describe(_ device: Device, showSecrets: Bool = false) -> String {
 /// Why a profile could not be rendered, in one line without secrets.
 func provctlRenderProblem(_ error: any Error) -> String {
     if let refusal = error as? Refusal { return refusal.detail ?? refusal.reason }
+    if let error = error as? RenderError, case .encoding(.noKey) = error { return "no encryption configured" }
     return "\(error)"
 }
 

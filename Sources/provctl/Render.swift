@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Provisioning
+import ProvisioningAdmin
 
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,8 +52,10 @@ struct Render: ParsableCommand {
         do {
             body = try ProfileService.profile(store: opened, device: device, identity: .standIn(for: device), form: form)
         } catch {
-            throw Failure(error.status == 404 ? .notFound : .runtime,
-                          "render \(mac): \(error.reason)" + (error.detail.map { " (\($0))" } ?? ""))
+            if case .encoding(.noKey) = error {
+                throw Failure(.notFound, "render \(mac): no encryption configured (profile-cgi answers .cfg 404)")
+            }
+            throw Failure(.runtime, "render \(mac): \(error)")
         }
         if plain {
             if form == .cfg, case .aes256cbc(let key, let digest) = device.encryption {

@@ -1,4 +1,5 @@
 import Provisioning
+import ProvisioningAdmin
 
 /// The value to store for a parameter after its rules (ParameterRules, FACTS.md §6); warnings go to stderr.
 /// A broken rule is a `Failure(.refused)` naming the parameter, the value (masked when secret) and the rule.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Provisioning
+import ProvisioningAdmin
 
 /// The `--db` option every subcommand takes.
 struct StoreOptions: ParsableArguments {
@@ -10,7 +11,12 @@ struct StoreOptions: ParsableArguments {
     /// `--db`, else `PROVISIONER_DB`, else the default path.
     var path: String {
         if let db { return db }
-        return ProfileService.databasePath(environment: ProcessInfo.processInfo.environment)
+        return Configuration(environment: ProcessInfo.processInfo.environment).databasePath
+    }
+
+    /// The journals read beside the database: this node's and those brought home from other nodes.
+    var journals: JournalFiles {
+        JournalFiles(databasePath: path, environment: ProcessInfo.processInfo.environment)
     }
 
     /// Opens the store read-write, creating the file only when `create` is set.
@@ -18,11 +24,18 @@ struct StoreOptions: ParsableArguments {
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw Failure(.runtime, "database: no file at \(path) (run `provctl init`, or pass --db / set PROVISIONER_DB)")
         }
+        let store: DeviceStore
         do {
-            return try DeviceStore(path: path, mode: create ? .create : .readWrite)
+            store = try DeviceStore(path: path, mode: create ? .create : .readWrite)
         } catch {
             throw Failure(.runtime, "database \(path): \(error)")
         }
+        do {
+            try store.attachJournals(journals)
+        } catch {
+            throw Failure(.runtime, "journal: \(error)")
+        }
+        return store
     }
 }
 

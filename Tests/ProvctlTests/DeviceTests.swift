@@ -7,10 +7,10 @@ struct DeviceTests {
     func initialise() throws {
         let box = try Sandbox(initialise: false)
         let first = try box.ok("init")
-        #expect(first.text.contains("schema version 0 -> 1"))
-        #expect(try box.sql("PRAGMA user_version") == "1")
+        #expect(first.text.contains("schema version 0 -> 2"))
+        #expect(try box.sql("PRAGMA user_version") == "2")
         #expect(try box.sql("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")
-                == "audit,claims,devices,seen,settings,variables")
+                == "audit,devices,settings,variables")
         #expect(try box.ok("init").text.contains("up to date"))
     }
 
@@ -53,7 +53,7 @@ struct DeviceTests {
         #expect(try listed("--model", "CP-7841-3PCC") == ["000e08abcd01"])
         #expect(try listed("--disabled") == ["000e08abcd01"])
         #expect(try listed("--enabled", "--group", "sales") == ["000e08abcd02", "000e08abcdef"])
-        _ = try box.sql("INSERT INTO seen (mac, first_seen, last_seen, remote_addr, firmware, count) VALUES ('000e08abcd02', 1700000000, 1700000100, '10.0.0.2', '12.0.1', 3)")
+        _ = try box.journalSQL("INSERT INTO seen (mac, node, first_seen, last_seen, remote_addr, firmware, count) VALUES ('000e08abcd02', 'n1', 1700000000, 1700000100, '10.0.0.2', '12.0.1', 3)")
         #expect(try listed("--seen") == ["000e08abcd02"])
         #expect(try listed("--never-seen") == ["000e08abcd01", "000e08abcdef"])
         let table = try box.ok("device", "list")
@@ -86,7 +86,7 @@ struct DeviceTests {
         #expect(try box.sql("SELECT enabled FROM devices") == "1", "all or nothing")
     }
 
-    @Test("remove takes the device-scope settings, variables and seen row along")
+    @Test("remove takes the device-scope settings and variables along; the journal keeps its history")
     func remove() throws {
         let box = try Sandbox()
         try box.ok("device", "add", "000e08abcdef")
@@ -94,12 +94,12 @@ struct DeviceTests {
         try box.ok("set", "device:000e08abcdef", "Display_Name_1_=Front Desk")
         try box.ok("var", "device:000e08abcdef", "ext=101")
         try box.ok("set", "device:000e08abcd01", "Display_Name_1_=Back Office")
-        _ = try box.sql("INSERT INTO seen (mac, first_seen, last_seen, count) VALUES ('000e08abcdef', 1, 2, 1)")
+        _ = try box.journalSQL("INSERT INTO seen (mac, node, first_seen, last_seen, count) VALUES ('000e08abcdef', 'n1', 1, 2, 1)")
         try box.ok("device", "remove", "00:0e:08:ab:cd:ef")
         #expect(try box.sql("SELECT count(*) FROM devices") == "1")
         #expect(try box.sql("SELECT count(*) FROM settings WHERE target = '000e08abcdef'") == "0")
         #expect(try box.sql("SELECT count(*) FROM variables WHERE target = '000e08abcdef'") == "0")
-        #expect(try box.sql("SELECT count(*) FROM seen") == "0")
+        #expect(try box.journalSQL("SELECT count(*) FROM seen") == "1")
         #expect(try box.sql("SELECT count(*) FROM settings WHERE target = '000e08abcd01'") == "1")
         #expect(try box.provctl("device", "remove", "000e08abcdef").status == 3)
     }
@@ -111,8 +111,8 @@ struct DeviceTests {
                    "--encrypt", "aes-256-cbc", "--key", "k")
         try box.ok("set", "device:000e08abcdef", "Display_Name_1_=Front Desk", "Password_1_=pw1")
         try box.ok("var", "device:000e08abcdef", "ext=101")
-        _ = try box.sql("INSERT INTO seen (mac, first_seen, last_seen, count) VALUES ('000e08abcdef', 1, 2, 1)")
-        _ = try box.sql("INSERT INTO claims (mac, serial, model, first_seen, last_seen, count) VALUES ('000e08abcd99', 'NEWSN', 'CP-8841-3PCC', 5, 6, 2)")
+        _ = try box.journalSQL("INSERT INTO seen (mac, node, first_seen, last_seen, count) VALUES ('000e08abcdef', 'n1', 1, 2, 1)")
+        _ = try box.journalSQL("INSERT INTO claims (mac, node, serial, model, first_seen, last_seen, count) VALUES ('000e08abcd99', 'n1', 'NEWSN', 'CP-8841-3PCC', 5, 6, 2)")
         let before = try box.ok("render", "000e08abcdef").text
         let replaced = try box.ok("device", "replace", "000e08abcdef", "00:0E:08:AB:CD:99")
         #expect(replaced.stderr.contains("NEWSN"))
@@ -120,8 +120,8 @@ struct DeviceTests {
                 == "000e08abcd99|NEWSN|sales|k")
         #expect(try box.sql("SELECT count(*) FROM settings WHERE scope = 'device' AND target = '000e08abcd99'") == "2")
         #expect(try box.sql("SELECT value FROM variables WHERE target = '000e08abcd99'") == "101")
-        #expect(try box.sql("SELECT count(*) FROM seen") == "0")
-        #expect(try box.sql("SELECT count(*) FROM claims") == "0")
+        #expect(try box.journalSQL("SELECT mac FROM seen") == "000e08abcdef", "history of the old unit")
+        #expect(!(try box.ok("claims").text.contains("000e08abcd99")), "the new unit's claim is settled")
         #expect(try box.ok("render", "000e08abcd99").text == before, "the profile is the same on the new unit")
         try box.ok("device", "add", "000e08abcd98")
         #expect(try box.provctl("device", "replace", "000e08abcd99", "000e08abcd98").status == 4)

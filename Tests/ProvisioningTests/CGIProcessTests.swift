@@ -1,16 +1,28 @@
 import Foundation
 import Provisioning
+@testable import ProvisioningAdmin
 import Testing
 
 /// profile-cgi run as a real process with an environment, as Apache runs it.
 @Suite("profile-cgi as a process")
 struct CGIProcessTests {
-    let cgi = productsDirectory().appendingPathComponent("profile-cgi").path
+    let cgi = builtProduct("profile-cgi")
 
     func runCGI(_ environment: [String: String]) throws -> (ParsedCGI, String) {
         let result = try run(cgi, environment: environment)
         #expect(result.status == 0)
         return (try ParsedCGI(Array(result.stdout)), result.stderr)
+    }
+
+    /// The shared table of refusals (TestSupport), answered by the CGI process: status, one-line body, log line.
+    @Test(arguments: refusalCases)
+    func refusalTable(_ refusal: RefusalCase) throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: LocalCaller.devices)
+        let (answer, log) = try runCGI(LocalCaller.of(refusal.caller).environment(database: db, for: refusal))
+        #expect(answer.status == refusal.status)
+        #expect(String(decoding: answer.body, as: UTF8.self) == refusal.reason + "\n")
+        #expect(log.hasPrefix("profile-cgi: status=\(refusal.status) ") && log.split(separator: "\n").count == 1)
     }
 
     @Test func xmlAnswerHeadersAndBody() throws {
@@ -99,12 +111,16 @@ struct CGIProcessTests {
         var environment = phoneEnvironment(database: db)
         environment["PROVISIONER_RECORD_SEEN"] = "0"
         _ = try runCGI(environment)
-        #expect(try run("sqlite3", [db, "SELECT count(*) FROM seen"]).text == "0\n")
+        #expect(!FileManager.default.fileExists(atPath: directory.path("journal.db")))
         environment["PROVISIONER_RECORD_SEEN"] = nil
         _ = try runCGI(environment)
         _ = try runCGI(environment)
-        #expect(try run("sqlite3", [db, "SELECT mac, remote_addr, firmware, count FROM seen"]).text
+        #expect(try run("sqlite3", [directory.path("journal.db"), "SELECT mac, remote_addr, firmware, count FROM seen"]).text
                 == "000e08abcdef|192.0.2.10|11.3.7|2\n")
+        #expect(try run("sqlite3", [directory.path("journal.db"), "SELECT count(*), min(status), max(status) FROM fetches"]).text
+                == "2|200|200\n")
+        // The configuration database was never opened for writing: its log is untouched.
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal") || ((try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? Int ?? 0) == 0)
     }
 
     /// Each CGI process is usually alone with the file, so SQLite rebuilds the WAL index from the whole log when it
@@ -117,13 +133,13 @@ struct CGIProcessTests {
         var largest = 0
         for _ in 0..<150 {
             _ = try runCGI(environment)
-            let size = (try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? Int ?? 0
+            let size = (try? FileManager.default.attributesOfItem(atPath: directory.path("journal.db") + "-wal"))?[.size] as? Int ?? 0
             largest = max(largest, size)
         }
         #expect(largest > 0, "the seen rows go through the log")
         // 64 frames before the checkpoint, plus the frames of one request.
         #expect(largest <= 32 + 80 * (24 + 4096), "the log reached \(largest) bytes")
-        #expect(try run("sqlite3", [db, "SELECT count FROM seen"]).text == "150\n")
+        #expect(try run("sqlite3", [directory.path("journal.db"), "SELECT count FROM seen"]).text == "150\n")
     }
 
     @Test func headWritesNoBody() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+@testable import ProvisioningAdmin
 import Testing
 
 @Suite("gzip and openssl enc")
@@ -85,10 +86,10 @@ struct EncodingTests {
     @Test func cfgWithoutEncryptionIs404() {
         do {
             _ = try ProfileEncoding.encode(xml, form: .cfg, device: Device(mac: phoneMAC))
-            Issue.record("expected a refusal")
+            Issue.record("expected an error")
         } catch {
-            #expect(error.status == 404)
-            #expect(error.reason == "no encryption configured")
+            #expect(error == .noKey)
+            #expect(error.description == "no encryption configured")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Provisioning
+@testable import ProvisioningAdmin
 import Testing
 
 @Suite("MAC addresses and User-Agent")

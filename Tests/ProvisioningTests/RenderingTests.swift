@@ -1,5 +1,6 @@
 import Foundation
 @testable import Provisioning
+@testable import ProvisioningAdmin
 import Testing
 
 @Suite("Rendering the flat-profile")
@@ -11,7 +12,7 @@ struct RenderingTests {
                        fields: ["ou": ou, "l": phoneSerial, "st": phoneMAC.hex], source: .variables)
     }
 
-    func render(_ settings: [Setting], _ variables: [Variable] = [], identity: ClientIdentity? = nil) throws(Refusal) -> String {
+    func render(_ settings: [Setting], _ variables: [Variable] = [], identity: ClientIdentity? = nil) throws(SettingsError) -> String {
         let resolved = try ResolvedSettings(layers: Layers(settings: settings, variables: variables), device: device,
                                             identity: identity ?? self.identity())
         return String(decoding: FlatProfile.render(resolved.parameters), as: UTF8.self)
@@ -139,14 +140,13 @@ struct RenderingTests {
         #expect(try xmllint(xml, element: "Profile_Rule") == rule)
     }
 
-    @Test func undefinedVariableIsA500NamingIt() {
+    @Test func undefinedVariableIsASettingsErrorNamingIt() {
         do {
             _ = try render([Setting(scope: .all, name: "Proxy_1_", value: "{{sip_host}}")])
-            Issue.record("expected a refusal")
+            Issue.record("expected an error")
         } catch {
-            #expect(error.status == 500)
-            #expect(error.reason == "server error")
-            #expect(error.detail?.contains("{{sip_host}}") == true)
+            #expect(error == .undefinedVariable("sip_host"))
+            #expect(error.description.contains("{{sip_host}}"))
         }
     }
 
@@ -154,19 +154,19 @@ struct RenderingTests {
         #expect(try render([Setting(scope: .all, name: "GPP_A", value: "[{{cert.o}}]")]).contains("<GPP_A>[]</GPP_A>"))
         do {
             _ = try render([Setting(scope: .all, name: "GPP_A", value: "{{cert.nonsense}}")])
-            Issue.record("expected a refusal")
+            Issue.record("expected an error")
         } catch {
-            #expect(error.detail?.contains("cert.nonsense") == true)
+            #expect(error == .undefinedVariable("cert.nonsense"))
         }
     }
 
-    @Test func variableLoopIsA500() {
+    @Test func variableLoopIsALoopError() {
         do {
             _ = try render([Setting(scope: .all, name: "GPP_A", value: "{{a}}")],
                            [Variable(scope: .all, name: "a", value: "{{b}}"), Variable(scope: .all, name: "b", value: "{{a}}")])
-            Issue.record("expected a refusal")
+            Issue.record("expected an error")
         } catch {
-            #expect(error.status == 500)
+            #expect(error == .loop(depth: 8))
         }
     }
 
@@ -194,13 +194,12 @@ struct RenderingTests {
         #expect(xml == "<flat-profile>\n  <a>2</a>\n  <b>3</b>\n  <c>2</c>\n</flat-profile>\n")
     }
 
-    @Test func badParameterNameInTheDatabaseIsA500() {
+    @Test func badParameterNameInTheDatabaseIsAnError() {
         do {
             _ = try render([Setting(scope: .all, name: "Bad Name", value: "1")])
-            Issue.record("expected a refusal")
+            Issue.record("expected an error")
         } catch {
-            #expect(error.status == 500)
-            #expect(error.detail?.contains("Bad Name") == true)
+            #expect(error == .invalidName("Bad Name", scope: "default"))
         }
     }
 

@@ -1,4 +1,5 @@
 import Provisioning
+@testable import ProvisioningAdmin
 import Testing
 
 @Suite("What was asked for")

@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+@testable import ProvisioningAdmin
 import Testing
 
 @Suite("One request, environment to answer")
@@ -11,7 +12,8 @@ struct ServiceTests {
     ]
 
     func respond(_ environment: [String: String]) -> (response: CGIResponse, log: RequestLog) {
-        ProfileService(databasePath: environment["PROVISIONER_DB"]!).respond(environment: environment, now: 1_800_000_000)
+        let answer = ProfileService.respond(environment: environment, now: 1_800_000_000_000_000)
+        return (answer.response, answer.log)
     }
 
     func expectRefusal(_ environment: [String: String], status: Int, reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -21,6 +23,15 @@ struct ServiceTests {
         #expect(response.contentType.hasPrefix("text/plain"), sourceLocation: sourceLocation)
         #expect(log.status == status && log.reason == reason, sourceLocation: sourceLocation)
         #expect(log.line.contains("status=\(status)"), sourceLocation: sourceLocation)
+    }
+
+    /// The shared table of refusals (TestSupport), answered in-process.
+    @Test(arguments: refusalCases)
+    func refusalTable(_ refusal: RefusalCase) throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: LocalCaller.devices)
+        expectRefusal(LocalCaller.of(refusal.caller).environment(database: db, for: refusal),
+                      status: refusal.status, reason: refusal.reason)
     }
 
     @Test func knownPhoneGetsItsProfile() throws {
@@ -99,8 +110,13 @@ struct ServiceTests {
         let directory = try TemporaryDirectory()
         let db = try makeDatabase(in: directory, devices: [device])
         let stranger = phoneEnvironment(database: db, path: "/x.xml", mac: "000e08000099", serial: "NEW1", model: "CP-7841-3PCC")
-        for _ in 0..<50 { _ = respond(stranger) }
-        let claims = try DeviceStore(path: db, mode: .readWrite).claims()
+        let journal = Journal(path: directory.path("journal.db"), node: "n1")
+        for _ in 0..<50 {
+            try journal.write([ProfileService.respond(environment: stranger, now: 1_800_000_000_000_000).bookkeeping], waitMilliseconds: 100)
+        }
+        let store = try DeviceStore(path: db, mode: .readWrite)
+        try store.attachJournals(JournalFiles(databasePath: db, environment: [:]))
+        let claims = try store.claims()
         #expect(claims.count == 1)
         let claim = try #require(claims.first)
         #expect(claim.mac.hex == "000e08000099")
@@ -109,16 +125,23 @@ struct ServiceTests {
         #expect(claim.remoteAddress == "192.0.2.10")
         #expect(claim.count == 50)
         // Checked with the sqlite3 tool too: one row.
-        #expect(try run("sqlite3", [db, "SELECT count(*), max(count) FROM claims"]).text == "1|50\n")
+        #expect(try run("sqlite3", [directory.path("journal.db"), "SELECT count(*), max(count) FROM claims"]).text == "1|50\n")
     }
 
-    @Test func failedClaimWriteStillAnswers404() throws {
+    @Test func anUnwritableJournalLosesTheRecordCountedNeverTheAnswer() throws {
         let directory = try TemporaryDirectory()
         let db = try makeDatabase(in: directory, devices: [device])
-        try DeviceStore(path: db, mode: .readWrite).database.execute("DROP TABLE claims")
-        let (response, log) = respond(phoneEnvironment(database: db, path: "/x.xml", mac: "000e08000099"))
-        #expect(response.status == 404)
-        #expect(log.line.contains("claim not recorded"))
+        // A journal path in a folder that does not exist: nothing can be written there.
+        let journal = Journal(path: directory.path("missing/journal.db"), node: "n1")
+        let answer = ProfileService.respond(environment: phoneEnvironment(database: db), now: 1_800_000_000_000_000)
+        #expect(answer.response.status == 200)
+        #expect(throws: SQLiteError.self) { try journal.write([answer.bookkeeping], waitMilliseconds: 10) }
+        // Counted where provctl check finds it (for a journal whose folder exists).
+        let counted = Journal(path: directory.path("journal.db"), node: "n1")
+        let before = LostCounter(journalPath: counted.path).read(take: false).count
+        counted.countLost([answer.bookkeeping])
+        let after = LostCounter(journalPath: counted.path).read(take: true)
+        #expect(after.count == before + 2, "the fetch and the seen update")
     }
 
     @Test func missingDatabaseIs500WithAFixedBody() throws {
@@ -155,38 +178,54 @@ struct ServiceTests {
         }
     }
 
-    @Test func seenIsRecordedForAnswered() throws {
+    @Test func journalRecordsFetchesSeenAndClaims() throws {
         let directory = try TemporaryDirectory()
         let db = try makeDatabase(in: directory, devices: [device])
-        let service = ProfileService(databasePath: db, recordsSeen: true)
-        var (_, log) = service.respond(environment: phoneEnvironment(database: db), now: 1_800_000_000)
-        service.recordSeen(log: &log, now: 1_800_000_000)
-        service.recordSeen(log: &log, now: 1_800_000_100)
-        #expect(try run("sqlite3", [db, "SELECT mac, first_seen, last_seen, firmware, count FROM seen"]).text
-                == "000e08abcdef|1800000000|1800000100|11.3.7|2\n")
-        // A refusal is not a sighting.
-        var (_, refused) = service.respond(environment: phoneEnvironment(database: db, path: "/000e08000001.xml"), now: 1)
-        service.recordSeen(log: &refused, now: 1_800_000_200)
-        #expect(try run("sqlite3", [db, "SELECT count FROM seen"]).text == "2\n")
+        let configuration = Configuration(databasePath: db, node: "node-a")
+        let service = ProfileService(configuration: configuration)
+        let journal = Journal(path: configuration.journalPath, node: "node-a")
+        var first = service.respond(to: Request(environment: phoneEnvironment(database: db)), now: 1_800_000_000_000_000)
+        first.finish(microseconds: 1234)
+        let second = service.respond(to: Request(environment: phoneEnvironment(database: db)), now: 1_800_000_100_000_000)
+        try journal.write([first.bookkeeping, second.bookkeeping], waitMilliseconds: 100)
+        #expect(configuration.journalPath == directory.path("journal.db"))
+        #expect(try run("sqlite3", [configuration.journalPath, "SELECT mac, node, first_seen, last_seen, firmware, count FROM seen"]).text
+                == "000e08abcdef|node-a|1800000000|1800000100|11.3.7|2\n")
+        // A refusal is a fetch but not a sighting; an unknown device's valid certificate is a claim.
+        let refused = service.respond(to: Request(environment: phoneEnvironment(database: db, path: "/000e08000001.xml")), now: 1)
+        try journal.write([refused.bookkeeping], waitMilliseconds: 100)
+        #expect(try run("sqlite3", [configuration.journalPath, "SELECT count FROM seen"]).text == "2\n")
+        #expect(try run("sqlite3", [configuration.journalPath, "SELECT status, reason, form, micros FROM fetches ORDER BY id"]).text
+                == "200|ok|xml|1234\n200|ok|xml|0\n403|MAC mismatch|xml|0\n")
+        // The fetch row carries the SHA-256 of the plaintext XML served.
+        let served = String(decoding: first.response.body, as: UTF8.self)
+        #expect(try run("sqlite3", [configuration.journalPath, "SELECT sha256 FROM fetches WHERE id = 1"]).text
+                == Provisioning.Digest.sha256Hex(Array(served.utf8)) + "\n")
+        // The configuration database was opened read-only: no table of its was written.
+        #expect(try run("sqlite3", [db, "SELECT count(*) FROM sqlite_master WHERE name IN ('seen', 'claims')"]).text == "0\n")
     }
 
-    @Test func readOnlyServiceWritesNoSeenRow() throws {
+    @Test func unknownDeviceIsAClaim() throws {
         let directory = try TemporaryDirectory()
-        let db = try makeDatabase(in: directory, devices: [device])
-        let service = ProfileService(databasePath: db)
-        var (response, log) = service.respond(environment: phoneEnvironment(database: db), now: 1_800_000_000)
-        service.recordSeen(log: &log, now: 1_800_000_000)
-        #expect(response.status == 200)
-        #expect(try run("sqlite3", [db, "SELECT count(*) FROM seen"]).text == "0\n")
+        let db = try makeDatabase(in: directory, devices: [])
+        let configuration = Configuration(databasePath: db, node: "n1")
+        let answer = ProfileService(configuration: configuration).respond(to: Request(environment: phoneEnvironment(database: db)), now: 1_800_000_000_000_000)
+        #expect(answer.response.status == 404)
+        #expect(answer.bookkeeping.claim)
+        try Journal(path: configuration.journalPath, node: "n1").write([answer.bookkeeping], waitMilliseconds: 100)
+        #expect(try run("sqlite3", [configuration.journalPath, "SELECT mac, node, count FROM claims"]).text == "000e08abcdef|n1|1\n")
     }
 
-    @Test func logLineQuotesAndDropsControlCharacters() {
-        var log = RequestLog(environment: ["PATH_INFO": "/a b\n\"c\".xml", "REMOTE_ADDR": "::1"])
+    @Test func logLineEscapesWhatCouldForgeAField() {
+        var log = RequestLog(request: Request(environment: ["PATH_INFO": "/a b\n\"c\".xml", "REMOTE_ADDR": "::1"]))
         log.status = 404
         log.reason = "unknown device"
+        log.detail = "CN=evil\u{202E}lmx.\u{7}"
         let line = log.line
         #expect(line.hasPrefix("profile-cgi: status=404 reason=\"unknown device\""))
-        #expect(line.contains(#"path="/a b\"c\".xml""#))
-        #expect(!line.contains("\n"))
+        #expect(line.contains(#"path="/a b\x0a\"c\".xml""#))
+        // U+202E (right-to-left override) is E2 80 AE in UTF-8: written as escapes, never as the character.
+        #expect(line.contains(#"detail=CN=evil\xe2\x80\xaelmx.\x07"#) || line.contains(#"detail="CN=evil\xe2\x80\xaelmx.\x07""#))
+        #expect(!line.contains("\n") && !line.unicodeScalars.contains { $0.value == 0x202E })
     }
 }

@@ -22,8 +22,12 @@ public struct SubjectAttribute: Sendable, Equatable {
 public enum CertificateSubject {
     /// The subject attributes of the first certificate in `pem`, in the order they appear.
     public static func attributes(pem: String) throws(CryptoError) -> [SubjectAttribute] {
-        let der = try decodePEM(pem)
-        return try der.withUnsafeBufferPointer { buffer throws(CryptoError) in
+        try attributes(der: try decodePEM(pem))
+    }
+
+    /// The subject attributes of a DER certificate, in the order they appear.
+    public static func attributes(der: [UInt8]) throws(CryptoError) -> [SubjectAttribute] {
+        try der.withUnsafeBufferPointer { buffer throws(CryptoError) in
             var reader = DERReader(buffer)
             var certificate = try reader.enter(expecting: 0x10, what: "Certificate")
             var tbs = try certificate.enter(expecting: 0x10, what: "TBSCertificate")
@@ -51,7 +55,7 @@ public enum CertificateSubject {
     }
 
     /// The DER bytes of the first `CERTIFICATE` block in `pem` (`EVP_DecodeBlock`).
-    static func decodePEM(_ pem: String) throws(CryptoError) -> [UInt8] {
+    public static func decodePEM(_ pem: String) throws(CryptoError) -> [UInt8] {
         let text = Array(pem.utf8)
         let begin = Array("-----BEGIN CERTIFICATE-----".utf8)
         let end = Array("-----END CERTIFICATE-----".utf8)

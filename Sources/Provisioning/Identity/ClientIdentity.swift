@@ -21,6 +21,8 @@ public struct ClientIdentity: Sendable, Equatable {
     public var fields: StringTable
     /// Where this was read from.
     public var source: Source
+    /// The SHA-256 of the certificate (its DER), lower-case hex, when the PEM was exported.
+    public var fingerprint: String?
 
     public init(mac: MACAddress, serial: String?, model: String?, fields: StringTable, source: Source) {
         self.mac = mac
@@ -113,9 +115,12 @@ public struct ClientIdentity: Sendable, Equatable {
         }
         let fields: StringTable
         let source: Source
+        var fingerprint: String? = nil
         if let pem = environment["SSL_CLIENT_CERT"], !pem.isEmpty {
             do {
-                fields = Self.fields(from: try CertificateSubject.attributes(pem: pem))
+                let der = try CertificateSubject.decodePEM(pem)
+                fields = Self.fields(from: try CertificateSubject.attributes(der: der))
+                fingerprint = Digest.sha256Hex(der)
             } catch {
                 throw Refusal(403, "unreadable certificate", detail: error.description)
             }
@@ -124,7 +129,9 @@ public struct ClientIdentity: Sendable, Equatable {
             fields = Self.fields(environment: environment)
             source = .variables
         }
-        return try identity(fields: fields, source: source)
+        var identity = try identity(fields: fields, source: source)
+        identity.fingerprint = fingerprint
+        return identity
     }
 
     /// Short-name fields from attributes in certificate order; repeats become `name_1`, `name_2`, ...
@@ -279,7 +286,7 @@ extension Optional where Wrapped == String {
 
 extension String {
     /// The text without leading and trailing spaces and tabs.
-    var trimmingSpaces: String {
+    package var trimmingSpaces: String {
         let bytes = Array(utf8)
         guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
               let last = bytes.lastIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }

@@ -32,7 +32,7 @@ public enum FlatProfile {
 
     /// The same document from the merge's byte form (the CGI's path): the same bytes as `render(_:)` gives for
     /// the same parameters.
-    static func render(_ rows: LayerRows, _ resolved: ResolvedRows) -> [UInt8] {
+    package static func render(_ rows: LayerRows, _ resolved: ResolvedRows) -> [UInt8] {
         rows.bytes.withUnsafeBufferPointer { names in
             resolved.values.withUnsafeBufferPointer { values in
                 var capacity = documentOverhead

@@ -20,6 +20,7 @@ public struct CGIResponse: Sendable, Equatable {
     public init(refusal: Refusal, omitsBody: Bool = false) {
         var headers: [(String, String)] = []
         if refusal.status == 405 { headers.append(("Allow", "GET, HEAD")) }
+        if refusal.status == 503 { headers.append(("Retry-After", "5")) }
         self.init(status: refusal.status, contentType: "text/plain; charset=utf-8", body: Array((refusal.reason + "\n").utf8),
                   extraHeaders: headers, omitsBody: omitsBody)
     }
@@ -37,6 +38,7 @@ public struct CGIResponse: Sendable, Equatable {
         case 404: "Not Found"
         case 405: "Method Not Allowed"
         case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
         default: "Error"
         }
     }

@@ -9,6 +9,12 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// The SQL text of the statement that failed, if any. Bound values are never included.
     public var sql: String?
 
+    public init(code: Int32, message: String, sql: String?) {
+        self.code = code
+        self.message = message
+        self.sql = sql
+    }
+
     public var description: String { "SQLite error \(code): \(message)" + (sql.map { " in `\($0)`" } ?? "") }
 
     /// True when the error is a constraint violation (`SQLITE_CONSTRAINT` and its extended codes).
@@ -53,7 +59,31 @@ public final class SQLiteDatabase {
         sqlite3_busy_timeout(db, busyTimeout)
     }
 
+    /// Opens a `file:` URI read-only (`SQLITE_OPEN_URI`), e.g. with `immutable=1`.
+    public init(uri: String, busyTimeout: Int32 = 5000) throws(SQLiteError) {
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(code: rc, message: message + " (\(uri))", sql: nil)
+        }
+        self.handle = db
+        var path = uri.dropFirst(5)
+        if let query = path.firstIndex(of: "?") { path = path[..<query] }
+        self.path = String(path)
+        sqlite3_busy_timeout(db, busyTimeout)
+    }
+
     deinit { sqlite3_close_v2(handle) }
+
+    /// `PRAGMA data_version`: changes whenever another connection commits to the file, so a long-lived reader
+    /// can tell that what it read before may be out of date.
+    public func dataVersion() throws(SQLiteError) -> Int {
+        let statement = try prepare("PRAGMA data_version")
+        guard try statement.step() else { return 0 }
+        return statement.int(0)
+    }
 
     /// Switches SQLite to single-thread mode without memory statistics (`sqlite3_config`), which saves the
     /// mutex and bookkeeping around every allocation. Call once, before any connection opens; false if too late.

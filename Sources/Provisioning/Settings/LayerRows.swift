@@ -135,10 +135,10 @@ public struct ResolvedRows: Sendable {
 extension LayerRows {
     /// Merges the rows default → model → group → device (the later wins) for `device` as `identity` presents it:
     /// a winning row without `ua` inherits the `ua` of the scope below; names come out in byte order. An undefined
-    /// variable, a loop between variables, or a parameter name XML cannot carry is a 500 that names it.
-    public func resolve(device: Device, identity: ClientIdentity) throws(Refusal) -> ResolvedRows {
-        try bytes.withUnsafeBufferPointer { (arena) throws(Refusal) -> ResolvedRows in
-            try table.withUnsafeBufferPointer { (table) throws(Refusal) -> ResolvedRows in
+    /// variable, a loop between variables, or a parameter name XML cannot carry is a `SettingsError` that names it.
+    public func resolve(device: Device, identity: ClientIdentity) throws(SettingsError) -> ResolvedRows {
+        try bytes.withUnsafeBufferPointer { (arena) throws(SettingsError) -> ResolvedRows in
+            try table.withUnsafeBufferPointer { (table) throws(SettingsError) -> ResolvedRows in
                 try Resolver(count: count, arena: arena, table: table,
                              builtIns: BuiltIns(device: device, identity: identity), fields: identity.fields).resolve(self)
             }
@@ -146,7 +146,7 @@ extension LayerRows {
     }
 
     /// The merged parameters as values, for `provctl` and the tests.
-    func parameters(_ resolved: ResolvedRows) -> [ResolvedParameter] {
+    package func parameters(_ resolved: ResolvedRows) -> [ResolvedParameter] {
         var parameters: [ResolvedParameter] = []
         parameters.reserveCapacity(resolved.count)
         for index in 0..<resolved.count {
@@ -219,7 +219,7 @@ struct Resolver {
     /// of one name meet in scope order and the last wins. The store hands each scope's rows over in primary-key
     /// order, so the sorts only check. `rows` (the rows the pointers point into, borrowed: copying it costs) names a
     /// row's scope in an error.
-    func resolve(_ rows: borrowing LayerRows) throws(Refusal) -> ResolvedRows {
+    func resolve(_ rows: borrowing LayerRows) throws(SettingsError) -> ResolvedRows {
         var order: [Int] = []
         order.reserveCapacity(count)
         var ends = (0, 0, 0, 0)
@@ -267,7 +267,7 @@ struct Resolver {
             take(&cursors.2, limits.2)
             take(&cursors.3, limits.3)
             guard XMLText.isValidName(UnsafeBufferPointer(rebasing: arena[nameStart(winner)..<nameEnd(winner)])) else {
-                throw .serverError("parameter name \"\(string(nameStart(winner), nameEnd(winner)).prefix(64))\" at \(rows.scope(winner)) is not a valid XML name")
+                throw .invalidName(String(string(nameStart(winner), nameEnd(winner)).prefix(64)), scope: "\(rows.scope(winner))")
             }
             let start = result.values.count
             try expand(nameEnd(winner), valueEnd(winner), depth: 0, into: &result.values)
@@ -280,9 +280,9 @@ struct Resolver {
     }
 
     /// Appends the arena's bytes `start..<end` with each `{{ name }}` replaced. A `{{` with no `}}` is left as it is.
-    func expand(_ start: Int, _ end: Int, depth: Int, into out: inout [UInt8]) throws(Refusal) {
+    func expand(_ start: Int, _ end: Int, depth: Int, into out: inout [UInt8]) throws(SettingsError) {
         guard depth <= Self.maximumDepth else {
-            throw .serverError("variables nest deeper than \(Self.maximumDepth) (a loop?)")
+            throw .loop(depth: Self.maximumDepth)
         }
         let base = arena.baseAddress!
         var literal = start
@@ -329,7 +329,7 @@ struct Resolver {
 
     /// Appends the value of the variable named by the arena's bytes `start..<end`: server variables first, then
     /// `cert.*` fields, then the variables of the rows (the highest scope wins; within one, the later row).
-    func lookup(_ start: Int, _ end: Int, depth: Int, into out: inout [UInt8]) throws(Refusal) {
+    func lookup(_ start: Int, _ end: Int, depth: Int, into out: inout [UInt8]) throws(SettingsError) {
         var builtIn: String? = nil
         if spells(start, end, "mac") { builtIn = builtIns.device.mac.hex }
         else if spells(start, end, "mac_upper") { builtIn = builtIns.device.mac.upper }
@@ -349,13 +349,13 @@ struct Resolver {
             }
             // A standard attribute this certificate lacks reads as empty, as mod_ssl's unset variable would.
             if ClientIdentity.isKnownFieldName(field) { return }
-            throw .serverError("undefined variable {{\(string(start, end))}}")
+            throw .undefinedVariable(string(start, end))
         }
         var found = -1
         for row in variables where compare(nameStart(row), nameEnd(row), start, end) == 0 {
             if found < 0 || rank(row) >= rank(found) { found = row }
         }
-        guard found >= 0 else { throw .serverError("undefined variable {{\(string(start, end))}}") }
+        guard found >= 0 else { throw .undefinedVariable(string(start, end)) }
         try expand(nameEnd(found), valueEnd(found), depth: depth + 1, into: &out)
     }
 }
@@ -395,5 +395,24 @@ extension String {
             }
         }
         return asciiAnswer ?? (lowercased() == other.lowercased())
+    }
+}
+
+/// Why settings could not be resolved: an error of the settings' own domain. The service answers it 500 (the
+/// profile cannot be built), provctl refuses the change that would cause it.
+public enum SettingsError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `{{name}}` names no variable of any scope, no server variable and no certificate field.
+    case undefinedVariable(String)
+    /// Variables refer to each other deeper than `depth`: a loop.
+    case loop(depth: Int)
+    /// A parameter name XML cannot carry, and the scope that holds it.
+    case invalidName(String, scope: String)
+
+    public var description: String {
+        switch self {
+        case .undefinedVariable(let name): "undefined variable {{\(name)}}"
+        case .loop(let depth): "variables nest deeper than \(depth) (a loop?)"
+        case .invalidName(let name, let scope): "parameter name \"\(name)\" at \(scope) is not a valid XML name"
+        }
     }
 }

@@ -150,20 +150,6 @@ public struct Variable: Sendable, Equatable {
     }
 }
 
-/// A phone that called with a valid certificate but has no device row.
-public struct Claim: Sendable, Equatable {
-    public var mac: MACAddress
-    public var serial: String?
-    public var model: String?
-    public var remoteAddress: String?
-    public var userAgent: String?
-    /// Unix seconds.
-    public var firstSeen: Int
-    /// Unix seconds.
-    public var lastSeen: Int
-    public var count: Int
-}
-
 /// Everything stored that applies to one device: its settings and variables of all four scopes.
 public struct Layers: Sendable, Equatable {
     public var settings: [Setting]

@@ -1,18 +1,7 @@
+public import Provisioning
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// One parameter after the scopes are merged: its final value, `ua`, and the scope the value came from.
-public struct ResolvedParameter: Sendable, Equatable {
-    public var name: String
-    /// The value with every `{{variable}}` replaced; phone macros (`$MA`) are left for the phone.
-    public var value: String
-    public var access: UserAccess?
-    /// The scope whose row won.
-    public var scope: Scope
-    /// The stored value before variables were replaced.
-    public var template: String
-}
 
 /// The settings and variables of one device merged default → model → group → device (the later wins), with
 /// `{{variables}}` resolved.
@@ -24,9 +13,9 @@ public struct ResolvedSettings: Sendable {
     public static let builtInNames = ["mac", "mac_upper", "mac_colon", "serial", "model", "group"]
 
     /// Merges `layers` for `device` as identified by `identity` (see `LayerRows.resolve`, which the CGI calls
-    /// directly). An undefined variable, a loop between variables, or a parameter name XML cannot carry is a 500
-    /// that names it.
-    public init(layers: Layers, device: Device, identity: ClientIdentity) throws(Refusal) {
+    /// directly). An undefined variable, a loop between variables, or a parameter name XML cannot carry is a
+    /// `SettingsError` that names it.
+    public init(layers: Layers, device: Device, identity: ClientIdentity) throws(SettingsError) {
         let rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
         parameters = rows.parameters(try rows.resolve(device: device, identity: identity))
     }

@@ -1,3 +1,4 @@
+public import Provisioning
 /// The MPP parameter names the Cisco provisioning and administration guides list (7800/8800/6800 MPP, SPA5xx):
 /// `provctl` warns about a name not in here, since a phone ignores a name it does not know (FACTS.md §4).
 ///

@@ -1,3 +1,4 @@
+public import Provisioning
 /// What `provctl device list` filters on; `nil` fields do not filter.
 public struct DeviceFilter: Sendable, Equatable {
     public var group: String?
@@ -11,6 +12,35 @@ public struct DeviceFilter: Sendable, Equatable {
         self.model = model
         self.enabled = enabled
         self.seen = seen
+    }
+}
+
+/// A phone that called with a valid certificate but has no device row (from the journals).
+public struct Claim: Sendable, Equatable {
+    public var mac: MACAddress
+    public var serial: String?
+    public var model: String?
+    public var remoteAddress: String?
+    public var userAgent: String?
+    /// Unix seconds.
+    public var firstSeen: Int
+    /// Unix seconds.
+    public var lastSeen: Int
+    public var count: Int
+    /// The node whose journal saw it last.
+    public var node: String?
+
+    public init(mac: MACAddress, serial: String?, model: String?, remoteAddress: String?, userAgent: String?,
+                firstSeen: Int, lastSeen: Int, count: Int, node: String? = nil) {
+        self.mac = mac
+        self.serial = serial
+        self.model = model
+        self.remoteAddress = remoteAddress
+        self.userAgent = userAgent
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.count = count
+        self.node = node
     }
 }
 
@@ -87,8 +117,8 @@ extension DeviceStore {
                           firmware: statement.text(3), count: statement.int(4))
     }
 
-    /// Removes a device with its device-scope settings and variables and its `seen` row; false when there is no
-    /// such device.
+    /// Removes a device with its device-scope settings and variables; false when there is no such device. What
+    /// the journals recorded of it stays there as history.
     @discardableResult
     public func removeDevice(mac: MACAddress) throws(SQLiteError) -> Bool {
         let statement = try database.prepare("DELETE FROM devices WHERE mac = ?1")
@@ -96,8 +126,7 @@ extension DeviceStore {
         try statement.step()
         guard database.changes > 0 else { return false }
         for sql in ["DELETE FROM settings WHERE scope = 'device' AND target = ?1",
-                    "DELETE FROM variables WHERE scope = 'device' AND target = ?1",
-                    "DELETE FROM seen WHERE mac = ?1"] {
+                    "DELETE FROM variables WHERE scope = 'device' AND target = ?1"] {
             let cleanup = try database.prepare(sql)
             try cleanup.bind(1, mac.hex)
             try cleanup.step()
@@ -106,8 +135,8 @@ extension DeviceStore {
     }
 
     /// A hardware swap: the device row of `old` becomes `new`'s, with its device-scope settings and variables.
-    /// The old MAC's `seen` row goes (the new phone has not fetched anything yet) and a claim of `new` is
-    /// settled. `serial` replaces the stored serial (`.some(nil)` clears it). Run it inside a transaction.
+    /// The old MAC's journal rows stay as history (the new phone has not fetched anything yet); the caller
+    /// leaves the claim of `new` to `claims`, which lists no device. `serial` replaces the stored serial (`.some(nil)` clears it). Run it inside a transaction.
     public func replaceMAC(_ old: MACAddress, with new: MACAddress, serial: String??) throws -> Device {
         guard var device = try device(mac: old) else { throw ReplaceError(description: "\(old) is not a device") }
         if try self.device(mac: new) != nil { throw ReplaceError(description: "\(new) is already a device") }
@@ -128,8 +157,6 @@ extension DeviceStore {
         let steps: [(String, [SQLiteValue])] = [
             ("UPDATE settings SET target = ?2 WHERE scope = 'device' AND target = ?1", [.text(old.hex), .text(new.hex)]),
             ("UPDATE variables SET target = ?2 WHERE scope = 'device' AND target = ?1", [.text(old.hex), .text(new.hex)]),
-            ("DELETE FROM seen WHERE mac = ?1", [.text(old.hex)]),
-            ("DELETE FROM claims WHERE mac = ?1", [.text(new.hex)]),
             ("DELETE FROM devices WHERE mac = ?1", [.text(old.hex)]),
         ]
         for (sql, values) in steps {
@@ -247,13 +274,30 @@ extension DeviceStore {
         try claims().first { $0.mac == mac }
     }
 
-    /// Removes a claim; false when there was none.
+    /// Whether `mac` had a claim that its new device row settles. The journal keeps the row as history; `claims`
+    /// lists only MACs that are no device.
     @discardableResult
-    public func removeClaim(mac: MACAddress) throws(SQLiteError) -> Bool {
-        let statement = try database.prepare("DELETE FROM claims WHERE mac = ?1")
+    public func settlesClaim(mac: MACAddress) throws(SQLiteError) -> Bool {
+        let statement = try database.prepare("SELECT count(*) FROM claims WHERE mac = ?1")
         try statement.bind(1, mac.hex)
-        try statement.step()
-        return database.changes > 0
+        return try statement.step() && statement.int(0) > 0
+    }
+
+    /// Every claim over the fleet's journals of a MAC that is no device, most recent first.
+    public func claims() throws(SQLiteError) -> [Claim] {
+        let statement = try database.prepare("""
+            SELECT mac, serial, model, remote_addr, user_agent, first_seen, last_seen, count, node
+            FROM claims WHERE mac NOT IN (SELECT mac FROM main.devices) ORDER BY last_seen DESC, mac
+            """)
+        var claims: [Claim] = []
+        while try statement.step() {
+            guard let mac = statement.text(0).flatMap({ MACAddress($0) }) else { continue }
+            claims.append(Claim(mac: mac, serial: statement.text(1), model: statement.text(2),
+                                remoteAddress: statement.text(3), userAgent: statement.text(4),
+                                firstSeen: statement.int(5), lastSeen: statement.int(6), count: statement.int(7),
+                                node: statement.text(8)))
+        }
+        return claims
     }
 
     // MARK: Audit
@@ -281,117 +325,5 @@ extension DeviceStore {
                                       oldValue: statement.text(5), newValue: statement.text(6)))
         }
         return entries
-    }
-}
-
-/// Renders many profiles on one connection with its statements prepared once: `provctl render --all`,
-/// `check` and `--dry-run`. Each profile goes through the code the CGI runs (`ResolvedSettings`,
-/// `FlatProfile`, `ProfileEncoding`) on the same rows `DeviceStore.layers` reads.
-public final class ProfileRenderer {
-    let store: DeviceStore
-    let layersStatement: SQLiteStatement
-    let deviceStatement: SQLiteStatement
-    /// With `cachesSharedLayers`: the default, model and group rows per (model, group), read once.
-    let sharedStatement: SQLiteStatement?
-    let deviceLayerStatement: SQLiteStatement?
-    var shared: [SharedKey: Layers] = [:]
-    /// One deflate stream for every profile this renderer gzips.
-    lazy var compressor: GzipCompressor? = try? GzipCompressor()
-
-    struct SharedKey: Hashable {
-        var model: String?
-        var group: String?
-    }
-
-    /// `cachesSharedLayers` reads the default, model and group rows once per (model, group) pair and only the
-    /// device's own rows per device: for renderings of many devices while nothing changes (`render --all`,
-    /// `check`), never across a change.
-    public init(store: DeviceStore, cachesSharedLayers: Bool = false) throws(SQLiteError) {
-        self.store = store
-        if cachesSharedLayers {
-            sharedStatement = try store.database.prepare(DeviceStore.layersQuery(
-                where: "(scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2)"))
-            deviceLayerStatement = try store.database.prepare(DeviceStore.layersQuery(where: "scope = 'device' AND target = ?3"))
-        } else {
-            sharedStatement = nil
-            deviceLayerStatement = nil
-        }
-        layersStatement = try store.database.prepare(DeviceStore.layersQuery(where: DeviceStore.allFourScopes))
-        deviceStatement = try store.database.prepare("SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1")
-    }
-
-    /// The stored device with this MAC, or `nil`.
-    public func device(mac: MACAddress) throws(SQLiteError) -> Device? {
-        deviceStatement.reset()
-        try deviceStatement.bind(1, mac.hex)
-        return try deviceStatement.step() ? DeviceStore.device(from: deviceStatement) : nil
-    }
-
-    /// The settings and variables that apply to `device` as its stand-in identity presents it.
-    public func layers(for device: Device) throws(SQLiteError) -> Layers {
-        if let sharedStatement, let deviceLayerStatement {
-            let key = SharedKey(model: device.model, group: device.group)
-            var layers: Layers
-            if let cached = shared[key] {
-                layers = cached
-            } else {
-                sharedStatement.reset()
-                try sharedStatement.bind(1, device.model)
-                try sharedStatement.bind(2, device.group)
-                layers = Layers()
-                try DeviceStore.readLayers(sharedStatement, model: device.model, group: device.group, mac: device.mac,
-                                           into: &layers)
-                shared[key] = layers
-            }
-            deviceLayerStatement.reset()
-            try deviceLayerStatement.bind(3, device.mac.hex)
-            try DeviceStore.readLayers(deviceLayerStatement, model: device.model, group: device.group, mac: device.mac,
-                                       into: &layers)
-            return layers
-        }
-        layersStatement.reset()
-        try layersStatement.bind(1, device.model)
-        try layersStatement.bind(2, device.group)
-        try layersStatement.bind(3, device.mac.hex)
-        var layers = Layers()
-        try DeviceStore.readLayers(layersStatement, model: device.model, group: device.group, mac: device.mac, into: &layers)
-        return layers
-    }
-
-    /// The merged parameters of `device`, as `ProfileService.profile` merges them for its stand-in identity.
-    public func parameters(for device: Device) throws(Refusal) -> [ResolvedParameter] {
-        let layers: Layers
-        do {
-            layers = try self.layers(for: device)
-        } catch {
-            throw .serverError("reading settings: \(error)")
-        }
-        return try ResolvedSettings(layers: layers, device: device, identity: .standIn(for: device)).parameters
-    }
-
-    /// The body the CGI would send `device` for `form`: the CGI's merge and rendering (`LayerRows`), on rows
-    /// read once per (model, group) when caching.
-    public func profile(for device: Device, form: ProfileForm) throws(Refusal) -> [UInt8] {
-        let layers: Layers
-        do {
-            layers = try self.layers(for: device)
-        } catch {
-            throw .serverError("reading settings: \(error)")
-        }
-        let identity = ClientIdentity.standIn(for: device)
-        let rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
-        return try ProfileEncoding.encode(FlatProfile.render(rows, try rows.resolve(device: device, identity: identity)),
-                                          form: form, device: device, compressor: form == .xml ? nil : compressor)
-    }
-
-    /// Calls `body` with every device, ordered by MAC, read with one statement; `from`/`below` bound the MACs
-    /// (hex, inclusive and exclusive) to split the work.
-    public func forEachDevice(from lower: String? = nil, below upper: String? = nil, _ body: (Device) throws -> Void) throws {
-        let statement = try store.database.prepare("""
-            SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac >= ifnull(?1, '') AND (?2 IS NULL OR mac < ?2) ORDER BY mac
-            """)
-        try statement.bind(1, lower)
-        try statement.bind(2, upper)
-        while try statement.step() { try body(try DeviceStore.device(from: statement)) }
     }
 }

@@ -1,3 +1,4 @@
+public import Provisioning
 /// Why a value cannot be stored: the parameter, its value (masked when it is a secret) and the rule it breaks.
 public struct RuleViolation: Error, Sendable, Equatable, CustomStringConvertible {
     /// The parameter or variable name.

@@ -108,7 +108,7 @@ public enum Secrets {
 }
 
 extension Substring {
-    func range(of needle: String) -> Range<Substring.Index>? {
+    package func range(of needle: String) -> Range<Substring.Index>? {
         let needleBytes = Array(needle.utf8)
         var index = startIndex
         while index < endIndex {
@@ -122,7 +122,7 @@ extension Substring {
 }
 
 extension String {
-    func range(of needle: String) -> Range<String.Index>? {
+    package func range(of needle: String) -> Range<String.Index>? {
         self[...].range(of: needle)
     }
 }

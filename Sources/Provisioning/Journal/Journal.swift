@@ -1,0 +1,248 @@
+/// The journal: what serving records, in a SQLite file of its own beside the configuration database
+/// (`PROVISIONER_JOURNAL`). The configuration database is never written by serving; the journal is never
+/// written by the admin, except to prune it. Each node of a fleet writes its own journal; every row names its node.
+///
+/// - `fetches`: one row per answered request (time, identity presented, address, path, form, status, reason, the
+///   SHA-256 of the plaintext profile served, bytes, microseconds);
+/// - `seen`: per device, first and last successful fetch, address, firmware, count;
+/// - `claims`: per MAC, a valid certificate of no known device;
+/// - `lost`: records that could not be written when they happened, folded in from `LostCounter`.
+///
+/// A write waits at most `waitMilliseconds` for another writer's lock, and never fails the request: a record that
+/// cannot be written is counted (`LostCounter`), and `provctl check` reports both.
+public final class Journal {
+    public let path: String
+    public let node: String
+    let lost: LostCounter
+    var database: SQLiteDatabase?
+    var statements: [SQLiteStatement] = []
+
+    /// The journal's schema version (`PRAGMA user_version`).
+    public static let schemaVersion = 1
+
+    /// The journal's tables; created by the first writer (profile-cgi or provctl), `IF NOT EXISTS` throughout so
+    /// two first writers cannot collide.
+    public static let schema = """
+        CREATE TABLE IF NOT EXISTS fetches (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            mac TEXT,
+            serial TEXT,
+            model TEXT,
+            cert_sha256 TEXT,
+            cert_serial TEXT,
+            firmware TEXT,
+            remote_addr TEXT,
+            method TEXT,
+            path TEXT,
+            form TEXT,
+            status INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            sha256 TEXT,
+            bytes INTEGER NOT NULL,
+            micros INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS fetches_by_mac ON fetches (mac, at);
+        CREATE INDEX IF NOT EXISTS fetches_by_at ON fetches (at);
+        CREATE TABLE IF NOT EXISTS seen (
+            mac TEXT NOT NULL PRIMARY KEY,
+            node TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            remote_addr TEXT,
+            firmware TEXT,
+            count INTEGER NOT NULL DEFAULT 1
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS claims (
+            mac TEXT NOT NULL PRIMARY KEY,
+            node TEXT NOT NULL,
+            serial TEXT,
+            model TEXT,
+            remote_addr TEXT,
+            user_agent TEXT,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            count INTEGER NOT NULL DEFAULT 1
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS lost (
+            node TEXT NOT NULL,
+            what TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            first_at INTEGER NOT NULL,
+            last_at INTEGER NOT NULL,
+            PRIMARY KEY (node, what)
+        ) WITHOUT ROWID;
+        PRAGMA user_version = 1;
+        """
+
+    public init(path: String, node: String) {
+        self.path = path
+        self.node = node
+        lost = LostCounter(journalPath: path)
+    }
+
+    /// Opens (creating it and its tables when missing) the journal for writing.
+    func open(waitMilliseconds: Int32) throws(SQLiteError) -> SQLiteDatabase {
+        if let database {
+            database.setBusyTimeout(waitMilliseconds)
+            return database
+        }
+        let database = try SQLiteDatabase(path: path, mode: .create, busyTimeout: waitMilliseconds)
+        if try database.userVersion() < Self.schemaVersion {
+            try database.execute("PRAGMA journal_mode = WAL")
+            try database.execute("BEGIN IMMEDIATE")
+            do {
+                if try database.userVersion() < Self.schemaVersion { try database.execute(Self.schema) }
+                try database.execute("COMMIT")
+            } catch {
+                try? database.execute("ROLLBACK")
+                throw error
+            }
+        }
+        // Bookkeeping, not configuration: a commit need not wait for fsync (WAL with synchronous=NORMAL stays
+        // consistent; a power cut may lose the last rows).
+        try database.execute("PRAGMA synchronous = NORMAL")
+        self.database = database
+        return database
+    }
+
+    static let insertFetch = """
+        INSERT INTO fetches (at, node, mac, serial, model, cert_sha256, cert_serial, firmware, remote_addr, method,
+            path, form, status, reason, sha256, bytes, micros)
+        VALUES (?1, ?2, ?3, substr(?4, 1, 256), substr(?5, 1, 256), ?6, substr(?7, 1, 128), substr(?8, 1, 64),
+            substr(?9, 1, 256), substr(?10, 1, 16), substr(?11, 1, 512), ?12, ?13, ?14, ?15, ?16, ?17)
+        """
+    static let upsertSeen = """
+        INSERT INTO seen (mac, node, first_seen, last_seen, remote_addr, firmware, count)
+        VALUES (?1, ?2, ?3, ?3, substr(?4, 1, 256), substr(?5, 1, 64), 1)
+        ON CONFLICT (mac) DO UPDATE SET node = excluded.node, last_seen = excluded.last_seen,
+            remote_addr = excluded.remote_addr, firmware = excluded.firmware, count = count + 1
+        """
+    static let upsertClaim = """
+        INSERT INTO claims (mac, node, serial, model, remote_addr, user_agent, first_seen, last_seen, count)
+        VALUES (?1, ?2, substr(?3, 1, 256), substr(?4, 1, 256), substr(?5, 1, 256), substr(?6, 1, 256), ?7, ?7, 1)
+        ON CONFLICT (mac) DO UPDATE SET node = excluded.node, serial = excluded.serial, model = excluded.model,
+            remote_addr = excluded.remote_addr, user_agent = excluded.user_agent,
+            last_seen = excluded.last_seen, count = count + 1
+        """
+    static let upsertLost = """
+        INSERT INTO lost (node, what, count, first_at, last_at) VALUES (?1, ?2, 1, ?3, ?3)
+        ON CONFLICT (node, what) DO UPDATE SET count = count + 1, last_at = max(last_at, excluded.last_at),
+            first_at = min(first_at, excluded.first_at)
+        """
+
+    func statement(_ index: Int, _ sql: String, on database: SQLiteDatabase) throws(SQLiteError) -> SQLiteStatement {
+        while statements.count <= index { statements.append(try database.prepare(sql)) }
+        let statement = statements[index]
+        statement.reset()
+        return statement
+    }
+
+    /// Writes the records of `entries` in one transaction. On failure nothing of them is written and the caller
+    /// decides: retry later, or `countLost`.
+    public func write(_ entries: [Bookkeeping], waitMilliseconds: Int32) throws(SQLiteError) {
+        let database: SQLiteDatabase
+        do {
+            database = try open(waitMilliseconds: waitMilliseconds)
+        } catch {
+            close()
+            throw error
+        }
+        do {
+            try database.execute("BEGIN IMMEDIATE")
+            for entry in entries { try insert(entry, on: database) }
+            try foldLost(on: database)
+            try database.execute("COMMIT")
+        } catch {
+            try? database.execute("ROLLBACK")
+            if !error.isBusy { close() }
+            throw error
+        }
+        try? checkpointIfLarge(database)
+    }
+
+    func insert(_ entry: Bookkeeping, on database: SQLiteDatabase) throws(SQLiteError) {
+        let fetch = try statement(0, Self.insertFetch, on: database)
+        try fetch.bind(1, entry.at)
+        try fetch.bind(2, node)
+        try fetch.bind(3, entry.mac?.hex)
+        try fetch.bind(4, entry.serial)
+        try fetch.bind(5, entry.model)
+        try fetch.bind(6, entry.certificateSHA256)
+        try fetch.bind(7, entry.certificateSerial)
+        try fetch.bind(8, entry.firmware)
+        try fetch.bind(9, entry.remoteAddress)
+        try fetch.bind(10, entry.method)
+        try fetch.bind(11, entry.path)
+        try fetch.bind(12, entry.form)
+        try fetch.bind(13, entry.status)
+        try fetch.bind(14, entry.reason)
+        try fetch.bind(15, entry.sha256)
+        try fetch.bind(16, entry.bytes)
+        try fetch.bind(17, entry.microseconds)
+        try fetch.step()
+        guard let mac = entry.mac else { return }
+        let seconds = entry.at / 1_000_000
+        if entry.seen {
+            let seen = try statement(1, Self.upsertSeen, on: database)
+            try seen.bind(1, mac.hex)
+            try seen.bind(2, node)
+            try seen.bind(3, seconds)
+            try seen.bind(4, entry.remoteAddress)
+            try seen.bind(5, entry.firmware)
+            try seen.step()
+        }
+        if entry.claim {
+            let claim = try statement(2, Self.upsertClaim, on: database)
+            try claim.bind(1, mac.hex)
+            try claim.bind(2, node)
+            try claim.bind(3, entry.serial)
+            try claim.bind(4, entry.model)
+            try claim.bind(5, entry.remoteAddress)
+            try claim.bind(6, entry.userAgent)
+            try claim.bind(7, seconds)
+            try claim.step()
+        }
+    }
+
+    /// Moves the losses counted outside the journal into its `lost` table (inside the caller's transaction).
+    func foldLost(on database: SQLiteDatabase) throws(SQLiteError) {
+        guard let path = lost.path, FileStamp.of(path).map({ $0.size > 0 }) == true else { return }
+        let pending = lost.read(take: true)
+        for (at, what) in pending {
+            let statement = try statement(3, Self.upsertLost, on: database)
+            try statement.bind(1, node)
+            try statement.bind(2, what)
+            try statement.bind(3, at)
+            try statement.step()
+        }
+    }
+
+    /// Counts records that will not be written: the fetch, and the seen or claim update it carried.
+    public func countLost(_ entries: [Bookkeeping]) {
+        for entry in entries {
+            let seconds = entry.at / 1_000_000
+            lost.count("fetch", now: seconds)
+            if entry.seen { lost.count("seen", now: seconds) }
+            if entry.claim { lost.count("claim", now: seconds) }
+        }
+    }
+
+    /// Closes the connection; the next write opens it again.
+    public func close() {
+        statements = []
+        database = nil
+    }
+
+    /// The size of write-ahead log above which the writer checkpoints it: 64 frames of 4 KB pages. A CGI process
+    /// is usually alone with the file, so SQLite rebuilds the WAL index from the whole log at open, and a process
+    /// that exits without closing never resets it: left alone the log grows and every request slows (measured in
+    /// wave 1: 1.8 ms per request to 7.2 ms by the 1,800th, with a 7 MB log).
+    static let walCheckpointBytes = 32 + 64 * (24 + 4096)
+
+    func checkpointIfLarge(_ database: SQLiteDatabase) throws(SQLiteError) {
+        guard let stamp = FileStamp.of(path + "-wal"), stamp.size > Self.walCheckpointBytes else { return }
+        try database.checkpointAndTruncate()
+    }
+}

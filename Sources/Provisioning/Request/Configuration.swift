@@ -1,0 +1,104 @@
+/// How this server is set up, read once from the environment: where the two databases are and what to record.
+/// A CGI reads it from its environment on every start; a FastCGI responder from its process environment once.
+public struct Configuration: Sendable, Equatable {
+    /// The configuration database (`PROVISIONER_DB`), opened read-only.
+    public var databasePath: String
+    /// The journal (`PROVISIONER_JOURNAL`, default `journal.db` beside the configuration database).
+    public var journalPath: String
+    /// Whether serving writes the journal at all (`PROVISIONER_RECORD_SEEN=0` turns it off).
+    public var recordsJournal: Bool
+    /// This node's name in the journal (`PROVISIONER_NODE`, default the host name).
+    public var node: String
+    /// How long a journal write may wait for another writer's lock, in milliseconds
+    /// (`PROVISIONER_JOURNAL_WAIT_MS`). A CGI writes after the phone's connection is closed; a FastCGI responder
+    /// waits far less and keeps what it could not write for after the next request.
+    public var journalWaitMilliseconds: Int32
+    /// How long a read of the configuration database may wait for a lock before the phone gets 503
+    /// (`PROVISIONER_DB_WAIT_MS`).
+    public var databaseWaitMilliseconds: Int32
+
+    public init(databasePath: String, journalPath: String? = nil, recordsJournal: Bool = true, node: String? = nil,
+                journalWaitMilliseconds: Int32 = 250, databaseWaitMilliseconds: Int32 = 100) {
+        self.databasePath = databasePath
+        self.journalPath = journalPath ?? Self.defaultJournalPath(databasePath: databasePath)
+        self.recordsJournal = recordsJournal
+        self.node = node ?? HostName.current()
+        self.journalWaitMilliseconds = journalWaitMilliseconds
+        self.databaseWaitMilliseconds = databaseWaitMilliseconds
+    }
+
+    /// Reads the `PROVISIONER_*` variables.
+    public init(environment: StringTable) {
+        let database = environment["PROVISIONER_DB"].nonEmpty ?? DeviceStore.defaultPath
+        self.init(databasePath: database,
+                  journalPath: environment["PROVISIONER_JOURNAL"].nonEmpty,
+                  recordsJournal: environment["PROVISIONER_RECORD_SEEN"] != "0",
+                  node: environment["PROVISIONER_NODE"].nonEmpty,
+                  journalWaitMilliseconds: Self.milliseconds(environment["PROVISIONER_JOURNAL_WAIT_MS"]) ?? 250,
+                  databaseWaitMilliseconds: Self.milliseconds(environment["PROVISIONER_DB_WAIT_MS"]) ?? 100)
+    }
+
+    /// `journal.db` in the configuration database's folder.
+    public static func defaultJournalPath(databasePath: String) -> String {
+        let folder = FilePath.directory(of: databasePath)
+        return (folder == "/" ? "" : folder) + "/journal.db"
+    }
+
+    static func milliseconds(_ text: String?) -> Int32? {
+        guard let text, let value = Int32(text), value >= 0, value <= 10_000 else { return nil }
+        return value
+    }
+}
+
+/// One request, read once from its environment (a CGI's, or a FastCGI request's parameters): everything the
+/// service looks at. Nothing later reads the environment again.
+public struct Request: Sendable {
+    /// `REQUEST_METHOD` (GET if unset).
+    public var method: String
+    /// `PATH_INFO`.
+    public var path: String?
+    /// `HTTP_USER_AGENT`, as sent.
+    public var userAgentText: String?
+    /// `REMOTE_ADDR`.
+    public var remoteAddress: String?
+    /// `CONTENT_LENGTH`, 0 when absent.
+    public var contentLength: Int
+    /// `SSL_CLIENT_M_SERIAL`: the certificate's serial number (not the phone's).
+    public var certificateSerial: String?
+    /// What was asked, or why the request is refused before anyone is identified (405, 404).
+    public var profileRequest: ProfileRequest?
+    /// Who is calling, or why nobody could be identified (403).
+    public var identity: ClientIdentity?
+    /// The first refusal the request earned while it was read, in the order the service checks: the method and
+    /// file name first, then the certificate.
+    public var refusal: Refusal?
+    /// The request body, as much of it as the caller read (at most `bodyLimit` bytes; a phone's report).
+    public var body: [UInt8] = []
+
+    /// The most of a body the caller keeps; a larger body is drained up to `drainLimit` and refused.
+    public static let bodyLimit = 1 << 20
+    /// How much of a body the caller reads at most, so that the web server sees it consumed (no reset).
+    public static let drainLimit = 16 << 20
+
+    public init(environment: StringTable) {
+        method = environment["REQUEST_METHOD"] ?? "GET"
+        path = environment["PATH_INFO"]
+        userAgentText = environment["HTTP_USER_AGENT"]
+        remoteAddress = environment["REMOTE_ADDR"]
+        contentLength = environment["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
+        certificateSerial = environment["SSL_CLIENT_M_SERIAL"]
+        do {
+            profileRequest = try ProfileRequest(environment: environment)
+        } catch {
+            refusal = error
+        }
+        do {
+            identity = try ClientIdentity.from(environment: environment)
+        } catch {
+            if refusal == nil { refusal = error }
+        }
+    }
+
+    /// True for HEAD: headers only.
+    public var isHead: Bool { method == "HEAD" }
+}

@@ -1,0 +1,157 @@
+/// The one line a request leaves in Apache's error log: who, what, the outcome, size and time. It holds no key,
+/// no password and no setting value.
+public struct RequestLog: Sendable {
+    /// Who called, once the certificate was read. (Three fields, not an optional `ClientIdentity`: copying that
+    /// optional made the Swift runtime instantiate its generic metadata, 50k instructions on every request.)
+    public var mac: MACAddress?
+    public var serial: String?
+    public var model: String?
+    public var userAgent: UserAgent?
+    public var remoteAddress: String?
+    public var path: String?
+    public var method: String?
+    public var status = 500
+    public var reason = "server error"
+    public var detail: String?
+    public var notes: [String] = []
+    public var form: String?
+    public var bytes = 0
+    /// Microseconds from the request's start to the answer written, set by the caller.
+    public var microseconds: Int?
+
+    public init(request: Request) {
+        userAgent = request.userAgentText.map(UserAgent.init)
+        remoteAddress = request.remoteAddress
+        path = request.path
+        method = request.method
+        if let identity = request.identity {
+            mac = identity.mac
+            serial = identity.serial
+            model = identity.model
+        }
+    }
+
+    /// `key=value` pairs separated by spaces (see `appendEscaped`).
+    public var line: String { String(decoding: lineBytes.dropLast(), as: UTF8.self) }
+
+    /// `line` and its newline, as the CGI writes it to stderr. Built on bytes: this runs on every request.
+    public var lineBytes: [UInt8] {
+        var out: [UInt8] = Array("profile-cgi:".utf8)
+        out.reserveCapacity(320)
+        func field(_ key: StaticString, _ value: String?) {
+            guard let value else { return }
+            out.append(0x20)
+            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            out.append(UInt8(ascii: "="))
+            Self.appendEscaped(value, to: &out)
+        }
+        field("status", String(status))
+        field("reason", reason)
+        field("mac", mac?.hex)
+        field("serial", serial)
+        field("model", model)
+        field("fw", userAgent?.firmware)
+        field("addr", remoteAddress)
+        field("method", method)
+        field("path", path)
+        field("form", form)
+        field("bytes", String(bytes))
+        field("us", microseconds.map { String($0) })
+        field("detail", detail)
+        for note in notes { field("note", note) }
+        out.append(0x0a)
+        return out
+    }
+
+    /// Appends `value` so that it reads as one field that nothing in it can forge: printable ASCII stays as it
+    /// is; a space, `=`, `"` or `\` puts the value in double quotes, with `"` and `\` escaped; every other byte
+    /// (control characters, DEL, anything outside ASCII: bidi overrides such as U+202E, invalid UTF-8) is written
+    /// `\xHH`. At most 200 bytes of the value are shown, then `...`.
+    public static func appendEscaped(_ value: String, to out: inout [UInt8]) {
+        var clean: [UInt8] = []
+        clean.reserveCapacity(min(value.utf8.count, 200) + 8)
+        var needsQuotes = value.isEmpty
+        var taken = 0
+        let digits: StaticString = "0123456789abcdef"
+        for byte in value.utf8 {
+            if taken >= 200 {
+                clean += [UInt8(ascii: "."), UInt8(ascii: "."), UInt8(ascii: ".")]
+                break
+            }
+            taken += 1
+            switch byte {
+            case 0x20, UInt8(ascii: "="):
+                needsQuotes = true
+                clean.append(byte)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                needsQuotes = true
+                clean.append(UInt8(ascii: "\\"))
+                clean.append(byte)
+            case 0x21...0x7e:
+                clean.append(byte)
+            default:
+                clean.append(UInt8(ascii: "\\"))
+                clean.append(UInt8(ascii: "x"))
+                clean.append(digits.utf8Start[Int(byte >> 4)])
+                clean.append(digits.utf8Start[Int(byte & 15)])
+            }
+        }
+        if needsQuotes { out.append(UInt8(ascii: "\"")) }
+        out += clean
+        if needsQuotes { out.append(UInt8(ascii: "\"")) }
+    }
+}
+
+/// What serving records about one answered request, handed back with the answer and written to the journal
+/// after the phone has its bytes: one fetch row always, the device's `seen` row on a 200, a claim for a valid
+/// certificate of no known device.
+public struct Bookkeeping: Sendable {
+    /// Unix microseconds when the request was answered.
+    public var at: Int
+    public var mac: MACAddress?
+    public var serial: String?
+    public var model: String?
+    public var certificateSHA256: String?
+    public var certificateSerial: String?
+    public var userAgent: String?
+    public var firmware: String?
+    public var remoteAddress: String?
+    public var method: String
+    public var path: String?
+    public var form: String?
+    public var status = 500
+    public var reason = "server error"
+    /// SHA-256 of the plaintext profile served (the XML before gzip and encryption), hex; nil unless 200.
+    public var sha256: String?
+    public var bytes = 0
+    public var microseconds = 0
+    /// A valid certificate named no device: remember it as a claim.
+    public var claim = false
+
+    public init(request: Request, now: Int) {
+        at = now
+        method = request.method
+        path = request.path
+        remoteAddress = request.remoteAddress
+        userAgent = request.userAgentText
+        firmware = request.userAgentText.map(UserAgent.init)?.firmware
+        certificateSerial = request.certificateSerial
+        if let identity = request.identity {
+            mac = identity.mac
+            serial = identity.serial
+            model = identity.model
+            certificateSHA256 = identity.fingerprint
+        }
+    }
+
+    mutating func served(status: Int, reason: String, form: ProfileForm?, plaintext: [UInt8]?, bytes: Int) {
+        self.status = status
+        self.reason = reason
+        self.form = form?.rawValue
+        self.bytes = bytes
+        if let plaintext { sha256 = Digest.sha256Hex(plaintext) }
+    }
+
+    /// True when the device's `seen` row is to be updated: it was answered its profile.
+    public var seen: Bool { status == 200 && mac != nil }
+}

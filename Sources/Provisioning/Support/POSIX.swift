@@ -1,0 +1,185 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The serving core's POSIX calls, in one place: time, file state, whole writes, the process environment.
+
+/// The state of a database file that decides whether it may be read without SQLite's shared memory.
+public struct FileStamp: Sendable, Equatable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int
+    public var modifiedSeconds: Int
+    public var modifiedNanoseconds: Int
+
+    /// The file's stamp, or nil when it cannot be read.
+    public static func of(_ path: String) -> FileStamp? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileStamp(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int(info.st_size),
+                         modifiedSeconds: Int(info.st_mtim.tv_sec), modifiedNanoseconds: Int(info.st_mtim.tv_nsec))
+    }
+
+    /// The file's stamp when no connection has it open in WAL mode (no `-shm` beside it) and no committed change
+    /// waits in a log (no `-wal`, or an empty one): then the file alone is the whole, consistent database.
+    /// Nil otherwise.
+    public static func quiescent(_ path: String) -> FileStamp? {
+        var info = stat()
+        if stat(path + "-shm", &info) == 0 { return nil }
+        if stat(path + "-wal", &info) == 0 && info.st_size > 0 { return nil }
+        return of(path)
+    }
+}
+
+/// Time as the request path needs it.
+public enum Clock {
+    /// Microseconds on the monotonic clock, for durations.
+    public static func monotonicMicroseconds() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now.tv_sec * 1_000_000 + now.tv_nsec / 1000
+    }
+
+    /// Unix time in seconds.
+    public static func unixSeconds() -> Int { Int(time(nil)) }
+
+    /// Unix time in microseconds.
+    public static func unixMicroseconds() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return now.tv_sec * 1_000_000 + now.tv_nsec / 1000
+    }
+}
+
+/// Whole writes and reads on file descriptors.
+public enum FileDescriptor {
+    /// Writes all of `bytes` to `fd`, retrying short writes; false if the reader went away.
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    /// Reads and discards up to `limit` bytes from `fd` (a refused request's body, so that the web server does
+    /// not reset the connection). Returns the count read.
+    @discardableResult
+    public static func drain(_ fd: Int32, limit: Int) -> Int {
+        var total = 0
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while total < limit {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, min($0.count, limit - total)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            total += n
+        }
+        return total
+    }
+
+    public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+}
+
+extension StringTable {
+    /// Every variable of the process environment, as bytes: nothing is filtered out, so a variable the core
+    /// starts to read later is never hidden by a list somewhere else.
+    public static func processEnvironment() -> StringTable {
+        var table = StringTable()
+        var cursor = environ
+        while let entry = cursor.pointee {
+            cursor += 1
+            guard let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
+            entry.withMemoryRebound(to: UInt8.self, capacity: strlen(entry) + 1) { bytes in
+                let keyCount = equals - entry
+                table.appendNew(UnsafeBufferPointer(start: bytes, count: keyCount),
+                                UnsafeBufferPointer(start: bytes + keyCount + 1, count: strlen(equals + 1)))
+            }
+        }
+        return table
+    }
+}
+
+/// The machine's name, for the journal's `node` column when `PROVISIONER_NODE` is not set.
+public enum HostName {
+    public static func current() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(cString: buffer)
+    }
+}
+
+/// Paths without Foundation.
+public enum FilePath {
+    /// The folder part of `path` (`.` when it has none).
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// Losses the journal could not take in, counted outside it: one line per lost record appended to a small file
+/// in `/dev/shm` (memory, so a full or read-only disk cannot stop the count), named after the journal folder's
+/// device and inode so that profile-cgi and provctl find the same file. The next writer that reaches the journal
+/// folds the lines into the journal's `lost` table. Appends and the fold hold `flock`.
+public struct LostCounter: Sendable {
+    /// The counter file, or nil when the journal's folder cannot be looked at.
+    public let path: String?
+    /// Past this size further losses are only counted by the line "overflow" already there.
+    static let limit = 1 << 20
+
+    public init(journalPath: String) {
+        var info = stat()
+        let folder = FilePath.directory(of: journalPath)
+        if stat(folder, &info) == 0 {
+            path = "/dev/shm/provisioner-lost-\(UInt64(info.st_dev))-\(UInt64(info.st_ino))"
+        } else {
+            path = nil
+        }
+    }
+
+    /// Counts one lost record of kind `what` (`fetch`, `seen`, `claim`, ...).
+    public func count(_ what: String, now: Int) {
+        guard let path else { return }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { return }
+        defer { Glibc.close(fd) }
+        fchmod(fd, 0o666)
+        flock(fd, LOCK_EX)
+        defer { flock(fd, LOCK_UN) }
+        var info = stat()
+        let full = fstat(fd, &info) == 0 && Int(info.st_size) > Self.limit
+        FileDescriptor.writeAll(fd, Array("\(now) \(full ? "overflow" : what)\n".utf8))
+    }
+
+    /// The pending lines, each (time, kind), and empties the file when `take` is set.
+    public func read(take: Bool) -> [(at: Int, what: String)] {
+        guard let path else { return [] }
+        let fd = open(path, (take ? O_RDWR : O_RDONLY) | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { Glibc.close(fd) }
+        flock(fd, take ? LOCK_EX : LOCK_SH)
+        defer { flock(fd, LOCK_UN) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        if take { _ = ftruncate(fd, 0) }
+        var result: [(at: Int, what: String)] = []
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            guard let space = line.firstIndex(of: UInt8(ascii: " ")) else { continue }
+            let at = Int(String(decoding: line[line.startIndex..<space], as: UTF8.self)) ?? 0
+            result.append((at, String(decoding: line[(space + 1)...], as: UTF8.self)))
+        }
+        return result
+    }
+}

@@ -1,0 +1,127 @@
+public import Provisioning
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// provctl's view of the journals: this node's (`PROVISIONER_JOURNAL`, default `journal.db` beside the
+/// configuration database) and every other node's brought home into a folder (`PROVISIONER_JOURNALS_DIR`, default
+/// `journals/` beside the configuration database). Each is ATTACHed to the configuration connection read-only and
+/// the temporary views `seen`, `claims` and `fetches` span them all, so the admin's queries read the whole fleet;
+/// each row keeps the `node` that wrote it. With no journal at all, the views are empty.
+public struct JournalFiles: Sendable, Equatable {
+    /// This node's journal.
+    public var local: String
+    /// The folder of other nodes' journals.
+    public var folder: String
+
+    public init(local: String, folder: String) {
+        self.local = local
+        self.folder = folder
+    }
+
+    /// The paths for a configuration database, from `PROVISIONER_JOURNAL` and `PROVISIONER_JOURNALS_DIR` when set.
+    public init(databasePath: String, environment: [String: String]) {
+        let folder = FilePath.directory(of: databasePath)
+        local = environment["PROVISIONER_JOURNAL"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? Configuration.defaultJournalPath(databasePath: databasePath)
+        self.folder = environment["PROVISIONER_JOURNALS_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((folder == "/" ? "" : folder) + "/journals")
+    }
+
+    /// The journal files that exist: the local one first, then the folder's `*.db` in name order. SQLite attaches
+    /// at most 10 databases; past that the rest are left out (`skipped`).
+    public func existing() -> (files: [String], skipped: [String]) {
+        var files: [String] = []
+        if FileStamp.of(local) != nil { files.append(local) }
+        var others: [String] = []
+        if let directory = opendir(folder) {
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                guard name.hasSuffix(".db"), !name.hasPrefix(".") else { continue }
+                let path = folder + "/" + name
+                if path != local { others.append(path) }
+            }
+            closedir(directory)
+        }
+        others.sort()
+        let room = max(0, 10 - files.count)
+        return (files + others.prefix(room), Array(others.dropFirst(room)))
+    }
+}
+
+extension DeviceStore {
+    /// Attaches the journals and creates the fleet-wide views. Safe to call once per connection.
+    @discardableResult
+    public func attachJournals(_ journals: JournalFiles) throws(SQLiteError) -> [String] {
+        let (files, _) = journals.existing()
+        var names: [String] = []
+        for (index, file) in files.enumerated() {
+            let statement = try database.prepare("ATTACH DATABASE ?1 AS ?2")
+            let uri = "file:" + file.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
+                .replacingOccurrences(of: "#", with: "%23") + "?mode=ro"
+            try statement.bind(1, uri)
+            try statement.bind(2, "j\(index)")
+            do {
+                try statement.step()
+            } catch {
+                continue
+            }
+            // A journal that is not one yet (a file not written to) has no tables: leave it out.
+            let check = try database.prepare("SELECT count(*) FROM j\(index).sqlite_master WHERE name = 'fetches'")
+            if try check.step(), check.int(0) > 0 { names.append("j\(index)") } else {
+                try? database.execute("DETACH DATABASE j\(index)")
+            }
+        }
+        try createJournalViews(names)
+        return names
+    }
+
+    /// The temporary views over the attached journals `names` (empty tables when there are none).
+    func createJournalViews(_ names: [String]) throws(SQLiteError) {
+        try database.execute("DROP VIEW IF EXISTS temp.seen; DROP VIEW IF EXISTS temp.claims; DROP VIEW IF EXISTS temp.fetches; DROP VIEW IF EXISTS temp.lost")
+        guard !names.isEmpty else {
+            try database.execute("""
+                CREATE TEMP VIEW seen AS SELECT '' AS mac, '' AS node, 0 AS first_seen, 0 AS last_seen, NULL AS remote_addr, NULL AS firmware, 0 AS count WHERE 0;
+                CREATE TEMP VIEW claims AS SELECT '' AS mac, '' AS node, NULL AS serial, NULL AS model, NULL AS remote_addr, NULL AS user_agent, 0 AS first_seen, 0 AS last_seen, 0 AS count WHERE 0;
+                CREATE TEMP VIEW fetches AS SELECT 0 AS id, 0 AS at, '' AS node, NULL AS mac, NULL AS serial, NULL AS model, NULL AS cert_sha256, NULL AS cert_serial, NULL AS firmware, NULL AS remote_addr, NULL AS method, NULL AS path, NULL AS form, 0 AS status, '' AS reason, NULL AS sha256, 0 AS bytes, 0 AS micros WHERE 0;
+                CREATE TEMP VIEW lost AS SELECT '' AS node, '' AS what, 0 AS count, 0 AS first_at, 0 AS last_at WHERE 0;
+                """)
+            return
+        }
+        func union(_ table: String, _ columns: String) -> String {
+            names.map { "SELECT \(columns) FROM \($0).\(table)" }.joined(separator: " UNION ALL ")
+        }
+        let seenColumns = "mac, node, first_seen, last_seen, remote_addr, firmware, count"
+        let claimColumns = "mac, node, serial, model, remote_addr, user_agent, first_seen, last_seen, count"
+        if names.count == 1 {
+            try database.execute("""
+                CREATE TEMP VIEW seen AS SELECT \(seenColumns) FROM \(names[0]).seen;
+                CREATE TEMP VIEW claims AS SELECT \(claimColumns) FROM \(names[0]).claims;
+                """)
+        } else {
+            // One row per device: the newest node's address and firmware, the first and last time over the fleet,
+            // the counts added up. (A bare column beside max() comes from the row with the maximum.)
+            try database.execute("""
+                CREATE TEMP VIEW seen AS
+                    SELECT mac, node, (SELECT min(f.first_seen) FROM (\(union("seen", "mac, first_seen"))) f WHERE f.mac = s.mac) AS first_seen,
+                        max(last_seen) AS last_seen, remote_addr, firmware,
+                        (SELECT sum(f.count) FROM (\(union("seen", "mac, count"))) f WHERE f.mac = s.mac) AS count
+                    FROM (\(union("seen", seenColumns))) s GROUP BY mac;
+                CREATE TEMP VIEW claims AS
+                    SELECT mac, node, serial, model, remote_addr, user_agent,
+                        (SELECT min(f.first_seen) FROM (\(union("claims", "mac, first_seen"))) f WHERE f.mac = c.mac) AS first_seen,
+                        max(last_seen) AS last_seen,
+                        (SELECT sum(f.count) FROM (\(union("claims", "mac, count"))) f WHERE f.mac = c.mac) AS count
+                    FROM (\(union("claims", claimColumns))) c GROUP BY mac;
+                """)
+        }
+        try database.execute("""
+            CREATE TEMP VIEW fetches AS \(union("fetches", "id, at, node, mac, serial, model, cert_sha256, cert_serial, firmware, remote_addr, method, path, form, status, reason, sha256, bytes, micros"));
+            CREATE TEMP VIEW lost AS \(union("lost", "node, what, count, first_at, last_at"));
+            """)
+        attachedJournals = names
+    }
+}
