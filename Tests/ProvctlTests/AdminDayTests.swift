@@ -8,7 +8,7 @@ import Testing
 @Suite("provctl: the admin's day")
 struct AdminDayTests {
     /// The error object of a failed --json run.
-    func jsonError(_ outcome: Outcome) throws -> [String: Any] {
+    func jsonError(_ outcome: ProcessOutcome) throws -> [String: Any] {
         let object = try #require(try outcome.json() as? [String: Any], "\(outcome)")
         return try #require(object["error"] as? [String: Any], "\(outcome)")
     }
@@ -34,7 +34,7 @@ struct AdminDayTests {
         for arguments in [["set", "default", "Resync_Periodic=3600"], ["var", "default", "x=1"], ["unvar", "default", "x"],
                           ["unset", "default", "Resync_Periodic"], ["device", "disable", "000e08abcdef"],
                           ["device", "enable", "000e08abcdef"], ["device", "edit", "000e08abcdef", "--serial", "SN1"],
-                          ["groups"], ["models"], ["history"], ["claims"], ["device", "list"], ["check"]] {
+                          ["groups"], ["models"], ["history"], ["claims"], ["device", "list"], ["check", "--web-user", currentUserName]] {
             let outcome = try box.provctl(arguments: arguments + ["--json"])
             #expect(outcome.status == 0, "\(arguments): \(outcome)")
             #expect((try? outcome.json()) != nil, "\(arguments) printed no JSON: \(outcome.text)")
@@ -255,6 +255,29 @@ struct AdminDayTests {
         #expect(try box.provctl("history", "--since", "yesterday").status == 64)
     }
 
+    @Test("check says what the web server's user cannot read or write, with the command that fixes it; lost journal writes")
+    func webServerAccess() throws {
+        let box = try Sandbox()
+        try box.ok("device", "add", "000e08abcdef")
+        _ = try box.journalSQL("INSERT INTO lost (node, what, count, first_at, last_at) VALUES ('n1', 'seen', 7, 1700000000, 1700000100)")
+        let lost = try box.provctl("check", "--web-user", currentUserName, "--permissions-only")
+        #expect(lost.status == 5 && lost.text.contains("7 seen record(s) lost"), "\(lost)")
+        _ = try box.journalSQL("DELETE FROM lost")
+        guard getuid() == 0, getpwnam("www-data") != nil else { return }
+        // As Debian leaves a folder made by root: 0755 root:root. www-data can read but not write the journal.
+        chmod(box.folder.path, 0o755)
+        let outcome = try box.provctl("check", "--permissions-only", "--json")
+        #expect(outcome.status == 5)
+        let object = try #require(try outcome.json() as? [String: Any])
+        let findings = try #require(object["findings"] as? [[String: Any]])
+        let fixes = findings.compactMap { ($0["message"] as? String)?.components(separatedBy: "; fix: ").last }
+        #expect(fixes.contains { $0.contains("chmod 2770") }, "\(findings)")
+        #expect(fixes.contains { $0.contains("chown www-data:www-data") && $0.contains("journal.db") }, "\(findings)")
+        for fix in fixes { _ = try run("/bin/sh", ["-c", fix]) }
+        let fixed = try box.provctl("check", "--permissions-only")
+        #expect(fixed.status == 0, "after running the printed commands: \(fixed)")
+    }
+
     @Test("backup while serving, restore, and the journal copy")
     func backupRestore() throws {
         let box = try Sandbox()
@@ -264,7 +287,7 @@ struct AdminDayTests {
         let snapshot = try box.dump()
         let backup = try box.ok("backup", box.path("b.db"))
         #expect(backup.text.contains("backed up 1 device(s)"))
-        #expect(try execute("sqlite3", [box.path("b-journal.db"), "SELECT count FROM seen"]).text.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+        #expect(try run("sqlite3", [box.path("b-journal.db"), "SELECT count FROM seen"]).text == "3\n")
         let mode = try FileManager.default.attributesOfItem(atPath: box.path("b.db"))[.posixPermissions] as? Int
         #expect(mode == 0o600, "a backup holds keys")
         #expect(try box.provctl("backup", box.path("b.db")).status == 4, "never overwrites")
