@@ -278,6 +278,25 @@ struct AdminDayTests {
         #expect(fixed.status == 0, "after running the printed commands: \(fixed)")
     }
 
+    @Test("help refers only to what a user has; completion covers values; --version")
+    func helpAndCompletion() throws {
+        let box = try Sandbox()
+        for arguments in [["--help"], ["set", "--help"], ["check", "--help"], ["import", "--help"], ["revert", "--help"]] {
+            let help = try box.ok(arguments: arguments).text
+            #expect(!help.contains("FACTS") && !help.contains("§"), "\(arguments)")
+        }
+        let bash = try box.ok("completions", "bash").text
+        #expect(bash.contains("---completion"), "custom value completion is wired in")
+        try box.ok("device", "add", "000e08abcdef", "--group", "sales")
+        // What the shell runs for `provctl device show 000e<TAB>` (ArgumentParser's protocol).
+        let macs = try run(provctlBinary, ["---completion", "device", "show", "--", "positional@0", "5", "4",
+                                          "provctl", "--db", box.db, "device", "show", "000e"])
+        #expect(macs.text.split(separator: "\n") == ["000e08abcdef"], "\(macs)")
+        let scopes = try run(provctlBinary, ["---completion", "set", "--", "positional@0", "4", "6",
+                                            "provctl", "--db", box.db, "set", "group:"])
+        #expect(scopes.text.contains("group:sales"), "\(scopes)")
+    }
+
     @Test("backup while serving, restore, and the journal copy")
     func backupRestore() throws {
         let box = try Sandbox()
