@@ -9,10 +9,16 @@ let started = Clock.monotonicMicroseconds()
 SQLiteDatabase.configureForSingleThread()
 let environment = StringTable.processEnvironment()
 let service = ProfileService(configuration: Configuration(environment: environment))
-let request = Request(environment: environment)
+var request = Request(environment: environment)
+// A report's body is read (one byte past the bound, to tell a body that is too large).
+if request.report != nil && request.contentLength <= ReportRequest.maximumBytes {
+    request.body = FileDescriptor.readAll(0, limit: ReportRequest.maximumBytes + 1)
+}
 var answer = service.respond(to: request, now: Clock.unixMicroseconds())
 // A refused request's body is read (bounded), so that Apache does not log a connection reset.
-if request.contentLength > 0 { FileDescriptor.drain(0, limit: min(request.contentLength, 1 << 20)) }
+if request.contentLength > request.body.count {
+    FileDescriptor.drain(0, limit: min(request.contentLength - request.body.count, 1 << 20))
+}
 FileDescriptor.writeAll(1, answer.response.serialized())
 answer.finish(microseconds: Clock.monotonicMicroseconds() - started)
 FileDescriptor.writeAll(2, answer.log.lineBytes)
