@@ -11,6 +11,8 @@ let environment = StringTable.processEnvironment()
 let service = ProfileService(configuration: Configuration(environment: environment))
 let request = Request(environment: environment)
 var answer = service.respond(to: request, now: Clock.unixMicroseconds())
+// From here SIGTERM (mod_cgid's, once the answer is out) no longer kills the journal write: see Termination.
+Termination.deferTermination()
 // A refused request's body is read (bounded), so that Apache does not log a connection reset.
 if request.contentLength > 0 { FileDescriptor.drain(0, limit: min(request.contentLength, 1 << 20)) }
 FileDescriptor.writeAll(1, answer.response.serialized())
