@@ -23,6 +23,8 @@ struct Failure: Error, CustomStringConvertible {
         /// The change would leave devices that render today unable to render (a phone would get 500); nothing was
         /// written (`--force` writes anyway). A `--dry-run` that finds such devices exits with it too.
         case breaks = 6
+        /// `provctl resync`: at least one phone did not accept the push.
+        case pushFailed = 7
         /// A malformed or missing argument, an unknown subcommand or option; a bulk removal without `--yes`.
         case usage = 64
         /// A value breaks a rule; a CSV or profile file is malformed. Nothing was written.
@@ -38,6 +40,7 @@ struct Failure: Error, CustomStringConvertible {
             case .conflict: "conflict"
             case .problems: "problems"
             case .breaks: "breaks"
+            case .pushFailed: "push_failed"
             case .usage: "usage"
             case .refused: "refused"
             }

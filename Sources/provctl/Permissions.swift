@@ -86,15 +86,3 @@ func accessFindings(user: WebUser, database: String, journal: String) -> [Access
     }
     return findings
 }
-
-/// The journal records profile-cgi could not write: the journals' `lost` table and this node's pending counter.
-func lostJournalWrites(_ store: DeviceStore, journal: String) throws -> (recorded: [(node: String, what: String, count: Int, last: Int)], pending: [String: Int]) {
-    var recorded: [(String, String, Int, Int)] = []
-    let statement = try store.database.prepare("SELECT node, what, sum(count), max(last_at) FROM lost GROUP BY node, what ORDER BY node, what")
-    while try statement.step() {
-        recorded.append((statement.text(0) ?? "", statement.text(1) ?? "", statement.int(2), statement.int(3)))
-    }
-    var pending: [String: Int] = [:]
-    for entry in LostCounter(journalPath: journal).read(take: false) { pending[entry.what, default: 0] += 1 }
-    return (recorded, pending)
-}

@@ -35,6 +35,7 @@ struct Provctl: ParsableCommand {
               4   conflict: the MAC is already a device, a replacement MAC is taken, a row to revert changed since
               5   problems: check found problems
               6   breaks: devices that render today would no longer render; nothing written (--dry-run too)
+              7   push_failed: resync, at least one phone did not accept the push
               64  usage: unknown subcommand or option, malformed argument; removing several devices without --yes
               65  refused: a value breaks a rule, a CSV row or profile file is malformed; nothing written
 
@@ -50,6 +51,7 @@ struct Provctl: ParsableCommand {
             SettingsCommand.self, VariablesCommand.self, Explain.self, Render.self, Check.self, Claims.self,
             Adopt.self, ImportDevices.self, ExportDevices.self, ImportProfile.self, History.self, Revert.self,
             Groups.self, Models.self, Backup.self, Restore.self, Completions.self,
+            Fetches.self, Pending.self, Resync.self, DriftCommand.self, Syslog.self, RetentionCommand.self, Prune.self,
         ]
     )
 
@@ -75,8 +77,10 @@ struct Provctl: ParsableCommand {
     /// --json, its usage errors (printed with the usage by `exit(withError:)`).
     static func failure(for error: any Error) -> Failure? {
         switch error {
-        case let failure as Failure: return failure
-        case let error as SQLiteError: return Failure(.runtime, "database: \(error)")
+        case let failure as Failure:
+            // A lock another process holds: say who (LockHolders).
+            return failure.message.contains("locked") ? Failure(failure.kind, LockHolders.explain(failure.message)) : failure
+        case let error as SQLiteError: return Failure(.runtime, "database: " + LockHolders.explain("\(error)"))
         case let conflict as RevertConflict: return Failure(.conflict, conflict.description, rule: "the row changed since")
         case let violation as RuleViolation: return Failure.refused(violation)
         case let refusal as Refusal:

@@ -261,7 +261,7 @@ struct AdminDayTests {
         try box.ok("device", "add", "000e08abcdef")
         _ = try box.journalSQL("INSERT INTO lost (node, what, count, first_at, last_at) VALUES ('n1', 'seen', 7, 1700000000, 1700000100)")
         let lost = try box.provctl("check", "--web-user", currentUserName, "--permissions-only")
-        #expect(lost.status == 5 && lost.text.contains("7 seen record(s) lost"), "\(lost)")
+        #expect(lost.status == 0 && lost.text.contains("seen 7"), "a warning: the phones were served: \(lost)")
         _ = try box.journalSQL("DELETE FROM lost")
         guard getuid() == 0, getpwnam("www-data") != nil else { return }
         // As Debian leaves a folder made by root: 0755 root:root. www-data can read but not write the journal.
@@ -306,7 +306,7 @@ struct AdminDayTests {
         let snapshot = try box.dump()
         let backup = try box.ok("backup", box.path("b.db"))
         #expect(backup.text.contains("backed up 1 device(s)"))
-        #expect(try run("sqlite3", [box.path("b-journal.db"), "SELECT count FROM seen"]).text == "3\n")
+        #expect(try run("sqlite3", [box.path("b-journal.db"), "SELECT count FROM seen"]).text.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
         let mode = try FileManager.default.attributesOfItem(atPath: box.path("b.db"))[.posixPermissions] as? Int
         #expect(mode == 0o600, "a backup holds keys")
         #expect(try box.provctl("backup", box.path("b.db")).status == 4, "never overwrites")
