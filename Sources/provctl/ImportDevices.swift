@@ -283,9 +283,13 @@ struct ImportDevices: ParsableCommand {
         let deleteVariables = try database.prepare("DELETE FROM variables WHERE scope = 'device' AND target = ?1")
         let insertVariable = try database.prepare("INSERT INTO variables (scope, target, name, value) VALUES ('device', ?1, ?2, ?3)")
         let auditRow = try database.prepare("""
-            INSERT INTO audit (at, who, action, target, old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            INSERT INTO audit (at, who, action, target, old_value, new_value, first_change, last_change)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
             """)
-        let claimChanges = try database.prepare("UPDATE changes SET audit_id = ?1 WHERE audit_id IS NULL")
+        // The undo rows of each device are the ones its writes just made: the connection's newest rowid of
+        // `changes` is the last, the mark before its writes plus one the first.
+        var mark = try store.undoMark ?? store.lastChange()
+        let lastChange = try database.prepare("SELECT ifnull(max(seq), 0) FROM changes")
         let progress = stdoutIsTerminal
         var counts = Counts()
         func shownVariables(_ pairs: [(name: String, value: String)]) -> String {
@@ -380,17 +384,19 @@ struct ImportDevices: ParsableCommand {
             } else {
                 counts.changed += 1
             }
+            lastChange.reset()
+            _ = try lastChange.step()
+            let last = lastChange.int(0)
             auditRow.reset()
             try auditRow.bind([.integer(audit.now), .text(audit.who), .text(old == nil ? "import add" : "import edit"),
-                               .text(mac), oldText.map { .text($0) } ?? .null, .text(newText)])
+                               .text(mac), oldText.map { .text($0) } ?? .null, .text(newText),
+                               last > mark ? .integer(mark + 1) : .null, last > mark ? .integer(last) : .null])
             try auditRow.step()
-            let id = database.lastInsertRowID
-            claimChanges.reset()
-            try claimChanges.bind(1, id)
-            try claimChanges.step()
-            audit.note(id)
+            mark = last
+            audit.note(database.lastInsertRowID)
         }
         if progress { progressLine("") }
+        store.undoMark = mark
         return counts
     }
 }

@@ -18,13 +18,17 @@ public final class DeviceStore {
     var layersStatement: SQLiteStatement?
     /// provctl: the schema names of the journals attached to this connection (ProvisioningAdmin's `attachJournals`).
     public var attachedJournals: [String] = []
+    /// provctl: the last `changes` row already tied to an audit entry (or written before this change began); the
+    /// next entry owns the rows after it.
+    public var undoMark: Int?
 
     /// Where the CGI and `provctl` look when `PROVISIONER_DB` is not set.
     public static let defaultPath = "/var/lib/provisioner/provisioner.db"
 
     /// The schema version this build reads and writes (the admin library's migrations; a test checks they agree).
-    /// 2: `seen` and `claims` moved to the journal. 3: `changes`, the undo log.
-    public static let schemaVersion = 3
+    /// 2: `seen` and `claims` moved to the journal. 3: `changes`, the undo log. 4: each audit entry names its
+    /// range of `changes` rows.
+    public static let schemaVersion = 4
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {

@@ -336,7 +336,7 @@ extension DeviceStore {
     public func auditEntries(_ filter: AuditFilter) throws(SQLiteError) -> [AuditEntry] {
         var sql = """
             SELECT id, at, who, action, target, old_value, new_value,
-                EXISTS (SELECT 1 FROM changes WHERE audit_id = audit.id) FROM audit WHERE 1
+                first_change IS NOT NULL FROM audit WHERE 1
             """
         var values: [SQLiteValue] = []
         func about(_ target: String) {

@@ -79,6 +79,9 @@ extension DeviceStore {
         // tied to the audit entry that describes it; `provctl revert` and `device restore` put rows back from
         // there. The images hold values exactly (keys and passwords too), protected as the tables they copy.
         UndoLog.migration,
+        // 4: an audit entry names its rows by range (first_change..last_change): no index to keep up and no
+        // update per entry, which made a 100k-device import pay twice for its undo rows.
+        UndoLog.migrationRanges,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -261,9 +264,12 @@ extension DeviceStore {
                             old.map { .text($0) } ?? .null, new.map { .text($0) } ?? .null])
         try statement.step()
         let id = database.lastInsertRowID
-        let claim = try database.prepare(UndoLog.claimPending)
-        try claim.bind(1, id)
-        try claim.step()
+        let range = try undoRange()
+        if let range {
+            let tie = try database.prepare("UPDATE audit SET first_change = ?2, last_change = ?3 WHERE id = ?1")
+            try tie.bind([.integer(id), .integer(range.lowerBound), .integer(range.upperBound)])
+            try tie.step()
+        }
         return id
     }
 

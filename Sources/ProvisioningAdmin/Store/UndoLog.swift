@@ -3,7 +3,7 @@ public import Provisioning
 /// The undo log: the `changes` table and the triggers that fill it. Each write to `devices`, `settings` or
 /// `variables` leaves one row: the table, the row's image before (NULL when it was inserted) and after (NULL when
 /// it was deleted), as `json_object` text. `DeviceStore.audit` ties the rows written since the previous entry to
-/// the new audit entry, so every recorded change (including `import`, which writes with statements of its own,
+/// the new audit entry (by range: `audit.first_change`..`last_change`, schema 4), so every recorded change (including `import`, which writes with statements of its own,
 /// and commands added later) can be undone without code of its own.
 public enum UndoLog {
     /// The tables the log covers, each with its columns and the columns that identify a row.
@@ -58,8 +58,15 @@ public enum UndoLog {
         return sql
     }()
 
-    /// Ties the changes written since the last audit entry to entry ?1.
-    static let claimPending = "UPDATE changes SET audit_id = ?1 WHERE audit_id IS NULL"
+    /// Migration 4: ranges instead of a column on every row. Entries written under 3 get their range from it.
+    static let migrationRanges = """
+        ALTER TABLE audit ADD COLUMN first_change INTEGER;
+        ALTER TABLE audit ADD COLUMN last_change INTEGER;
+        UPDATE audit SET first_change = (SELECT min(seq) FROM changes WHERE audit_id = audit.id),
+            last_change = (SELECT max(seq) FROM changes WHERE audit_id = audit.id);
+        DROP INDEX IF EXISTS changes_pending;
+        DROP INDEX IF EXISTS changes_by_audit;
+        """
 }
 
 /// One row change of an audit entry.
@@ -83,9 +90,37 @@ public struct RevertConflict: Error, Sendable, CustomStringConvertible {
 }
 
 extension DeviceStore {
+    /// The newest `changes` row (0 when there is none).
+    public func lastChange() throws(SQLiteError) -> Int {
+        let statement = try database.prepare("SELECT ifnull(max(seq), 0) FROM changes")
+        return try statement.step() ? statement.int(0) : 0
+    }
+
+    /// Marks the rows written so far as belonging to no new entry: call it when a change's transaction begins,
+    /// so rows written outside provctl (sqlite3, a generator) are never undone by the entry that follows.
+    public func startUndoRange() throws(SQLiteError) { undoMark = try lastChange() }
+
+    /// The rows written since the last entry (or since `startUndoRange`), nil when none, and moves the mark past
+    /// them. Without a mark, the rows after the newest entry's range.
+    public func undoRange() throws(SQLiteError) -> ClosedRange<Int>? {
+        let mark: Int
+        if let undoMark {
+            mark = undoMark
+        } else {
+            let statement = try database.prepare("SELECT last_change FROM audit WHERE last_change IS NOT NULL ORDER BY id DESC LIMIT 1")
+            mark = try statement.step() ? statement.int(0) : 0
+        }
+        let last = try lastChange()
+        undoMark = last
+        return last > mark ? (mark + 1)...last : nil
+    }
+
     /// The row changes recorded for an audit entry, in the order they were written.
     public func rowChanges(entry: Int) throws(SQLiteError) -> [RowChange] {
-        let statement = try database.prepare("SELECT seq, tbl, old, new FROM changes WHERE audit_id = ?1 ORDER BY seq")
+        let statement = try database.prepare("""
+            SELECT c.seq, c.tbl, c.old, c.new FROM audit a JOIN changes c ON c.seq BETWEEN a.first_change AND a.last_change
+            WHERE a.id = ?1 ORDER BY c.seq
+            """)
         try statement.bind(1, entry)
         var rows: [RowChange] = []
         while try statement.step() {
@@ -98,7 +133,7 @@ extension DeviceStore {
     /// The ids of the entries at or after `since` (Unix seconds) that have row changes, newest first.
     public func revertibleEntries(since: Int) throws(SQLiteError) -> [Int] {
         let statement = try database.prepare("""
-            SELECT id FROM audit WHERE at >= ?1 AND EXISTS (SELECT 1 FROM changes WHERE audit_id = audit.id) ORDER BY id DESC
+            SELECT id FROM audit WHERE at >= ?1 AND first_change IS NOT NULL ORDER BY id DESC
             """)
         try statement.bind(1, since)
         var ids: [Int] = []
@@ -110,7 +145,8 @@ extension DeviceStore {
     public func removalEntry(mac: MACAddress) throws(SQLiteError) -> Int? {
         let statement = try database.prepare("""
             SELECT a.id FROM audit a WHERE a.target = ?1 AND a.action = 'device remove'
-                AND EXISTS (SELECT 1 FROM changes c WHERE c.audit_id = a.id AND c.tbl = 'devices' AND c.new IS NULL)
+                AND EXISTS (SELECT 1 FROM changes c WHERE c.seq BETWEEN a.first_change AND a.last_change
+                            AND c.tbl = 'devices' AND c.new IS NULL)
             ORDER BY a.id DESC LIMIT 1
             """)
         try statement.bind(1, mac.hex)
