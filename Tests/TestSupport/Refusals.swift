@@ -29,6 +29,19 @@ public struct RefusalCase: Sendable, CustomStringConvertible {
 
     public var description: String { name }
 
+    public init(name: String, caller: RefusalCaller, method: String, file: String, status: Int, reason: String) {
+        self.name = name
+        self.caller = caller
+        self.method = method
+        self.file = file
+        self.status = status
+        self.reason = reason
+    }
+
+    /// Not a refusal: the caller's own profile, answered 200 (the baseline beside the table).
+    public static let ownProfile = RefusalCase(name: "the caller's own profile", caller: .known, method: "GET",
+                                               file: "{mac}.xml", status: 200, reason: "ok")
+
     /// The file name for a caller with `mac`.
     public func file(mac: String) -> String { file.replacingOccurrences(of: "{mac}", with: mac) }
 }
