@@ -1365,5 +1365,6 @@ wepKey2_#_		spa	spa525g2-export
 wepKey3_#_		spa	spa525g2-export
 wepKeyId_#_		spa	spa525g2-export
 wepKeyLen_#_		spa	spa525g2-export
+
 """#
 }
