@@ -6,12 +6,23 @@ import Testing
 /// profile-cgi run as a real process with an environment, as Apache runs it.
 @Suite("profile-cgi as a process")
 struct CGIProcessTests {
-    let cgi = productsDirectory().appendingPathComponent("profile-cgi").path
+    let cgi = builtProduct("profile-cgi")
 
     func runCGI(_ environment: [String: String]) throws -> (ParsedCGI, String) {
         let result = try run(cgi, environment: environment)
         #expect(result.status == 0)
         return (try ParsedCGI(Array(result.stdout)), result.stderr)
+    }
+
+    /// The shared table of refusals (TestSupport), answered by the CGI process: status, one-line body, log line.
+    @Test(arguments: refusalCases)
+    func refusalTable(_ refusal: RefusalCase) throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: LocalCaller.devices)
+        let (answer, log) = try runCGI(LocalCaller.of(refusal.caller).environment(database: db, for: refusal))
+        #expect(answer.status == refusal.status)
+        #expect(String(decoding: answer.body, as: UTF8.self) == refusal.reason + "\n")
+        #expect(log.hasPrefix("profile-cgi: status=\(refusal.status) ") && log.split(separator: "\n").count == 1)
     }
 
     @Test func xmlAnswerHeadersAndBody() throws {
