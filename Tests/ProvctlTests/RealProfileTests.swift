@@ -23,7 +23,7 @@ struct RealProfileTests {
     func catalogueIsTheDataFile() throws {
         let file = try String(contentsOf: Self.catalogueFolder.appendingPathComponent("catalogue.tsv"), encoding: .utf8)
         #expect(file == CatalogueData.tsv)
-        let check = try execute("python3", [Self.catalogueFolder.appendingPathComponent("generate.py").path, "--check"])
+        let check = try run("python3", [Self.catalogueFolder.appendingPathComponent("generate.py").path, "--check"])
         #expect(check.status == 0, "\(check)")
         // Every line has its four columns and names its sources.
         for line in file.split(separator: "\n") where !line.hasPrefix("#") {
@@ -74,7 +74,7 @@ struct RealProfileTests {
         let rendered = try box.ok("render", "000e08abcdef")
         let out = try box.write("rendered.xml", rendered.text)
         // xmllint, an independent reader, finds the served document well-formed.
-        let lint = try execute("xmllint", ["--noout", out])
+        let lint = try run("xmllint", ["--noout", out])
         #expect(lint.status == 0, "\(lint)")
 
         let original = try Leaves(contentsOf: path)
@@ -228,7 +228,7 @@ final class Leaves: NSObject, XMLParserDelegate {
         let parser = XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: path)))
         parser.delegate = self
         guard parser.parse(), var top = root else {
-            throw SupportError("\(path): \(parser.parserError.map { "\($0)" } ?? "no root")")
+            throw TestFailure("\(path): \(parser.parserError.map { "\($0)" } ?? "no root")")
         }
         if top.name == "device", let inner = top.children.first(where: { $0.name == "flat-profile" }) { top = inner }
         flatten(top.children, path: "", topLevel: true)
