@@ -58,7 +58,8 @@ public enum ParameterRules {
     public static func check(name: String, value: String, lenient: Bool = false) throws(RuleViolation) -> CheckedValue {
         guard XMLText.isValidName(name) else {
             throw RuleViolation(name: name, value: value, rule: "not a parameter name: ASCII letters, digits, _ - ., "
-                                + "a letter or _ first, at most 128 characters, not starting with xml")
+                                + "a letter or _ first, at most 128 characters (a leaf of nested blocks: up to 8 such "
+                                + "names joined by /, each optionally followed by [n])")
         }
         if let bad = XMLText.firstForbidden(in: value) {
             throw RuleViolation(name: name, value: value, rule: "holds U+\(hex(bad.value)), a character XML 1.0 forbids")
