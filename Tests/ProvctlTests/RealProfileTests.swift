@@ -89,6 +89,12 @@ struct RealProfileTests {
             #expect(same, "\(name): \(key): \(value.debugDescription) came back as \(back.debugDescription)")
         }
         #expect(Set(served.values.keys) == Set(original.values.keys))
+        // ua comes back too: as written, `RW` as `rw`, an unknown spelling dropped.
+        for (key, ua) in original.access {
+            let expected = ["na", "ro", "rw"].contains(ua.lowercased()) ? ua.lowercased() : nil
+            #expect(served.access[key] == expected, "\(name): \(key) ua=\(ua)")
+        }
+        #expect(served.access.count == original.access.filter { ["na", "ro", "rw"].contains($0.value.lowercased()) }.count)
         #expect(served.blocks == original.blocks, "nested blocks in the same places")
     }
 
@@ -210,11 +216,14 @@ struct RealProfileTests {
 /// them.
 final class Leaves: NSObject, XMLParserDelegate {
     private(set) var values: [String: String] = [:]
+    /// The `ua` attribute of each leaf that has one.
+    private(set) var access: [String: String] = [:]
     /// The path of every block (element with element children), in document order.
     private(set) var blocks: [String] = []
 
     private final class Node {
         var name: String
+        var ua: String?
         var text = ""
         var children: [Node] = []
         init(_ name: String) { self.name = name }
@@ -247,6 +256,7 @@ final class Leaves: NSObject, XMLParserDelegate {
             let full = path.isEmpty ? segment : path + "/" + segment
             if node.children.isEmpty {
                 values[full] = Self.trimmed(node.text)
+                access[full] = node.ua
             } else {
                 blocks.append(full)
                 flatten(node.children, path: full, topLevel: false)
@@ -265,6 +275,7 @@ final class Leaves: NSObject, XMLParserDelegate {
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
                 attributes: [String: String] = [:]) {
         let node = Node(elementName)
+        node.ua = attributes["ua"]
         if let parent = stack.last { parent.children.append(node) } else { root = node }
         stack.append(node)
     }
