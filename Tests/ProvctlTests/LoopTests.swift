@@ -3,7 +3,7 @@ import Provisioning
 import Testing
 
 /// profile-cgi beside provctl (the same build).
-let cgiBinary: String = URL(fileURLWithPath: provctlBinary).deletingLastPathComponent().appendingPathComponent("profile-cgi").path
+let cgiBinary = builtProduct("profile-cgi")
 
 extension Sandbox {
     /// Runs profile-cgi as Apache would for the OU/L/ST phone `mac` (serial 88012BA01234, CP-8841-3PCC), with a
@@ -18,24 +18,9 @@ extension Sandbox {
             "PROVISIONER_NODE": "node-a",
         ]
         if let body { environment["CONTENT_LENGTH"] = String(body.count) }
-        // The body comes from a file, as a pipe's writer would get SIGPIPE when the CGI leaves some unread.
-        let input = try file("body-\(UUID().uuidString)", body ?? Data())
-        defer { try? FileManager.default.removeItem(atPath: input) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: cgiBinary)
-        process.environment = environment
-        process.standardInput = FileHandle(forReadingAtPath: input)
-        let output = self.path("out-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: output, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardOutput = handle
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        guard process.terminationStatus == 0 else { throw SupportError("profile-cgi exited \(process.terminationStatus)") }
-        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: output)), as: UTF8.self)
+        let outcome = try run(cgiBinary, [], environment: environment, input: body)
+        guard outcome.status == 0 else { throw TestFailure("profile-cgi failed: \(outcome)") }
+        let text = outcome.text
         let status = text.hasPrefix("Status: ") ? Int(text.dropFirst(8).prefix(3)) ?? 0 : 200
         let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
         return (status, body)
@@ -143,10 +128,10 @@ struct LoopTests {
         // Plain XML.
         #expect(try box.phone("/report/000e08abcdef.xml", method: "POST", body: Data(report.utf8)).status == 200)
         // gzip, then openssl enc with the device's key, with both digests (what `--key` on the phone produces).
-        let gz = try execute("gzip", ["-c", xml]).stdout
+        let gz = try run("gzip", ["-c", xml]).stdout
         let gzFile = try box.file("report.xml.gz", gz)
         for digest in ["sha256", "md5"] {
-            let encrypted = try execute("openssl", ["enc", "-e", "-aes-256-cbc", "-md", digest, "-k", "report key", "-in", gzFile])
+            let encrypted = try run("openssl", ["enc", "-e", "-aes-256-cbc", "-md", digest, "-k", "report key", "-in", gzFile])
             #expect(encrypted.status == 0)
             let answer = try box.phone("/report/000e08abcdef.cfg", method: "POST", body: encrypted.stdout)
             #expect(answer.status == 200 && answer.body == "report stored\n", "\(digest)")
@@ -154,7 +139,7 @@ struct LoopTests {
         #expect(try box.journalSQL("SELECT encoding || ' ' || (body = readfile('\(xml)')) FROM reports") == "cfg+gz 1")
         // Refusals: another MAC's name, a wrong key, too large, a POST that is no report, an unknown phone.
         #expect(try box.phone("/report/000e08ffffff.xml", method: "POST", body: Data(report.utf8)).status == 403)
-        let wrong = try execute("openssl", ["enc", "-e", "-aes-256-cbc", "-md", "sha256", "-k", "other key", "-in", gzFile]).stdout
+        let wrong = try run("openssl", ["enc", "-e", "-aes-256-cbc", "-md", "sha256", "-k", "other key", "-in", gzFile]).stdout
         #expect(try box.phone("/report/000e08abcdef.cfg", method: "POST", body: wrong) == (400, "undecryptable report\n"))
         #expect(try box.phone("/report/000e08abcdef.xml", method: "POST", body: Data(repeating: 0x3c, count: (1 << 20) + 1)).status == 413)
         #expect(try box.phone("/report/000e08abcdef.xml", method: "POST", body: Data("not xml".utf8)).status == 400)
@@ -270,11 +255,11 @@ struct LoopTests {
         let journal = box.path("journal.db")
         let v1 = Journal.schema.replacingOccurrences(of: Journal.migrations[0], with: "")
             .replacingOccurrences(of: "PRAGMA user_version = 2;", with: "PRAGMA user_version = 1;")
-        #expect(try execute("sqlite3", [journal, v1 + "INSERT INTO fetches (at, node, status, reason, bytes, micros) VALUES (1, 'old', 404, 'x', 0, 0);"]).status == 0)
-        #expect(try execute("sqlite3", [journal, "PRAGMA user_version"]).text.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(try run("sqlite3", [journal, v1 + "INSERT INTO fetches (at, node, status, reason, bytes, micros) VALUES (1, 'old', 404, 'x', 0, 0);"]).status == 0)
+        #expect(try run("sqlite3", [journal, "PRAGMA user_version"]).text.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         // provctl reads it as it is (no reports there yet).
         #expect(try box.ok("pending", "--json").text.contains("never seen"))
         try box.phone("/000e08abcdef.xml")
-        #expect(try execute("sqlite3", [journal, "PRAGMA user_version; SELECT count(*) FROM fetches; SELECT count(*) FROM reports"]).text == "2\n2\n0\n")
+        #expect(try run("sqlite3", [journal, "PRAGMA user_version; SELECT count(*) FROM fetches; SELECT count(*) FROM reports"]).text == "2\n2\n0\n")
     }
 }

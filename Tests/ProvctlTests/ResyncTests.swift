@@ -7,11 +7,11 @@ import Glibc
 
 /// Debian's SIP tester, installed when missing (as Tests/run installs its packages).
 func sippProgram() throws -> String {
-    if let found = try? whichProgram("sipp") { return found }
-    let install = try execute("/usr/bin/env", ["sh", "-c", "apt-get install -y -qq sip-tester >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq sip-tester)"],
+    if let found = try? which("sipp") { return found }
+    let install = try run("/usr/bin/env", ["sh", "-c", "apt-get install -y -qq sip-tester >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq sip-tester)"],
                               environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive"])
-    guard install.status == 0 else { throw SupportError("sip-tester could not be installed: \(install)") }
-    return try whichProgram("sipp")
+    guard install.status == 0 else { throw TestFailure("sip-tester could not be installed: \(install)") }
+    return try which("sipp")
 }
 
 /// A free UDP port on 127.0.0.1.
@@ -25,7 +25,7 @@ func freeUDPPort() throws -> Int {
     let bound = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
     }
-    guard bound else { throw SupportError("no free UDP port") }
+    guard bound else { throw TestFailure("no free UDP port") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
