@@ -57,10 +57,10 @@ struct Provctl: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let failure as Failure {
-            if !failure.message.isEmpty { warn("provctl: " + failure.message) }
+            if !failure.message.isEmpty { warn("provctl: " + LockHolders.explain(failure.message)) }
             Foundation.exit(failure.kind.rawValue)
         } catch let error as SQLiteError {
-            warn("provctl: database: \(error)")
+            warn("provctl: database: " + LockHolders.explain("\(error)"))
             Foundation.exit(Failure.Kind.runtime.rawValue)
         } catch let violation as RuleViolation {
             warn("provctl: refused: \(violation)")

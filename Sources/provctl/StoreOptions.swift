@@ -24,6 +24,7 @@ struct StoreOptions: ParsableArguments {
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw Failure(.runtime, "database: no file at \(path) (run `provctl init`, or pass --db / set PROVISIONER_DB)")
         }
+        LockHolders.databasePath = path
         let store: DeviceStore
         do {
             store = try DeviceStore(path: path, mode: create ? .create : .readWrite)

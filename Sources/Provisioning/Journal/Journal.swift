@@ -124,10 +124,11 @@ public final class Journal {
     /// Opens (creating it and its tables when missing) the journal for writing.
     func open(waitMilliseconds: Int32) throws(SQLiteError) -> SQLiteDatabase {
         if let database {
-            database.setBusyTimeout(waitMilliseconds)
+            database.setBusyWait(waitMilliseconds)
             return database
         }
         let database = try SQLiteDatabase(path: path, mode: .create, busyTimeout: waitMilliseconds)
+        database.setBusyWait(waitMilliseconds)
         if try database.userVersion() < Self.schemaVersion {
             try database.execute("PRAGMA journal_mode = WAL")
             try database.execute("BEGIN IMMEDIATE")

@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failed SQLite call: the extended result code, SQLite's message, and the statement, never bound values.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
@@ -129,6 +132,16 @@ public final class SQLiteDatabase {
 
     /// Changes how long a call waits for another connection's lock, in milliseconds (`sqlite3_busy_timeout`).
     public func setBusyTimeout(_ milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
+
+    /// Waits for another connection's lock up to `milliseconds`, in 1 ms steps, and not at all once the process
+    /// has been told to terminate (`Termination`): a busy wait that SIGTERM cuts short (`sqlite3_busy_handler`).
+    public func setBusyWait(_ milliseconds: Int32) {
+        sqlite3_busy_handler(handle, { context, attempts in
+            if Termination.requested != 0 || Int(attempts) >= Int(bitPattern: context) { return 0 }
+            usleep(1000)
+            return 1
+        }, UnsafeMutableRawPointer(bitPattern: Int(max(0, milliseconds))))
+    }
 
     /// Copies every frame of the write-ahead log into the database and truncates the log to zero bytes
     /// (`sqlite3_wal_checkpoint_v2`, TRUNCATE). It waits for readers up to the busy timeout; busy is an error.

@@ -47,6 +47,8 @@ public final class DeviceStore {
             opened = try SQLiteDatabase(path: path, mode: .readOnly, busyTimeout: busyTimeout)
             versionAtOpen = try opened.userVersion()
         } catch {
+            // SQLite keeps -wal and -shm beside the file a symbolic link points to: judge (and open) that file.
+            let path = FilePath.resolved(path)
             guard !error.isBusy, let stamp = FileStamp.quiescent(path) else { throw error }
             immutable = stamp
             opened = try SQLiteDatabase(uri: "file:" + Self.uriEscaped(path) + "?immutable=1", busyTimeout: busyTimeout)
