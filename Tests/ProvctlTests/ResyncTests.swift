@@ -259,3 +259,114 @@ struct ResyncTests {
         #expect(try box.ok("resync", "--pending").text.contains("no device pending"))
     }
 }
+
+/// Apache playing the phone's web server: `/CGI/Execute` behind mod_auth_digest (realm "phone", user admin),
+/// a CGI that keeps the POSTed body and answers a `CiscoIPPhoneResponse`. Configuration written for this test;
+/// Apache's own mod_auth_digest checks the credentials.
+final class ApachePhone {
+    let folder: String
+    let port: Int
+    let configuration: String
+
+    init(password: String) throws {
+        folder = try temporaryFolder()
+        chmod(folder, 0o777)
+        port = try freeTCPPort()
+        let ha1 = Digest.md5Hex(Array("admin:phone:\(password)".utf8))
+        try "admin:phone:\(ha1)\n".write(toFile: folder + "/digest.pw", atomically: true, encoding: .utf8)
+        let script = folder + "/execute.cgi"
+        try """
+            #!/bin/sh
+            cat > "\(folder)/received"
+            printf 'Content-Type: text/xml\\r\\n\\r\\n<?xml version="1.0" encoding="utf-8"?><CiscoIPPhoneResponse><ResponseItem URL="Resync" Data="" Status="0"/></CiscoIPPhoneResponse>\\n'
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let modules = "/usr/lib/apache2/modules"
+        configuration = folder + "/httpd.conf"
+        try """
+            ServerName 127.0.0.1
+            ServerRoot "\(folder)"
+            Listen 127.0.0.1:\(port)
+            PidFile "\(folder)/httpd.pid"
+            DefaultRuntimeDir "\(folder)"
+            ErrorLog "\(folder)/error.log"
+            LogLevel warn
+            \(getuid() == 0 ? "User nobody\nGroup nogroup" : "")
+            LoadModule mpm_prefork_module \(modules)/mod_mpm_prefork.so
+            LoadModule authn_core_module \(modules)/mod_authn_core.so
+            LoadModule authn_file_module \(modules)/mod_authn_file.so
+            LoadModule authz_core_module \(modules)/mod_authz_core.so
+            LoadModule authz_user_module \(modules)/mod_authz_user.so
+            LoadModule auth_digest_module \(modules)/mod_auth_digest.so
+            LoadModule alias_module \(modules)/mod_alias.so
+            LoadModule cgi_module \(modules)/mod_cgi.so
+            StartServers 1
+            ScriptAlias /CGI/Execute "\(script)"
+            <Location /CGI/Execute>
+                AuthType Digest
+                AuthName "phone"
+                AuthDigestProvider file
+                AuthUserFile "\(folder)/digest.pw"
+                Require valid-user
+            </Location>
+
+            """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        let started = try run("/usr/sbin/apache2", ["-f", configuration, "-k", "start"], environment: ["PATH": "/usr/sbin:/usr/bin:/bin"])
+        guard started.status == 0 else { throw TestFailure("apache2: \(started)") }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: folder + "/httpd.pid") { usleep(20_000) }
+    }
+
+    /// What the phone received, if anything.
+    var received: String? { try? String(contentsOfFile: folder + "/received", encoding: .utf8) }
+
+    func stop() {
+        if let text = try? String(contentsOfFile: folder + "/httpd.pid", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(pid, SIGTERM)
+            for _ in 0..<200 where kill(pid, 0) == 0 { usleep(20_000) }
+        }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+func freeTCPPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("no free TCP port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+@Suite("provctl resync --via http against Apache playing the phone's web server", .serialized)
+struct ResyncHTTPTests {
+    @Test("POST XML=<CP-8841-3PCCExecute>... to /CGI/Execute, digest answered with Admin_Password; wrong password fails")
+    func execute() throws {
+        let box = try Sandbox()
+        try box.ok("device", "add", "000e08abcdef", "--serial", "88012BA01234", "--model", "CP-8841-3PCC")
+        try box.ok("set", "default", "Admin_Password=admin-secret", "Profile_Rule=https://prov.example.com/cgi-bin/profile/$MA.xml")
+        let phone = try ApachePhone(password: "admin-secret")
+        defer { phone.stop() }
+        let outcome = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)")
+        #expect(outcome.status == 0 && outcome.text.contains("200 OK after 401 challenge"), "\(outcome)")
+        let body = try #require(phone.received)
+        #expect(body.hasPrefix("XML="))
+        let document = body.dropFirst(4).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        #expect(document == "<CP-8841-3PCCExecute><ExecuteItem URL=\"Resync:https://prov.example.com/cgi-bin/profile/$MA.xml\"/></CP-8841-3PCCExecute>")
+
+        try box.ok("set", "default", "Admin_Password=not-it")
+        let refused = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)")
+        #expect(refused.status == 6 && refused.text.contains("401") && refused.text.contains("admin credentials refused"), "\(refused)")
+        #expect(!refused.text.contains("not-it") && !refused.stderr.contains("not-it"))
+        // A rule carrying a key is not sent over plain HTTP.
+        try box.ok("set", "default", "Profile_Rule=[--key abc123] https://prov.example.com/$MA.cfg")
+        let keyed = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)")
+        #expect(keyed.status == 6 && keyed.text.contains("skipped: Profile_Rule holds a --key") && !keyed.text.contains("abc123"))
+    }
+}
