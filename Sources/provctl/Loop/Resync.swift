@@ -99,7 +99,7 @@ struct Resync: ParsableCommand {
                 return
             }
         }
-        let lastFetch = try opened.lastFetch()
+        let lastFetch = try opened.lastFetch(devices.map(\.mac))
         let loop = try DeviceLoop(store: opened)
         var plans: [Plan] = []
         for device in devices {
