@@ -149,7 +149,7 @@ struct ResyncTests {
         let phone = try SippPhone(user: "1001", password: "another-secret", in: box)
         let outcome = try box.provctl("resync", "000e08abcdef", "--address", "127.0.0.1:\(phone.port)", "--json")
         _ = phone.finish()
-        #expect(outcome.status == 6)
+        #expect(outcome.status == 7)
         let entries = try #require(try outcome.json() as? [[String: Any]])
         #expect(entries.first?["ok"] as? Bool == false && entries.first?["status"] as? Int == 403)
         #expect(!outcome.text.contains("line-secret") && !outcome.stderr.contains("line-secret"))
@@ -236,7 +236,7 @@ struct ResyncTests {
         let silent = try freeUDPPort()
         let started = Date()
         let lost = try box.provctl("resync", "000e08abcdef", "--address", "127.0.0.1:\(silent)", "--t1", "20")
-        #expect(lost.status == 6 && lost.text.contains("no answer (timer F"), "\(lost)")
+        #expect(lost.status == 7 && lost.text.contains("no answer (timer F"), "\(lost)")
         #expect(Date().timeIntervalSince(started) >= 1.2)
     }
 
@@ -244,10 +244,10 @@ struct ResyncTests {
     func refusals() throws {
         let box = try box()
         let never = try box.provctl("resync", "000e08abcdef")
-        #expect(never.status == 6 && never.text.contains("skipped: no address"))
+        #expect(never.status == 7 && never.text.contains("skipped: no address"))
         try box.ok("set", "default", "Resync_From_SIP=No")
         let off = try box.provctl("resync", "000e08abcdef", "--address", "127.0.0.1:9")
-        #expect(off.status == 6 && off.text.contains("Resync_From_SIP is No"))
+        #expect(off.status == 7 && off.text.contains("Resync_From_SIP is No"))
         #expect(try box.provctl("resync", "000e08abcd77").status == 3)
         #expect(try box.provctl("resync").status == 64)
         #expect(try box.provctl("resync", "000e08abcdef", "--group", "x").status == 64)
@@ -362,11 +362,11 @@ struct ResyncHTTPTests {
 
         try box.ok("set", "default", "Admin_Password=not-it")
         let refused = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)")
-        #expect(refused.status == 6 && refused.text.contains("401") && refused.text.contains("admin credentials refused"), "\(refused)")
+        #expect(refused.status == 7 && refused.text.contains("401") && refused.text.contains("admin credentials refused"), "\(refused)")
         #expect(!refused.text.contains("not-it") && !refused.stderr.contains("not-it"))
         // A rule carrying a key is not sent over plain HTTP.
         try box.ok("set", "default", "Profile_Rule=[--key abc123] https://prov.example.com/$MA.cfg")
         let keyed = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)")
-        #expect(keyed.status == 6 && keyed.text.contains("skipped: Profile_Rule holds a --key") && !keyed.text.contains("abc123"))
+        #expect(keyed.status == 7 && keyed.text.contains("skipped: Profile_Rule holds a --key") && !keyed.text.contains("abc123"))
     }
 }
