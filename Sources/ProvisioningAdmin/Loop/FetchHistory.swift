@@ -83,14 +83,16 @@ extension DeviceStore {
     /// fetch that follows it within a minute, every other line to the last fetch before it. The phone's clock
     /// and the server's may differ by `phoneSkew`.
     public func fetchHistory(_ query: FetchQuery) throws(SQLiteError) -> (fetches: [FetchRecord], unattached: [PhoneLine]) {
+        // Only the conditions asked for: `(?1 IS NULL OR mac = ?1)` would keep SQLite from the MAC index.
+        var conditions = ["at >= ?2"]
+        if query.mac != nil { conditions.append("mac = ?1") }
+        if query.status != nil { conditions.append("status = ?3") }
         let statement = try database.prepare("""
-            SELECT \(Self.fetchColumns) FROM fetches
-            WHERE (?1 IS NULL OR mac = ?1) AND at >= ?2 AND (?3 IS NULL OR status = ?3)
-            ORDER BY at DESC LIMIT ?4
+            SELECT \(Self.fetchColumns) FROM fetches WHERE \(conditions.joined(separator: " AND ")) ORDER BY at DESC LIMIT ?4
             """)
-        try statement.bind(1, query.mac?.hex)
+        if let mac = query.mac { try statement.bind(1, mac.hex) }
         try statement.bind(2, query.since ?? 0)
-        if let status = query.status { try statement.bind(3, status) } else { try statement.bind(3, nil as String?) }
+        if let status = query.status { try statement.bind(3, status) }
         try statement.bind(4, query.limit)
         var fetches: [FetchRecord] = []
         while try statement.step() { fetches.append(Self.fetchRecord(statement)) }
@@ -138,9 +140,9 @@ extension DeviceStore {
     /// The phone lines of `mac` (every device when nil) from `from` on, oldest first.
     public func phoneLines(mac: MACAddress?, from: Int) throws(SQLiteError) -> [PhoneLine] {
         let statement = try database.prepare("""
-            SELECT at, mac, kind, message, host FROM phone_log WHERE (?1 IS NULL OR mac = ?1) AND at >= ?2 ORDER BY at, id
+            SELECT at, mac, kind, message, host FROM phone_log WHERE \(mac == nil ? "" : "mac = ?1 AND ")at >= ?2 ORDER BY at, id
             """)
-        try statement.bind(1, mac?.hex)
+        if let mac { try statement.bind(1, mac.hex) }
         try statement.bind(2, from)
         var lines: [PhoneLine] = []
         while try statement.step() {
