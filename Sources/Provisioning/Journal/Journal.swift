@@ -150,13 +150,17 @@ public final class Journal {
             close()
             throw error
         }
+        // Lines taken from the LostCounter file; put back if the transaction does not commit (a full disk can
+        // fail the COMMIT itself), so that a count is never lost with the write that was to carry it.
+        var folded: [(at: Int, what: String)] = []
         do {
             try database.execute("BEGIN IMMEDIATE")
             for entry in entries { try insert(entry, on: database) }
-            try foldLost(on: database)
+            try foldLost(on: database, taken: &folded)
             try database.execute("COMMIT")
         } catch {
             try? database.execute("ROLLBACK")
+            for (at, what) in folded { lost.count(what, now: at) }
             if !error.isBusy { close() }
             throw error
         }
@@ -208,9 +212,10 @@ public final class Journal {
     }
 
     /// Moves the losses counted outside the journal into its `lost` table (inside the caller's transaction).
-    func foldLost(on database: SQLiteDatabase) throws(SQLiteError) {
+    func foldLost(on database: SQLiteDatabase, taken: inout [(at: Int, what: String)]) throws(SQLiteError) {
         guard let path = lost.path, FileStamp.of(path).map({ $0.size > 0 }) == true else { return }
         let pending = lost.read(take: true)
+        taken = pending
         for (at, what) in pending {
             let statement = try statement(3, Self.upsertLost, on: database)
             try statement.bind(1, node)
