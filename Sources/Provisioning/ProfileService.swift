@@ -18,6 +18,7 @@ public final class ProfileService {
 
     /// Answers one request. `now` is Unix microseconds, the fetch's time.
     public func respond(to request: Request, now: Int) -> Answer {
+        if request.report != nil { return respondToReport(request, now: now) }
         var log = RequestLog(request: request)
         var bookkeeping = Bookkeeping(request: request, now: now)
         do {
@@ -59,6 +60,30 @@ public final class ProfileService {
             throw Self.refusal(reading: error, store: self)
         }
         defer { try? store.database.execute("COMMIT") }
+        let device = try checkedDevice(identity, store: store, bookkeeping: &bookkeeping)
+        let xml: [UInt8], body: [UInt8]
+        do {
+            xml = try Self.document(store: store, device: device, identity: identity)
+        } catch {
+            throw Self.refusal(error, service: self)
+        }
+        do {
+            body = try ProfileEncoding.encode(xml, form: profileRequest.form, device: device)
+        } catch {
+            throw Self.refusal(.encoding(error), service: self)
+        }
+        guard store.readIsStable else {
+            // Read as immutable (no -shm could be made) and the file changed meanwhile: not safe to answer.
+            self.store = nil
+            throw Refusal(503, "database busy", detail: "the configuration changed while it was read without shared memory")
+        }
+        return (CGIResponse(status: 200, contentType: profileRequest.form.contentType, body: body,
+                            omitsBody: profileRequest.isHead), profileRequest.form, xml)
+    }
+
+    /// The device the certificate names, checked as every request is (inside the caller's read transaction):
+    /// known (else 404 and a claim), enabled, and its stored serial and product those of the certificate.
+    func checkedDevice(_ identity: ClientIdentity, store: DeviceStore, bookkeeping: inout Bookkeeping) throws(Refusal) -> Device {
         let device: Device
         do {
             guard let found = try store.device(mac: identity.mac) else {
@@ -80,24 +105,7 @@ public final class ProfileService {
         if let stored = device.model, !Self.sameProduct(stored, identity.model) {
             throw Refusal(403, "model mismatch", detail: "stored \(stored), certificate \(identity.model ?? "none")")
         }
-        let xml: [UInt8], body: [UInt8]
-        do {
-            xml = try Self.document(store: store, device: device, identity: identity)
-        } catch {
-            throw Self.refusal(error, service: self)
-        }
-        do {
-            body = try ProfileEncoding.encode(xml, form: profileRequest.form, device: device)
-        } catch {
-            throw Self.refusal(.encoding(error), service: self)
-        }
-        guard store.readIsStable else {
-            // Read as immutable (no -shm could be made) and the file changed meanwhile: not safe to answer.
-            self.store = nil
-            throw Refusal(503, "database busy", detail: "the configuration changed while it was read without shared memory")
-        }
-        return (CGIResponse(status: 200, contentType: profileRequest.form.contentType, body: body,
-                            omitsBody: profileRequest.isHead), profileRequest.form, xml)
+        return device
     }
 
     /// The configuration connection, opened on first use and again when the file at the path was replaced (a

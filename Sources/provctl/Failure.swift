@@ -20,6 +20,8 @@ struct Failure: Error, CustomStringConvertible {
         case conflict = 4
         /// `provctl check` found problems.
         case problems = 5
+        /// `provctl resync`: at least one phone did not accept the push.
+        case pushFailed = 6
         /// A value breaks a rule; a CSV or profile file is malformed. Nothing was written.
         case refused = 65
     }

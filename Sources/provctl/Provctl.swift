@@ -30,6 +30,7 @@ struct Provctl: ParsableCommand {
               3   not found: no such device, claim, setting or variable
               4   conflict: the MAC is already a device, or a replacement MAC is taken
               5   check found problems
+              6   resync: at least one phone did not accept the push
               64  usage: unknown subcommand or option, malformed argument (MAC, scope, form)
               65  refused: a value breaks a rule, a CSV row or profile file is malformed; nothing written
 
@@ -43,6 +44,7 @@ struct Provctl: ParsableCommand {
             Init.self, DeviceCommand.self, SetCommand.self, UnsetCommand.self, VarCommand.self, UnvarCommand.self,
             SettingsCommand.self, VariablesCommand.self, Explain.self, Render.self, Check.self, Claims.self,
             Adopt.self, ImportDevices.self, ExportDevices.self, ImportProfile.self, History.self, Completions.self,
+            Fetches.self, Pending.self, Resync.self, DriftCommand.self, Syslog.self, RetentionCommand.self, Prune.self,
         ]
     )
 

@@ -67,11 +67,20 @@ public struct Request: Sendable {
     public var certificateSerial: String?
     /// What was asked, or why the request is refused before anyone is identified (405, 404).
     public var profileRequest: ProfileRequest?
+    /// A phone's report (`POST …/report/<name>`); then `profileRequest` is nil.
+    public var report: ReportRequest?
     /// Who is calling, or why nobody could be identified (403).
     public var identity: ClientIdentity?
     /// The first refusal the request earned while it was read, in the order the service checks: the method and
     /// file name first, then the certificate.
     public var refusal: Refusal?
+    /// The request body, as much of it as the caller read (at most `bodyLimit` bytes; a phone's report).
+    public var body: [UInt8] = []
+
+    /// The most of a body the caller keeps; a larger body is drained up to `drainLimit` and refused.
+    public static let bodyLimit = 1 << 20
+    /// How much of a body the caller reads at most, so that the web server sees it consumed (no reset).
+    public static let drainLimit = 16 << 20
 
     public init(environment: StringTable) {
         method = environment["REQUEST_METHOD"] ?? "GET"
@@ -80,10 +89,14 @@ public struct Request: Sendable {
         remoteAddress = environment["REMOTE_ADDR"]
         contentLength = environment["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         certificateSerial = environment["SSL_CLIENT_M_SERIAL"]
-        do {
-            profileRequest = try ProfileRequest(environment: environment)
-        } catch {
-            refusal = error
+        if method == "POST", let report = ReportRequest(path: path) {
+            self.report = report
+        } else {
+            do {
+                profileRequest = try ProfileRequest(environment: environment)
+            } catch {
+                refusal = error
+            }
         }
         do {
             identity = try ClientIdentity.from(environment: environment)

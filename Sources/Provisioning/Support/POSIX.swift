@@ -143,12 +143,17 @@ public enum Termination {
     /// Non-zero once SIGTERM arrived (written by the signal handler only).
     nonisolated(unsafe) static var requested: Int32 = 0
 
+    /// Milliseconds a lock wait may still take once SIGTERM arrived: mod_cgid first looks whether the process is
+    /// gone 10 ms after its SIGTERM, so a wait this short still ends before the web server notices.
+    nonisolated(unsafe) static var grace: Int32 = 5
+
     /// True once SIGTERM arrived.
     public static var isRequested: Bool { requested != 0 }
 
     /// Installs the SIGTERM handler (and ignores SIGPIPE). Call before writing the answer.
     public static func deferTermination() {
         requested = 0   // initializes the global before the handler can touch it
+        grace = 5
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in Termination.requested = 1 }
         action.sa_flags = SA_RESTART
