@@ -16,6 +16,8 @@ import random
 import re
 import shutil
 import signal
+import socket
+import ssl
 import sqlite3
 import statistics
 import subprocess
@@ -94,6 +96,37 @@ class Server:
         return {"status": int(fields[0]) if fields else 0, "total": float(fields[1]) if len(fields) > 1 else -1,
                 "first_byte": float(fields[2]) if len(fields) > 2 else -1, "body": body, "headers": headers,
                 "curl": run.returncode, "error": run.stderr.strip(), "started": started, "ended": ended}
+
+    def exchange(self, phone, path=None):
+        """One request on a new TLS connection with `Connection: close`, through Python's ssl module: the time
+        until the whole answer (Content-Length reached) and until the server closed the connection, in ms."""
+        path = path or "/cgi-bin/profile/%s.xml" % phone["mac"]
+        context = ssl.create_default_context(cafile=self.ca)
+        context.load_cert_chain(phone["cert"], phone["key"])
+        context.post_handshake_auth = True
+        started = time.monotonic()
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+        connection = context.wrap_socket(raw, server_hostname="localhost")
+        connection.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                            "User-Agent: reliability\r\n\r\n" % path).encode())
+        data, answered = b"", None
+        while True:
+            try:
+                chunk = connection.recv(65536)
+            except (ssl.SSLError, ConnectionError):
+                chunk = b""
+            if not chunk:
+                break
+            data += chunk
+            head_end = data.find(b"\r\n\r\n")
+            if answered is None and head_end >= 0:
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", data[:head_end])
+                if length and len(data) - head_end - 4 >= int(length.group(1)):
+                    answered = time.monotonic()
+        closed = time.monotonic()
+        connection.close()
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+        return {"status": status, "answer": ((answered or closed) - started) * 1000, "close": (closed - started) * 1000}
 
     # What the journal holds, read with Python's sqlite3 (not our code), and what waits in the lost counter.
     def journal_counts(self):
@@ -319,36 +352,58 @@ def settle_journal(server, seconds=3):
 # The fault matrix
 
 class Holder:
-    """Another process holding a lock on a SQLite file: python3's sqlite3, run as a child process."""
+    """Another process holding a lock on a SQLite file: python3's sqlite3, in a child process that takes the lock
+    on "hold" and drops it on "release" (a write transaction: BEGIN IMMEDIATE and an uncommitted insert), or takes
+    the file in exclusive locking mode (PRAGMA locking_mode=EXCLUSIVE and a committed write) until it ends."""
 
-    def __init__(self, path, exclusive=False):
-        script = """
-import sqlite3, sys, time
-connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+    SCRIPT = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=2 if sys.argv[2] == "exclusive" else 10)
 if sys.argv[2] == "exclusive":
     connection.execute("PRAGMA locking_mode=EXCLUSIVE")
     connection.execute("BEGIN EXCLUSIVE")
     connection.execute("CREATE TABLE IF NOT EXISTS reliability_lock (x)")
     connection.execute("INSERT INTO reliability_lock VALUES (1)")
     connection.execute("COMMIT")
-    connection.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    print("held", flush=True)
+    sys.stdin.read()
 else:
-    connection.execute("BEGIN IMMEDIATE")
-    connection.execute("CREATE TABLE IF NOT EXISTS reliability_lock (x)")
-    connection.execute("INSERT INTO reliability_lock VALUES (1)")
-print("held", flush=True)
-sys.stdin.read()
-if sys.argv[2] != "exclusive":
-    connection.execute("ROLLBACK")
+    for line in sys.stdin:
+        if line.strip() == "hold":
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("CREATE TABLE IF NOT EXISTS reliability_lock (x)")
+            connection.execute("INSERT INTO reliability_lock VALUES (1)")
+            print("held", flush=True)
+        else:
+            connection.execute("ROLLBACK")
+            print("released", flush=True)
 connection.close()
 """
-        self.process = subprocess.Popen([sys.executable, "-c", script, path, "exclusive" if exclusive else "write"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def __init__(self, path, exclusive=False):
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, path, "exclusive" if exclusive else "write"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        text=True)
+        self.exclusive = exclusive
+        if exclusive:
+            self.expect("held")
+
+    def expect(self, word):
         line = self.process.stdout.readline()
-        if line.strip() != "held":
-            raise RuntimeError("the lock holder did not start: %r" % line)
+        if line.strip() != word:
+            raise RuntimeError("the lock holder said %r, not %s" % (line, word))
+
+    def hold(self):
+        self.process.stdin.write("hold\n")
+        self.process.stdin.flush()
+        self.expect("held")
 
     def release(self):
+        self.process.stdin.write("release\n")
+        self.process.stdin.flush()
+        self.expect("released")
+
+    def end(self):
         self.process.stdin.close()
         self.process.wait(timeout=10)
 
@@ -530,44 +585,75 @@ def disk_cases(server, phone):
 
 
 def lock_cases(server, phone, rounds, baseline):
-    base = median(baseline)
-    base_high = percentile(baseline, 0.9)
+    """A write transaction held open by another process: each round times one request without the lock and one
+    with it, back to back (so that the load of this shared machine falls on both alike), by the answer's last
+    byte and by the server's close of the connection."""
     for target, path in (("configuration database", server.db_file), ("journal", server.journal_file)):
         before = server.journal_counts()
         holder = Holder(path)
+        pairs = []
         try:
-            answers, times = timed(server, phone, rounds)
+            server.exchange(phone)
+            for _ in range(rounds):
+                free = server.exchange(phone)
+                holder.hold()
+                try:
+                    held = server.exchange(phone)
+                finally:
+                    holder.release()
+                pairs.append((free, held))
             # provctl meanwhile: a bounded wait, and who holds the lock.
             if target == "configuration database":
+                holder.hold()
                 started = time.monotonic()
                 run = server.provctl("var", "default", "locked=1", check_status=False)
                 waited = time.monotonic() - started
+                holder.release()
         finally:
-            holder.release()
-        delay_median, delay_high = median(times) - base, percentile(times, 0.9) - base_high
-        say("  write lock held on the %s: time_total median %.1f ms (%+.1f), p90 %.1f ms (%+.1f), max %.1f ms"
-            % (target, median(times), delay_median, percentile(times, 0.9), delay_high, max(times)))
-        check(all(a["status"] == 200 for a in answers), "write lock on the %s: all %d answers 200" % (target, rounds),
-              str([a["status"] for a in answers]))
-        check(delay_median <= 20 and delay_high <= 20,
-              "write lock on the %s: answer and close delayed by at most 20 ms (median %+.1f, p90 %+.1f)"
-              % (target, delay_median, delay_high))
+            holder.end()
+        answer_delay = [held["answer"] - free["answer"] for free, held in pairs]
+        close_delay = [held["close"] - free["close"] for free, held in pairs]
+        say("  write lock held on the %s, %d paired requests: answer %.1f ms free / %.1f ms held (delay median %+.1f, "
+            "p75 %+.1f, max %+.1f); connection close %.1f / %.1f ms (delay median %+.1f, p75 %+.1f, max %+.1f)"
+            % (target, rounds, median([f["answer"] for f, _ in pairs]), median([h["answer"] for _, h in pairs]),
+               median(answer_delay), percentile(answer_delay, 0.75), max(answer_delay),
+               median([f["close"] for f, _ in pairs]), median([h["close"] for _, h in pairs]),
+               median(close_delay), percentile(close_delay, 0.75), max(close_delay)))
+        check(all(f["status"] == 200 and h["status"] == 200 for f, h in pairs),
+              "write lock on the %s: all answers 200" % target, str([(f["status"], h["status"]) for f, h in pairs]))
+        # Judged on the median of the paired differences: a lock that reached the phone would delay every held
+        # request (by the 100 ms wait, the 250 ms journal wait), while this shared machine's noise moves single
+        # requests by tens of milliseconds either way (p75 and max are printed above).
+        check(median(answer_delay) <= 20,
+              "write lock on the %s: the answer is delayed by at most 20 ms (median of pairs %+.1f ms)"
+              % (target, median(answer_delay)))
+        check(median(close_delay) <= 20,
+              "write lock on the %s: the connection close is delayed by at most 20 ms (median of pairs %+.1f ms)"
+              % (target, median(close_delay)))
         if target == "configuration database":
             message = run.stderr.strip()
-            say("  provctl under the lock: exit %d after %.1f s: %s" % (run.returncode, waited, message))
+            say("  provctl under the lock: exit %d after %.1f s: %s" % (run.returncode, waited, message.replace("\n", " ")[:400]))
             check(run.returncode != 0 and waited < 12, "provctl waits a bounded time (%.1f s)" % waited)
             check("pid %d" % holder.process.pid in message and "python" in message,
                   "provctl names the lock holder (pid %d and its command)" % holder.process.pid, message)
         server.fetch(phone)
-        lost_accounting(server, before, rounds + 1, "write lock on the %s" % target)
+        lost_accounting(server, before, 2 * rounds + 2, "write lock on the %s" % target)
 
     for target, path in (("configuration database", server.db_file), ("journal", server.journal_file)):
         before = server.journal_counts()
-        holder = Holder(path, exclusive=True)
+        try:
+            holder = Holder(path, exclusive=True)
+        except RuntimeError:
+            # A FastCGI responder keeps the file open (its lock on the -shm), so SQLite refuses exclusive mode
+            # to the other process ("database is locked" after its 2 s wait): the locker never gets in.
+            holder = None
+            say("  exclusive locker on the %s: could not take the file (open in the responders), phones unaffected"
+                % target)
         try:
             answers, times = timed(server, phone, 5)
         finally:
-            holder.release()
+            if holder:
+                holder.end()
         statuses = [a["status"] for a in answers]
         say("  exclusive locker on the %s: statuses %s, time_total max %.0f ms" % (target, statuses, max(times)))
         if target == "configuration database":
@@ -709,6 +795,9 @@ def main():
         storm(server, phones, args.storm_seconds, mode=args.mode)
     if "faults" in parts:
         fault_matrix(server, phones, args.lock_rounds)
+    elif "locks" in parts:
+        say("== locks (%s mode), phone %s" % (args.mode, phones[0]["mac"]))
+        lock_cases(server, phones[0], args.lock_rounds, None)
     if "log" in parts:
         hostile_log(server, folder)
     if "bodies" in parts:
