@@ -28,11 +28,7 @@ enum CGIRequest {
         let configuration = service.configuration
         let journal = Journal(path: configuration.journalPath, node: configuration.node)
         if configuration.recordsJournal {
-            do {
-                try journal.write([answer.bookkeeping], waitMilliseconds: configuration.journalWaitMilliseconds)
-            } catch {
-                journal.countLost([answer.bookkeeping])
-            }
+            journal.writeHandingOff([answer.bookkeeping], waitMilliseconds: configuration.journalWaitMilliseconds)
         }
         exit(0)
     }

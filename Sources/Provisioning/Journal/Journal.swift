@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The journal: what serving records, in a SQLite file of its own beside the configuration database
 /// (`PROVISIONER_JOURNAL`). The configuration database is never written by serving; the journal is never
 /// written by the admin, except to prune it. Each node of a fleet writes its own journal; every row names its node.
@@ -284,6 +288,35 @@ public final class Journal {
             try statement.bind(2, what)
             try statement.bind(3, at)
             try statement.step()
+        }
+    }
+
+    /// The CGI's write, after the phone has its answer: `write`, and when the web server's SIGTERM cut a wait for
+    /// another writer's lock short (`Termination`), the write is handed to a detached child process that waits the
+    /// whole `waitMilliseconds`, so that this process ends at once (mod_cgid waits for it, and holds the phone's
+    /// connection meanwhile) and the record is still written. What cannot be written is counted (`countLost`).
+    public func writeHandingOff(_ entries: [Bookkeeping], waitMilliseconds: Int32) {
+        do {
+            try write(entries, waitMilliseconds: waitMilliseconds)
+        } catch let error where error.isBusy && Termination.isRequested {
+            // A SQLite connection must not cross a fork: the child opens its own.
+            close()
+            let child = fork()
+            guard child == 0 else {
+                if child < 0 { countLost(entries) }
+                return
+            }
+            _ = setsid()
+            Termination.requested = 0
+            do {
+                try write(entries, waitMilliseconds: waitMilliseconds)
+            } catch {
+                countLost(entries)
+            }
+            close()
+            _exit(0)
+        } catch {
+            countLost(entries)
         }
     }
 
