@@ -291,14 +291,15 @@ public final class Journal {
         }
     }
 
-    /// The CGI's write, after the phone has its answer: `write`, and when the web server's SIGTERM cut a wait for
-    /// another writer's lock short (`Termination`), the write is handed to a detached child process that waits the
-    /// whole `waitMilliseconds`, so that this process ends at once (mod_cgid waits for it, and holds the phone's
-    /// connection meanwhile) and the record is still written. What cannot be written is counted (`countLost`).
+    /// The CGI's write, after the phone has its answer. mod_cgid holds the phone's connection until this process
+    /// has ended (it sends SIGTERM once the answer is out and looks every few milliseconds), so this process never
+    /// waits for another writer's lock: when the journal is busy the write is handed to a detached child process
+    /// that waits up to `waitMilliseconds`, and this one ends at once. What cannot be written is counted
+    /// (`countLost`).
     public func writeHandingOff(_ entries: [Bookkeeping], waitMilliseconds: Int32) {
         do {
-            try write(entries, waitMilliseconds: waitMilliseconds)
-        } catch let error where error.isBusy && Termination.isRequested {
+            try write(entries, waitMilliseconds: 0)
+        } catch let error where error.isBusy && waitMilliseconds > 0 {
             // A SQLite connection must not cross a fork: the child opens its own.
             close()
             let child = fork()
@@ -313,7 +314,7 @@ public final class Journal {
             } catch {
                 countLost(entries)
             }
-            close()
+            // Without closing, like the CGI itself: a close would checkpoint the log and sync the file.
             _exit(0)
         } catch {
             countLost(entries)

@@ -134,15 +134,10 @@ public final class SQLiteDatabase {
     public func setBusyTimeout(_ milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     /// Waits for another connection's lock up to `milliseconds`, in 1 ms steps, and not at all once the process
-    /// has been told to terminate (`Termination`) past a few milliseconds of grace: a busy wait that SIGTERM cuts
-    /// short (`sqlite3_busy_handler`).
+    /// has been told to terminate (`Termination`): a busy wait that SIGTERM cuts short (`sqlite3_busy_handler`).
     public func setBusyWait(_ milliseconds: Int32) {
         sqlite3_busy_handler(handle, { context, attempts in
-            if Int(attempts) >= Int(bitPattern: context) { return 0 }
-            if Termination.requested != 0 {
-                if Termination.grace <= 0 { return 0 }
-                Termination.grace -= 1
-            }
+            if Termination.requested != 0 || Int(attempts) >= Int(bitPattern: context) { return 0 }
             usleep(1000)
             return 1
         }, UnsafeMutableRawPointer(bitPattern: Int(max(0, milliseconds))))

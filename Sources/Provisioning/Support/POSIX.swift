@@ -134,18 +134,14 @@ public enum HostName {
 
 /// What a CGI does when its web server tells it to go. mod_cgid ends every CGI that outlives its answer: once the
 /// request is done it sends SIGTERM, then SIGKILL 3 s later (`cleanup_nonchild_process`). The CGI writes its
-/// journal after the answer, so by default SIGTERM killed it mid-write, and the record was lost without a trace.
+/// journal after the answer, so by default SIGTERM killed it mid-write and the record was lost without a trace.
 /// With `deferTermination()` SIGTERM only sets `requested`: a write under way finishes (a millisecond or two), a
-/// write that would wait for another process's lock gives up at once (`SQLiteDatabase.setBusyWait`) and the
-/// record is counted as lost, and the process exits, so the web server's wait and the phone's connection close
-/// are not held up. SIGPIPE is ignored too: a phone that hung up early makes a write fail, not the process die.
+/// lock wait gives up (`SQLiteDatabase.setBusyWait`; the CGI hands a busy write to a child process,
+/// `Journal.writeHandingOff`). SIGPIPE is ignored too: a phone that hung up early makes a write fail, not the
+/// process die.
 public enum Termination {
     /// Non-zero once SIGTERM arrived (written by the signal handler only).
     nonisolated(unsafe) static var requested: Int32 = 0
-
-    /// Milliseconds a lock wait may still take once SIGTERM arrived: mod_cgid first looks whether the process is
-    /// gone 10 ms after its SIGTERM, so a wait this short still ends before the web server notices.
-    nonisolated(unsafe) static var grace: Int32 = 5
 
     /// True once SIGTERM arrived.
     public static var isRequested: Bool { requested != 0 }
@@ -153,7 +149,6 @@ public enum Termination {
     /// Installs the SIGTERM handler (and ignores SIGPIPE). Call before writing the answer.
     public static func deferTermination() {
         requested = 0   // initializes the global before the handler can touch it
-        grace = 5
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in Termination.requested = 1 }
         action.sa_flags = SA_RESTART
