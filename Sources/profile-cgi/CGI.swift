@@ -12,8 +12,9 @@ enum CGIRequest {
         var request = Request(environment: environment)
         if request.contentLength > 0 { request.body = readBody(length: request.contentLength) }
         var answer = service.respond(to: request, now: Clock.unixMicroseconds())
-        // From here mod_cgid's SIGTERM (sent once the answer is out) no longer kills the journal write below: it
-        // cuts a wait for the journal's lock short, and the record is counted as lost (Termination).
+        // mod_cgid sends SIGTERM to a CGI still running once the answer is out (and SIGKILL 3 s later): from here
+        // SIGTERM only marks the request, so that the journal write below finishes (see Termination); a busy
+        // journal is handed to a child process (Journal.writeHandingOff).
         Termination.deferTermination()
         FileDescriptor.writeAll(1, answer.response.serialized())
         answer.finish(microseconds: Clock.monotonicMicroseconds() - started)

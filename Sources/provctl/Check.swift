@@ -33,23 +33,8 @@ struct Check: ParsableCommand {
         try renderer.forEachDevice { device in
             devices += 1
             deviceMACs.insert(device.mac.hex)
-            let parameters: [ResolvedParameter]
-            do {
-                parameters = try renderer.parameters(for: device)
-            } catch {
-                findings.append(Finding(severity: "problem", location: "device:\(device.mac)",
-                                        message: "cannot render: \(provctlRenderProblem(error))"))
-                return
-            }
-            for parameter in parameters where ParameterRules.holdsVariables(parameter.template) {
-                var stored = parameter.value, warnings: [String] = []
-                do {
-                    try ParameterRules.checkTyped(name: parameter.name, value: parameter.value, stored: &stored, warnings: &warnings)
-                } catch {
-                    let shown = output.shown(name: parameter.name, value: parameter.value)
-                    let message = "\(parameter.name) from \(parameter.scope) resolves to \"\(shown)\": \(ruleText(error))"
-                    findings.append(Finding(severity: "problem", location: "device:\(device.mac)", message: message))
-                }
+            for problem in deviceProblems(renderer, device, output: output) {
+                findings.append(Finding(severity: "problem", location: "device:\(device.mac)", message: problem))
             }
         }
         for setting in try opened.settings() {

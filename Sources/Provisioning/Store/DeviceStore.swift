@@ -23,8 +23,8 @@ public final class DeviceStore {
     public static let defaultPath = "/var/lib/provisioner/provisioner.db"
 
     /// The schema version this build reads and writes (the admin library's migrations; a test checks they agree).
-    /// 2: `seen` and `claims` moved to the journal.
-    public static let schemaVersion = 2
+    /// 2: `seen` and `claims` moved to the journal. 3: `changes`, the undo log.
+    public static let schemaVersion = 3
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {

@@ -75,6 +75,10 @@ extension DeviceStore {
         DROP TABLE IF EXISTS seen;
         DROP TABLE IF EXISTS claims;
         """,
+        // 3: undo. Every write to devices, settings and variables leaves its row before and after in `changes`,
+        // tied to the audit entry that describes it; `provctl revert` and `device restore` put rows back from
+        // there. The images hold values exactly (keys and passwords too), protected as the tables they copy.
+        UndoLog.migration,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -198,7 +202,7 @@ extension DeviceStore {
         return database.changes > 0
     }
 
-    func bindDevice(_ device: Device, to statement: SQLiteStatement) throws(SQLiteError) {
+    public func bindDevice(_ device: Device, to statement: SQLiteStatement) throws(SQLiteError) {
         try statement.bind(1, device.mac.hex)
         try statement.bind(2, device.serial)
         try statement.bind(3, device.model)
@@ -246,13 +250,21 @@ extension DeviceStore {
     }
 
     /// Appends one row to the audit log. `who` is `SUDO_USER` or `USER`; values must already be masked.
-    public func audit(who: String, action: String, target: String?, old: String?, new: String?, now: Int) throws(SQLiteError) {
+    /// The row changes written since the last entry (`changes` rows without an entry) become this entry's, so
+    /// `provctl revert` can undo it. Returns the entry's id.
+    @discardableResult
+    public func audit(who: String, action: String, target: String?, old: String?, new: String?, now: Int) throws(SQLiteError) -> Int {
         let statement = try database.prepare("""
             INSERT INTO audit (at, who, action, target, old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             """)
         try statement.bind([.integer(now), .text(who), .text(action), target.map { .text($0) } ?? .null,
                             old.map { .text($0) } ?? .null, new.map { .text($0) } ?? .null])
         try statement.step()
+        let id = database.lastInsertRowID
+        let claim = try database.prepare(UndoLog.claimPending)
+        try claim.bind(1, id)
+        try claim.step()
+        return id
     }
 
     /// The current time in Unix seconds.
