@@ -31,7 +31,7 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        let opened = try store.open()
+        let opened = try store.openForReading()
         var findings: [Finding] = []
         var deviceMACs: Set<String> = []
         let renderer = try ProfileRenderer(store: opened, cachesSharedLayers: true)
