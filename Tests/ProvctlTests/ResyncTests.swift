@@ -213,13 +213,19 @@ struct ResyncTests {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &senderLength) }
             }
             guard count > 0 else { break }
-            received.append((Date(), String(decoding: buffer[0..<count], as: UTF8.self)))
+            // The kernel's arrival time (SIOCGSTAMP), not when this busy test process got round to reading it.
+            var stamp = timeval()
+            let arrived = ioctl(fd, 0x8906, &stamp) == 0
+                ? Date(timeIntervalSince1970: TimeInterval(stamp.tv_sec) + TimeInterval(stamp.tv_usec) / 1e6) : Date()
+            received.append((arrived, String(decoding: buffer[0..<count], as: UTF8.self)))
         }
         try #require(received.count == 3)
         #expect(received[0].1 == received[1].1 && received[1].1 == received[2].1, "retransmissions are the same request")
         let gaps = [received[1].0.timeIntervalSince(received[0].0), received[2].0.timeIntervalSince(received[1].0)]
-        #expect(gaps[0] >= 0.09 && gaps[0] < 0.19, "T1: \(gaps)")
-        #expect(gaps[1] >= 0.19 && gaps[1] < 0.35, "2xT1: \(gaps)")
+        // Never earlier than RFC 3261 says (the timers count whole milliseconds); later only by what a loaded
+        // machine's scheduling adds.
+        #expect(gaps[0] >= 0.098 && gaps[0] < 0.3, "T1: \(gaps)")
+        #expect(gaps[1] >= 0.198 && gaps[1] < 0.5, "2xT1: \(gaps)")
         // Answer 200 as a phone would: Via, From, Call-ID, CSeq copied, a To tag.
         let lines = received[0].1.components(separatedBy: "\r\n")
         func header(_ name: String) -> String { lines.first { $0.hasPrefix(name + ":") } ?? "" }

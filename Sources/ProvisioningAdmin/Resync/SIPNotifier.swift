@@ -132,6 +132,11 @@ public final class SIPNotifier {
                 switch prepare(target, index: index, sockets: &sockets, now: current) {
                 case .success(var transaction):
                     send(&transaction)
+                    // The timers run from the send, not from before the name lookup and the socket set-up.
+                    let sentAt = now()
+                    transaction.started = sentAt
+                    transaction.nextSend = sentAt + t1
+                    transaction.deadline = sentAt + 64 * t1
                     live[transaction.branch] = transaction
                 case .failure(let problem):
                     outcomes[index] = ResyncOutcome(mac: target.mac, address: target.address, succeeded: false,
@@ -188,12 +193,12 @@ public final class SIPNotifier {
                             retry.cseq += 1
                             retry.branch = "z9hG4bK" + randomHex(10)
                             retry.message = message(retry, authorization: (response.status == 401 ? "Authorization" : "Proxy-Authorization", authorization))
-                            current = now()
                             retry.interval = t1
-                            retry.nextSend = current + t1
-                            retry.deadline = current + 64 * t1
                             retry.proceeding = false
                             send(&retry)
+                            current = now()
+                            retry.nextSend = current + t1
+                            retry.deadline = current + 64 * t1
                             live[retry.branch] = retry
                             continue
                         }
@@ -220,7 +225,7 @@ public final class SIPNotifier {
                 } else if current >= transaction.nextSend {
                     send(&transaction)
                     transaction.interval = transaction.proceeding ? t2 : min(transaction.interval * 2, t2)
-                    transaction.nextSend = current + transaction.interval
+                    transaction.nextSend = now() + transaction.interval
                     live[branch] = transaction
                 }
             }
