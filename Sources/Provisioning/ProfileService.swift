@@ -96,8 +96,12 @@ public final class ProfileService {
             self.store = nil
             throw Refusal(503, "database busy", detail: "the configuration changed while it was read without shared memory")
         }
-        return (CGIResponse(status: 200, contentType: profileRequest.form.contentType, body: body,
-                            omitsBody: profileRequest.isHead), profileRequest.form, xml)
+        var response = CGIResponse(status: 200, contentType: profileRequest.form.contentType, body: body,
+                                   omitsBody: profileRequest.isHead)
+        if let coding = ProfileEncoding.contentEncoding(form: profileRequest.form, device: device) {
+            response.extraHeaders.append(("Content-Encoding", coding))
+        }
+        return (response, profileRequest.form, xml)
     }
 
     /// The configuration connection, opened on first use and again when the file at the path was replaced (a
@@ -164,12 +168,13 @@ public final class ProfileService {
 
     /// The flat-profile XML a phone with `identity` receives for `device`, before any encoding.
     public static func document(store: DeviceStore, device: Device, identity: ClientIdentity) throws(RenderError) -> [UInt8] {
-        let rows: LayerRows
+        var rows: LayerRows
         do {
             rows = try store.layerRows(model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
         } catch {
             throw .database(error)
         }
+        rows.appendDerived(for: device)
         do {
             return FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))
         } catch {

@@ -28,7 +28,7 @@ struct Adopt: ParsableCommand {
     func run() throws {
         let opened = try store.open()
         let macs = try macs.map { try parseMAC($0) }
-        let encryption = serving.encryption
+        let encryption = try serving.encryption
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some(Set(macs)) }) { audit in
             for mac in macs {
                 if try opened.device(mac: mac) != nil { throw Failure(.conflict, "MAC: \(mac) is already a device") }

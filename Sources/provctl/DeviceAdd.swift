@@ -31,7 +31,7 @@ struct DeviceAdd: ParsableCommand {
     func run() throws {
         let opened = try store.open()
         let mac = try parseMAC(mac)
-        let encryption = serving.encryption
+        let encryption = try serving.encryption
         let device = Device(mac: mac, serial: serial, model: model, group: group, enabled: !serving.disabled, gzip: serving.gzip,
                             encryption: encryption)
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some([mac]) }) { audit in

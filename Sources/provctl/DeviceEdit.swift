@@ -9,6 +9,8 @@ struct DeviceEdit: ParsableCommand {
         discussion: """
             Example: provctl device edit 000e08abcdef --group support --serial '' --encrypt aes-256-cbc \
             --key 'new phrase' --kdf md5 --dry-run
+            RFC 8188: provctl device edit 000e08abcdef --encrypt aes128gcm --key yqdlZ-tYemfogSmv7Ts5yQ \
+            --key-id prov1 --record-size 4096 (the IKM in base64url; --key-stdin reads it from standard input).
             """
     )
 
@@ -20,21 +22,14 @@ struct DeviceEdit: ParsableCommand {
     @Option(help: "The product the certificate must carry; '' clears it.") var model: String?
     @Option(help: "The group; '' clears it.") var group: String?
     @Flag(inversion: .prefixedNo, help: "Gzip the profile before encrypting a .cfg.") var gzip: Bool?
-    @Option(help: ArgumentHelp("aes-256-cbc, or none to stop encrypting.", valueName: "cipher")) var encrypt: String?
-    @Option(help: "A new passphrase (with --encrypt aes-256-cbc, or for a device already encrypted).") var key: String?
-    @Option(help: "Key derivation digest: md5 or sha256.") var kdf: String?
+    @OptionGroup var cipher: EncryptionOptions
 
     func validate() throws {
         _ = try parseMAC(mac)
         try checkDeviceFields([("--serial", serial), ("--model", model), ("--group", group)], allowEmpty: true)
-        if let encrypt, encrypt != "aes-256-cbc" && encrypt != "none" {
-            throw ValidationError("--encrypt: \"\(encrypt)\" must be aes-256-cbc or none")
-        }
-        if encrypt == "none" && (key != nil || kdf != nil) { throw ValidationError("--key/--kdf: not with --encrypt none") }
-        if let key, key.isEmpty || key.contains(where: { $0.isNewline }) { throw ValidationError("--key: one non-empty line") }
-        if let kdf, KeyDerivationDigest(rawValue: kdf) == nil { throw ValidationError("--kdf: \"\(kdf)\" must be md5 or sha256") }
-        if serial == nil && model == nil && group == nil && gzip == nil && encrypt == nil && key == nil && kdf == nil {
-            throw ValidationError("nothing to change: give at least one of --serial --model --group --[no-]gzip --encrypt --key --kdf")
+        try cipher.check()
+        if serial == nil && model == nil && group == nil && gzip == nil && cipher.isEmpty {
+            throw ValidationError("nothing to change: give at least one of --serial --model --group --[no-]gzip --encrypt --key --kdf --key-id --record-size")
         }
     }
 
@@ -47,19 +42,7 @@ struct DeviceEdit: ParsableCommand {
         if let model { device.model = model.isEmpty ? nil : model }
         if let group { device.group = group.isEmpty ? nil : group }
         if let gzip { device.gzip = gzip }
-        switch (encrypt, old.encryption) {
-        case ("none", _):
-            device.encryption = .none
-        case (_, .aes256cbc(let oldKey, let oldDigest)):
-            device.encryption = .aes256cbc(key: key ?? oldKey, digest: kdf.flatMap(KeyDerivationDigest.init) ?? oldDigest)
-        case ("aes-256-cbc", .none):
-            guard let key else { throw ValidationError("--key: required to start encrypting") }
-            device.encryption = .aes256cbc(key: key, digest: kdf.flatMap(KeyDerivationDigest.init) ?? .sha256)
-        default:
-            if key != nil || kdf != nil {
-                throw ValidationError("--key/--kdf: the device is not encrypted; add --encrypt aes-256-cbc")
-            }
-        }
+        if !cipher.isEmpty { device.encryption = try cipher.applied(to: old.encryption) }
         if device == old {
             print("\(mac): no change")
             return

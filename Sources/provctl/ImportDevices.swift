@@ -130,7 +130,7 @@ struct ImportDevices: ParsableCommand {
                       secretNames: Set<String>) throws -> (added: Int, changed: Int, unchanged: Int) {
         let database = store.database
         let select = try database.prepare("""
-            SELECT serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest FROM devices WHERE mac = ?1
+            SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1
             """)
         let insert = try database.prepare("INSERT INTO devices (mac, serial, model, group_name, enabled) VALUES (?1, ?2, ?3, ?4, ?5)")
         let update = try database.prepare("""
@@ -156,14 +156,7 @@ struct ImportDevices: ParsableCommand {
             select.reset()
             try select.bind(1, mac)
             var old: Device?
-            if try select.step() {
-                var encryption = Encryption.none
-                if select.text(5) == "aes-256-cbc", let key = select.text(6) {
-                    encryption = .aes256cbc(key: key, digest: KeyDerivationDigest(rawValue: select.text(7) ?? "") ?? .sha256)
-                }
-                old = Device(mac: row.mac, serial: select.text(0), model: select.text(1), group: select.text(2),
-                             enabled: select.int(3) != 0, gzip: select.int(4) != 0, encryption: encryption)
-            }
+            if try select.step() { old = try DeviceStore.device(from: select) }
             var device = old ?? Device(mac: row.mac)
             if let serial = row.serial { device.serial = serial }
             if let model = row.model { device.model = model }

@@ -135,6 +135,11 @@ func deviceJSON(_ device: Device, seen: SeenRecord?, output: OutputOptions) -> [
     case .aes256cbc(let key, let digest):
         object["key"] = output.shown(key: key)
         object["kdf"] = digest.rawValue
+    case .aes128gcm(let key):
+        object["key"] = output.shown(key: key.ikm)
+        object["kdf"] = NSNull()
+        object["key_id"] = key.keyID
+        object["record_size"] = key.recordSize
     }
     object["seen"] = seen.map { seen -> Any in
         ["first": timestamp(seen.firstSeen), "last": timestamp(seen.lastSeen), "count": seen.count,
@@ -155,6 +160,9 @@ func describe(_ device: Device, showSecrets: Bool = false) -> String {
     case .none: parts.append("encryption=none")
     case .aes256cbc(let key, let digest):
         parts.append("encryption=aes-256-cbc key=\(showSecrets ? key : Secrets.mask) kdf=\(digest.rawValue)")
+    case .aes128gcm(let key):
+        parts.append("encryption=aes128gcm key=\(showSecrets ? key.ikm : Secrets.mask) key-id=\(key.keyID.isEmpty ? "-" : key.keyID)"
+                     + " record-size=\(key.recordSize)")
     }
     return parts.joined(separator: " ")
 }

@@ -61,6 +61,9 @@ struct Render: ParsableCommand {
             if form == .cfg, case .aes256cbc(let key, let digest) = device.encryption {
                 body = try OpenSSLEnc.decrypt(body, passphrase: key, digest: digest)
             }
+            if form == .cfg, case .aes128gcm(let key) = device.encryption, let ikm = key.ikmBytes {
+                body = try AES128GCM.decrypt(body, ikm: ikm)
+            }
             if Gzip.isGzip(body) { body = try Gzip.decompress(body) }
         }
         FileHandle.standardOutput.write(Data(body))

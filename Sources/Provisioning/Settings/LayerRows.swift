@@ -256,11 +256,14 @@ struct Resolver {
             var access = -1
             var winner = -1
             func take(_ cursor: inout Int, _ limit: Int) {
-                guard cursor < limit, compareNames(order[cursor], smallest) == 0 else { return }
-                let row = order[cursor]
-                if self.access(row) >= 0 { access = self.access(row) }
-                winner = row
-                cursor += 1
+                // Within one scope a name is stored once; a derived row (`appendDerived`) comes after any stored
+                // one of its name and wins.
+                while cursor < limit, compareNames(order[cursor], smallest) == 0 {
+                    let row = order[cursor]
+                    if self.access(row) >= 0 { access = self.access(row) }
+                    winner = row
+                    cursor += 1
+                }
             }
             take(&cursors.0, limits.0)
             take(&cursors.1, limits.1)

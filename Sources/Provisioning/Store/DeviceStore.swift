@@ -23,8 +23,9 @@ public final class DeviceStore {
     public static let defaultPath = "/var/lib/provisioner/provisioner.db"
 
     /// The schema version this build reads and writes (the admin library's migrations; a test checks they agree).
-    /// 2: `seen` and `claims` moved to the journal.
-    public static let schemaVersion = 2
+    /// 2: `seen` and `claims` moved to the journal. 3: RFC 8188 `aes128gcm` devices (`ece_key_id`,
+    /// `ece_record_size`).
+    public static let schemaVersion = 3
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {
@@ -91,7 +92,7 @@ public final class DeviceStore {
 
     // MARK: Reading (the CGI's path)
 
-    package static let deviceColumns = "mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest"
+    package static let deviceColumns = "mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size"
 
     /// The device with this MAC, or `nil`.
     public func device(mac: MACAddress) throws(SQLiteError) -> Device? {
@@ -106,7 +107,7 @@ public final class DeviceStore {
     /// `SELECT deviceColumns FROM devices WHERE mac = ?1`, spelled out: the CGI's queries are literals, because a
     /// string built at run time grows through reallocations, and the first string storage freed makes the Swift
     /// runtime instantiate metadata (about 35k instructions). A test checks the spelling against the parts.
-    static let deviceQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest FROM devices WHERE mac = ?1"
+    static let deviceQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size FROM devices WHERE mac = ?1"
 
     /// A device from a row of `deviceColumns`.
     package static func device(from row: SQLiteStatement) throws(SQLiteError) -> Device {
@@ -114,8 +115,15 @@ public final class DeviceStore {
             throw SQLiteError(code: 0, message: "a device row has a malformed MAC", sql: nil)
         }
         var encryption = Encryption.none
-        if row.text(6) == "aes-256-cbc", let key = row.text(7) {
-            encryption = .aes256cbc(key: key, digest: KeyDerivationDigest(rawValue: row.text(8) ?? "") ?? .sha256)
+        if let key = row.text(7) {
+            switch row.text(6) ?? "" {
+            case "aes-256-cbc":
+                encryption = .aes256cbc(key: key, digest: KeyDerivationDigest(rawValue: row.text(8) ?? "") ?? .sha256)
+            case "aes128gcm":
+                encryption = .aes128gcm(ContentEncryptionKey(ikm: key, keyID: row.text(9) ?? "", recordSize: row.int(10)))
+            default:
+                break
+            }
         }
         return Device(mac: mac, serial: row.text(1), model: row.text(2), group: row.text(3),
                       enabled: row.int(4) != 0, gzip: row.int(5) != 0, encryption: encryption)

@@ -82,13 +82,51 @@ public enum Encryption: Sendable, Equatable {
     case none
     /// `openssl enc -aes-256-cbc -k key -md digest`. The key is a passphrase, as the phone's `[--key]` is.
     case aes256cbc(key: String, digest: KeyDerivationDigest)
+    /// RFC 8188 `Content-Encoding: aes128gcm`, with the phone's `IKM_HTTP_Encrypt_Content`.
+    case aes128gcm(ContentEncryptionKey)
 
-    /// The `encryption` column: `none` or `aes-256-cbc`.
+    /// The `encryption` column: `none`, `aes-256-cbc` or `aes128gcm`.
     public var name: String {
         switch self {
         case .none: "none"
         case .aes256cbc: "aes-256-cbc"
+        case .aes128gcm: "aes128gcm"
         }
+    }
+
+    /// The names `name` takes, for provctl's messages.
+    public static let names = ["none", "aes-256-cbc", "aes128gcm"]
+}
+
+/// A device's RFC 8188 key material and header fields.
+public struct ContentEncryptionKey: Sendable, Equatable {
+    /// The input keying material in base64url, as RFC 8188's examples write keys and as the phone's
+    /// `IKM_HTTP_Encrypt_Content` carries it.
+    public var ikm: String
+    /// The `keyid` field of the header (UTF-8, at most 255 octets); empty by default.
+    public var keyID: String
+    /// The `rs` field: the size of each encrypted record, 18 up to 2^32-1.
+    public var recordSize: Int
+
+    public init(ikm: String, keyID: String = "", recordSize: Int = AES128GCM.defaultRecordSize) {
+        self.ikm = ikm
+        self.keyID = keyID
+        self.recordSize = recordSize
+    }
+
+    /// The IKM's octets; nil when `ikm` is not base64url.
+    public var ikmBytes: [UInt8]? { Base64URL.decode(ikm) }
+
+    /// Why these fields cannot be used, naming the field; nil when they can. The IKM must be base64url of at
+    /// least 16 octets (the key the cipher ends up with is 128 bits; less input would weaken it).
+    public var problem: String? {
+        guard let bytes = ikmBytes else { return "--key: the IKM must be base64url (A-Z a-z 0-9 - _), as RFC 8188 writes keys" }
+        if bytes.count < 16 { return "--key: the IKM must be at least 16 octets (22 base64url characters), it is \(bytes.count)" }
+        if keyID.utf8.count > 255 { return "--key-id: at most 255 octets" }
+        if recordSize < AES128GCM.minimumRecordSize || recordSize > AES128GCM.maximumRecordSize {
+            return "--record-size: \(recordSize) must be 18 to \(AES128GCM.maximumRecordSize) (RFC 8188 §2)"
+        }
+        return nil
     }
 }
 

@@ -98,7 +98,8 @@ public final class ProfileRenderer {
             throw .database(error)
         }
         let identity = ClientIdentity.standIn(for: device)
-        let rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
+        var rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
+        rows.appendDerived(for: device)
         let xml: [UInt8]
         do {
             xml = FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))

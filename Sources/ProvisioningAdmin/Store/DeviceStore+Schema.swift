@@ -75,6 +75,35 @@ extension DeviceStore {
         DROP TABLE IF EXISTS seen;
         DROP TABLE IF EXISTS claims;
         """,
+        // 3: RFC 8188 `aes128gcm` devices: the encryption CHECK admits it (the IKM, base64url, goes in
+        // encryption_key), with the header's key id and record size per device. SQLite cannot change a CHECK in
+        // place: the table is rebuilt with its rows.
+        """
+        CREATE TABLE devices_v3 (
+            mac TEXT NOT NULL PRIMARY KEY CHECK (length(mac) = 12 AND mac NOT GLOB '*[^0-9a-f]*'),
+            serial TEXT,
+            model TEXT,
+            group_name TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+            gzip INTEGER NOT NULL DEFAULT 0 CHECK (gzip IN (0, 1)),
+            encryption TEXT NOT NULL DEFAULT 'none' CHECK (encryption IN ('none', 'aes-256-cbc', 'aes128gcm')),
+            encryption_key TEXT,
+            kdf_digest TEXT NOT NULL DEFAULT 'sha256' CHECK (kdf_digest IN ('md5', 'sha256')),
+            ece_key_id TEXT NOT NULL DEFAULT '' CHECK (length(CAST(ece_key_id AS BLOB)) <= 255),
+            ece_record_size INTEGER NOT NULL DEFAULT 4096 CHECK (ece_record_size BETWEEN 18 AND 4294967295),
+            created_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
+            updated_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
+            CHECK (encryption = 'none' OR length(encryption_key) > 0)
+        ) WITHOUT ROWID;
+        INSERT INTO devices_v3 (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest,
+                                created_at, updated_at)
+            SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, created_at,
+                   updated_at FROM devices;
+        DROP TABLE devices;
+        ALTER TABLE devices_v3 RENAME TO devices;
+        CREATE INDEX devices_by_group ON devices (group_name);
+        CREATE INDEX devices_by_model ON devices (model);
+        """,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -178,8 +207,9 @@ extension DeviceStore {
     /// Adds a device; a MAC already stored is a constraint error.
     public func insert(_ device: Device) throws(SQLiteError) {
         let statement = try database.prepare("""
-            INSERT INTO devices (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            INSERT INTO devices (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest,
+                                 ece_key_id, ece_record_size)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
             """)
         try bindDevice(device, to: statement)
         try statement.step()
@@ -190,7 +220,7 @@ extension DeviceStore {
     public func update(_ device: Device) throws(SQLiteError) -> Bool {
         let statement = try database.prepare("""
             UPDATE devices SET serial = ?2, model = ?3, group_name = ?4, enabled = ?5, gzip = ?6, encryption = ?7,
-                encryption_key = ?8, kdf_digest = ?9, updated_at = CAST(strftime('%s', 'now') AS INTEGER)
+                encryption_key = ?8, kdf_digest = ?9, ece_key_id = ?10, ece_record_size = ?11, updated_at = CAST(strftime('%s', 'now') AS INTEGER)
             WHERE mac = ?1
             """)
         try bindDevice(device, to: statement)
@@ -213,6 +243,16 @@ extension DeviceStore {
         case .aes256cbc(let key, let digest):
             try statement.bind(8, key)
             try statement.bind(9, digest.rawValue)
+        case .aes128gcm(let key):
+            try statement.bind(8, key.ikm)
+            try statement.bind(9, KeyDerivationDigest.sha256.rawValue)
+        }
+        if case .aes128gcm(let key) = device.encryption {
+            try statement.bind(10, key.keyID)
+            try statement.bind(11, key.recordSize)
+        } else {
+            try statement.bind(10, "")
+            try statement.bind(11, AES128GCM.defaultRecordSize)
         }
     }
 

@@ -49,6 +49,10 @@ public enum ParameterRules {
 
     /// Checks one parameter; returns the value to store, or the rule it breaks.
     public static func check(name: String, value: String) throws(RuleViolation) -> CheckedValue {
+        if DerivedSettings.isDerived(name) {
+            throw RuleViolation(name: name, value: value, rule: "written from the device's RFC 8188 key into its profile; "
+                                + "set it with provctl device edit MAC --encrypt aes128gcm --key IKM")
+        }
         guard XMLText.isValidName(name) else {
             throw RuleViolation(name: name, value: value, rule: "not a parameter name: ASCII letters, digits, _ - ., "
                                 + "a letter or _ first, at most 128 characters, not starting with xml")
