@@ -82,7 +82,7 @@ public final class ProfileService {
         }
         let xml: [UInt8], body: [UInt8]
         do {
-            xml = try Self.document(store: store, device: device, identity: identity)
+            xml = try Self.document(store: store, device: device, identity: identity, partition: profileRequest.partition)
         } catch {
             throw Self.refusal(error, service: self)
         }
@@ -138,6 +138,8 @@ public final class ProfileService {
         case .settings(let error): return .serverError("\(error)")
         case .encoding(.noKey): return Refusal(404, "no encryption configured", detail: "device has encryption none")
         case .encoding(let error): return .serverError("\(error)")
+        case .unknownPartition(let name):
+            return Refusal(404, "unknown partition", detail: "no settings in partition \(name) for this device")
         }
     }
 
@@ -167,14 +169,22 @@ public final class ProfileService {
     }
 
     /// The flat-profile XML a phone with `identity` receives for `device`, before any encoding.
-    public static func document(store: DeviceStore, device: Device, identity: ClientIdentity) throws(RenderError) -> [UInt8] {
+    /// `partition` ('' for the main profile) picks the settings; a named partition holding no setting for this
+    /// device is `RenderError.unknownPartition`.
+    public static func document(store: DeviceStore, device: Device, identity: ClientIdentity,
+                                partition: String = "") throws(RenderError) -> [UInt8] {
         var rows: LayerRows
         do {
-            rows = try store.layerRows(model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
+            rows = try store.layerRows(model: device.model(presentedBy: identity), group: device.group, mac: device.mac,
+                                       partition: partition)
         } catch {
             throw .database(error)
         }
-        rows.appendDerived(for: device)
+        if partition.isEmpty {
+            rows.appendDerived(for: device)
+        } else if !rows.hasSettings {
+            throw .unknownPartition(partition)
+        }
         do {
             return FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))
         } catch {
@@ -184,8 +194,9 @@ public final class ProfileService {
 
     /// The body a phone with `identity` receives for `device` in `form`: exactly what the CGI sends, and what
     /// `provctl render` prints.
-    public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm) throws(RenderError) -> [UInt8] {
-        let xml = try document(store: store, device: device, identity: identity)
+    public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm,
+                               partition: String = "") throws(RenderError) -> [UInt8] {
+        let xml = try document(store: store, device: device, identity: identity, partition: partition)
         do {
             return try ProfileEncoding.encode(xml, form: form, device: device)
         } catch {
@@ -199,9 +210,12 @@ public enum RenderError: Error, Sendable, CustomStringConvertible {
     case database(SQLiteError)
     case settings(SettingsError)
     case encoding(EncodingError)
+    /// A partition with no setting at any of the device's scopes: no such profile for it.
+    case unknownPartition(String)
 
     public var description: String {
         switch self {
+        case .unknownPartition(let name): "no settings in partition \(name)"
         case .database(let error): "\(error)"
         case .settings(let error): "\(error)"
         case .encoding(let error): "\(error)"

@@ -13,6 +13,8 @@ struct Render: ParsableCommand {
             masked.
             --all --out DIR writes DIR/<mac>.xml|.gz|.cfg for every enabled device (disabled devices are answered \
             403, devices without encryption have no .cfg: both are skipped and counted).
+            --partition NAME renders that partition of the profile, as the phone's $MA-NAME.xml (with --all: \
+            DIR/<mac>-NAME.<form>).
             Examples: provctl render 000e08abcdef --form cfg > 000e08abcdef.cfg
                       provctl render 000e08abcdef --form cfg --plain
                       provctl render --all --out /tmp/profiles --form gz
@@ -26,8 +28,10 @@ struct Render: ParsableCommand {
     @Flag(help: "Render every device into --out DIR.") var all = false
     @Option(help: ArgumentHelp("The folder for --all (created if missing).", valueName: "dir")) var out: String?
     @Option(help: "Workers for --all, each with its own connection (default: one per processor).") var jobs: Int?
+    @OptionGroup var part: PartitionOption
 
     func validate() throws {
+        try part.check()
         guard ProfileForm(rawValue: form) != nil else { throw ValidationError("--form: \"\(form)\" must be xml, gz or cfg") }
         if all {
             if mac != nil { throw ValidationError("MAC: not with --all") }
@@ -50,10 +54,14 @@ struct Render: ParsableCommand {
         if !device.enabled { warn("provctl: note: \(mac) is disabled; profile-cgi answers it 403 \"device disabled\"") }
         var body: [UInt8]
         do {
-            body = try ProfileService.profile(store: opened, device: device, identity: .standIn(for: device), form: form)
+            body = try ProfileService.profile(store: opened, device: device, identity: .standIn(for: device), form: form,
+                                              partition: part.name)
         } catch {
             if case .encoding(.noKey) = error {
                 throw Failure(.notFound, "render \(mac): no encryption configured (profile-cgi answers .cfg 404)")
+            }
+            if case .unknownPartition(let name) = error {
+                throw Failure(.notFound, "--partition: \(mac) has no settings in partition \(name) (profile-cgi answers 404)")
             }
             throw Failure(.runtime, "render \(mac): \(error)")
         }
@@ -91,6 +99,8 @@ struct Render: ParsableCommand {
         let tally = RenderTally()
         let path = store.path
         let progress = stdoutIsTerminal
+        let partitionName = part.name
+        let fileSuffix = partitionName.isEmpty ? "" : "-" + partitionName
         DispatchQueue.concurrentPerform(iterations: workers) { [lower, upper] worker in
             do {
                 let store = try DeviceStore(path: path, mode: .readOnly)
@@ -105,13 +115,16 @@ struct Render: ParsableCommand {
                     if form == .cfg, device.encryption == .none { tally.add(\.unencrypted); return }
                     let body: [UInt8]
                     do {
-                        body = try renderer.profile(for: device, form: form)
+                        body = try renderer.profile(for: device, form: form, partition: partitionName)
+                    } catch RenderError.unknownPartition {
+                        tally.add(\.unpartitioned)
+                        return
                     } catch {
                         tally.add(\.failed)
                         warn("provctl: \(device.mac): \(provctlRenderProblem(error))")
                         return
                     }
-                    try Self.write(body, to: folder + "/" + device.mac.hex + "." + form.rawValue)
+                    try Self.write(body, to: folder + "/" + device.mac.hex + fileSuffix + "." + form.rawValue)
                     tally.add(\.written)
                 }
             } catch {
@@ -126,6 +139,7 @@ struct Render: ParsableCommand {
               + " (\(workers) worker(s))"
               + (counts.disabled > 0 ? "; \(counts.disabled) disabled skipped" : "")
               + (counts.unencrypted > 0 ? "; \(counts.unencrypted) without encryption skipped (no .cfg)" : "")
+              + (counts.unpartitioned > 0 ? "; \(counts.unpartitioned) without settings in the partition skipped" : "")
               + (counts.failed > 0 ? "; \(counts.failed) failed" : ""))
         if counts.failed > 0 { throw Failure(.runtime, "\(counts.failed) device(s) could not be rendered (see above; provctl check)") }
     }
@@ -147,7 +161,7 @@ struct Render: ParsableCommand {
 /// Counts shared by the render workers.
 final class RenderTally: @unchecked Sendable {
     struct Counts {
-        var written = 0, disabled = 0, unencrypted = 0, failed = 0
+        var written = 0, disabled = 0, unencrypted = 0, unpartitioned = 0, failed = 0
         var error: String?
     }
 

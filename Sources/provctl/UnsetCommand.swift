@@ -14,8 +14,10 @@ struct UnsetCommand: ParsableCommand {
     @OptionGroup var change: DryRunOption
     @OptionGroup var target: ScopeArgument
     @Argument(help: "Parameter names.") var names: [String]
+    @OptionGroup var part: PartitionOption
 
     func validate() throws {
+        try part.check()
         if names.isEmpty { throw ValidationError("give at least one NAME") }
     }
 
@@ -24,13 +26,13 @@ struct UnsetCommand: ParsableCommand {
         let opened = try store.open()
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
             for name in names {
-                guard let old = try opened.setting(scope: scope, name: name) else {
-                    throw Failure(.notFound, "\(name): not set at \(scope)")
+                guard let old = try opened.setting(scope: scope, name: name, partition: part.name) else {
+                    throw Failure(.notFound, "\(name): not set at \(scope)\(part.suffix)")
                 }
-                try opened.removeSetting(scope: scope, name: name)
-                try audit.record("unset", target: "\(scope) \(name)", old: auditValue(old), new: nil)
+                try opened.removeSetting(scope: scope, name: name, partition: part.name)
+                try audit.record("unset", target: "\(scope)\(part.suffix) \(name)", old: auditValue(old), new: nil)
             }
         }
-        print("unset \(names.count) parameter(s) at \(scope)")
+        print("unset \(names.count) parameter(s) at \(scope)\(part.suffix)")
     }
 }

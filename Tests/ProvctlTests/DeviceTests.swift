@@ -7,8 +7,8 @@ struct DeviceTests {
     func initialise() throws {
         let box = try Sandbox(initialise: false)
         let first = try box.ok("init")
-        #expect(first.text.contains("schema version 0 -> 3"))
-        #expect(try box.sql("PRAGMA user_version") == "3")
+        #expect(first.text.contains("schema version 0 -> 4"))
+        #expect(try box.sql("PRAGMA user_version") == "4")
         #expect(try box.sql("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")
                 == "audit,devices,settings,variables")
         #expect(try box.ok("init").text.contains("up to date"))

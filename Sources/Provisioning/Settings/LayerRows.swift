@@ -51,6 +51,16 @@ public struct LayerRows: Sendable {
     /// The number of rows.
     public var count: Int { table.count / Self.stride }
 
+    /// True when any row is a setting (not a variable).
+    public var hasSettings: Bool {
+        var row = 0
+        while row < count {
+            if table[row * Self.stride] == 0 { return true }
+            row += 1
+        }
+        return false
+    }
+
     func rank(_ row: Int) -> Int { table[row * Self.stride + 1] }
     func nameRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 2]..<table[row * Self.stride + 3] }
     func valueRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 3]..<table[row * Self.stride + 4] }

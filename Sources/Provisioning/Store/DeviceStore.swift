@@ -24,8 +24,8 @@ public final class DeviceStore {
 
     /// The schema version this build reads and writes (the admin library's migrations; a test checks they agree).
     /// 2: `seen` and `claims` moved to the journal. 3: RFC 8188 `aes128gcm` devices (`ece_key_id`,
-    /// `ece_record_size`).
-    public static let schemaVersion = 3
+    /// `ece_record_size`). 4: partitioned profiles (`settings.part`).
+    public static let schemaVersion = 4
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {
@@ -130,7 +130,8 @@ public final class DeviceStore {
     }
 
     /// The same rows as `layers`, read straight into the merge's byte form: the CGI's path.
-    public func layerRows(model: String?, group: String?, mac: MACAddress) throws(SQLiteError) -> LayerRows {
+    /// `partition` is '' for the main profile.
+    public func layerRows(model: String?, group: String?, mac: MACAddress, partition: String = "") throws(SQLiteError) -> LayerRows {
         let statement: SQLiteStatement
         if let layersStatement { statement = layersStatement } else { statement = try database.prepare(Self.allFourScopesQuery) }
         layersStatement = statement
@@ -138,6 +139,7 @@ public final class DeviceStore {
         try statement.bind(1, model)
         try statement.bind(2, group)
         try statement.bind(3, mac.hex)
+        try statement.bind(4, partition)
         var rows = LayerRows(model: model, group: group, mac: mac)
         while try statement.step() {
             let rank = statement.int(1)
@@ -150,7 +152,7 @@ public final class DeviceStore {
     /// `layersQuery(where: allFourScopes)` spelled out, for the CGI (see `deviceQuery`).
     static let allFourScopesQuery = """
         SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua
-        FROM settings WHERE (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
+        FROM settings WHERE ((scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)) AND part = ?4
         UNION ALL
         SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL
         FROM variables WHERE (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)

@@ -166,12 +166,31 @@ public struct Setting: Sendable, Equatable {
     public var value: String
     /// `ua="..."`, when set; a scope that leaves it unset inherits it from the scope below.
     public var access: UserAccess?
+    /// The partition of the profile the setting belongs to: '' for the main profile (`$MA.xml`), else a name
+    /// the phone fetches as `$MA-<name>.xml` (see `Partition`).
+    public var partition: String
 
-    public init(scope: Scope, name: String, value: String, access: UserAccess? = nil) {
+    public init(scope: Scope, name: String, value: String, access: UserAccess? = nil, partition: String = "") {
         self.scope = scope
         self.name = name
         self.value = value
         self.access = access
+        self.partition = partition
+    }
+}
+
+/// Partitioned profiles: besides its main profile a device may have named partitions, each a profile of its own
+/// that the phone fetches with `Profile_Rule_B`.._D` (applied in order after `Profile_Rule`). A partition is
+/// named in the file name after the MAC and a dash: `$MA-lines.xml`, `$MA-lines.cfg`, `$MAU-lines.gz`.
+public enum Partition {
+    /// The longest partition name.
+    public static let maximumLength = 32
+
+    /// True for a partition name: 1 to 32 of `a-z`, `0-9`, `_`.
+    public static func isValidName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= maximumLength else { return false }
+        return name.utf8.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
+            || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") }
     }
 }
 

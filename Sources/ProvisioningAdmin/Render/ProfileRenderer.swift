@@ -16,6 +16,7 @@ public final class ProfileRenderer {
     struct SharedKey: Hashable {
         var model: String?
         var group: String?
+        var partition: String
     }
 
     /// `cachesSharedLayers` reads the default, model and group rows once per (model, group) pair and only the
@@ -43,9 +44,9 @@ public final class ProfileRenderer {
     }
 
     /// The settings and variables that apply to `device` as its stand-in identity presents it.
-    public func layers(for device: Device) throws(SQLiteError) -> Layers {
+    public func layers(for device: Device, partition: String = "") throws(SQLiteError) -> Layers {
         if let sharedStatement, let deviceLayerStatement {
-            let key = SharedKey(model: device.model, group: device.group)
+            let key = SharedKey(model: device.model, group: device.group, partition: partition)
             var layers: Layers
             if let cached = shared[key] {
                 layers = cached
@@ -53,6 +54,7 @@ public final class ProfileRenderer {
                 sharedStatement.reset()
                 try sharedStatement.bind(1, device.model)
                 try sharedStatement.bind(2, device.group)
+                try sharedStatement.bind(4, partition)
                 layers = Layers()
                 try DeviceStore.readLayers(sharedStatement, model: device.model, group: device.group, mac: device.mac,
                                            into: &layers)
@@ -60,6 +62,7 @@ public final class ProfileRenderer {
             }
             deviceLayerStatement.reset()
             try deviceLayerStatement.bind(3, device.mac.hex)
+            try deviceLayerStatement.bind(4, partition)
             try DeviceStore.readLayers(deviceLayerStatement, model: device.model, group: device.group, mac: device.mac,
                                        into: &layers)
             return layers
@@ -68,6 +71,7 @@ public final class ProfileRenderer {
         try layersStatement.bind(1, device.model)
         try layersStatement.bind(2, device.group)
         try layersStatement.bind(3, device.mac.hex)
+        try layersStatement.bind(4, partition)
         var layers = Layers()
         try DeviceStore.readLayers(layersStatement, model: device.model, group: device.group, mac: device.mac, into: &layers)
         return layers
@@ -90,16 +94,20 @@ public final class ProfileRenderer {
 
     /// The body the CGI would send `device` for `form`: the CGI's merge and rendering (`LayerRows`), on rows
     /// read once per (model, group) when caching.
-    public func profile(for device: Device, form: ProfileForm) throws(RenderError) -> [UInt8] {
+    public func profile(for device: Device, form: ProfileForm, partition: String = "") throws(RenderError) -> [UInt8] {
         let layers: Layers
         do {
-            layers = try self.layers(for: device)
+            layers = try self.layers(for: device, partition: partition)
         } catch {
             throw .database(error)
         }
         let identity = ClientIdentity.standIn(for: device)
         var rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
-        rows.appendDerived(for: device)
+        if partition.isEmpty {
+            rows.appendDerived(for: device)
+        } else if !rows.hasSettings {
+            throw .unknownPartition(partition)
+        }
         let xml: [UInt8]
         do {
             xml = FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))

@@ -104,6 +104,23 @@ extension DeviceStore {
         CREATE INDEX devices_by_group ON devices (group_name);
         CREATE INDEX devices_by_model ON devices (model);
         """,
+        // 4: partitioned profiles. A setting belongs to a partition of the profile (`part`, '' for the main one):
+        // a phone fetches `$MA-<part>.xml` with Profile_Rule_B.._D and gets only that partition's settings.
+        // Variables stay shared by every partition. The primary key gains the column: the table is rebuilt.
+        """
+        CREATE TABLE settings_v4 (
+            scope TEXT NOT NULL CHECK (scope IN ('default', 'model', 'group', 'device')),
+            target TEXT NOT NULL,
+            part TEXT NOT NULL DEFAULT '' CHECK (part = '' OR (length(part) <= 32 AND part NOT GLOB '*[^a-z0-9_]*')),
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            ua TEXT CHECK (ua IS NULL OR ua IN ('na', 'ro', 'rw')),
+            PRIMARY KEY (scope, target, part, name)
+        ) WITHOUT ROWID;
+        INSERT INTO settings_v4 (scope, target, part, name, value, ua) SELECT scope, target, '', name, value, ua FROM settings;
+        DROP TABLE settings;
+        ALTER TABLE settings_v4 RENAME TO settings;
+        """,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -145,11 +162,12 @@ extension DeviceStore {
 
     /// The settings and variables of the default scope, `model`'s, `group`'s and `mac`'s, in one query that walks
     /// the primary-key index once per scope and table.
-    public func layers(model: String?, group: String?, mac: MACAddress) throws(SQLiteError) -> Layers {
+    public func layers(model: String?, group: String?, mac: MACAddress, partition: String = "") throws(SQLiteError) -> Layers {
         let statement = try database.prepare(Self.layersQuery(where: Self.allFourScopes))
         try statement.bind(1, model)
         try statement.bind(2, group)
         try statement.bind(3, mac.hex)
+        try statement.bind(4, partition)
         var layers = Layers()
         try Self.readLayers(statement, model: model, group: group, mac: mac, into: &layers)
         return layers
@@ -159,11 +177,12 @@ extension DeviceStore {
     /// 0 for settings, 1 for variables. One OR per table lets SQLite answer with a multi-index OR over the primary
     /// key, and parsing two short SELECTs costs far less than eight (the parse is a good part of a CGI request).
     /// No ORDER BY: SQLite's sorter cost more (0.23M instructions) than the merge in ResolvedSettings, which finds
-    /// each scope's rows already in primary-key order. `provctl` prepares it once for many devices.
+    /// each scope's rows already in primary-key order. `provctl` prepares it once for many devices. Settings are
+    /// those of partition ?4 ('' for the main profile); variables are shared by every partition.
     static func layersQuery(where condition: String) -> String {
         """
         SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua
-        FROM settings WHERE \(condition)
+        FROM settings WHERE (\(condition)) AND part = ?4
         UNION ALL
         SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL
         FROM variables WHERE \(condition)
@@ -267,11 +286,12 @@ extension DeviceStore {
     /// Sets (inserts or replaces) one setting.
     public func set(_ setting: Setting) throws(SQLiteError) {
         let statement = try database.prepare("""
-            INSERT INTO settings (scope, target, name, value, ua) VALUES (?1, ?2, ?3, ?4, ?5)
-            ON CONFLICT (scope, target, name) DO UPDATE SET value = excluded.value, ua = excluded.ua
+            INSERT INTO settings (scope, target, name, value, ua, part) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            ON CONFLICT (scope, target, part, name) DO UPDATE SET value = excluded.value, ua = excluded.ua
             """)
         try statement.bind([.text(setting.scope.kind), .text(setting.scope.target), .text(setting.name),
-                            .text(setting.value), setting.access.map { .text($0.rawValue) } ?? .null])
+                            .text(setting.value), setting.access.map { .text($0.rawValue) } ?? .null,
+                            .text(setting.partition)])
         try statement.step()
     }
 
