@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
 
         // The core: identity, store, rendering, encodings. No Foundation. `-disable-type-layout`: with the default
         // type-layout lowering, copying an optional or an array held in memory went through value witnesses,
@@ -26,7 +27,8 @@ let package = Package(
 
         // What only the admin needs: the configuration database's schema and writes, validation, the parameter
         // catalogue, the bulk renderer, the journal's readers. provctl links it; profile-cgi never does.
-        .target(name: "ProvisioningAdmin", dependencies: ["Provisioning", "CSQLite"]),
+        .target(name: "ProvisioningAdmin", dependencies: ["Provisioning", "CSQLite"],
+                exclude: ["Catalogue/catalogue.tsv", "Catalogue/generate.py", "Catalogue/material"]),
 
         // Environment in, bytes out. Static: process start is the whole budget of a CGI. Linked with lld in the
         // order of link-order.txt (the functions and data one request touches, first), so a request faults in
@@ -35,7 +37,7 @@ let package = Package(
         .target(name: "CGIStartup"),
         .executableTarget(
             name: "profile-cgi",
-            dependencies: ["Provisioning", "CGIStartup"],
+            dependencies: ["Provisioning", "CGIStartup", "CFastCGI"],
             exclude: ["link-order.txt"],
             swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-type-layout"])],
             linkerSettings: [.unsafeFlags([
@@ -54,12 +56,14 @@ let package = Package(
             ]
         ),
 
+        // What every test target shares: processes, folders, products, phones, the refusal table.
+        .target(name: "TestSupport", dependencies: ["Provisioning", "ProvisioningAdmin"], path: "Tests/TestSupport"),
         // Unit tests of the core, and profile-cgi run as a real process.
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "ProvisioningAdmin"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "ProvisioningAdmin", "TestSupport"]),
         // provctl run as a real process on temporary databases.
-        .testTarget(name: "ProvctlTests", dependencies: ["Provisioning", "ProvisioningAdmin"]),
+        .testTarget(name: "ProvctlTests", dependencies: ["Provisioning", "ProvisioningAdmin", "TestSupport"]),
         // Through a real Apache with mod_ssl and client certificates; enabled by Tests/run.
-        .testTarget(name: "EndToEndTests", dependencies: ["Provisioning", "ProvisioningAdmin"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Provisioning", "ProvisioningAdmin", "TestSupport"]),
     ]
 )
 

@@ -12,6 +12,10 @@
  * Not covered (the benchmark does not use them): reading the identity from the PEM (SSL_CLIENT_CERT) or from
  * SSL_CLIENT_S_DN, repeated attributes (_OU_1), Unicode case folding and canonical equivalence in names.
  *
+ * The FastCGI reference (ref-fcgi.c) includes this file with REF_NO_MAIN and runs the same functions in a
+ * request loop: the connection is opened once and the statements are prepared once (prepare_kept) and reset
+ * after each request (reset_kept); one request runs one statement each, as here.
+ *
  * Build: gcc -O2 -static -o ref-cgi ref-cgi.c -lsqlite3 -lz -lcrypto -lm -lpthread -ldl
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
@@ -477,6 +481,41 @@ static int prepare(const char *sql, sqlite3_stmt **s) {
     return 0;
 }
 
+/* Statements kept for the connection's life: prepared on first use, reset (not finalized) when done. A CGI
+   process uses each once; a FastCGI process once per request. */
+enum { STMT_VERSION, STMT_DEVICE, STMT_LAYERS, STMT_SEEN, STMT_COUNT };
+static sqlite3_stmt *kept[STMT_COUNT];
+static int prepare_kept(int slot, const char *sql, sqlite3_stmt **s) {
+    if (!kept[slot] && prepare(sql, &kept[slot]) < 0) return -1;
+    *s = kept[slot];
+    return 0;
+}
+static void done(sqlite3_stmt *s) {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+/* After a request, whatever path it took: no statement left mid-step (which would keep a read transaction, and
+   so an old snapshot, open until the next request). */
+__attribute__((unused)) static void reset_kept(void) {
+    for (int i = 0; i < STMT_COUNT; i++) if (kept[i]) sqlite3_reset(kept[i]);
+}
+
+static int records_seen(void) {
+    const char *record = getenv("PROVISIONER_RECORD_SEEN");
+    return !(record && strcmp(record, "0") == 0);
+}
+
+/* The one connection, read-write only when it will record the `seen` row after the answer. */
+static int open_database(const char *dbpath, int writable) {
+    if (sqlite3_open_v2(dbpath, &db, (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK) {
+        refuse(500, "server error", "database unavailable: %s (%s)", db ? sqlite3_errmsg(db) : "cannot open", dbpath);
+        sqlite3_close(db);
+        db = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* The same statement as DeviceStore.layers: one OR per table, answered by a multi-index OR over the primary key. */
 static const char *LAYERS_SQL =
     "SELECT 0, scope, target, name, value, ua FROM settings WHERE (scope = 'default' AND target = '')\n"
@@ -493,23 +532,20 @@ static int answer(const char *dbpath, const request *rq, identity *id, device *d
     if (rq->has_named && strcmp(rq->named, id->mac) != 0)
         return refuse(403, "MAC mismatch", "path names %s, certificate is %s", rq->named, id->mac);
     /* As profile-cgi: one connection, read-write only when it will record the `seen` row after the answer. */
-    const char *record = getenv("PROVISIONER_RECORD_SEEN");
-    int writable = !(record && strcmp(record, "0") == 0);
-    if (sqlite3_open_v2(dbpath, &db, (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK)
-        return SERVER_ERROR("database unavailable: %s (%s)", db ? sqlite3_errmsg(db) : "cannot open", dbpath);
+    if (!db && open_database(dbpath, records_seen()) < 0) return -1;
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *s;
-    if (prepare("PRAGMA user_version", &s) < 0) return -1;
+    if (prepare_kept(STMT_VERSION, "PRAGMA user_version", &s) < 0) return -1;
     int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-    sqlite3_finalize(s);
+    done(s);
     if (version != 1) return SERVER_ERROR("database unavailable: schema version %d, this build needs 1", version);
 
-    if (prepare("SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest "
-                "FROM devices WHERE mac = ?1", &s) < 0) return -1;
+    if (prepare_kept(STMT_DEVICE, "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest "
+                     "FROM devices WHERE mac = ?1", &s) < 0) return -1;
     sqlite3_bind_text(s, 1, id->mac, 12, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
-        sqlite3_finalize(s);
+        done(s);
         /* profile-cgi records a claim here; not part of the benchmark */
         return refuse(404, "unknown device", NULL);
     }
@@ -527,7 +563,7 @@ static int answer(const char *dbpath, const request *rq, identity *id, device *d
     d->aes = enc && strcmp((const char *)enc, "aes-256-cbc") == 0 && d->key;
     const unsigned char *kdf = sqlite3_column_text(s, 8);
     d->md5 = kdf && strcmp((const char *)kdf, "md5") == 0;
-    sqlite3_finalize(s);
+    done(s);
 
     if (!d->enabled) return refuse(403, "device disabled", NULL);
     if (d->serial && strcasecmp(d->serial, id->serial ? id->serial : "") != 0)
@@ -536,7 +572,7 @@ static int answer(const char *dbpath, const request *rq, identity *id, device *d
         return refuse(403, "model mismatch", "stored %s, certificate %s", d->model, id->model ? id->model : "none");
 
     /* layers */
-    if (prepare(LAYERS_SQL, &s) < 0) return -1;
+    if (prepare_kept(STMT_LAYERS, LAYERS_SQL, &s) < 0) return -1;
     bind_opt(s, 1, d->model ? d->model : id->model);
     bind_opt(s, 2, d->group);
     sqlite3_bind_text(s, 3, d->mac, 12, SQLITE_STATIC);
@@ -566,7 +602,7 @@ static int answer(const char *dbpath, const request *rq, identity *id, device *d
         }
     }
     if (rc != SQLITE_DONE) return SERVER_ERROR("reading settings: SQLite error %d", sqlite3_extended_errcode(db));
-    sqlite3_finalize(s);
+    done(s);
 
     /* variables: one per name, the highest scope's */
     context cx = {.dev = d, .id = id};
@@ -625,7 +661,7 @@ static int answer(const char *dbpath, const request *rq, identity *id, device *d
     return SERVER_ERROR("unknown form");
 }
 
-static void write_all(int fd, const unsigned char *p, size_t n) {
+__attribute__((unused)) static void write_all(int fd, const unsigned char *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR) continue;
@@ -646,86 +682,120 @@ static const char *reason_phrase(int status) {
     }
 }
 
-int main(void) {
+/* One request: the HTTP answer (CGI headers and body) in *out and the log line (with its newline) in *log.
+   Returns 1 when the device should be recorded as seen (a 200), with its MAC in *d. */
+static int handle(const char *dbpath, device *d, buf *out, buf *log) {
     struct timespec started, finished;
     clock_gettime(CLOCK_MONOTONIC, &started);
-    /* As profile-cgi does (SQLiteDatabase.configureForSingleThread): one thread, no mutexes, no memory stats. */
-    if (sqlite3_config(SQLITE_CONFIG_SINGLETHREAD) == SQLITE_OK) sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    const char *dbpath = getenv("PROVISIONER_DB");
-    if (!dbpath || !*dbpath) dbpath = "/var/lib/provisioner/provisioner.db";
-
+    memset(&R, 0, sizeof R);
     request rq = {0};
     identity id;
     memset(&id, 0, sizeof id);
-    device d;
-    memset(&d, 0, sizeof d);
+    memset(d, 0, sizeof *d);
     buf body = {0};
-    int ok = read_request(&rq) == 0 && read_identity(&id) == 0 && answer(dbpath, &rq, &id, &d, &body) == 0;
+    int ok = read_request(&rq) == 0 && read_identity(&id) == 0 && answer(dbpath, &rq, &id, d, &body) == 0;
     int status = ok ? 200 : R.status;
     const char *method = getenv("REQUEST_METHOD");
     int head = method && strcmp(method, "HEAD") == 0;
 
-    buf out = {0};
-    char line[256];
+    char line[1024];
     if (!ok) {
         body.n = 0;
         puts_(&body, R.reason);
         putc_(&body, '\n');
         snprintf(line, sizeof line, "Status: %d %s\r\n", status, reason_phrase(status));
-        puts_(&out, line);
+        puts_(out, line);
     }
     snprintf(line, sizeof line, "Content-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n",
              !ok ? "text/plain; charset=utf-8" : rq.form == XML ? "text/xml; charset=utf-8" : "application/octet-stream",
              body.n);
-    puts_(&out, line);
-    if (status == 405) puts_(&out, "Allow: GET, HEAD\r\n");
-    puts_(&out, "\r\n");
-    if (!head) put(&out, body.p, body.n);
-    write_all(1, out.p, out.n);
+    puts_(out, line);
+    if (status == 405) puts_(out, "Allow: GET, HEAD\r\n");
+    puts_(out, "\r\n");
+    if (!head) put(out, body.p, body.n);
     clock_gettime(CLOCK_MONOTONIC, &finished);
     long us = (finished.tv_sec - started.tv_sec) * 1000000L + (finished.tv_nsec - started.tv_nsec) / 1000;
     const char *addr = getenv("REMOTE_ADDR");
     const char *path = getenv("PATH_INFO");
-    fprintf(stderr, "ref-cgi: status=%d reason=\"%s\" mac=%s serial=%s model=%s addr=%s method=%s path=%s form=%s bytes=%zu us=%ld%s%s%s\n",
+    int n = snprintf(line, sizeof line, "ref-cgi: status=%d reason=\"%s\" mac=%s serial=%s model=%s addr=%s method=%s path=%s form=%s bytes=%zu us=%ld%s%s%s\n",
             status, ok ? "ok" : R.reason, id.mac[0] ? id.mac : "-", id.serial ? id.serial : "-", id.model ? id.model : "-",
             addr ? addr : "-", method ? method : "-", path ? path : "-", FORM_NAMES[rq.form], body.n, us,
             !ok && R.detail[0] ? " detail=\"" : "", !ok && R.detail[0] ? R.detail : "", !ok && R.detail[0] ? "\"" : "");
-    fflush(stderr);
-    /* As profile-cgi: the log line first, both pipes closed, then the `seen` row on the same connection with
-       synchronous=NORMAL and a short busy timeout (DeviceStore.recordSeen). */
+    put(log, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+    return ok;
+}
+
+/* What the `seen` row needs from the request, copied out while the request's variables exist. */
+typedef struct { char mac[13]; char addr[257]; char fw[65]; int has_addr; } sighting;
+
+static void take_sighting(const device *d, sighting *w) {
+    memcpy(w->mac, d->mac, 13);
+    const char *ua = getenv("HTTP_USER_AGENT");
+    const char *slash = ua ? strchr(ua, '/') : NULL;
+    w->fw[0] = 0;
+    if (slash) { size_t k = strcspn(slash + 1, " ("); snprintf(w->fw, sizeof w->fw, "%.*s", (int)k, slash + 1); }
+    const char *addr = getenv("REMOTE_ADDR");
+    w->has_addr = addr != NULL;
+    snprintf(w->addr, sizeof w->addr, "%s", addr ? addr : "");
+}
+
+/* As profile-cgi, after the answer: the `seen` row on the same connection with synchronous=NORMAL and a short
+   busy timeout (DeviceStore.recordSeen). */
+static void record_seen(const char *dbpath, const sighting *w) {
+    static int configured;
+    sqlite3_stmt *s = NULL;
+    if (!configured) {
+        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        configured = 1;
+    }
+    sqlite3_busy_timeout(db, 200);
+    if (prepare_kept(STMT_SEEN,
+            "INSERT INTO seen (mac, first_seen, last_seen, remote_addr, firmware, count)\n"
+            "VALUES (?1, ?2, ?2, substr(?3, 1, 256), substr(?4, 1, 64), 1)\n"
+            "ON CONFLICT (mac) DO UPDATE SET last_seen = excluded.last_seen, remote_addr = excluded.remote_addr,\n"
+            "    firmware = excluded.firmware, count = count + 1", &s) == 0) {
+        sqlite3_bind_text(s, 1, w->mac, 12, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
+        bind_opt(s, 3, w->has_addr ? w->addr : NULL);
+        bind_opt(s, 4, *w->fw ? w->fw : NULL);
+        if (sqlite3_step(s) == SQLITE_DONE) {
+            /* As ProfileService.checkpointIfLarge: past 64 frames, copy the log into the database and
+               truncate it, so the next lone process rebuilds its WAL index from a short log. */
+            char wal[4096];
+            struct stat st;
+            snprintf(wal, sizeof wal, "%s-wal", dbpath);
+            if (stat(wal, &st) == 0 && st.st_size > 32 + 64 * (24 + 4096))
+                sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        }
+        done(s);
+    }
+}
+
+static const char *database_path(void) {
+    const char *dbpath = getenv("PROVISIONER_DB");
+    return dbpath && *dbpath ? dbpath : "/var/lib/provisioner/provisioner.db";
+}
+
+#ifndef REF_NO_MAIN
+int main(void) {
+    /* As profile-cgi does (SQLiteDatabase.configureForSingleThread): one thread, no mutexes, no memory stats. */
+    if (sqlite3_config(SQLITE_CONFIG_SINGLETHREAD) == SQLITE_OK) sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    const char *dbpath = database_path();
+    device d;
+    buf out = {0}, log = {0};
+    int ok = handle(dbpath, &d, &out, &log);
+    write_all(1, out.p, out.n);
+    write_all(2, log.p, log.n);
+    /* As profile-cgi: the log line first, both pipes closed, then the `seen` row. */
     close(1);
     close(2);
-    const char *record = getenv("PROVISIONER_RECORD_SEEN");
-    if (ok && db && !(record && strcmp(record, "0") == 0)) {
-        sqlite3_stmt *s = NULL;
-        const char *ua = getenv("HTTP_USER_AGENT");
-        const char *slash = ua ? strchr(ua, '/') : NULL;
-        char fw[65] = "";
-        if (slash) { size_t k = strcspn(slash + 1, " ("); snprintf(fw, sizeof fw, "%.*s", (int)k, slash + 1); }
-        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-        sqlite3_busy_timeout(db, 200);
-        if (sqlite3_prepare_v3(db,
-                "INSERT INTO seen (mac, first_seen, last_seen, remote_addr, firmware, count)\n"
-                "VALUES (?1, ?2, ?2, substr(?3, 1, 256), substr(?4, 1, 64), 1)\n"
-                "ON CONFLICT (mac) DO UPDATE SET last_seen = excluded.last_seen, remote_addr = excluded.remote_addr,\n"
-                "    firmware = excluded.firmware, count = count + 1", -1, 0, &s, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(s, 1, d.mac, 12, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
-            bind_opt(s, 3, getenv("REMOTE_ADDR"));
-            bind_opt(s, 4, *fw ? fw : NULL);
-            if (sqlite3_step(s) == SQLITE_DONE) {
-                /* As ProfileService.checkpointIfLarge: past 64 frames, copy the log into the database and
-                   truncate it, so the next lone process rebuilds its WAL index from a short log. */
-                char wal[4096];
-                struct stat st;
-                snprintf(wal, sizeof wal, "%s-wal", dbpath);
-                if (stat(wal, &st) == 0 && st.st_size > 32 + 64 * (24 + 4096))
-                    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-            }
-        }
-        sqlite3_finalize(s);
+    if (ok && db && records_seen()) {
+        sighting w;
+        take_sighting(&d, &w);
+        record_seen(dbpath, &w);
     }
     /* As profile-cgi: no sqlite3_close. Closing the last connection checkpoints the whole log with fsyncs on
        every request; the process's exit releases the connection and its locks. */
     return 0;
 }
+#endif

@@ -7,13 +7,20 @@ import ProvisioningAdmin
 struct ImportProfile: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import-profile",
-        abstract: "Store the parameters of an existing Cisco cfg.xml or flat-profile at a scope, all or nothing.",
+        abstract: "Store the parameters of an existing Cisco cfg.xml or flat-profile at a scope.",
         discussion: """
             Reads <flat-profile>...</flat-profile> or <device><flat-profile>...</flat-profile></device> (libxml2; no \
             network, no external entities). Each child element is a parameter: its text, trimmed as the phone \
-            trims it, is the value and its ua="na|ro|rw" is kept. Values are checked as `provctl set` checks \
-            them; a repeated name keeps the last (as the phone does) with a warning. Nothing is stored unless \
-            every parameter passes.
+            trims it, is the value and its ua="na|ro|rw" is kept. A block of elements (the adapters' \
+            <router-configuration> and its sections) is kept as one parameter per leaf, named by its path \
+            (router-configuration/Time_Setup/Time_Server; repeated elements of a block get [1], [2], ...), and \
+            rendered back nested in place.
+            A file phones run is evidence: a value outside what the guides say, an unknown or misspelt ua, a \
+            repeated name (the last is kept, as the phone keeps it), a name the catalogue does not know, text or \
+            attributes that are no parameter: each is imported with a warning naming the line and the rule. Only \
+            what cannot be stored or served refuses the file: XML that does not parse (every error is listed), a \
+            name XML cannot carry, a character XML forbids. --strict refuses the file on any warning too. A \
+            refused file writes nothing.
             Example: provctl import-profile spa-template.xml --scope model:CP-8841-3PCC --dry-run
             """
     )
@@ -23,67 +30,141 @@ struct ImportProfile: ParsableCommand {
     @OptionGroup var change: DryRunOption
     @Argument(help: "The XML file.") var file: String
     @Option(help: "default, model:NAME, group:NAME or device:MAC.") var scope: String
+    @Flag(help: "Refuse the file when anything in it is warned about (nothing is written).") var strict = false
 
     func validate() throws { _ = try parseScope(scope) }
 
     func run() throws {
         let scope = try parseScope(scope)
         let bytes = try readFile(file)
-        let parsed = try FlatProfileFile.parameters(bytes, name: file)
-        var settings: [String: Setting] = [:]
-        var order: [String] = []
-        for parameter in parsed {
-            let value = try checkedSetting(name: parameter.name, value: parameter.value, source: "\(file):\(parameter.line)")
-            if settings[parameter.name] != nil {
-                warn("provctl: warning: \(file):\(parameter.line): \(parameter.name) repeated; the last one is kept")
-            } else {
-                order.append(parameter.name)
-            }
-            settings[parameter.name] = Setting(scope: scope, name: parameter.name, value: value, access: parameter.access)
+        let document = try FlatProfileFile.read(bytes, name: file)
+        let checked = ImportedProfile(document, file: file, scope: scope)
+        for warning in checked.warnings { warn("provctl: warning: \(warning)") }
+        if !checked.problems.isEmpty {
+            throw Failure(.refused, "refused: \(file): \(checked.problems.count) parameter(s) cannot be stored; nothing written:\n"
+                          + checked.problems.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        if strict && !checked.warnings.isEmpty {
+            throw Failure(.refused, "refused: \(file): --strict and \(checked.warnings.count) warning(s) above; nothing written")
         }
         let opened = try store.open()
         var changed = 0
         try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
-            for name in order {
-                let new = settings[name]!
-                let old = try opened.setting(scope: scope, name: name)
-                guard old != new else { continue }
-                try opened.set(new)
-                try audit.record("import-profile", target: "\(scope) \(name)", old: auditValue(old), new: auditValue(new))
+            for setting in checked.settings {
+                let old = try opened.setting(scope: scope, name: setting.name)
+                guard old != setting else { continue }
+                try opened.set(setting)
+                try audit.record("import-profile", target: "\(scope) \(setting.name)", old: auditValue(old), new: auditValue(setting))
                 changed += 1
             }
         }
-        print("imported \(order.count) parameter(s) at \(scope) from \(file): \(changed) changed")
+        print("imported \(checked.settings.count) parameter(s) at \(scope) from \(file): \(changed) changed"
+              + (checked.warnings.isEmpty ? "" : ", \(checked.warnings.count) warning(s)"))
+    }
+}
+
+/// The parameters of a profile file checked the lenient way (`ParameterRules.check(lenient:)`): what to store,
+/// the warnings, and the problems that refuse the file; each names the file and line.
+struct ImportedProfile {
+    var settings: [Setting] = []
+    var warnings: [String] = []
+    var problems: [String] = []
+    /// How many names the catalogue does not know, for the summary.
+    var unknownNames = 0
+
+    init(_ document: FlatProfileFile.Document, file: String, scope: Scope) {
+        warnings = document.warnings
+        var index: [String: Int] = [:]
+        var firstLine: [String: Int] = [:]
+        for parameter in document.parameters {
+            let location = "\(file):\(parameter.line)"
+            let checked: CheckedValue
+            do {
+                checked = try ParameterRules.check(name: parameter.name, value: parameter.value, lenient: true)
+            } catch {
+                problems.append("\(location): \(error)")
+                continue
+            }
+            if !ParameterCatalogue.isKnown(parameter.name) { unknownNames += 1 }
+            warnings += checked.warnings.map { "\(location): \($0)" }
+            var access: UserAccess?
+            if let ua = parameter.ua {
+                if let exact = UserAccess(rawValue: ua) {
+                    access = exact
+                } else if let folded = UserAccess(rawValue: ua.lowercased()) {
+                    access = folded
+                    warnings.append("\(location): \(parameter.name) ua=\"\(ua)\": ua is na, ro or rw; stored as \(folded.rawValue)")
+                } else {
+                    warnings.append("\(location): \(parameter.name) ua=\"\(ua)\": ua is na, ro or rw; stored without ua")
+                }
+            }
+            let setting = Setting(scope: scope, name: parameter.name, value: checked.value, access: access)
+            if let at = index[parameter.name] {
+                warnings.append("\(location): \(parameter.name) repeated (first on line \(firstLine[parameter.name]!)); "
+                                + "the last one is kept, as the phone keeps it")
+                settings[at] = setting
+            } else {
+                index[parameter.name] = settings.count
+                firstLine[parameter.name] = parameter.line
+                settings.append(setting)
+            }
+        }
     }
 }
 
 /// A flat-profile document read with libxml2.
 enum FlatProfileFile {
     struct Parameter {
+        /// The element name, or the path of a leaf inside blocks (`router-configuration/Time_Setup/Time_Zone`).
         var name: String
         var value: String
-        var access: UserAccess?
+        /// The `ua` attribute as written, if any.
+        var ua: String?
         var line: Int
     }
 
-    /// The parameters of a `<flat-profile>` (optionally inside `<device>`), in document order.
-    static func parameters(_ bytes: [UInt8], name: String) throws -> [Parameter] {
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
-        let document = bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                xmlReadMemory($0, Int32(buffer.count), name, nil, options)
+    struct Document {
+        var parameters: [Parameter] = []
+        /// What was read but is no parameter: text between elements, attributes other than `ua`.
+        var warnings: [String] = []
+    }
+
+    /// The errors libxml2 reports while it parses, each with its line.
+    final class ErrorLog {
+        var lines: [String] = []
+    }
+
+    /// The parameters of a `<flat-profile>` (optionally inside `<device>`), in document order. XML that does not
+    /// parse is refused with every error libxml2 finds (it reads on past the first to list them).
+    static func read(_ bytes: [UInt8], name: String) throws -> Document {
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue)
+        let log = ErrorLog()
+        let context = Unmanaged.passUnretained(log).toOpaque()
+        xmlSetStructuredErrorFunc(context) { context, error in
+            guard let context, let error else { return }
+            let log = Unmanaged<FlatProfileFile.ErrorLog>.fromOpaque(context).takeUnretainedValue()
+            let text = error.pointee.message.map { String(cString: $0) } ?? "error"
+            log.lines.append("line \(error.pointee.line): " + text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        defer { xmlSetStructuredErrorFunc(nil, nil) }
+        func parse(_ options: Int32) -> xmlDocPtr? {
+            bytes.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                    xmlReadMemory($0, Int32(buffer.count), name, nil, options)
+                }
             }
         }
-        guard let document else {
-            var message = "not well-formed XML"
-            if let error = xmlGetLastError() {
-                let text = error.pointee.message.map { String(cString: $0) } ?? ""
-                message = "line \(error.pointee.line): " + text.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            throw Failure(.refused, "\(name): \(message)")
+        guard !bytes.isEmpty, let document = parse(options) else {
+            // Read again in recovery mode, only to list every error, not just the first.
+            log.lines.removeAll()
+            if !bytes.isEmpty, let recovered = parse(options | Int32(XML_PARSE_RECOVER.rawValue)) { xmlFreeDoc(recovered) }
+            let errors = log.lines.isEmpty ? ["empty or not XML"] : Array(log.lines.prefix(50))
+            throw Failure(.refused, "refused: \(name): not well-formed XML; nothing written:\n"
+                          + errors.map { "  \(name): \($0)" }.joined(separator: "\n")
+                          + (log.lines.count > 50 ? "\n  ... \(log.lines.count - 50) more" : ""))
         }
         defer { xmlFreeDoc(document) }
-        guard var root = xmlDocGetRootElement(document) else { throw Failure(.refused, "\(name): no root element") }
+        guard var root = xmlDocGetRootElement(document) else { throw Failure(.refused, "refused: \(name): no root element") }
         let rootName = String(cString: root.pointee.name)
         if rootName == "device" {
             var child = root.pointee.children
@@ -92,56 +173,109 @@ enum FlatProfileFile {
                 if node.pointee.type == XML_ELEMENT_NODE && String(cString: node.pointee.name) == "flat-profile" { found = node; break }
                 child = node.pointee.next
             }
-            guard let found else { throw Failure(.refused, "\(name): <device> holds no <flat-profile>") }
+            guard let found else { throw Failure(.refused, "refused: \(name): <device> holds no <flat-profile>") }
             root = found
         } else if rootName != "flat-profile" {
-            throw Failure(.refused, "\(name): the root element is <\(rootName)>, not <flat-profile> or <device>")
+            throw Failure(.refused, "refused: \(name): the root element is <\(rootName)>, not <flat-profile> or <device>")
         }
-        var parameters: [Parameter] = []
-        var child = root.pointee.children
-        while let node = child {
-            defer { child = node.pointee.next }
-            let line = Int(xmlGetLineNo(node))
-            switch node.pointee.type {
+        var result = Document()
+        var otherAttributes: [String: Int] = [:]
+        var firstAttributeLine = 0
+        walk(root, path: "", file: name, into: &result, otherAttributes: &otherAttributes, firstAttributeLine: &firstAttributeLine)
+        if !otherAttributes.isEmpty {
+            let names = otherAttributes.keys.sorted().map { "\($0) (\(otherAttributes[$0]!))" }.joined(separator: ", ")
+            result.warnings.append("\(name):\(firstAttributeLine): attributes other than ua are not kept (phones read ua only): \(names)")
+        }
+        return result
+    }
+
+    /// The element children of `node`, and any text beside them.
+    static func walk(_ node: xmlNodePtr, path: String, file: String, into document: inout Document,
+                     otherAttributes: inout [String: Int], firstAttributeLine: inout Int) {
+        var elements: [xmlNodePtr] = []
+        var child = node.pointee.children
+        while let item = child {
+            defer { child = item.pointee.next }
+            switch item.pointee.type {
             case XML_ELEMENT_NODE:
-                let element = String(cString: node.pointee.name)
-                var inner = node.pointee.children
-                while let item = inner {
-                    if item.pointee.type == XML_ELEMENT_NODE {
-                        throw Failure(.refused, "\(name):\(line): <\(element)> holds an element; parameters hold text only")
-                    }
-                    inner = item.pointee.next
-                }
-                var access: UserAccess?
-                if let raw = xmlGetProp(node, "ua") {
-                    let text = String(cString: raw)
-                    xmlFreeText(raw)
-                    guard let parsed = UserAccess(rawValue: text) else {
-                        throw Failure(.refused, "\(name):\(line): \(element) ua=\"\(text)\": ua is na, ro or rw")
-                    }
-                    access = parsed
-                }
-                var value = ""
-                if let content = xmlNodeGetContent(node) {
-                    value = String(cString: content)
-                    xmlFreeText(content)
-                }
-                parameters.append(Parameter(name: element, value: value.trimmingCharacters(in: .whitespacesAndNewlines),
-                                            access: access, line: line))
+                elements.append(item)
             case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                var text = ""
-                if let content = xmlNodeGetContent(node) {
-                    text = String(cString: content)
-                    xmlFreeText(content)
-                }
-                if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                    warn("provctl: warning: \(name):\(line): text outside any parameter ignored")
+                if !trimmed(text(of: item)).isEmpty {
+                    let container = path.isEmpty ? "" : " in <\(path)>"
+                    document.warnings.append("\(file):\(xmlGetLineNo(item)): text outside any parameter\(container) ignored")
                 }
             default:
                 break
             }
         }
-        return parameters
+        // Inside a block, repeated names are kept apart, in order: Rule[1], Rule[2], ... (at the top level the
+        // phone keeps the last of a repeated name, and so does the importer).
+        var counts: [String: Int] = [:]
+        if !path.isEmpty {
+            for element in elements { counts[String(cString: element.pointee.name), default: 0] += 1 }
+        }
+        var seen: [String: Int] = [:]
+        for element in elements {
+            let elementName = String(cString: element.pointee.name)
+            let line = Int(xmlGetLineNo(element))
+            var segment = elementName
+            if let count = counts[elementName], count > 1 {
+                let number = (seen[elementName] ?? 0) + 1
+                seen[elementName] = number
+                let digits = String(number), width = String(count).count
+                segment += "[" + String(repeating: "0", count: max(0, width - digits.count)) + digits + "]"
+            }
+            let fullName = path.isEmpty ? segment : path + "/" + segment
+            var ua: String?
+            var attribute = element.pointee.properties
+            while let property = attribute {
+                let attributeName = String(cString: property.pointee.name)
+                if attributeName == "ua", let raw = xmlGetProp(element, "ua") {
+                    ua = String(cString: raw)
+                    xmlFreeText(raw)
+                } else {
+                    if otherAttributes.isEmpty { firstAttributeLine = line }
+                    otherAttributes[attributeName, default: 0] += 1
+                }
+                attribute = property.pointee.next
+            }
+            if hasElementChildren(element) {
+                if ua != nil {
+                    document.warnings.append("\(file):\(line): <\(elementName)> is a block; its ua=\"\(ua!)\" is not kept")
+                }
+                walk(element, path: fullName, file: file, into: &document, otherAttributes: &otherAttributes,
+                     firstAttributeLine: &firstAttributeLine)
+                continue
+            }
+            document.parameters.append(Parameter(name: fullName, value: trimmed(text(of: element)),
+                                                 ua: ua, line: line))
+        }
+    }
+
+    /// Without the spaces, tabs and line breaks around it, as the phone trims a value (FACTS.md §4); other white
+    /// space (a no-break space) is part of the value.
+    static func trimmed(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        let space: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }
+        guard let first = bytes.firstIndex(where: { !space($0) }), let last = bytes.lastIndex(where: { !space($0) }) else {
+            return ""
+        }
+        return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+
+    static func hasElementChildren(_ node: xmlNodePtr) -> Bool {
+        var child = node.pointee.children
+        while let item = child {
+            if item.pointee.type == XML_ELEMENT_NODE { return true }
+            child = item.pointee.next
+        }
+        return false
+    }
+
+    static func text(of node: xmlNodePtr) -> String {
+        guard let content = xmlNodeGetContent(node) else { return "" }
+        defer { xmlFreeText(content) }
+        return String(cString: content)
     }
 }
 

@@ -83,7 +83,7 @@ final class EndToEndTests {
         #expect(aliasByMAC.body == byMAC.body)
     }
 
-    @Test("TLS 1.2 (renegotiation) and TLS 1.3 (post-handshake authentication) both deliver the profile")
+    @Test("curl over TLS 1.2 and over TLS 1.3 gets the profile (the certificate from the first handshake)")
     func tlsVersions() throws {
         let (phone, user) = try registeredPhone()
         for options in [["--tlsv1.2", "--tls-max", "1.2"], ["--tlsv1.3"]] {

@@ -2,6 +2,7 @@
 // independent tools (openssl, gzip, xmllint, sqlite3) that judge what came back.
 import Foundation
 import Testing
+@_exported import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,96 +46,6 @@ enum E2E {
     static func modified(_ path: String) -> Date {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
     }
-}
-
-/// A finished process: exit status, standard output as bytes, standard error as text.
-struct Finished {
-    var status: Int32
-    var output: Data
-    var error: String
-    var text: String { String(decoding: output, as: UTF8.self) }
-}
-
-/// A fresh folder under the system's temporary directory, removed by the caller.
-func temporaryFolder() throws -> String {
-    let path = NSTemporaryDirectory() + "provisioner-e2e-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// Runs `executable` (a path, or a name looked up on PATH) with `arguments`; stdin, stdout and stderr go through
-/// files, so a chatty process cannot block on a full pipe. A process still running after `timeout` seconds is
-/// killed (SIGKILL) and recorded as an issue.
-///
-/// posix_spawn and waitpid rather than Foundation's Process: Process on Linux learns that a child ended when a
-/// socket the child inherited closes, so a child that starts a daemon (apache2 -k start) never looks finished
-/// while the daemon holds that socket. waitpid sees the child itself.
-func run(_ executable: String, _ arguments: [String], input: Data? = nil, timeout: TimeInterval = 60) throws -> Finished {
-    let folder = try temporaryFolder()
-    defer { try? FileManager.default.removeItem(atPath: folder) }
-    let outPath = folder + "/out", errPath = folder + "/err", inPath = folder + "/in"
-    _ = FileManager.default.createFile(atPath: inPath, contents: input ?? Data())
-
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-
-    // The child starts with no signal blocked and default dispositions: a test thread may block SIGTERM, and
-    // a blocked mask is inherited through exec, down to an apache2 that would then ignore its stop signal.
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    var allSignals = sigset_t()
-    sigfillset(&allSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-    let argv = [executable] + arguments
-    var cStrings = argv.map { strdup($0) }
-    cStrings.append(nil)
-    defer { cStrings.forEach { free($0) } }
-    var pid: pid_t = 0
-    let spawned = executable.contains("/")
-        ? posix_spawn(&pid, executable, &actions, &attributes, cStrings, environ)
-        : posix_spawnp(&pid, executable, &actions, &attributes, cStrings, environ)
-    try #require(spawned == 0, "cannot start \(executable): \(String(cString: strerror(spawned)))")
-
-    let deadline = Date().addingTimeInterval(timeout)
-    var status: Int32 = 0
-    while true {
-        let waited = waitpid(pid, &status, WNOHANG)
-        if waited == pid { break }
-        if waited < 0 && errno != EINTR {
-            Issue.record("waitpid(\(executable)): \(String(cString: strerror(errno)))")
-            break
-        }
-        if Date() > deadline {
-            kill(pid, SIGKILL)
-            _ = waitpid(pid, &status, 0)
-            Issue.record("\(executable) \(arguments.joined(separator: " ")) still ran after \(Int(timeout)) s; killed")
-            break
-        }
-        usleep(2_000)
-    }
-    // WIFEXITED / WEXITSTATUS are macros: exit code in bits 8-15 when the low 7 bits are 0; else 128 + signal.
-    let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return Finished(status: exitCode,
-                    output: FileManager.default.contents(atPath: outPath) ?? Data(),
-                    error: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
-}
-
-/// Runs and requires exit status 0; returns standard output.
-@discardableResult
-func runChecked(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> Data {
-    let finished = try run(executable, arguments, input: input)
-    try #require(finished.status == 0, "\(executable) \(arguments.joined(separator: " ")) exited \(finished.status): \(finished.error)")
-    return finished.output
 }
 
 /// A client certificate and its key on disk.
@@ -230,7 +141,7 @@ func fetch(_ path: String, as client: ClientCertificate?, method: String = "GET"
 }
 
 /// Writes `data` to a temporary file and runs `tool` on it; the file path is passed where `{}` stands.
-func runOnFile(_ data: Data, _ tool: String, _ arguments: [String]) throws -> Finished {
+func runOnFile(_ data: Data, _ tool: String, _ arguments: [String]) throws -> ProcessOutcome {
     let folder = try temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let path = folder + "/data"
@@ -282,8 +193,9 @@ func journal(_ sql: String, awaiting expected: String) throws -> String {
     let path = (E2E.database as NSString).deletingLastPathComponent + "/journal.db"
     let deadline = Date().addingTimeInterval(2)
     while true {
-        let output = try? runChecked("sqlite3", ["-readonly", path, sql])
-        let text = output.map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        // Not runChecked: the file may not exist yet, which is no failure until the deadline.
+        let outcome = try run("sqlite3", ["-readonly", path, sql])
+        let text = outcome.status == 0 ? outcome.text.trimmingCharacters(in: .whitespacesAndNewlines) : outcome.stderr
         if text == expected || Date() > deadline { return text }
         usleep(50_000)
     }

@@ -21,17 +21,17 @@ struct RenderTests {
         #expect(xml.text.contains("<Station_Name ua=\"na\">Phone 000e08abcdef &amp; CP-8841-3PCC</Station_Name>"))
         #expect(xml.text.contains("<Password_1_>hunter2</Password_1_>"), "render is the profile exactly, not masked")
         let file = try box.write("profile.xml", xml.text)
-        #expect(try execute("xmllint", ["--noout", file]).status == 0)
+        #expect(try run("xmllint", ["--noout", file]).status == 0)
 
         let gz = try box.ok("render", "000e08abcdef", "--form", "gz")
         #expect(Array(gz.stdout.prefix(2)) == [0x1f, 0x8b])
-        #expect(try execute("gzip", ["-dc"], input: gz.stdout).stdout == xml.stdout)
+        #expect(try run("gzip", ["-dc"], input: gz.stdout).stdout == xml.stdout)
 
         let cfg = try box.ok("render", "000e08abcdef", "--form", "cfg")
         #expect(String(decoding: cfg.stdout.prefix(8), as: UTF8.self) == "Salted__")
-        let decrypted = try execute("openssl", ["enc", "-d", "-aes-256-cbc", "-md", "md5", "-k", "a phrase"], input: cfg.stdout)
+        let decrypted = try run("openssl", ["enc", "-d", "-aes-256-cbc", "-md", "md5", "-k", "a phrase"], input: cfg.stdout)
         #expect(decrypted.status == 0)
-        #expect(try execute("gzip", ["-dc"], input: decrypted.stdout).stdout == xml.stdout)
+        #expect(try run("gzip", ["-dc"], input: decrypted.stdout).stdout == xml.stdout)
         #expect(try box.ok("render", "000e08abcdef", "--form", "cfg", "--plain").stdout == xml.stdout)
 
         #expect(try box.provctl("render", "000e08abcd01", "--form", "cfg").status == 3, "no encryption, no .cfg")

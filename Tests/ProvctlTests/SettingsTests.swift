@@ -100,6 +100,13 @@ struct ValidationTests {
         ("Profile_Rule=[--key k https://h/p", 65), ("Profile_Rule=[--colour k] https://h/p", 65),
         ("Profile_Rule=ftp://h/p", 65), ("Profile_Rule=( cond ) http://h/p", 65), ("Profile_Rule=[--key k]", 65),
         ("Profile_Rule=http://h/p |", 65), ("Profile_Rule=", 0),
+        // Forms the MPP guides print (7832/8800 MPP admin guides, Provisioning): activation-code onboarding, a
+        // server from DNS SRV, an alias, assignments alone, alternatives each but the last with a condition.
+        ("Profile_Rule=gds://", 0), ("Profile_Rule=[--srv] https://prov.example.com/$PSN.xml", 0),
+        ("Profile_Rule_B=[--alias a --key \"a phrase\"] https://h/$MA.cfg", 0), ("Profile_Rule_C=( $A = 1; $B = 2 )!", 0),
+        ("Profile_Rule=( $PN == CP-8841-3PCC )? https://a/p.xml | ( $A = 1 )! https://b/p.xml", 0),
+        ("Profile_Rule=https://a/p.xml | https://b/p.xml", 65), ("Profile_Rule=[--alias] https://h/p", 65),
+        ("Profile_Rule=[--srv --srv] https://h/p", 65),
         ("Upgrade_Rule=http://fw.example.com/sip88xx.12-0-1MPP.loads", 0), ("Upgrade_Rule=/sip.loads", 65),
         ("Upgrade_Rule=[--key k] http://h/f.loads", 65),
         ("Upgrade_Rule=( $SWVER ne sip88xx.12-0-1MPP )? http://fw/sip88xx.12-0-1MPP.loads", 0),

@@ -6,12 +6,23 @@ import Testing
 /// profile-cgi run as a real process with an environment, as Apache runs it.
 @Suite("profile-cgi as a process")
 struct CGIProcessTests {
-    let cgi = productsDirectory().appendingPathComponent("profile-cgi").path
+    let cgi = builtProduct("profile-cgi")
 
     func runCGI(_ environment: [String: String]) throws -> (ParsedCGI, String) {
         let result = try run(cgi, environment: environment)
         #expect(result.status == 0)
         return (try ParsedCGI(Array(result.stdout)), result.stderr)
+    }
+
+    /// The shared table of refusals (TestSupport), answered by the CGI process: status, one-line body, log line.
+    @Test(arguments: refusalCases)
+    func refusalTable(_ refusal: RefusalCase) throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: LocalCaller.devices)
+        let (answer, log) = try runCGI(LocalCaller.of(refusal.caller).environment(database: db, for: refusal))
+        #expect(answer.status == refusal.status)
+        #expect(String(decoding: answer.body, as: UTF8.self) == refusal.reason + "\n")
+        #expect(log.hasPrefix("profile-cgi: status=\(refusal.status) ") && log.split(separator: "\n").count == 1)
     }
 
     @Test func xmlAnswerHeadersAndBody() throws {
@@ -40,6 +51,29 @@ struct CGIProcessTests {
                                       "SSL_CLIENT_VERIFY": "SUCCESS", "SSL_CLIENT_CERT": pem])
         #expect(answer.status == 200)
         #expect(String(decoding: answer.body, as: UTF8.self).contains("<Station_Name>CP-8861-SEP2C3124C9F8E1</Station_Name>"))
+    }
+
+    /// The MIC subject printed in Cisco's troubleshooting document for a CP-8861 (FACTS.md §8): its `PID:` names
+    /// `CP-8861`, while admins and the phone's User-Agent write `CP-8861-3PCC`: the same product. A different
+    /// product stays a 403.
+    @Test(arguments: [("CP-8861-3PCC", 200), ("cp-8861-3pcc", 200), ("CP-8861", 200), ("CP-8861-3PCC-K9=", 200),
+                      ("CP-8851-3PCC", 403), ("CP-8861-3PCC-X", 403)])
+    func realMICAgainstStoredModelSpellings(_ stored: String, _ status: Int) throws {
+        let directory = try TemporaryDirectory()
+        let pem = try makeCertificate(
+            subject: "/serialNumber=PID:CP-8861 SN:FCH2133E8B9/O=Cisco Systems Inc./OU=CTG/CN=CP-8861-SEP2C3124C9F8E1", in: directory)
+        let db = try makeDatabase(in: directory, devices: [Device(mac: MACAddress("2c3124c9f8e1")!, serial: "FCH2133E8B9", model: stored)],
+                                  settings: [Setting(scope: .model(stored), name: "Station_Name", value: "{{model}}")])
+        let (answer, log) = try runCGI(["PROVISIONER_DB": db, "REQUEST_METHOD": "GET", "PATH_INFO": "/2c3124c9f8e1.xml",
+                                        "SSL_CLIENT_VERIFY": "SUCCESS", "SSL_CLIENT_CERT": pem])
+        #expect(answer.status == status, "\(stored): \(log)")
+        let body = String(decoding: answer.body, as: UTF8.self)
+        if status == 200 {
+            #expect(body.contains("<Station_Name>\(stored)</Station_Name>"), "\(body)")
+        } else {
+            #expect(body.contains("model mismatch"), "\(body)")
+            #expect(log.contains("model mismatch"))
+        }
     }
 
     @Test(arguments: KeyDerivationDigest.allCases)

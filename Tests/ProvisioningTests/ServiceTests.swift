@@ -25,6 +25,15 @@ struct ServiceTests {
         #expect(log.line.contains("status=\(status)"), sourceLocation: sourceLocation)
     }
 
+    /// The shared table of refusals (TestSupport), answered in-process.
+    @Test(arguments: refusalCases)
+    func refusalTable(_ refusal: RefusalCase) throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: LocalCaller.devices)
+        expectRefusal(LocalCaller.of(refusal.caller).environment(database: db, for: refusal),
+                      status: refusal.status, reason: refusal.reason)
+    }
+
     @Test func knownPhoneGetsItsProfile() throws {
         let directory = try TemporaryDirectory()
         let db = try makeDatabase(in: directory, devices: [device], settings: settings)

@@ -12,19 +12,24 @@ public enum FlatProfile {
     public static func render(_ parameters: [ResolvedParameter]) -> [UInt8] {
         var capacity = documentOverhead
         for parameter in parameters {
+            var name = parameter.name
             capacity += elementCapacity(name: parameter.name.utf8.count, value: parameter.value.utf8.count)
+                + name.withUTF8 { blockCapacity($0) }
         }
         return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
             var out = buffer.baseAddress!
+            var blocks = Blocks()
             write("<flat-profile>\n", to: &out)
             for parameter in parameters {
                 var name = parameter.name, value = parameter.value
                 name.withUTF8 { name in
                     value.withUTF8 { value in
-                        writeElement(name: name, access: LayerRows.accessCode(parameter.access), value: value, to: &out)
+                        writeElement(name: name, access: LayerRows.accessCode(parameter.access), value: value,
+                                     blocks: &blocks, to: &out)
                     }
                 }
             }
+            blocks.closeAll(to: &out)
             write("</flat-profile>\n", to: &out)
             count = out - buffer.baseAddress!
         }
@@ -37,17 +42,21 @@ public enum FlatProfile {
             resolved.values.withUnsafeBufferPointer { values in
                 var capacity = documentOverhead
                 for index in 0..<resolved.count {
-                    capacity += elementCapacity(name: rows.nameRange(resolved.row(index)).count,
-                                                value: resolved.valueRange(index).count)
+                    let name = UnsafeBufferPointer(rebasing: names[rows.nameRange(resolved.row(index))])
+                    capacity += elementCapacity(name: name.count, value: resolved.valueRange(index).count)
+                        + blockCapacity(name)
                 }
                 return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
                     var out = buffer.baseAddress!
+                    var blocks = Blocks()
                     write("<flat-profile>\n", to: &out)
                     for index in 0..<resolved.count {
                         writeElement(name: UnsafeBufferPointer(rebasing: names[rows.nameRange(resolved.row(index))]),
                                      access: resolved.access(index),
-                                     value: UnsafeBufferPointer(rebasing: values[resolved.valueRange(index)]), to: &out)
+                                     value: UnsafeBufferPointer(rebasing: values[resolved.valueRange(index)]),
+                                     blocks: &blocks, to: &out)
                     }
+                    blocks.closeAll(to: &out)
                     write("</flat-profile>\n", to: &out)
                     count = out - buffer.baseAddress!
                 }
@@ -62,10 +71,34 @@ public enum FlatProfile {
     /// at most six (`"` becomes `&quot;`).
     static func elementCapacity(name: Int, value: Int) -> Int { 2 * name + 16 + 6 * value }
 
+    /// The most bytes the block elements of a nested name (`router-configuration/Time_Setup/Time_Server`) add:
+    /// each block's opening and closing line, and the deeper indentation. 0 for a plain name.
+    static func blockCapacity(_ name: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = name.baseAddress, !name.isEmpty, memchr(base, Int32(UInt8(ascii: "/")), name.count) != nil else {
+            return 0
+        }
+        var depth = 0
+        for byte in name where byte == UInt8(ascii: "/") { depth += 1 }
+        return 2 * name.count + depth * (4 * depth + 16)
+    }
+
     /// One element: `  <Name ua="na">text</Name>` or `  <Name/>`, with its line break. `access` is a
-    /// `LayerRows.accessCode`.
-    static func writeElement(name: UnsafeBufferPointer<UInt8>, access: Int, value: UnsafeBufferPointer<UInt8>,
-                             to out: inout UnsafeMutablePointer<UInt8>) {
+    /// `LayerRows.accessCode`. A nested name (`Block/Sub[2]/Leaf`, see `XMLText.isValidName`) first closes the
+    /// blocks the previous name opened that this one is not in, opens the ones it is in, and writes its leaf
+    /// indented inside them; an `[n]` (which keeps repeated blocks apart and in order) is not written.
+    static func writeElement(name fullName: UnsafeBufferPointer<UInt8>, access: Int, value: UnsafeBufferPointer<UInt8>,
+                             blocks: inout Blocks, to out: inout UnsafeMutablePointer<UInt8>) {
+        var name = fullName
+        if let base = fullName.baseAddress, !fullName.isEmpty,
+           blocks.isOpen || memchr(base, Int32(UInt8(ascii: "/")), fullName.count) != nil {
+            var slash = fullName.count
+            while slash > 0 && fullName[slash - 1] != UInt8(ascii: "/") { slash -= 1 }
+            let path = UnsafeBufferPointer(rebasing: fullName[0..<max(slash - 1, 0)])
+            blocks.enter(path, to: &out)
+            name = UnsafeBufferPointer(rebasing: fullName[slash...])
+            name = Blocks.tag(name)
+            for _ in 0..<blocks.depth { write("  ", to: &out) }
+        }
         write("  <", to: &out)
         write(name, to: &out)
         switch access {
@@ -83,6 +116,76 @@ public enum FlatProfile {
         write("</", to: &out)
         write(name, to: &out)
         write(">\n", to: &out)
+    }
+
+    /// The block elements open while the document is written: the path of the last nested name, kept as its
+    /// bytes (`router-configuration/Time_Setup`). Empty, and never allocated, for a profile without blocks.
+    struct Blocks {
+        var open: [UInt8] = []
+
+        var isOpen: Bool { !open.isEmpty }
+        /// The number of open blocks.
+        var depth: Int {
+            guard isOpen else { return 0 }
+            var count = 1
+            for byte in open where byte == UInt8(ascii: "/") { count += 1 }
+            return count
+        }
+
+        /// A segment's tag: the segment without its `[n]`.
+        static func tag(_ segment: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+            guard let last = segment.last, last == UInt8(ascii: "]"),
+                  let bracket = segment.firstIndex(of: UInt8(ascii: "[")) else { return segment }
+            return UnsafeBufferPointer(rebasing: segment[0..<bracket])
+        }
+
+        /// The segments of a path, as ranges.
+        static func segments(_ path: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+            var ranges: [Range<Int>] = []
+            guard !path.isEmpty else { return ranges }
+            var start = 0
+            for index in 0..<path.count where path[index] == UInt8(ascii: "/") {
+                ranges.append(start..<index)
+                start = index + 1
+            }
+            ranges.append(start..<path.count)
+            return ranges
+        }
+
+        /// Closes the open blocks `path` is not inside and opens those of `path` not yet open.
+        mutating func enter(_ path: UnsafeBufferPointer<UInt8>, to out: inout UnsafeMutablePointer<UInt8>) {
+            if path.count == open.count && (path.isEmpty || memcmp(path.baseAddress!, open, open.count) == 0) { return }
+            open.withUnsafeBufferPointer { old in
+                let oldSegments = Self.segments(old), newSegments = Self.segments(path)
+                var common = 0
+                while common < oldSegments.count && common < newSegments.count {
+                    let a = old[oldSegments[common]], b = path[newSegments[common]]
+                    guard a.count == b.count, a.elementsEqual(b) else { break }
+                    common += 1
+                }
+                var level = oldSegments.count
+                while level > common {
+                    level -= 1
+                    for _ in 0...level { write("  ", to: &out) }
+                    write("</", to: &out)
+                    write(Self.tag(UnsafeBufferPointer(rebasing: old[oldSegments[level]])), to: &out)
+                    write(">\n", to: &out)
+                }
+                for level in common..<newSegments.count {
+                    for _ in 0...level { write("  ", to: &out) }
+                    write("<", to: &out)
+                    write(Self.tag(UnsafeBufferPointer(rebasing: path[newSegments[level]])), to: &out)
+                    write(">\n", to: &out)
+                }
+            }
+            open.removeAll(keepingCapacity: true)
+            open.append(contentsOf: path)
+        }
+
+        mutating func closeAll(to out: inout UnsafeMutablePointer<UInt8>) {
+            guard isOpen else { return }
+            enter(UnsafeBufferPointer(start: nil, count: 0), to: &out)
+        }
     }
 
     static func write(_ text: StaticString, to out: inout UnsafeMutablePointer<UInt8>) {
@@ -164,7 +267,30 @@ public enum XMLText {
         return name.withUTF8 { isValidName($0) }
     }
 
+    /// A name may also be a path into nested blocks (the ATAs' `<router-configuration>`): at most 8 segments
+    /// joined by `/`, each an element name optionally followed by `[n]` (1 to 4 digits) that keeps repeated
+    /// elements of a block apart and in order; at most 255 bytes in all.
     static func isValidName(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, !bytes.isEmpty,
+              memchr(base, Int32(UInt8(ascii: "/")), bytes.count) != nil else { return isValidElementName(bytes) }
+        guard bytes.count <= 255 else { return false }
+        let segments = FlatProfile.Blocks.segments(bytes)
+        guard segments.count <= 8 else { return false }
+        for range in segments {
+            var segment = UnsafeBufferPointer(rebasing: bytes[range])
+            if segment.last == UInt8(ascii: "]"),
+               let bracket = segment.firstIndex(of: UInt8(ascii: "[")) {
+                let digits = segment[(bracket + 1)..<(segment.count - 1)]
+                guard (1...4).contains(digits.count),
+                      digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return false }
+                segment = UnsafeBufferPointer(rebasing: segment[0..<bracket])
+            }
+            guard isValidElementName(segment) else { return false }
+        }
+        return true
+    }
+
+    static func isValidElementName(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = bytes.first, bytes.count <= 128 else { return false }
         func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
         guard isLetter(first) || first == UInt8(ascii: "_") else { return false }

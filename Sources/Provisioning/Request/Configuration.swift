@@ -72,6 +72,13 @@ public struct Request: Sendable {
     /// The first refusal the request earned while it was read, in the order the service checks: the method and
     /// file name first, then the certificate.
     public var refusal: Refusal?
+    /// The request body, as much of it as the caller read (at most `bodyLimit` bytes; a phone's report).
+    public var body: [UInt8] = []
+
+    /// The most of a body the caller keeps; a larger body is drained up to `drainLimit` and refused.
+    public static let bodyLimit = 1 << 20
+    /// How much of a body the caller reads at most, so that the web server sees it consumed (no reset).
+    public static let drainLimit = 16 << 20
 
     public init(environment: StringTable) {
         method = environment["REQUEST_METHOD"] ?? "GET"

@@ -44,11 +44,18 @@ public enum ParameterRules {
     /// The values `Privacy_Header_N_` takes, as the guides spell them.
     public static let privacyHeaderValues = ["Disabled", "none", "header", "session", "user", "id"]
 
-    /// The options a rule's `[...]` block may hold.
-    public static let ruleOptions = ["--key", "--uid", "--pwd"]
+    /// The options a rule's `[...]` block may hold (the MPP provisioning and administration guides): those that
+    /// need a value, and those whose value is optional (`[--srv] https://...`, `--delta` of a report rule).
+    public static let ruleOptions = ["--key", "--uid", "--pwd", "--alias", "--srv", "--post", "--delta", "--status"]
+    /// The options that must be followed by a value.
+    public static let ruleOptionsWithValue: Set<String> = ["--key", "--uid", "--pwd", "--alias"]
 
     /// Checks one parameter; returns the value to store, or the rule it breaks.
-    public static func check(name: String, value: String) throws(RuleViolation) -> CheckedValue {
+    ///
+    /// `lenient` is for values phones already run (`import-profile`): only what cannot be stored or served is
+    /// refused (a name XML cannot carry, a character XML forbids); a value outside its rule is kept and the rule
+    /// becomes a warning. `provctl set` is strict.
+    public static func check(name: String, value: String, lenient: Bool = false) throws(RuleViolation) -> CheckedValue {
         if DerivedSettings.isDerived(name) {
             throw RuleViolation(name: name, value: value, rule: "written from the device's RFC 8188 key into its profile; "
                                 + "set it with provctl device edit MAC --encrypt aes128gcm --key IKM")
@@ -63,14 +70,38 @@ public enum ParameterRules {
         var warnings: [String] = []
         if !ParameterCatalogue.isKnown(name) {
             let hint = ParameterCatalogue.nearest(to: name).map { " (did you mean \($0)?)" } ?? ""
-            warnings.append("\(name): not a parameter name the Cisco MPP guides list; phones ignore unknown names\(hint)")
+            warnings.append("\(name): not a parameter name the catalogue knows (Cisco's guides, real exports); phones ignore unknown names\(hint)")
         }
         if holdsVariables(value) {
             return CheckedValue(value: value, warnings: warnings)
         }
         var stored = value
-        try checkTyped(name: name, value: value, stored: &stored, warnings: &warnings)
+        do {
+            try checkTyped(name: name, value: value, stored: &stored, warnings: &warnings)
+        } catch {
+            guard lenient else { throw error }
+            warnings.append(error.description + " (kept as it is)")
+            return CheckedValue(value: value, warnings: warnings)
+        }
+        if let warning = listedValueWarning(name: name, value: stored) { warnings.append(warning) }
         return CheckedValue(value: stored, warnings: warnings)
+    }
+
+    /// A warning when the catalogue lists values for `name` (the phone's own `available options`, the guides'
+    /// choices) and `value` is none of them, compared without case; `nil` otherwise. Only a warning: the lists
+    /// come from particular firmware releases, and other releases add values.
+    public static func listedValueWarning(name: String, value: String) -> String? {
+        let listed = ParameterCatalogue.values(for: name)
+        let trimmed = trimmingWhiteSpace(value)
+        guard !listed.isEmpty, !trimmed.isEmpty, !ParameterCatalogue.isBoolean(name) else { return nil }
+        let lower = trimmed.lowercased()
+        let isListed: (String) -> Bool = { part in listed.contains(where: { $0.lowercased() == part }) }
+        if isListed(lower) { return nil }
+        // A choice of several (`Work_Days`: Monday|Tuesday|...) lists each.
+        if lower.contains("|"), lower.split(separator: "|").allSatisfy({ isListed(String($0)) }) { return nil }
+        let shown = listed.count > 8 ? listed.prefix(8).joined(separator: ", ") + ", ... (\(listed.count) in all)"
+                                     : listed.joined(separator: ", ")
+        return "\(name)=\"\(Secrets.mask(name: name, value: trimmed))\": not a value the phones list (\(shown))"
     }
 
     /// True when `text` holds a `{{`, the start of a variable reference.
@@ -213,8 +244,10 @@ public enum ParameterRules {
     }
 }
 
-/// The syntax of `Profile_Rule`, `_B`..`_D` and `Upgrade_Rule`:
-/// `[ (cond)? ] [ (assignments)! ] [ [--key k] [--uid u --pwd p] ] URL`, alternatives separated by `|`.
+/// The syntax of `Profile_Rule`, `_B`..`_D` and `Upgrade_Rule`, as the MPP guides print it:
+/// `[ (cond)? ] [ (assignments)! ] [ [options] URL ]`, alternatives separated by `|`. Every part of an
+/// alternative is optional, but options need a URL and every alternative but the last needs a condition. URLs
+/// are `http`, `https`, `tftp`, `gds://` (activation-code onboarding), `server/path` or `/path`.
 public enum RuleSyntax {
     /// The first problem in `rule`, or `nil` when it parses. An empty rule is allowed (nothing is fetched).
     public static func problem(in rule: String, allowsOptions: Bool, requiresServer: Bool) -> String? {
@@ -242,9 +275,13 @@ public enum RuleSyntax {
         if quoted { return "a quote is not closed" }
         if depth != 0 { return "a \"(\" or \"[\" is not closed" }
         alternatives.append(bytes[start...])
-        for alternative in alternatives {
-            if let problem = alternativeProblem(Array(alternative), allowsOptions: allowsOptions,
-                                                requiresServer: requiresServer) {
+        for (number, alternative) in alternatives.enumerated() {
+            var problem = alternativeProblem(Array(alternative), allowsOptions: allowsOptions,
+                                             requiresServer: requiresServer)
+            if problem == nil, number < alternatives.count - 1, !hasCondition(Array(alternative)) {
+                problem = "every alternative but the last needs a ( condition )?"
+            }
+            if let problem {
                 return alternatives.count > 1 ? "in alternative \"\(text(alternative).trimmedSpaces)\": \(problem)" : problem
             }
         }
@@ -252,6 +289,13 @@ public enum RuleSyntax {
     }
 
     static func text(_ bytes: some Collection<UInt8>) -> String { String(decoding: Array(bytes), as: UTF8.self) }
+
+    /// True when the alternative starts with a `( ... )?` group.
+    static func hasCondition(_ bytes: [UInt8]) -> Bool {
+        guard let open = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }), bytes[open] == UInt8(ascii: "("),
+              let close = matching(bytes, from: open, open: UInt8(ascii: "("), close: UInt8(ascii: ")")) else { return false }
+        return close + 1 < bytes.count && bytes[close + 1] == UInt8(ascii: "?")
+    }
 
     static func alternativeProblem(_ bytes: [UInt8], allowsOptions: Bool, requiresServer: Bool) -> String? {
         var index = 0
@@ -299,7 +343,9 @@ public enum RuleSyntax {
                 return urlProblem(url, requiresServer: requiresServer)
             }
         }
-        return "no URL after the ( )? ( )! [ ] parts"
+        if seenOptions { return "[options] need a URL after them" }
+        // A condition and/or assignments without a URL: the guides allow it (nothing is fetched).
+        return nil
     }
 
     static func matching(_ bytes: [UInt8], from start: Int, open: UInt8, close: UInt8) -> Int? {
@@ -353,11 +399,10 @@ public enum RuleSyntax {
                 return "unknown option \"\(Secrets.maskRule(option))\" in [options]; known: "
                     + ParameterRules.ruleOptions.joined(separator: ", ")
             }
-            guard index + 1 < words.count, !words[index + 1].hasPrefix("--"), !words[index + 1].isEmpty else {
-                return "\(option) needs a value"
-            }
             if !seen.insert(option).inserted { return "\(option) given twice" }
-            index += 2
+            let hasValue = index + 1 < words.count && !words[index + 1].hasPrefix("--") && !words[index + 1].isEmpty
+            if ParameterRules.ruleOptionsWithValue.contains(option) && !hasValue { return "\(option) needs a value" }
+            index += hasValue ? 2 : 1
         }
         if seen.contains("--uid") != seen.contains("--pwd") { return "--uid and --pwd go together" }
         return nil
@@ -369,8 +414,9 @@ public enum RuleSyntax {
         let lower = url.lowercased()
         if let range = lower.range(of: "://") {
             let scheme = lower[..<range.lowerBound]
+            if scheme == "gds" { return nil }
             guard ["http", "https", "tftp"].contains(scheme) else {
-                return "URL scheme \"\(scheme)\" is not http, https or tftp"
+                return "URL scheme \"\(scheme)\" is not http, https, tftp or gds"
             }
             let rest = url[range.upperBound...]
             let host = rest.prefix { $0 != "/" }
