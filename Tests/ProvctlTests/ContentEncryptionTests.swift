@@ -9,17 +9,17 @@ struct ContentEncryptionTests {
     static let mac = "000e08abcdef"
 
     func ensureHTTPECE() throws {
-        if try execute("python3", ["-c", "import http_ece"]).status == 0 { return }
-        let installed = try execute("python3", ["-m", "pip", "install", "--quiet", "http_ece"])
-        guard installed.status == 0 else { throw SupportError("pip install http_ece: \(installed)") }
+        if try run("python3", ["-c", "import http_ece"]).status == 0 { return }
+        let installed = try run("python3", ["-m", "pip", "install", "--quiet", "http_ece"])
+        guard installed.status == 0 else { throw TestFailure("pip install http_ece: \(installed)") }
     }
 
     /// `http_ece.decrypt` of `body` with the base64url IKM; the key id and record size are read from the header.
-    func httpECEDecrypt(_ body: Data, ikm: String, box: Sandbox) throws -> Outcome {
+    func httpECEDecrypt(_ body: Data, ikm: String, box: Sandbox) throws -> ProcessOutcome {
         try ensureHTTPECE()
         let file = box.path("body-\(UUID().uuidString)")
         try body.write(to: URL(fileURLWithPath: file))
-        return try execute("python3", ["-c", """
+        return try run("python3", ["-c", """
             import base64, http_ece, sys
             data = open(sys.argv[1], 'rb').read()
             print(http_ece.decrypt(data, key=base64.urlsafe_b64decode(sys.argv[2] + '=='), version='aes128gcm')
@@ -86,7 +86,7 @@ struct ContentEncryptionTests {
         try box.ok("set", "default", "Resync_Periodic=3600", "Station_Name=Phone {{mac}}")
         let xml = try box.ok("render", Self.mac)
         #expect(xml.text.contains("<IKM_HTTP_Encrypt_Content ua=\"na\">\(Self.ikm)</IKM_HTTP_Encrypt_Content>"))
-        #expect(try execute("xmllint", ["--noout", try box.write("p.xml", xml.text)]).status == 0)
+        #expect(try run("xmllint", ["--noout", try box.write("p.xml", xml.text)]).status == 0)
         let cfg = try box.ok("render", Self.mac, "--form", "cfg")
         let decrypted = try httpECEDecrypt(cfg.stdout, ikm: Self.ikm, box: box)
         #expect(decrypted.status == 0, "\(decrypted)")
@@ -95,7 +95,7 @@ struct ContentEncryptionTests {
         #expect(fields.dropFirst().joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines) == "prov1 200")
         let gz = Data(hex: String(fields.first ?? ""))
         #expect(gz.prefix(2) == Data([0x1f, 0x8b]), "gzip inside")
-        #expect(try execute("gzip", ["-dc"], input: gz).stdout == xml.stdout)
+        #expect(try run("gzip", ["-dc"], input: gz).stdout == xml.stdout)
         #expect(try box.ok("render", Self.mac, "--form", "cfg", "--plain").stdout == xml.stdout)
         // Every device's .cfg in its own encryption: render --all --form cfg.
         try box.ok("device", "add", "000e08abcd01", "--encrypt", "aes-256-cbc", "--key", "k")

@@ -42,7 +42,7 @@ struct PartitionCommandTests {
     func migration() throws {
         let box = try Sandbox(initialise: false)
         // Schema 3's settings table, as provctl init made it before partitions.
-        _ = try execute("sqlite3", [box.db, """
+        _ = try run("sqlite3", [box.db, """
             CREATE TABLE settings (scope TEXT NOT NULL, target TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
                 ua TEXT, PRIMARY KEY (scope, target, name)) WITHOUT ROWID;
             CREATE TABLE devices (mac TEXT NOT NULL PRIMARY KEY, serial TEXT, model TEXT, group_name TEXT,

@@ -142,7 +142,7 @@ enum HTTPECE {
 /// RFC's format (http_ece decrypts it), and its `.xml` carries the IKM for the phone to learn.
 @Suite("profile-cgi and aes128gcm")
 struct AES128GCMProcessTests {
-    let cgi = productsDirectory().appendingPathComponent("profile-cgi").path
+    let cgi = builtProduct("profile-cgi")
     static let ikm = "yqdlZ-tYemfogSmv7Ws5PQ"
 
     func answer(_ environment: [String: String]) throws -> (ParsedCGI, String) {

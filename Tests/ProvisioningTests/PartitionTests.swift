@@ -6,7 +6,7 @@ import Testing
 /// Partitioned profiles: `$MA-<name>.xml` asks for a partition; each renders, encodes and logs on its own.
 @Suite("Partitioned profiles")
 struct PartitionTests {
-    let cgi = productsDirectory().appendingPathComponent("profile-cgi").path
+    let cgi = builtProduct("profile-cgi")
 
     func request(_ path: String) throws(Refusal) -> ProfileRequest {
         try ProfileRequest(environment: ["REQUEST_METHOD": "GET", "PATH_INFO": path])
