@@ -42,15 +42,16 @@ public final class ProfileService {
 
     func answer(_ request: Request, log: inout RequestLog, bookkeeping: inout Bookkeeping)
         throws(Refusal) -> (CGIResponse, ProfileForm, [UInt8]) {
-        if let refusal = request.refusal { throw refusal }
-        guard let profileRequest = request.profileRequest, let identity = request.identity else {
-            throw .serverError("request read without outcome")
+        guard let profileRequest = request.profileRequest else {
+            throw request.refusal ?? .serverError("request read without outcome")
         }
-        if let named = profileRequest.namedMAC, named != identity.mac {
-            throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
-        }
-        if let agentMAC = log.userAgent?.mac, agentMAC != identity.mac {
-            log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
+        if let presented = request.identity {
+            if let named = profileRequest.namedMAC, named != presented.mac {
+                throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(presented.mac)")
+            }
+            if let agentMAC = log.userAgent?.mac, agentMAC != presented.mac {
+                log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
+            }
         }
         let store = try openStore()
         do {
@@ -59,10 +60,25 @@ public final class ProfileService {
             throw Self.refusal(reading: error, store: self)
         }
         defer { try? store.database.execute("COMMIT") }
+        // No usable certificate: an account, or bootstrap trust (Identity/Trust.swift).
+        let identity: ClientIdentity
+        var level = TrustLevel.full
+        if let presented = request.identity {
+            identity = presented
+        } else {
+            (identity, level) = try settleWithoutCertificate(request, profileRequest, store: store,
+                                                              certificateRefusal: request.refusal ?? Refusal(403, "certificate not verified"),
+                                                              log: &log, now: bookkeeping.at)
+            if let named = profileRequest.namedMAC, named != identity.mac {
+                throw Refusal(403, "MAC mismatch", detail: "path names \(named), account is \(identity.mac)")
+            }
+            log.mac = identity.mac
+            bookkeeping.mac = identity.mac
+        }
         let device: Device
         do {
             guard let found = try store.device(mac: identity.mac) else {
-                bookkeeping.claim = true
+                if identity.source == .certificate || identity.source == .variables { bookkeeping.claim = true }
                 throw Refusal(404, "unknown device")
             }
             device = found
@@ -80,9 +96,13 @@ public final class ProfileService {
         if let stored = device.model, !Self.sameProduct(stored, identity.model) {
             throw Refusal(403, "model mismatch", detail: "stored \(stored), certificate \(identity.model ?? "none")")
         }
+        if level == .bootstrap && device.bootstrap == .cfg && profileRequest.form != .cfg {
+            throw Refusal(403, "bootstrap serves only the encrypted .cfg", detail: "no certificate, no account")
+        }
         let xml: [UInt8], body: [UInt8]
         do {
-            xml = try Self.document(store: store, device: device, identity: identity, partition: profileRequest.partition)
+            xml = try Self.document(store: store, device: device, identity: identity, partition: profileRequest.partition,
+                                    withoutSecrets: level == .bootstrap && device.bootstrap == .profile)
         } catch {
             throw Self.refusal(error, service: self)
         }
@@ -171,8 +191,9 @@ public final class ProfileService {
     /// The flat-profile XML a phone with `identity` receives for `device`, before any encoding.
     /// `partition` ('' for the main profile) picks the settings; a named partition holding no setting for this
     /// device is `RenderError.unknownPartition`.
+    /// `withoutSecrets` renders the bootstrap profile (`ResolvedRows.withoutSecrets`).
     public static func document(store: DeviceStore, device: Device, identity: ClientIdentity,
-                                partition: String = "") throws(RenderError) -> [UInt8] {
+                                partition: String = "", withoutSecrets: Bool = false) throws(RenderError) -> [UInt8] {
         var rows: LayerRows
         do {
             rows = try store.layerRows(model: device.model(presentedBy: identity), group: device.group, mac: device.mac,
@@ -186,7 +207,8 @@ public final class ProfileService {
             throw .unknownPartition(partition)
         }
         do {
-            return FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))
+            let resolved = try rows.resolve(device: device, identity: identity)
+            return FlatProfile.render(rows, withoutSecrets ? resolved.withoutSecrets(rows) : resolved)
         } catch {
             throw .settings(error)
         }

@@ -141,6 +141,10 @@ func deviceJSON(_ device: Device, seen: SeenRecord?, output: OutputOptions) -> [
         object["key_id"] = key.keyID
         object["record_size"] = key.recordSize
     }
+    object["account"] = device.account.map { account -> Any in
+        ["user": account.user, "realm": account.realm, "ha1": output.shown(key: account.ha1) as Any]
+    } ?? NSNull()
+    object["bootstrap"] = device.bootstrap.rawValue
     object["seen"] = seen.map { seen -> Any in
         ["first": timestamp(seen.firstSeen), "last": timestamp(seen.lastSeen), "count": seen.count,
          "remote_addr": json(seen.remoteAddress), "firmware": json(seen.firmware)]
@@ -164,6 +168,11 @@ func describe(_ device: Device, showSecrets: Bool = false) -> String {
         parts.append("encryption=aes128gcm key=\(showSecrets ? key.ikm : Secrets.mask) key-id=\(key.keyID.isEmpty ? "-" : key.keyID)"
                      + " record-size=\(key.recordSize)")
     }
+    if let account = device.account {
+        // The HA1 changes with the password: a change shows as a new mask, never as the hash.
+        parts.append("account=\(account.user) realm=\(account.realm) password=\(showSecrets ? account.ha1 : Secrets.mask)")
+    }
+    if device.bootstrap != .none { parts.append("bootstrap=\(device.bootstrap.rawValue)") }
     return parts.joined(separator: " ")
 }
 

@@ -17,6 +17,8 @@ public struct RequestLog: Sendable {
     public var form: String?
     /// The partition asked for (`$MA-lines.xml`); nil for the main profile.
     public var partition: String?
+    /// How the caller proved who it is, when not by certificate: `account` or `bootstrap`.
+    public var auth: String?
     public var bytes = 0
     /// Microseconds from the request's start to the answer written, set by the caller.
     public var microseconds: Int?
@@ -59,6 +61,7 @@ public struct RequestLog: Sendable {
         field("path", path)
         field("form", form)
         field("partition", partition)
+        field("auth", auth)
         field("bytes", String(bytes))
         field("us", microseconds.map { String($0) })
         field("detail", detail)

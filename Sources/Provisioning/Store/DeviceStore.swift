@@ -24,8 +24,9 @@ public final class DeviceStore {
 
     /// The schema version this build reads and writes (the admin library's migrations; a test checks they agree).
     /// 2: `seen` and `claims` moved to the journal. 3: RFC 8188 `aes128gcm` devices (`ece_key_id`,
-    /// `ece_record_size`). 4: partitioned profiles (`settings.part`).
-    public static let schemaVersion = 4
+    /// `ece_record_size`). 4: partitioned profiles (`settings.part`). 5: device accounts and bootstrap policy
+    /// (`account_user`, `account_realm`, `account_ha1`, `bootstrap`), `server_keys`.
+    public static let schemaVersion = 5
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {
@@ -92,7 +93,7 @@ public final class DeviceStore {
 
     // MARK: Reading (the CGI's path)
 
-    package static let deviceColumns = "mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size"
+    package static let deviceColumns = "mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap"
 
     /// The device with this MAC, or `nil`.
     public func device(mac: MACAddress) throws(SQLiteError) -> Device? {
@@ -107,7 +108,25 @@ public final class DeviceStore {
     /// `SELECT deviceColumns FROM devices WHERE mac = ?1`, spelled out: the CGI's queries are literals, because a
     /// string built at run time grows through reallocations, and the first string storage freed makes the Swift
     /// runtime instantiate metadata (about 35k instructions). A test checks the spelling against the parts.
-    static let deviceQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size FROM devices WHERE mac = ?1"
+    static let deviceQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap FROM devices WHERE mac = ?1"
+
+    /// The device whose account has this user name (the same columns), for a caller that authenticates instead
+    /// of presenting a certificate.
+    static let accountQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap FROM devices WHERE account_user = ?1"
+
+    /// The device with the account `user`, or `nil`.
+    public func device(accountUser user: String) throws(SQLiteError) -> Device? {
+        let statement = try database.prepare(Self.accountQuery)
+        try statement.bind(1, user)
+        return try statement.step() ? Self.device(from: statement) : nil
+    }
+
+    /// The key Digest nonces are signed with (`server_keys`, made by the migration), or nil.
+    public func nonceKey() throws(SQLiteError) -> [UInt8]? {
+        let statement = try database.prepare("SELECT value FROM server_keys WHERE name = 'nonce'")
+        guard try statement.step(), let text = statement.text(0) else { return nil }
+        return Array(text.utf8)
+    }
 
     /// A device from a row of `deviceColumns`.
     package static func device(from row: SQLiteStatement) throws(SQLiteError) -> Device {
@@ -125,8 +144,13 @@ public final class DeviceStore {
                 break
             }
         }
+        var account: DeviceAccount? = nil
+        if let user = row.text(11), let ha1 = row.text(13) {
+            account = DeviceAccount(user: user, realm: row.text(12) ?? DeviceAccount.defaultRealm, ha1: ha1)
+        }
         return Device(mac: mac, serial: row.text(1), model: row.text(2), group: row.text(3),
-                      enabled: row.int(4) != 0, gzip: row.int(5) != 0, encryption: encryption)
+                      enabled: row.int(4) != 0, gzip: row.int(5) != 0, encryption: encryption, account: account,
+                      bootstrap: BootstrapPolicy(rawValue: row.text(14) ?? "") ?? .none)
     }
 
     /// The same rows as `layers`, read straight into the merge's byte form: the CGI's path.

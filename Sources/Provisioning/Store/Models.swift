@@ -144,9 +144,14 @@ public struct Device: Sendable, Equatable {
     /// Gzip the XML before encrypting a `.cfg`.
     public var gzip: Bool
     public var encryption: Encryption
+    /// The HTTP account a phone without a unique certificate authenticates with (Basic or Digest, over HTTPS).
+    public var account: DeviceAccount?
+    /// What a caller that proved nothing may fetch of this device (plain HTTP, TFTP export, `/$PSN.xml`).
+    public var bootstrap: BootstrapPolicy
 
     public init(mac: MACAddress, serial: String? = nil, model: String? = nil, group: String? = nil,
-                enabled: Bool = true, gzip: Bool = false, encryption: Encryption = .none) {
+                enabled: Bool = true, gzip: Bool = false, encryption: Encryption = .none,
+                account: DeviceAccount? = nil, bootstrap: BootstrapPolicy = .none) {
         self.mac = mac
         self.serial = serial
         self.model = model
@@ -154,7 +159,39 @@ public struct Device: Sendable, Equatable {
         self.enabled = enabled
         self.gzip = gzip
         self.encryption = encryption
+        self.account = account
+        self.bootstrap = bootstrap
     }
+}
+
+/// A device's HTTP account: the user name, the realm, and HA1 = MD5(user:realm:password) (RFC 7616 §3.4.2), the
+/// one stored form of the password. It answers Digest directly and Basic by hashing the offered password the same
+/// way; the password itself is never stored and cannot be read back.
+public struct DeviceAccount: Sendable, Equatable {
+    public var user: String
+    public var realm: String
+    /// 32 lower-case hex digits.
+    public var ha1: String
+
+    public init(user: String, realm: String, ha1: String) {
+        self.user = user
+        self.realm = realm
+        self.ha1 = ha1
+    }
+
+    /// The realm new accounts get.
+    public static let defaultRealm = "provisioner"
+}
+
+/// What the server hands a caller that proved nothing (no unique certificate, no account): the admin's choice
+/// per device. Only ever what is safe to hand anyone.
+public enum BootstrapPolicy: String, Sendable, CaseIterable {
+    /// Nothing: 401 (when the device has an account) or 403.
+    case none
+    /// The encrypted `.cfg` only; the phone's key reaches it by another route.
+    case cfg
+    /// The profile with every secret left out (`Secrets`), in any form.
+    case profile
 }
 
 /// One parameter value at one scope.

@@ -121,6 +121,19 @@ extension DeviceStore {
         DROP TABLE settings;
         ALTER TABLE settings_v4 RENAME TO settings;
         """,
+        // 5: trust without a certificate. A device may have an HTTP account (user name unique across devices; the
+        // password only as HA1 = MD5(user:realm:password)), and a bootstrap policy: what a caller that proved
+        // nothing may fetch. `server_keys` holds the key Digest nonces are signed with (hex text, 32 random bytes;
+        // replicated with the file, so every serving node accepts the others' nonces).
+        """
+        ALTER TABLE devices ADD COLUMN account_user TEXT CHECK (account_user IS NULL OR (length(account_user) BETWEEN 1 AND 64));
+        ALTER TABLE devices ADD COLUMN account_realm TEXT;
+        ALTER TABLE devices ADD COLUMN account_ha1 TEXT CHECK (account_ha1 IS NULL OR (length(account_ha1) = 32 AND account_ha1 NOT GLOB '*[^0-9a-f]*'));
+        ALTER TABLE devices ADD COLUMN bootstrap TEXT NOT NULL DEFAULT 'none' CHECK (bootstrap IN ('none', 'cfg', 'profile'));
+        CREATE UNIQUE INDEX devices_by_account ON devices (account_user) WHERE account_user IS NOT NULL;
+        CREATE TABLE server_keys (name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO server_keys (name, value) VALUES ('nonce', lower(hex(randomblob(32))));
+        """,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -227,8 +240,8 @@ extension DeviceStore {
     public func insert(_ device: Device) throws(SQLiteError) {
         let statement = try database.prepare("""
             INSERT INTO devices (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest,
-                                 ece_key_id, ece_record_size)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                 ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
             """)
         try bindDevice(device, to: statement)
         try statement.step()
@@ -239,7 +252,8 @@ extension DeviceStore {
     public func update(_ device: Device) throws(SQLiteError) -> Bool {
         let statement = try database.prepare("""
             UPDATE devices SET serial = ?2, model = ?3, group_name = ?4, enabled = ?5, gzip = ?6, encryption = ?7,
-                encryption_key = ?8, kdf_digest = ?9, ece_key_id = ?10, ece_record_size = ?11, updated_at = CAST(strftime('%s', 'now') AS INTEGER)
+                encryption_key = ?8, kdf_digest = ?9, ece_key_id = ?10, ece_record_size = ?11,
+                account_user = ?12, account_realm = ?13, account_ha1 = ?14, bootstrap = ?15, updated_at = CAST(strftime('%s', 'now') AS INTEGER)
             WHERE mac = ?1
             """)
         try bindDevice(device, to: statement)
@@ -273,6 +287,10 @@ extension DeviceStore {
             try statement.bind(10, "")
             try statement.bind(11, AES128GCM.defaultRecordSize)
         }
+        try statement.bind(12, device.account?.user)
+        try statement.bind(13, device.account?.realm)
+        try statement.bind(14, device.account?.ha1)
+        try statement.bind(15, device.bootstrap.rawValue)
     }
 
     /// Every device, ordered by MAC.
