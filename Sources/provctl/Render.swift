@@ -11,7 +11,9 @@ struct Render: ParsableCommand {
             would present. Binary forms (gz, cfg) are written as bytes: redirect them to a file. --plain undoes \
             the encryption and gzip and prints the XML inside. The profile holds its secrets as served: it is not \
             masked.
-            --all --out DIR writes DIR/<mac>.xml|.gz|.cfg for every enabled device (disabled devices are answered \
+            --all --out DIR writes DIR/<mac>.xml|.gz|.cfg for every enabled device, and only where the file there \
+            does not already hold the same profile (an encrypted one is compared by what it decrypts to), each \
+            written beside and renamed into place: a TFTP or HTTP folder for phones can be re-exported at any time (disabled devices are answered \
             403, devices without encryption have no .cfg: both are skipped and counted).
             --partition NAME renders that partition of the profile, as the phone's $MA-NAME.xml (with --all: \
             DIR/<mac>-NAME.<form>).
@@ -114,8 +116,14 @@ struct Render: ParsableCommand {
                     guard device.enabled else { tally.add(\.disabled); return }
                     if form == .cfg, device.encryption == .none { tally.add(\.unencrypted); return }
                     let body: [UInt8]
+                    let path = folder + "/" + device.mac.hex + fileSuffix + "." + form.rawValue
                     do {
-                        body = try renderer.profile(for: device, form: form, partition: partitionName)
+                        let existing = FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+                        guard let changed = try renderer.export(for: device, form: form, partition: partitionName, existing: existing) else {
+                            tally.add(\.unchanged)
+                            return
+                        }
+                        body = changed
                     } catch RenderError.unknownPartition {
                         tally.add(\.unpartitioned)
                         return
@@ -124,7 +132,7 @@ struct Render: ParsableCommand {
                         warn("provctl: \(device.mac): \(provctlRenderProblem(error))")
                         return
                     }
-                    try Self.write(body, to: folder + "/" + device.mac.hex + fileSuffix + "." + form.rawValue)
+                    try Self.write(body, to: path)
                     tally.add(\.written)
                 }
             } catch {
@@ -137,6 +145,7 @@ struct Render: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         print("rendered \(counts.written) profile(s) into \(folder) in \(String(format: "%.2f", seconds)) s"
               + " (\(workers) worker(s))"
+              + (counts.unchanged > 0 ? "; \(counts.unchanged) unchanged" : "")
               + (counts.disabled > 0 ? "; \(counts.disabled) disabled skipped" : "")
               + (counts.unencrypted > 0 ? "; \(counts.unencrypted) without encryption skipped (no .cfg)" : "")
               + (counts.unpartitioned > 0 ? "; \(counts.unpartitioned) without settings in the partition skipped" : "")
@@ -145,7 +154,15 @@ struct Render: ParsableCommand {
     }
 
     /// Writes a whole file with open/write/close: no buffering layer, one write for a profile.
+    /// Written beside the target and renamed over it, so a TFTP or HTTP server reading the folder never hands
+    /// out half a file.
     static func write(_ body: [UInt8], to path: String) throws {
+        let temporary = path + ".tmp"
+        try writeWhole(body, to: temporary)
+        guard rename(temporary, path) == 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+    }
+
+    static func writeWhole(_ body: [UInt8], to path: String) throws {
         let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -161,7 +178,7 @@ struct Render: ParsableCommand {
 /// Counts shared by the render workers.
 final class RenderTally: @unchecked Sendable {
     struct Counts {
-        var written = 0, disabled = 0, unencrypted = 0, unpartitioned = 0, failed = 0
+        var written = 0, unchanged = 0, disabled = 0, unencrypted = 0, unpartitioned = 0, failed = 0
         var error: String?
     }
 

@@ -70,7 +70,9 @@ extension ProfileService {
                 throw Self.refusal(reading: error, store: self)
             }
         }
-        if let device, device.enabled, device.bootstrap != .none {
+        // A device with an account is challenged over HTTPS rather than handed its bootstrap answer: a phone
+        // sends its [--uid --pwd] only in answer to a 401.
+        if let device, device.enabled, device.bootstrap != .none, !(request.isHTTPS && device.account != nil) {
             var identity = ClientIdentity.standIn(for: device)
             identity.source = .bootstrap
             return (identity, .bootstrap)
