@@ -18,6 +18,7 @@ public final class ProfileService {
 
     /// Answers one request. `now` is Unix microseconds, the fetch's time.
     public func respond(to request: Request, now: Int) -> Answer {
+        if request.report != nil { return respondToReport(request, now: now) }
         var log = RequestLog(request: request)
         var bookkeeping = Bookkeeping(request: request, now: now)
         do {
@@ -75,27 +76,7 @@ public final class ProfileService {
             log.mac = identity.mac
             bookkeeping.mac = identity.mac
         }
-        let device: Device
-        do {
-            guard let found = try store.device(mac: identity.mac) else {
-                if identity.source == .certificate || identity.source == .variables { bookkeeping.claim = true }
-                throw Refusal(404, "unknown device")
-            }
-            device = found
-        } catch let error as SQLiteError {
-            throw Self.refusal(reading: error, store: self)
-        } catch let refusal as Refusal {
-            throw refusal
-        } catch {
-            throw .serverError("\(error)")
-        }
-        guard device.enabled else { throw Refusal(403, "device disabled") }
-        if let stored = device.serial, !Self.matches(stored, identity.serial) {
-            throw Refusal(403, "serial mismatch", detail: "stored \(stored), certificate \(identity.serial ?? "none")")
-        }
-        if let stored = device.model, !Self.sameProduct(stored, identity.model) {
-            throw Refusal(403, "model mismatch", detail: "stored \(stored), certificate \(identity.model ?? "none")")
-        }
+        let device = try checkedDevice(identity, store: store, bookkeeping: &bookkeeping)
         if level == .bootstrap && device.bootstrap == .cfg && profileRequest.form != .cfg {
             throw Refusal(403, "bootstrap serves only the encrypted .cfg", detail: "no certificate, no account")
         }
@@ -122,6 +103,34 @@ public final class ProfileService {
             response.extraHeaders.append(("Content-Encoding", coding))
         }
         return (response, profileRequest.form, xml)
+    }
+
+    /// The device the caller names, checked as every request is (inside the caller's read transaction): known
+    /// (else 404, and a claim when a certificate named it), enabled, and its stored serial and product those of
+    /// the certificate (an account's or a bootstrap caller's identity is the device's own).
+    func checkedDevice(_ identity: ClientIdentity, store: DeviceStore, bookkeeping: inout Bookkeeping) throws(Refusal) -> Device {
+        let device: Device
+        do {
+            guard let found = try store.device(mac: identity.mac) else {
+                if identity.source == .certificate || identity.source == .variables { bookkeeping.claim = true }
+                throw Refusal(404, "unknown device")
+            }
+            device = found
+        } catch let error as SQLiteError {
+            throw Self.refusal(reading: error, store: self)
+        } catch let refusal as Refusal {
+            throw refusal
+        } catch {
+            throw .serverError("\(error)")
+        }
+        guard device.enabled else { throw Refusal(403, "device disabled") }
+        if let stored = device.serial, !Self.matches(stored, identity.serial) {
+            throw Refusal(403, "serial mismatch", detail: "stored \(stored), certificate \(identity.serial ?? "none")")
+        }
+        if let stored = device.model, !Self.sameProduct(stored, identity.model) {
+            throw Refusal(403, "model mismatch", detail: "stored \(stored), certificate \(identity.model ?? "none")")
+        }
+        return device
     }
 
     /// The configuration connection, opened on first use and again when the file at the path was replaced (a

@@ -12,6 +12,9 @@ enum CGIRequest {
         var request = Request(environment: environment)
         if request.contentLength > 0 { request.body = readBody(length: request.contentLength) }
         var answer = service.respond(to: request, now: Clock.unixMicroseconds())
+        // mod_cgid sends SIGTERM to a CGI still running once the answer is out (and SIGKILL 3 s later): from here
+        // SIGTERM only marks the request, so that the journal write below finishes (see Termination).
+        Termination.deferTermination()
         FileDescriptor.writeAll(1, answer.response.serialized())
         answer.finish(microseconds: Clock.monotonicMicroseconds() - started)
         FileDescriptor.writeAll(2, answer.log.lineBytes)

@@ -15,7 +15,7 @@ struct Adopt: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
     @Argument(help: "Claimed MACs, in any spelling.") var macs: [String]
-    @Option(help: "The group the devices join.") var group: String?
+    @Option(help: "The group the devices join.", completion: .custom(Completion.groups)) var group: String?
     @Option(help: "The model, instead of the certificate's.") var model: String?
     @OptionGroup var serving: NewDeviceOptions
 
@@ -26,10 +26,13 @@ struct Adopt: ParsableCommand {
     }
 
     func run() throws {
+        try checkDeviceFieldValues([("group", "--group", group), ("model", "--model", model)])
         let opened = try store.open()
         let macs = try macs.map { try parseMAC($0) }
         let encryption = try serving.encryption
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some(Set(macs)) }) { audit in
+        try warnIfNew("model", model.map { [$0] } ?? [], in: opened)
+        try warnIfNew("group", group.map { [$0] } ?? [], in: opened)
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(Set(macs)) }) { audit in
             for mac in macs {
                 if try opened.device(mac: mac) != nil { throw Failure(.conflict, "MAC: \(mac) is already a device") }
                 guard let claim = try opened.claim(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) has no claim") }
@@ -42,6 +45,7 @@ struct Adopt: ParsableCommand {
                                  new: describe(device))
             }
         }
-        print("adopted \(macs.count) device(s)")
+        Output.emit(ChangeResult(action: "adopt", message: "adopted \(macs.count) device(s)", count: macs.count,
+                                 fields: [("macs", .array(macs.map { .string($0.hex) }))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }

@@ -1,7 +1,7 @@
 import Provisioning
 import ProvisioningAdmin
 
-/// RFC 4180 CSV: fields separated by commas, records by CRLF (LF accepted), a field holding a comma, quote,
+/// RFC 4180 CSV: fields separated by commas (or `;` or tab when reading), records by CRLF (LF accepted), a field holding a comma, quote,
 /// CR or LF is quoted with `"` and its quotes doubled.
 enum CSV {
     struct Record {
@@ -11,7 +11,7 @@ enum CSV {
     }
 
     /// The records of `bytes`; blank lines are skipped. A malformed record is a `Failure(.refused)` naming its line.
-    static func records(_ bytes: [UInt8]) throws -> [Record] {
+    static func records(_ bytes: [UInt8], delimiter: UInt8 = UInt8(ascii: ",")) throws -> [Record] {
         var records: [Record] = []
         try bytes.withUnsafeBufferPointer { buffer in
             var index = 0
@@ -52,14 +52,14 @@ enum CSV {
                             throw Failure(.refused, "line \(recordLine): not UTF-8 text")
                         }
                         fields.append(string)
-                        if index < count && buffer[index] != UInt8(ascii: ",") && buffer[index] != 0x0D && buffer[index] != 0x0A {
+                        if index < count && buffer[index] != delimiter && buffer[index] != 0x0D && buffer[index] != 0x0A {
                             throw Failure(.refused, "line \(line): text after a closing quote (quote the whole field, double inner quotes)")
                         }
                     } else {
                         let start = index
                         while index < count {
                             let byte = buffer[index]
-                            if byte == UInt8(ascii: ",") || byte == 0x0D || byte == 0x0A { break }
+                            if byte == delimiter || byte == 0x0D || byte == 0x0A { break }
                             if byte == UInt8(ascii: "\"") {
                                 throw Failure(.refused, "line \(line): a quote inside an unquoted field (quote the field and double the quote)")
                             }
@@ -69,7 +69,7 @@ enum CSV {
                     }
                     if index >= count {
                         endOfRecord = true
-                    } else if buffer[index] == UInt8(ascii: ",") {
+                    } else if buffer[index] == delimiter {
                         index += 1
                         if index >= count { fields.append(""); endOfRecord = true }
                     } else {
@@ -84,6 +84,21 @@ enum CSV {
             }
         }
         return records
+    }
+
+    /// The delimiter of a file: the most frequent of `,` `;` and tab on its first line outside quotes (a comma
+    /// when none is there or they tie).
+    static func sniffDelimiter(_ bytes: [UInt8]) -> UInt8 {
+        var counts: [UInt8: Int] = [UInt8(ascii: ","): 0, UInt8(ascii: ";"): 0, 0x09: 0]
+        var quoted = false
+        for byte in bytes {
+            if byte == UInt8(ascii: "\"") { quoted.toggle(); continue }
+            if !quoted && (byte == 0x0A || byte == 0x0D) { break }
+            if !quoted, counts[byte] != nil { counts[byte]! += 1 }
+        }
+        let comma = counts[UInt8(ascii: ",")]!
+        let best = counts.max { $0.value < $1.value || ($0.value == $1.value && $1.key == UInt8(ascii: ",")) }!
+        return best.value > comma ? best.key : UInt8(ascii: ",")
     }
 
     /// One field, quoted when it must be.

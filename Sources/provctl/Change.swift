@@ -3,10 +3,14 @@ import Foundation
 import Provisioning
 import ProvisioningAdmin
 
-/// `--dry-run`, for every command that changes the database.
+/// `--dry-run`, `--diff` and `--force`, for every command that changes the database.
 struct DryRunOption: ParsableArguments {
-    @Flag(help: "List the devices whose profile would change, with a diff of the rendered XML; write nothing.")
+    @Flag(help: "Show what would change, grouped by identical change (--diff: every device's diff); write nothing.")
     var dryRun = false
+    @Flag(help: "With --dry-run: print every changed device's full diff of its rendered profile.")
+    var diff = false
+    @Flag(help: "Write even when devices that render today would no longer render (their phones would get 500).")
+    var force = false
 }
 
 /// The devices a change can alter: every device, or some.
@@ -26,52 +30,124 @@ enum Reach {
     }
 }
 
-/// Writes audit rows inside a change's transaction. Values must be masked already.
-struct AuditRecorder {
+/// Writes audit rows inside a change's transaction, and keeps their ids (what `provctl revert` takes). Values
+/// must be masked already.
+final class AuditRecorder {
     let store: DeviceStore
     let who = currentUser()
     let now = DeviceStore.now()
+    private(set) var ids: [Int] = []
+
+    init(store: DeviceStore) { self.store = store }
 
     func record(_ action: String, target: String?, old: String?, new: String?) throws {
-        try store.audit(who: who, action: action, target: target, old: old, new: new, now: now)
+        ids.append(try store.audit(who: who, action: action, target: target, old: old, new: new, now: now))
     }
+
+    /// An id written by a statement of the caller's own (`import`).
+    func note(_ id: Int) { ids.append(id) }
 }
 
-/// Runs one change: in a transaction with its audit rows, or, with `--dry-run`, inside a transaction that is
-/// rolled back after the reached devices were rendered before and after.
+/// Runs one change in a transaction with its audit rows. Before the commit it renders every device the change
+/// reaches and refuses the change (`Failure(.breaks)`, rolled back) when one that rendered before would no longer
+/// render, unless `force`. With `--dry-run` the transaction is always rolled back, after the reached devices were
+/// rendered before and after and the differences reported, grouped by identical change.
 struct ChangeRunner {
     let store: DeviceStore
     let output: OutputOptions
     let dryRun: Bool
+    var force = false
+    var showDiff = false
 
-    /// Runs `body`; `reach` names the devices whose profile may change, asked before and after `body`.
-    /// Returns when the change was written. A dry run always throws after its report: `Failure(.wouldChange)`
-    /// when a profile would change, else `Failure(.nothingWritten)` (exit 0, no message).
-    func run(reach: () throws -> Reach, _ body: (AuditRecorder) throws -> Void) throws {
-        let recorder = AuditRecorder(store: store)
-        guard dryRun else {
-            try store.database.transaction { try body(recorder) }
-            return
-        }
-        try store.database.execute("BEGIN IMMEDIATE")
-        defer { try? store.database.execute("ROLLBACK") }
-        // One renderer per side: each reads the shared default/model/group rows once, and none is reused
-        // across the change.
-        let reachedBefore = try reach()
-        let before = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true), reachedBefore)
-        try body(recorder)
-        let after = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true), reachedBefore.union(try reach()))
-        try report(before: before, after: after)
+    init(store: DeviceStore, output: OutputOptions, dryRun: Bool) {
+        self.store = store
+        self.output = output
+        self.dryRun = dryRun
     }
 
-    /// One device's view: what is compared (the exact profile and fields) and what is shown (masked), as bytes;
-    /// only the views of changed devices are split into lines.
-    struct View: Equatable {
-        var exact: [UInt8]
-        var shown: [UInt8]
+    init(store: DeviceStore, output: OutputOptions, change: DryRunOption) {
+        self.init(store: store, output: output, dryRun: change.dryRun)
+        force = change.force
+        showDiff = change.diff
+    }
+
+    /// Runs `body`; `reach` names the devices whose profile may change, asked before and after `body`.
+    /// Returns when the change was written. A dry run always throws after its report: `Failure(.breaks)` when a
+    /// device would no longer render, `Failure(.wouldChange)` when a profile would change, else
+    /// `Failure(.nothingWritten)` (exit 0, no message).
+    @discardableResult
+    func run(reach: () throws -> Reach, _ body: (AuditRecorder) throws -> Void) throws -> [Int] {
+        let recorder = AuditRecorder(store: store)
+        try store.database.execute("BEGIN IMMEDIATE")
+        var committed = false
+        defer { if !committed { try? store.database.execute("ROLLBACK") } }
+        let reachedBefore = try reach()
+        if dryRun {
+            // One renderer per side: each reads the shared default/model/group rows once, and none is reused
+            // across the change.
+            let before = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true), reachedBefore)
+            try body(recorder)
+            let after = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true),
+                                     reachedBefore.union(try reach()))
+            try report(before: before, after: after)
+        }
+        try body(recorder)
+        try refuseBreakage(reached: reachedBefore.union(try reach()))
+        try store.database.execute("COMMIT")
+        committed = true
+        return recorder.ids
+    }
+
+    /// The devices that render badly after the change but rendered (or did not exist, or were not served) before:
+    /// those are refused unless `force`. Only devices that fail now are rendered again, on a second connection
+    /// that still sees the database as committed.
+    func refuseBreakage(reached: Reach) throws {
+        let renderer = try ProfileRenderer(store: store, cachesSharedLayers: true)
+        var failing: [(Device, String)] = []
+        func visit(_ device: Device) {
+            guard device.enabled, let problem = deviceProblems(renderer, device, output: output).first else { return }
+            failing.append((device, problem))
+        }
+        switch reached {
+        case .every: try renderer.forEachDevice(visit)
+        case .some(let macs):
+            for mac in macs.sorted() { if let device = try renderer.device(mac: mac) { visit(device) } }
+        }
+        guard !failing.isEmpty else { return }
+        let committed = try DeviceStore(path: store.database.path, mode: .readOnly)
+        let before = try ProfileRenderer(store: committed, cachesSharedLayers: true)
+        var breaking: [Failure.Problem] = []
+        for (device, problem) in failing {
+            if let old = try before.device(mac: device.mac), old.enabled,
+               !deviceProblems(before, old, output: output).isEmpty { continue }
+            breaking.append(Failure.Problem(mac: device.mac.hex, rule: problem))
+        }
+        guard !breaking.isEmpty else { return }
+        if force {
+            for problem in breaking { warn("provctl: warning: --force: \(problem.mac ?? ""): \(problem.rule)") }
+            return
+        }
+        throw Failure(.breaks, "refused: \(breaking.count) device(s) would no longer render (their phones would get "
+                      + "500); nothing written. Fix the cause, or --force", rule: "every reached device must render",
+                      problems: breaking)
+    }
+
+    /// One device's view: its fields and parameters (exact and as they may be shown), or why it cannot render.
+    struct View {
+        var fields: [(name: String, exact: String, shown: String)]
+        var parameters: [String: (exact: String, shown: String, ua: String?)]
+        var problem: String?
+        /// What a full diff shows: the fields line and the profile, masked.
+        var shownText: [UInt8]
+
+        func same(as other: View) -> Bool {
+            fields.map(\.exact) == other.fields.map(\.exact) && problem == other.problem
+                && parameters.count == other.parameters.count
+                && parameters.allSatisfy { other.parameters[$0.key]?.exact == $0.value.exact && other.parameters[$0.key]?.ua == $0.value.ua }
+        }
 
         var lines: [String] {
-            shown.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            shownText.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         }
     }
 
@@ -89,55 +165,171 @@ struct ChangeRunner {
     }
 
     func view(_ renderer: ProfileRenderer, _ device: Device) -> View {
-        var exact = Array(describe(device, showSecrets: true).utf8)
-        var shown = Array(("# device " + describe(device, showSecrets: output.showSecrets)).utf8)
-        exact.append(0x0A)
-        shown.append(0x0A)
+        var key = ("-", "-")
+        if case .aes256cbc(let secret, _) = device.encryption { key = (secret, output.shown(key: secret) ?? "-") }
+        let kdf: String = if case .aes256cbc(_, let digest) = device.encryption { digest.rawValue } else { "-" }
+        let fields: [(String, String)] = [
+            ("serial", device.serial ?? "-"), ("model", device.model ?? "-"), ("group", device.group ?? "-"),
+            ("enabled", device.enabled ? "yes" : "no"), ("gzip", device.gzip ? "yes" : "no"),
+            ("encryption", device.encryption.name), ("kdf", kdf),
+        ]
+        var view = View(fields: fields.map { ($0.0, $0.1, $0.1) } + [("key", key.0, key.1)], parameters: [:],
+                        problem: nil, shownText: Array(("# device " + describe(device, showSecrets: output.showSecrets) + "\n").utf8))
         do {
             let parameters = try renderer.parameters(for: device)
-            let xml = FlatProfile.render(parameters)
-            exact += xml
             var masked = parameters
-            var anyMasked = false
             for index in masked.indices {
-                let value = output.shown(name: masked[index].name, value: masked[index].value)
-                if value != masked[index].value {
-                    masked[index].value = value
-                    anyMasked = true
-                }
+                let shown = output.shown(name: masked[index].name, value: masked[index].value)
+                view.parameters[masked[index].name] = (masked[index].value, shown, masked[index].access?.rawValue)
+                masked[index].value = shown
             }
-            shown += anyMasked ? FlatProfile.render(masked) : xml
+            view.shownText += FlatProfile.render(masked)
+            view.problem = deviceProblems(renderer, device, output: output, parameters: parameters).first
         } catch {
-            let line = "! cannot render: \(error)"
-            exact += Array(line.utf8)
-            shown += Array(line.utf8)
+            view.problem = provctlRenderProblem(error)
+            view.shownText += Array("! cannot render: \(view.problem ?? "")".utf8)
         }
-        return View(exact: exact, shown: shown)
+        return view
+    }
+
+    /// What changes between two views of a device, as (what, old, new) shown; a secret that changes but shows
+    /// the same is marked.
+    func changes(_ old: View?, _ new: View?) -> [(String, String, String)] {
+        guard let old else { return [("device", "(none)", "added")] }
+        guard let new else { return [("device", "present", "removed")] }
+        var out: [(String, String, String)] = []
+        for (a, b) in zip(old.fields, new.fields) where a.exact != b.exact {
+            out.append((a.name, a.shown, a.shown == b.shown ? b.shown + " (secret changed)" : b.shown))
+        }
+        for name in Set(old.parameters.keys).union(new.parameters.keys).sorted() {
+            let a = old.parameters[name], b = new.parameters[name]
+            guard a?.exact != b?.exact || a?.ua != b?.ua else { continue }
+            func shown(_ p: (exact: String, shown: String, ua: String?)?) -> String {
+                guard let p else { return "(unset)" }
+                return p.shown + (p.ua.map { " [ua=\($0)]" } ?? "")
+            }
+            var newText = shown(b)
+            if shown(a) == newText { newText += " (secret changed)" }
+            out.append((name, shown(a), newText))
+        }
+        if old.problem != new.problem {
+            out.append(("renders", old.problem.map { "no: " + $0 } ?? "yes", new.problem.map { "no: " + $0 } ?? "yes"))
+        }
+        return out
     }
 
     func report(before: [MACAddress: View], after: [MACAddress: View]) throws {
-        var changed: [(MACAddress, String)] = []
-        for mac in Set(before.keys).union(after.keys).sorted() {
+        var groups: [[String]: (changes: [(String, String, String)], macs: [MACAddress])] = [:]
+        var order: [[String]] = []
+        var diffs: [(MACAddress, String)] = []
+        var breaking: [Failure.Problem] = []
+        let all = Set(before.keys).union(after.keys).sorted()
+        for mac in all {
             let old = before[mac], new = after[mac]
-            guard old?.exact != new?.exact else { continue }
-            var diff = UnifiedDiff.render(old: old?.lines ?? [], new: new?.lines ?? [],
-                                          oldName: old == nil ? "/dev/null" : "\(mac) (now)",
-                                          newName: new == nil ? "/dev/null" : "\(mac) (after)")
-            if diff.isEmpty { diff = "  (only secret values change; --show-secrets shows them)\n" }
-            changed.append((mac, diff))
-        }
-        let checked = Set(before.keys).union(after.keys).count
-        if output.json {
-            try printJSON(["dry_run": true, "devices_checked": checked,
-                           "changed": changed.map { ["mac": $0.0.hex, "diff": $0.1] }])
-        } else {
-            for (mac, diff) in changed {
-                print("device \(mac) would change:")
-                print(diff, terminator: "")
+            if let old, let new, old.same(as: new) { continue }
+            let list = changes(old, new)
+            let key = list.map { "\($0.0)\u{0}\($0.1)\u{0}\($0.2)" }
+            if groups[key] == nil { order.append(key); groups[key] = (list, []) }
+            groups[key]!.macs.append(mac)
+            if let new, let problem = new.problem, new.fields[3].exact == "yes",
+               old == nil || old!.problem == nil || old!.fields[3].exact == "no" {
+                breaking.append(Failure.Problem(mac: mac.hex, rule: problem))
             }
-            print("dry run: \(changed.count) of \(checked) reached device(s) would change; nothing written")
+            if showDiff {
+                var diff = UnifiedDiff.render(old: old?.lines ?? [], new: new?.lines ?? [],
+                                              oldName: old == nil ? "/dev/null" : "\(mac) (now)",
+                                              newName: new == nil ? "/dev/null" : "\(mac) (after)")
+                if diff.isEmpty { diff = "  (only secret values change; --show-secrets shows them)\n" }
+                diffs.append((mac, diff))
+            }
         }
-        if !changed.isEmpty { throw Failure(.wouldChange, "dry run: \(changed.count) device profile(s) would change") }
-        throw Failure(.nothingWritten, "")
+        let changed = order.reduce(0) { $0 + groups[$1]!.macs.count }
+        let result = DryRunResult(checked: all.count, changed: changed,
+                                  groups: order.map { (groups[$0]!.changes, groups[$0]!.macs) }, diffs: diffs,
+                                  breaking: breaking, showDiff: showDiff)
+        Output.emit(result, json: output.json)
+        var failure: Failure
+        if !breaking.isEmpty {
+            failure = Failure(.breaks, "dry run: \(breaking.count) device(s) would no longer render", problems: breaking)
+        } else if changed > 0 {
+            failure = Failure(.wouldChange, "dry run: \(changed) device profile(s) would change")
+        } else {
+            failure = Failure(.nothingWritten, "")
+        }
+        failure.reported = true
+        throw failure
     }
+}
+
+/// A dry run's report: the changes grouped by identical change, the devices that would break, and with --diff
+/// every device's diff.
+struct DryRunResult: CommandResult {
+    var checked: Int
+    var changed: Int
+    var groups: [(changes: [(String, String, String)], macs: [MACAddress])]
+    var diffs: [(MACAddress, String)]
+    var breaking: [Failure.Problem]
+    var showDiff: Bool
+
+    var json: JSON {
+        var pairs: [(String, JSON)] = [
+            ("dry_run", .bool(true)), ("devices_checked", .int(checked)), ("devices_changed", .int(changed)),
+            ("groups", .array(groups.map { group in
+                .object([("count", .int(group.macs.count)), ("macs", .array(group.macs.map { .string($0.hex) })),
+                         ("changes", .array(group.changes.map {
+                             .object([("name", .string($0.0)), ("old", .string($0.1)), ("new", .string($0.2))])
+                         }))])
+            })),
+            ("would_break", .array(breaking.map(\.json))),
+        ]
+        if showDiff { pairs.append(("changed", .array(diffs.map { .object([("mac", .string($0.0.hex)), ("diff", .string($0.1))]) }))) }
+        return .object(pairs)
+    }
+
+    var text: String {
+        var out = ""
+        if showDiff {
+            for (mac, diff) in diffs { out += "device \(mac) would change:\n" + diff }
+        } else {
+            for group in groups {
+                let count = group.macs.count
+                var head = "\(count) device\(count == 1 ? "" : "s")"
+                head += " (" + group.macs.prefix(3).map(\.hex).joined(separator: ", ") + (count > 3 ? ", ..." : "") + ")"
+                let lines = group.changes.map { "\($0.0) \($0.1) → \($0.2)" }
+                out += lines.count == 1 ? head + ": " + lines[0] + "\n" : head + ":\n" + lines.map { "  " + $0 + "\n" }.joined()
+            }
+        }
+        if !breaking.isEmpty {
+            out += "would no longer render (their phones would get 500):\n" + breaking.map { "  " + $0.text + "\n" }.joined()
+        }
+        out += "dry run: \(changed) of \(checked) reached device(s) would change; nothing written"
+        return out
+    }
+}
+
+/// Why a device's profile cannot be served as it should: it cannot be rendered (an undefined variable, a loop),
+/// or a value resolved from {{variables}} breaks its parameter's rule. Empty when it renders.
+func deviceProblems(_ renderer: ProfileRenderer, _ device: Device, output: OutputOptions,
+                    parameters given: [ResolvedParameter]? = nil) -> [String] {
+    let parameters: [ResolvedParameter]
+    if let given {
+        parameters = given
+    } else {
+        do {
+            parameters = try renderer.parameters(for: device)
+        } catch {
+            return ["cannot render: \(provctlRenderProblem(error))"]
+        }
+    }
+    var problems: [String] = []
+    for parameter in parameters where ParameterRules.holdsVariables(parameter.template) {
+        var stored = parameter.value, warnings: [String] = []
+        do {
+            try ParameterRules.checkTyped(name: parameter.name, value: parameter.value, stored: &stored, warnings: &warnings)
+        } catch {
+            let shown = output.shown(name: parameter.name, value: parameter.value)
+            problems.append("\(parameter.name) from \(parameter.scope) resolves to \"\(shown)\": \(error.rule)")
+        }
+    }
+    return problems
 }

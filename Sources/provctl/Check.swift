@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Provisioning
 import ProvisioningAdmin
 
@@ -32,23 +33,8 @@ struct Check: ParsableCommand {
         try renderer.forEachDevice { device in
             devices += 1
             deviceMACs.insert(device.mac.hex)
-            let parameters: [ResolvedParameter]
-            do {
-                parameters = try renderer.parameters(for: device)
-            } catch {
-                findings.append(Finding(severity: "problem", location: "device:\(device.mac)",
-                                        message: "cannot render: \(provctlRenderProblem(error))"))
-                return
-            }
-            for parameter in parameters where ParameterRules.holdsVariables(parameter.template) {
-                var stored = parameter.value, warnings: [String] = []
-                do {
-                    try ParameterRules.checkTyped(name: parameter.name, value: parameter.value, stored: &stored, warnings: &warnings)
-                } catch {
-                    let shown = output.shown(name: parameter.name, value: parameter.value)
-                    let message = "\(parameter.name) from \(parameter.scope) resolves to \"\(shown)\": \(ruleText(error))"
-                    findings.append(Finding(severity: "problem", location: "device:\(device.mac)", message: message))
-                }
+            for problem in deviceProblems(renderer, device, output: output) {
+                findings.append(Finding(severity: "problem", location: "device:\(device.mac)", message: problem))
             }
         }
         for setting in try opened.settings() {
@@ -75,10 +61,13 @@ struct Check: ParsableCommand {
                 findings.append(Finding(severity: "warning", location: location, message: "\(mac) is not a device"))
             }
         }
+        let lost = LostRecords.read(store: opened, journal: store.journals.local)
+        if let finding = lost.finding { findings.append(finding) }
         let problems = findings.filter { $0.severity == "problem" }.count
         if output.json {
             try printJSON(["devices": devices, "problems": problems, "warnings": findings.count - problems,
-                           "findings": findings.map { ["severity": $0.severity, "where": $0.location, "message": $0.message] }])
+                           "findings": findings.map { ["severity": $0.severity, "where": $0.location, "message": $0.message] },
+                           "lost": lost.json])
         } else {
             if !findings.isEmpty {
                 var table = Table("SEVERITY", "WHERE", "FINDING")
@@ -88,6 +77,62 @@ struct Check: ParsableCommand {
             print("checked \(devices) device(s): \(problems) problem(s), \(findings.count - problems) warning(s)")
         }
         if problems > 0 { throw Failure(.problems, "check: \(problems) problem(s)") }
+    }
+}
+
+/// What serving could not record (a full or read-only disk, a journal locked past the wait, a killed process): the
+/// `lost` rows of every journal (the `lost` view over them, folded in by the next write that got through) plus the
+/// lines still waiting in this node's `LostCounter` file in /dev/shm.
+struct LostRecords {
+    /// Per (node, kind): count, first and last time (Unix seconds).
+    var rows: [(node: String, what: String, count: Int, first: Int, last: Int)] = []
+    /// Per kind, the lines not folded into the journal yet (this node).
+    var pending: [String: Int] = [:]
+    var pendingFirst = 0, pendingLast = 0
+
+    static func read(store: DeviceStore, journal: String) -> LostRecords {
+        var lost = LostRecords()
+        if let statement = try? store.database.prepare(
+            "SELECT node, what, sum(count), min(first_at), max(last_at) FROM lost GROUP BY node, what ORDER BY node, what") {
+            while (try? statement.step()) == true {
+                lost.rows.append((statement.text(0) ?? "", statement.text(1) ?? "", statement.int(2), statement.int(3), statement.int(4)))
+            }
+        }
+        for (at, what) in LostCounter(journalPath: journal).read(take: false) {
+            lost.pending[what, default: 0] += 1
+            lost.pendingFirst = lost.pendingFirst == 0 ? at : min(lost.pendingFirst, at)
+            lost.pendingLast = max(lost.pendingLast, at)
+        }
+        return lost
+    }
+
+    /// Records of fetches that could not be written: each answered request is one fetch.
+    var total: Int { rows.reduce(0) { $0 + $1.count } + pending.values.reduce(0, +) }
+
+    /// A warning naming the counts, or nil when nothing was lost.
+    var finding: Check.Finding? {
+        guard total > 0 else { return nil }
+        var kinds: [String: Int] = pending
+        for row in rows { kinds[row.what, default: 0] += row.count }
+        let firsts = rows.map(\.first) + (pendingFirst > 0 ? [pendingFirst] : [])
+        let lasts = rows.map(\.last) + (pendingLast > 0 ? [pendingLast] : [])
+        let byKind = kinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let pendingCount = pending.values.reduce(0, +)
+        var message = "\(total) record(s) could not be recorded (\(byKind)) between \(Self.time(firsts.min() ?? 0)) and \(Self.time(lasts.max() ?? 0))"
+        if pendingCount > 0 { message += "; \(pendingCount) counted in /dev/shm, not yet folded into the journal" }
+        message += "; the phones were served"
+        return Check.Finding(severity: "warning", location: "journal", message: message)
+    }
+
+    var json: [String: Any] {
+        ["total": total,
+         "journal": rows.map { ["node": $0.node, "what": $0.what, "count": $0.count, "first": $0.first, "last": $0.last] as [String: Any] },
+         "pending": pending]
+    }
+
+    static func time(_ seconds: Int) -> String {
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 }
 

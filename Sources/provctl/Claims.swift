@@ -13,7 +13,7 @@ struct Claims: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
-    @OptionGroup var output: OutputOptions
+    @OptionGroup var output: JSONOption
 
     func run() throws {
         let claims = try store.open().claims()

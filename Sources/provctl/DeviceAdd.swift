@@ -19,8 +19,8 @@ struct DeviceAdd: ParsableCommand {
     @OptionGroup var change: DryRunOption
     @Argument(help: "The MAC, in any spelling.") var mac: String
     @Option(help: "The serial the certificate must carry (L, or SN: in serialNumber).") var serial: String?
-    @Option(help: "The product the certificate must carry (OU, or PID:); picks the model scope.") var model: String?
-    @Option(help: "The group; picks the group scope.") var group: String?
+    @Option(help: "The product the certificate must carry (OU, or PID:); picks the model scope.", completion: .custom(Completion.models)) var model: String?
+    @Option(help: "The group; picks the group scope.", completion: .custom(Completion.groups)) var group: String?
     @OptionGroup var serving: NewDeviceOptions
 
     func validate() throws {
@@ -29,21 +29,25 @@ struct DeviceAdd: ParsableCommand {
     }
 
     func run() throws {
+        try checkDeviceFieldValues([("serial", "--serial", serial), ("model", "--model", model), ("group", "--group", group)])
         let opened = try store.open()
         let mac = try parseMAC(mac)
         let encryption = try serving.encryption
         let device = Device(mac: mac, serial: serial, model: model, group: group, enabled: !serving.disabled, gzip: serving.gzip,
                             encryption: encryption)
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some([mac]) }) { audit in
+        try warnIfNew("model", model.map { [$0] } ?? [], in: opened)
+        try warnIfNew("group", group.map { [$0] } ?? [], in: opened)
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some([mac]) }) { audit in
             if try opened.device(mac: mac) != nil {
                 throw Failure(.conflict, "MAC: \(mac) is already a device (use `provctl device edit`)")
             }
             try opened.insert(device)
+            try audit.record("device add", target: mac.hex, old: nil, new: describe(device))
             if try opened.settlesClaim(mac: mac) {
                 try audit.record("claim settled", target: mac.hex, old: "claim", new: nil)
             }
-            try audit.record("device add", target: mac.hex, old: nil, new: describe(device))
         }
-        print("added \(mac)")
+        Output.emit(ChangeResult(action: "device add", message: "added \(mac)", count: 1,
+                                 fields: [("mac", .string(mac.hex))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }

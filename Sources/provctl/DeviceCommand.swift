@@ -5,10 +5,10 @@ import ProvisioningAdmin
 struct DeviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device",
-        abstract: "Add, show, list, edit, enable, disable, remove and replace devices.",
+        abstract: "Add, show, list, edit, enable, disable, remove, restore and replace devices.",
         discussion: "Example: provctl device list --group sales --never-seen",
         subcommands: [DeviceAdd.self, DeviceShow.self, DeviceList.self, DeviceEdit.self, DeviceEnable.self,
-                      DeviceDisable.self, DeviceRemove.self, DeviceReplace.self]
+                      DeviceDisable.self, DeviceRemove.self, DeviceRestore.self, DeviceReplace.self]
     )
 }
 

@@ -14,5 +14,5 @@ struct DeviceDisable: ParsableCommand {
     @OptionGroup var change: DryRunOption
     @OptionGroup var devices: MACsArgument
 
-    func run() throws { try setEnabled(false, macs: try devices.parsed(), store: store, output: output, dryRun: change.dryRun) }
+    func run() throws { try setEnabled(false, macs: try devices.parsed(), store: store, output: output, change: change) }
 }

@@ -20,10 +20,10 @@ struct DeviceEdit: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
-    @Argument(help: "The MAC, in any spelling.") var mac: String
+    @Argument(help: "The MAC, in any spelling.", completion: .custom(Completion.macs)) var mac: String
     @Option(help: "The serial the certificate must carry; '' clears it.") var serial: String?
-    @Option(help: "The product the certificate must carry; '' clears it.") var model: String?
-    @Option(help: "The group; '' clears it.") var group: String?
+    @Option(help: "The product the certificate must carry; '' clears it.", completion: .custom(Completion.models)) var model: String?
+    @Option(help: "The group; '' clears it.", completion: .custom(Completion.groups)) var group: String?
     @Flag(inversion: .prefixedNo, help: "Gzip the profile before encrypting a .cfg.") var gzip: Bool?
     @OptionGroup var cipher: EncryptionOptions
     @Option(help: "The HTTP account's user name (Basic or Digest over HTTPS, for a phone without a unique certificate).")
@@ -64,6 +64,8 @@ struct DeviceEdit: ParsableCommand {
     }
 
     func run() throws {
+        try checkDeviceFieldValues([("serial", "--serial", serial), ("model", "--model", model), ("group", "--group", group)],
+                                   allowEmpty: true)
         let opened = try store.open()
         let mac = try parseMAC(mac)
         guard let old = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
@@ -107,13 +109,17 @@ struct DeviceEdit: ParsableCommand {
 
     func save(_ device: Device, old: Device, in opened: DeviceStore, mac: MACAddress) throws {
         if device == old {
-            print("\(mac): no change")
+            Output.emit(ChangeResult(action: "device edit", message: "\(mac): no change", count: 0,
+                                     fields: [("mac", .string(mac.hex))]), json: output.json)
             return
         }
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some([mac]) }) { audit in
+        if device.model != old.model { try warnIfNew("model", device.model.map { [$0] } ?? [], in: opened) }
+        if device.group != old.group { try warnIfNew("group", device.group.map { [$0] } ?? [], in: opened) }
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some([mac]) }) { audit in
             try opened.update(device)
             try audit.record("device edit", target: mac.hex, old: describe(old), new: describe(device))
         }
-        print("changed \(mac)")
+        Output.emit(ChangeResult(action: "device edit", message: "changed \(mac)", count: 1,
+                                 fields: [("mac", .string(mac.hex))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }

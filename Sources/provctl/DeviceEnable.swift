@@ -14,12 +14,13 @@ struct DeviceEnable: ParsableCommand {
     @OptionGroup var change: DryRunOption
     @OptionGroup var devices: MACsArgument
 
-    func run() throws { try setEnabled(true, macs: try devices.parsed(), store: store, output: output, dryRun: change.dryRun) }
+    func run() throws { try setEnabled(true, macs: try devices.parsed(), store: store, output: output, change: change) }
 }
 
-func setEnabled(_ enabled: Bool, macs: [MACAddress], store: StoreOptions, output: OutputOptions, dryRun: Bool) throws {
+func setEnabled(_ enabled: Bool, macs: [MACAddress], store: StoreOptions, output: OutputOptions, change: DryRunOption) throws {
     let opened = try store.open()
-    try ChangeRunner(store: opened, output: output, dryRun: dryRun).run(reach: { .some(Set(macs)) }) { audit in
+    var changed = 0
+    let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(Set(macs)) }) { audit in
         for mac in macs {
             guard var device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
             guard device.enabled != enabled else { continue }
@@ -27,7 +28,10 @@ func setEnabled(_ enabled: Bool, macs: [MACAddress], store: StoreOptions, output
             try opened.update(device)
             try audit.record(enabled ? "device enable" : "device disable", target: mac.hex,
                              old: "enabled=\(enabled ? "no" : "yes")", new: "enabled=\(enabled ? "yes" : "no")")
+            changed += 1
         }
     }
-    print("\(enabled ? "enabled" : "disabled") \(macs.count) device(s)")
+    let action = enabled ? "enabled" : "disabled"
+    Output.emit(ChangeResult(action: enabled ? "device enable" : "device disable", message: "\(action) \(macs.count) device(s)",
+                             count: changed, fields: [("macs", .array(macs.map { .string($0.hex) }))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
 }

@@ -32,8 +32,8 @@ struct DeviceList: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "Only devices of this group.") var group: String?
-    @Option(help: "Only devices of this model.") var model: String?
+    @Option(help: "Only devices of this group.", completion: .custom(Completion.groups)) var group: String?
+    @Option(help: "Only devices of this model.", completion: .custom(Completion.models)) var model: String?
     @Flag var state: EnabledFilter?
     @Flag var seenFilter: SeenFilter?
 

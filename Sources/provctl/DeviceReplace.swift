@@ -30,10 +30,11 @@ struct DeviceReplace: ParsableCommand {
     }
 
     func run() throws {
+        try checkDeviceFieldValues([("serial", "--serial", serial)], allowEmpty: true)
         let opened = try store.open()
         let old = try parseMAC(old), new = try parseMAC(new)
         var note: String?
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { .some([old, new]) }) { audit in
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some([old, new]) }) { audit in
             guard let before = try opened.device(mac: old) else { throw Failure(.notFound, "OLD: \(old) is not a device") }
             if try opened.device(mac: new) != nil { throw Failure(.conflict, "NEW: \(new) is already a device") }
             var serial: String?? = .some(nil)
@@ -55,6 +56,7 @@ struct DeviceReplace: ParsableCommand {
             try audit.record("device replace", target: new.hex, old: describe(before), new: describe(after))
         }
         if let note { warn("provctl: \(note)") }
-        print("replaced \(old) with \(new)")
+        Output.emit(ChangeResult(action: "device replace", message: "replaced \(old) with \(new)", count: 1,
+                                 fields: [("old", .string(old.hex)), ("new", .string(new.hex))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }

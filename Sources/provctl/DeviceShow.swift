@@ -11,7 +11,7 @@ struct DeviceShow: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "The MAC, in any spelling.") var mac: String
+    @Argument(help: "The MAC, in any spelling.", completion: .custom(Completion.macs)) var mac: String
 
     func validate() throws { _ = try parseMAC(mac) }
 

@@ -14,8 +14,8 @@ struct Explain: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "The device's MAC.") var mac: String
-    @Argument(help: "A parameter name, or {{variable}}.") var name: String
+    @Argument(help: "The device's MAC.", completion: .custom(Completion.macs)) var mac: String
+    @Argument(help: "A parameter name, or {{variable}}.", completion: .custom(Completion.parameters)) var name: String
 
     func validate() throws { _ = try parseMAC(mac) }
 

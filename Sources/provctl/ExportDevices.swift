@@ -8,36 +8,53 @@ struct ExportDevices: ParsableCommand {
         commandName: "export",
         abstract: "Write the devices as CSV, in the format `provctl import` reads.",
         discussion: """
-            Columns mac, serial, model, group, enabled, variables (see provctl import --help). Secret variables \
-            are written *** unless --show-secrets (importing *** keeps the stored value). Encryption settings are \
-            not exported.
+            Columns mac, serial, model, group, enabled, gzip, encryption, key, digest, then var:NAME for each \
+            device-scope {{variable}} (see provctl import --help). Keys and secret variables are written *** \
+            unless --show-secrets; importing *** keeps the stored value. With --show-secrets the file restores \
+            every device, its key and its variables into another database (a variable set to an empty value is \
+            the one thing a var: cell cannot carry). Settings of the default, model and group scopes are not \
+            part of it: provctl backup copies everything.
             Example: provctl export devices.csv --group sales
             """
     )
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "The file to write; stdout when left out.") var file: String?
-    @Option(help: "Only devices of this group.") var group: String?
-    @Option(help: "Only devices of this model.") var model: String?
-    @Flag(help: "Write secret variable values instead of ***.") var showSecrets = false
+    @Option(help: "Only devices of this group.", completion: .custom(Completion.groups)) var group: String?
+    @Option(help: "Only devices of this model.", completion: .custom(Completion.models)) var model: String?
+    @Flag(help: "Write keys and secret variable values instead of ***.") var showSecrets = false
 
     func run() throws {
         let opened = try store.open()
         let secretNames = try secretVariableNames(opened)
-        var variables: [String: [(name: String, value: String)]] = [:]
+        var variables: [String: [String: String]] = [:]
+        var names: Set<String> = []
+        let devices = try opened.devices(matching: DeviceFilter(group: group, model: model))
+        let wanted = Set(devices.map(\.device.mac.hex))
         for variable in try opened.variables() {
-            guard case .device(let mac) = variable.scope else { continue }
+            guard case .device(let mac) = variable.scope, wanted.contains(mac.hex), !variable.value.isEmpty else { continue }
             let secret = secretNames.contains(variable.name) || Secrets.isSecretVariable(variable.name)
                 || Secrets.maskRule(variable.value) != variable.value
-            let value = showSecrets || !secret || variable.value.isEmpty ? variable.value : Secrets.mask
-            variables[mac.hex, default: []].append((variable.name, value))
+            variables[mac.hex, default: [:]][variable.name] = showSecrets || !secret ? variable.value : Secrets.mask
+            names.insert(variable.name)
         }
-        var text = CSV.line(ImportDevices.columns)
-        for (device, _) in try opened.devices(matching: DeviceFilter(group: group, model: model)) {
+        let columns = names.sorted()
+        var text = CSV.line(["mac", "serial", "model", "group", "enabled", "gzip", "encryption", "key", "digest"]
+                            + columns.map { "var:" + $0 })
+        for (device, _) in devices {
+            var key = "", digest = ""
+            if case .aes256cbc(let secret, let kdf) = device.encryption {
+                key = showSecrets ? secret : Secrets.mask
+                digest = kdf.rawValue
+            }
+            let own = variables[device.mac.hex] ?? [:]
             text += CSV.line([device.mac.hex, device.serial ?? "", device.model ?? "", device.group ?? "",
-                              device.enabled ? "yes" : "no", VariablesCell.format(variables[device.mac.hex] ?? [])])
+                              device.enabled ? "yes" : "no", device.gzip ? "yes" : "no", device.encryption.name, key, digest]
+                             + columns.map { own[$0] ?? "" })
         }
         if let file {
+            let old = umask(showSecrets ? 0o077 : 0o022)
+            defer { umask(old) }
             do {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
             } catch {

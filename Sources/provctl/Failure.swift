@@ -20,24 +20,98 @@ struct Failure: Error, CustomStringConvertible {
         case conflict = 4
         /// `provctl check` found problems.
         case problems = 5
+        /// The change would leave devices that render today unable to render (a phone would get 500); nothing was
+        /// written (`--force` writes anyway). A `--dry-run` that finds such devices exits with it too.
+        case breaks = 6
+        /// `provctl resync`: at least one phone did not accept the push.
+        case pushFailed = 7
+        /// A malformed or missing argument, an unknown subcommand or option; a bulk removal without `--yes`.
+        case usage = 64
         /// A value breaks a rule; a CSV or profile file is malformed. Nothing was written.
         case refused = 65
+
+        /// The name JSON errors carry.
+        var name: String {
+            switch self {
+            case .nothingWritten: "ok"
+            case .runtime: "runtime"
+            case .wouldChange: "would_change"
+            case .notFound: "not_found"
+            case .conflict: "conflict"
+            case .problems: "problems"
+            case .breaks: "breaks"
+            case .pushFailed: "push_failed"
+            case .usage: "usage"
+            case .refused: "refused"
+            }
+        }
+    }
+
+    /// One item of a failure about many things: a CSV row, a device that would break.
+    struct Problem {
+        var line: Int?
+        var mac: String?
+        var field: String?
+        var value: String?
+        var rule: String
+
+        var json: JSON {
+            var pairs: [(String, JSON)] = []
+            if let line { pairs.append(("line", .int(line))) }
+            if let mac { pairs.append(("mac", .string(mac))) }
+            pairs.append(("field", .text(field)))
+            if let value { pairs.append(("value", .string(value))) }
+            pairs.append(("rule", .string(rule)))
+            return .object(pairs)
+        }
+
+        var text: String {
+            var parts: [String] = []
+            if let line { parts.append("line \(line)") }
+            if let mac { parts.append(mac) }
+            if let field { parts.append(field + (value.map { " \"\($0)\"" } ?? "")) }
+            return parts.joined(separator: ": ") + (parts.isEmpty ? "" : ": ") + rule
+        }
     }
 
     var kind: Kind
     var message: String
+    /// The argument, column or parameter at fault, and the rule it broke, when there is one.
+    var field: String?
+    var rule: String?
+    var problems: [Problem] = []
+    /// The command already printed its result (a dry run's report): print no error.
+    var reported = false
 
-    init(_ kind: Kind, _ message: String) {
+    init(_ kind: Kind, _ message: String, field: String? = nil, rule: String? = nil, problems: [Problem] = []) {
         self.kind = kind
         self.message = message
+        self.field = field
+        self.rule = rule
+        self.problems = problems
     }
 
     var description: String { message }
 
-    static func refused(_ violation: RuleViolation) -> Failure { Failure(.refused, "refused: \(violation)") }
+    static func refused(_ violation: RuleViolation, source: String? = nil) -> Failure {
+        Failure(.refused, "refused: " + (source.map { $0 + ": " } ?? "") + violation.description, field: violation.name,
+                rule: violation.rule)
+    }
+
+    /// Prints the failure: JSON on stdout with `--json`, else lines on stderr.
+    func report() {
+        if reported { return }
+        if Output.json {
+            Output.emit(ErrorResult(failure: self), json: true)
+            return
+        }
+        if !message.isEmpty { FileHandle.standardError.write(Data(("provctl: " + message + "\n").utf8)) }
+        for problem in problems { FileHandle.standardError.write(Data(("  " + problem.text + "\n").utf8)) }
+    }
 }
 
-/// Writes one line to stderr.
+/// Writes one line to stderr; a "provctl: warning: ..." line is also kept for the JSON result.
 func warn(_ line: String) {
+    if line.hasPrefix("provctl: warning: ") { Output.warnings.append(String(line.dropFirst("provctl: warning: ".count))) }
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }

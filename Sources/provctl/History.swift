@@ -1,41 +1,84 @@
 import ArgumentParser
+import Foundation
 import Provisioning
 import ProvisioningAdmin
 
 struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the audit log: every change, who made it, old -> new (secrets stored masked).",
+        abstract: "Show the audit log: every change, who made it, old -> new (secrets are stored masked).",
         discussion: """
-            With a MAC: the changes to that device and its device scope. Who is $SUDO_USER, else $USER.
-            Example: provctl history 000e08abcdef --limit 20
+            With a MAC: the changes to that device and its device scope. --scope: the changes to a scope's \
+            settings and variables; --user: one person's changes (who is $SUDO_USER, else $USER); --since and \
+            --until: a time span (2026-12-01, 2026-12-01T14:30, 2026-12-01T14:30:00Z (UTC), Unix seconds, or \
+            30m, 2h, 7d ago). The ID is what provctl revert takes; UNDO says whether the entry can be reverted.
+            Example: provctl history --scope group:sales --since 2d --user alice
             """
     )
 
     @OptionGroup var store: StoreOptions
-    @OptionGroup var output: OutputOptions
-    @Argument(help: "Only changes about this device.") var mac: String?
+    @OptionGroup var format: JSONOption
+    @Argument(help: "Only changes about this device.", completion: .custom(Completion.macs)) var mac: String?
+    @Option(help: "Only changes at this scope: default, model:NAME, group:NAME or device:MAC.",
+            completion: .custom(Completion.scopes)) var scope: String?
+    @Option(help: "Only changes by this user.") var user: String?
+    @Option(help: "Only changes at or after this time.") var since: String?
+    @Option(help: "Only changes before this time.") var until: String?
     @Option(help: "At most this many entries, newest first.") var limit = 100
 
     func validate() throws {
         if let mac { _ = try parseMAC(mac) }
+        if let scope { _ = try parseScope(scope) }
+        if let since { _ = try parseTime(since, field: "--since") }
+        if let until { _ = try parseTime(until, field: "--until") }
         if limit < 1 { throw ValidationError("--limit: at least 1") }
     }
 
     func run() throws {
         let opened = try store.open()
-        let entries = try opened.auditEntries(mac: try mac.map { try parseMAC($0) }, limit: limit)
-        if output.json {
-            try printJSON(entries.map { entry -> [String: Any] in
-                ["id": entry.id, "at": timestamp(entry.at), "who": entry.who, "action": entry.action,
-                 "target": json(entry.target), "old": json(entry.oldValue), "new": json(entry.newValue)]
-            })
-            return
-        }
-        var table = Table("AT", "WHO", "ACTION", "TARGET", "CHANGE")
+        let filter = AuditFilter(mac: try mac.map { try parseMAC($0) }, scope: try scope.map(parseScope), who: user,
+                                 since: try since.map { try parseTime($0, field: "--since") },
+                                 until: try until.map { try parseTime($0, field: "--until") }, limit: limit)
+        let entries = try opened.auditEntries(filter)
+        var table = Table("ID", "AT", "WHO", "ACTION", "TARGET", "UNDO", "CHANGE")
         for entry in entries {
-            table.append([timestamp(entry.at), entry.who, entry.action, entry.target,
-                          "\(entry.oldValue ?? "-") -> \(entry.newValue ?? "-")"])
+            table.append([String(entry.id), timestamp(entry.at), entry.who, entry.action, entry.target,
+                          entry.revertible ? "yes" : "-", "\(entry.oldValue ?? "-") -> \(entry.newValue ?? "-")"])
         }
-        table.print()
+        Output.emit(ListResult(table: table, items: entries.map { entry in
+            .object([("id", .int(entry.id)), ("at", .string(timestamp(entry.at))), ("who", .string(entry.who)),
+                     ("action", .string(entry.action)), ("target", .text(entry.target)), ("old", .text(entry.oldValue)),
+                     ("new", .text(entry.newValue)), ("revertible", .bool(entry.revertible))])
+        }), json: format.json)
     }
+}
+
+/// A time argument as Unix seconds: `2026-12-01`, `2026-12-01T14:30[:00][Z]` or with a space (UTC), Unix seconds,
+/// or a span ago: `30m`, `2h`, `7d`, `1w` (also `s`).
+func parseTime(_ text: String, field: String, now: Int = DeviceStore.now()) throws -> Int {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    if let last = trimmed.last, let unit = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800][String(last)],
+       let count = Int(trimmed.dropLast()), count >= 0 {
+        return now - count * unit
+    }
+    if let seconds = Int(trimmed), trimmed.count >= 9 { return seconds }
+    var text = trimmed.replacingOccurrences(of: " ", with: "T")
+    if text.hasSuffix("Z") { text.removeLast() }
+    let parts = text.split(separator: "T", maxSplits: 1).map(String.init)
+    let date = parts.first?.split(separator: "-").compactMap { Int($0) } ?? []
+    let clock = parts.count > 1 ? parts[1].split(separator: ":").compactMap { Int($0) } : []
+    let clockParts = parts.count > 1 ? parts[1].split(separator: ":").count : 0
+    guard date.count == 3, (1...12).contains(date[1]), (1...31).contains(date[2]), clock.count == clockParts,
+          clock.count == 0 || clock.count == 2 || clock.count == 3,
+          clock.allSatisfy({ $0 >= 0 }), clock.count < 1 || clock[0] < 24, clock.count < 2 || clock[1] < 60,
+          clock.count < 3 || clock[2] < 61 else {
+        throw ValidationError("\(field): \"\(text)\" is not a time: 2026-12-01, 2026-12-01T14:30[:00][Z] (UTC), Unix seconds, or 30m/2h/7d ago")
+    }
+    var parts_ = tm()
+    parts_.tm_year = Int32(date[0] - 1900)
+    parts_.tm_mon = Int32(date[1] - 1)
+    parts_.tm_mday = Int32(date[2])
+    parts_.tm_hour = Int32(clock.first ?? 0)
+    parts_.tm_min = Int32(clock.count > 1 ? clock[1] : 0)
+    parts_.tm_sec = Int32(clock.count > 2 ? clock[2] : 0)
+    return Int(timegm(&parts_))
 }

@@ -48,8 +48,9 @@ struct ImportProfile: ParsableCommand {
             throw Failure(.refused, "refused: \(file): --strict and \(checked.warnings.count) warning(s) above; nothing written")
         }
         let opened = try store.open()
+        try checkTargetScope(scope, in: opened)
         var changed = 0
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
             for setting in checked.settings {
                 let old = try opened.setting(scope: scope, name: setting.name)
                 guard old != setting else { continue }
@@ -58,8 +59,10 @@ struct ImportProfile: ParsableCommand {
                 changed += 1
             }
         }
-        print("imported \(checked.settings.count) parameter(s) at \(scope) from \(file): \(changed) changed"
-              + (checked.warnings.isEmpty ? "" : ", \(checked.warnings.count) warning(s)"))
+        Output.emit(ChangeResult(action: "import-profile", message: "imported \(checked.settings.count) parameter(s) at \(scope) from \(file): \(changed) changed"
+                                 + (checked.warnings.isEmpty ? "" : ", \(checked.warnings.count) warning(s)"), count: changed,
+                                 fields: [("scope", .string(scope.description)), ("parameters", .int(checked.settings.count)),
+                                          ("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }
 

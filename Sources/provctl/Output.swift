@@ -34,57 +34,14 @@ struct Table {
     func print() { Swift.print(render()) }
 }
 
-/// Writes a JSON value (dictionaries, arrays, strings, integers, booleans, `NSNull`) to stdout, pretty-printed
-/// with keys sorted. Written by hand: JSONSerialization takes seconds for a list of 100,000 devices.
+/// Writes a JSON value (dictionaries, arrays, strings, integers, booleans, `NSNull`) to stdout, keys sorted,
+/// through the one output path (`Output`). Written by hand: JSONSerialization takes seconds for a list of
+/// 100,000 devices.
 func printJSON(_ value: Any) throws {
-    var out: [UInt8] = []
-    out.reserveCapacity(4096)
-    try JSONText.append(value, to: &out, indent: 0)
-    out.append(0x0A)
-    FileHandle.standardOutput.write(Data(out))
+    Output.emit(AnyResult(value: value), json: true)
 }
 
 enum JSONText {
-    struct Unsupported: Error {}
-
-    static func append(_ value: Any, to out: inout [UInt8], indent: Int) throws {
-        switch value {
-        case let text as String:
-            appendString(text, to: &out)
-        case let flag as Bool:
-            out += (flag ? "true" : "false").utf8
-        case let number as Int:
-            out += String(number).utf8
-        case is NSNull:
-            out += "null".utf8
-        case let array as [Any]:
-            if array.isEmpty { out += "[]".utf8; return }
-            out += "[\n".utf8
-            for (index, element) in array.enumerated() {
-                out += repeatElement(0x20, count: indent + 2)
-                try append(element, to: &out, indent: indent + 2)
-                out += (index + 1 < array.count ? ",\n" : "\n").utf8
-            }
-            out += repeatElement(0x20, count: indent)
-            out.append(UInt8(ascii: "]"))
-        case let object as [String: Any]:
-            if object.isEmpty { out += "{}".utf8; return }
-            out += "{\n".utf8
-            let keys = object.keys.sorted()
-            for (index, key) in keys.enumerated() {
-                out += repeatElement(0x20, count: indent + 2)
-                appendString(key, to: &out)
-                out += ": ".utf8
-                try append(object[key]!, to: &out, indent: indent + 2)
-                out += (index + 1 < keys.count ? ",\n" : "\n").utf8
-            }
-            out += repeatElement(0x20, count: indent)
-            out.append(UInt8(ascii: "}"))
-        default:
-            throw Unsupported()
-        }
-    }
-
     static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {

@@ -24,8 +24,8 @@ struct Render: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "The device's MAC.") var mac: String?
-    @Option(help: "xml, gz or cfg.") var form: String = "xml"
+    @Argument(help: "The device's MAC.", completion: .custom(Completion.macs)) var mac: String?
+    @Option(help: "xml, gz or cfg.", completion: .list(["xml", "gz", "cfg"])) var form: String = "xml"
     @Flag(help: "Print the XML inside a gz or cfg profile (decrypted, decompressed).") var plain = false
     @Flag(help: "Render every device into --out DIR.") var all = false
     @Option(help: ArgumentHelp("The folder for --all (created if missing).", valueName: "dir")) var out: String?

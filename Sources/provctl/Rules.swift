@@ -9,7 +9,7 @@ func checkedSetting(name: String, value: String, source: String? = nil) throws -
         for warning in checked.warnings { warn("provctl: warning: " + (source.map { $0 + ": " } ?? "") + warning) }
         return checked.value
     } catch {
-        throw Failure(.refused, "refused: " + (source.map { $0 + ": " } ?? "") + error.description)
+        throw Failure.refused(error, source: source)
     }
 }
 
@@ -18,7 +18,7 @@ func checkVariable(name: String, value: String, source: String? = nil) throws {
     do {
         try ParameterRules.checkVariable(name: name, value: value)
     } catch {
-        throw Failure(.refused, "refused: " + (source.map { $0 + ": " } ?? "") + error.description)
+        throw Failure.refused(error, source: source)
     }
 }
 

@@ -23,7 +23,7 @@ struct SetCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
     @OptionGroup var target: ScopeArgument
-    @Argument(help: "NAME=VALUE pairs.") var assignments: [String]
+    @Argument(help: "NAME=VALUE pairs.", completion: .custom(Completion.assignments)) var assignments: [String]
     @Option(help: "The phone's ua attribute for these parameters: na, ro or rw.") var ua: String?
     @OptionGroup var part: PartitionOption
 
@@ -43,15 +43,19 @@ struct SetCommand: ParsableCommand {
             return (name, try checkedSetting(name: name, value: value))
         }
         let opened = try store.open()
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
+        try checkTargetScope(scope, in: opened)
+        var changed = 0
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
             for (name, value) in checked {
                 let old = try opened.setting(scope: scope, name: name, partition: part.name)
                 let new = Setting(scope: scope, name: name, value: value, access: access ?? old?.access, partition: part.name)
                 guard new != old else { continue }
                 try opened.set(new)
                 try audit.record("set", target: "\(scope)\(part.suffix) \(name)", old: auditValue(old), new: auditValue(new))
+                changed += 1
             }
         }
-        print("set \(checked.count) parameter(s) at \(scope)\(part.suffix)")
+        Output.emit(ChangeResult(action: "set", message: "set \(checked.count) parameter(s) at \(scope)\(part.suffix)" + (changed < checked.count ? " (\(checked.count - changed) unchanged)" : ""),
+                                 count: changed, fields: [("scope", .string(scope.description))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }

@@ -24,6 +24,7 @@ struct StoreOptions: ParsableArguments {
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw Failure(.runtime, "database: no file at \(path) (run `provctl init`, or pass --db / set PROVISIONER_DB)")
         }
+        LockHolders.databasePath = path
         let store: DeviceStore
         do {
             store = try DeviceStore(path: path, mode: create ? .create : .readWrite)
@@ -37,6 +38,11 @@ struct StoreOptions: ParsableArguments {
         }
         return store
     }
+}
+
+/// `--json` alone, for commands whose output holds no secret (history stores them masked).
+struct JSONOption: ParsableArguments {
+    @Flag(help: "Print JSON (for scripts) instead of a table.") var json = false
 }
 
 /// `--json` and `--show-secrets`, for every command that prints stored data.
@@ -88,7 +94,7 @@ func parseScope(_ text: String) throws -> Scope {
 
 /// The scope a change applies to: one positional argument, checked while the command line is parsed.
 struct ScopeArgument: ParsableArguments {
-    @Argument(help: "default, model:NAME, group:NAME or device:MAC.") var scope: String
+    @Argument(help: "default, model:NAME, group:NAME or device:MAC.", completion: .custom(Completion.scopes)) var scope: String
 
     func validate() throws { _ = try parseScope(scope) }
 
@@ -98,7 +104,8 @@ struct ScopeArgument: ParsableArguments {
 
 /// The scope a listing is limited to, or every scope when it is left out.
 struct OptionalScopeArgument: ParsableArguments {
-    @Argument(help: "default, model:NAME, group:NAME or device:MAC; every scope when left out.") var scope: String?
+    @Argument(help: "default, model:NAME, group:NAME or device:MAC; every scope when left out.",
+              completion: .custom(Completion.scopes)) var scope: String?
 
     func validate() throws { _ = try parsed() }
 
@@ -107,7 +114,7 @@ struct OptionalScopeArgument: ParsableArguments {
 
 /// One or more devices, by MAC in any spelling, checked while the command line is parsed.
 struct MACsArgument: ParsableArguments {
-    @Argument(help: "MACs, in any spelling.") var macs: [String]
+    @Argument(help: "MACs, in any spelling.", completion: .custom(Completion.macs)) var macs: [String]
 
     func validate() throws { _ = try parsed() }
 

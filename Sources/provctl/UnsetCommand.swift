@@ -13,7 +13,7 @@ struct UnsetCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
     @OptionGroup var target: ScopeArgument
-    @Argument(help: "Parameter names.") var names: [String]
+    @Argument(help: "Parameter names.", completion: .custom(Completion.parameters)) var names: [String]
     @OptionGroup var part: PartitionOption
 
     func validate() throws {
@@ -24,7 +24,7 @@ struct UnsetCommand: ParsableCommand {
     func run() throws {
         let scope = try target.parsed()
         let opened = try store.open()
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
             for name in names {
                 guard let old = try opened.setting(scope: scope, name: name, partition: part.name) else {
                     throw Failure(.notFound, "\(name): not set at \(scope)\(part.suffix)")
@@ -33,6 +33,7 @@ struct UnsetCommand: ParsableCommand {
                 try audit.record("unset", target: "\(scope)\(part.suffix) \(name)", old: auditValue(old), new: nil)
             }
         }
-        print("unset \(names.count) parameter(s) at \(scope)\(part.suffix)")
+        Output.emit(ChangeResult(action: "unset", message: "unset \(names.count) parameter(s) at \(scope)\(part.suffix)", count: names.count,
+                                 fields: [("scope", .string(scope.description))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }

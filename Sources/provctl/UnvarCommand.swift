@@ -23,7 +23,7 @@ struct UnvarCommand: ParsableCommand {
         let scope = try target.parsed()
         let opened = try store.open()
         let secretNames = try secretVariableNames(opened)
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
             for name in names {
                 guard let old = try opened.variable(scope: scope, name: name) else {
                     throw Failure(.notFound, "variable \(name): not set at \(scope)")
@@ -32,6 +32,7 @@ struct UnvarCommand: ParsableCommand {
                 try audit.record("unvar", target: "\(scope) {{\(name)}}", old: auditValue(old, secretNames: secretNames), new: nil)
             }
         }
-        print("unset \(names.count) variable(s) at \(scope)")
+        Output.emit(ChangeResult(action: "unvar", message: "unset \(names.count) variable(s) at \(scope)", count: names.count,
+                                 fields: [("scope", .string(scope.description))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }

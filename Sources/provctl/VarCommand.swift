@@ -33,8 +33,9 @@ struct VarCommand: ParsableCommand {
             return (name, value)
         }
         let opened = try store.open()
+        try checkTargetScope(scope, in: opened)
         let secretNames = try secretVariableNames(opened)
-        try ChangeRunner(store: opened, output: output, dryRun: change.dryRun).run(reach: { try .scope(scope, in: opened) }) { audit in
+        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
             for (name, value) in pairs {
                 let old = try opened.variable(scope: scope, name: name)
                 let new = Variable(scope: scope, name: name, value: value)
@@ -44,6 +45,7 @@ struct VarCommand: ParsableCommand {
                                  new: auditValue(new, secretNames: secretNames))
             }
         }
-        print("set \(pairs.count) variable(s) at \(scope)")
+        Output.emit(ChangeResult(action: "var", message: "set \(pairs.count) variable(s) at \(scope)", count: pairs.count,
+                                 fields: [("scope", .string(scope.description))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }

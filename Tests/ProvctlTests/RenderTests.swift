@@ -9,8 +9,8 @@ struct RenderTests {
                    "--gzip", "--encrypt", "aes-256-cbc", "--key", "a phrase", "--kdf", "md5")
         try box.ok("device", "add", "000e08abcd01", "--model", "CP-7841-3PCC", "--group", "support")
         try box.ok("set", "default", "Resync_Periodic=3600", "Station_Name=Phone {{mac}} & {{cert.ou}}", "--ua", "na")
-        try box.ok("set", "group:sales", "Password_1_=hunter2", "Profile_Rule=[--key {{pk}}] https://p.example.com/$MA.cfg")
         try box.ok("var", "default", "pk=profile-key")
+        try box.ok("set", "group:sales", "Password_1_=hunter2", "Profile_Rule=[--key {{pk}}] https://p.example.com/$MA.cfg")
         return box
     }
 
@@ -58,11 +58,11 @@ struct RenderTests {
         #expect(try box.provctl("render", "--all").status == 64)
     }
 
-    @Test("--dry-run lists the changed devices with a masked diff, exits 2 and writes nothing")
+    @Test("--dry-run --diff lists the changed devices with a masked diff, exits 2 and writes nothing")
     func dryRun() throws {
         let box = try populated()
         let before = try box.dump()
-        let outcome = try box.provctl("set", "group:sales", "Resync_Periodic=600", "Password_1_=newsecret", "--dry-run")
+        let outcome = try box.provctl("set", "group:sales", "Resync_Periodic=600", "Password_1_=newsecret", "--dry-run", "--diff")
         #expect(outcome.status == 2, "\(outcome)")
         #expect(outcome.text.contains("device 000e08abcdef would change"))
         #expect(!outcome.text.contains("000e08abcd01 would change"))
@@ -76,23 +76,25 @@ struct RenderTests {
         #expect(same.status == 0, "\(same)")
         #expect(same.text.contains("0 of 2"))
 
-        let json = try box.provctl("var", "default", "pk=other", "--dry-run", "--json")
+        let json = try box.provctl("var", "default", "pk=other", "--dry-run", "--json", "--diff")
         #expect(json.status == 2)
         let object = try #require(try json.json() as? [String: Any])
         #expect((object["changed"] as? [[String: Any]])?.first?["mac"] as? String == "000e08abcdef")
+        let groups = try #require(object["groups"] as? [[String: Any]])
+        #expect(groups.count == 1 && (groups[0]["macs"] as? [String]) == ["000e08abcdef"])
 
-        let secretOnly = try box.provctl("set", "group:sales", "Password_1_=other", "--dry-run")
+        let secretOnly = try box.provctl("set", "group:sales", "Password_1_=other", "--dry-run", "--diff")
         #expect(secretOnly.status == 2)
         #expect(secretOnly.text.contains("only secret values change"))
 
         for arguments in [["device", "disable", "000e08abcd01"], ["device", "remove", "000e08abcd01"],
                           ["device", "edit", "000e08abcd01", "--group", "sales"], ["unset", "default", "Station_Name"],
                           ["device", "add", "000e08abcd09"], ["device", "replace", "000e08abcd01", "000e08abcd07"]] {
-            let preview = try box.provctl(arguments: arguments + ["--dry-run"])
+            let preview = try box.provctl(arguments: arguments + ["--dry-run", "--diff"])
             #expect(preview.status == 2, "\(arguments): \(preview)")
             #expect(try box.dump() == before, "\(arguments) wrote something")
         }
-        let edit = try box.provctl("device", "edit", "000e08abcd01", "--group", "sales", "--dry-run").text
+        let edit = try box.provctl("device", "edit", "000e08abcd01", "--group", "sales", "--dry-run", "--diff").text
         #expect(edit.contains("+  <Password_1_>***</Password_1_>"))
     }
 
@@ -103,9 +105,10 @@ struct RenderTests {
         #expect(clean.status == 0, "\(clean)")
         #expect(clean.text.contains("checked 2 device(s): 0 problem(s)"))
 
-        try box.ok("set", "group:support", "Display_Name_1_={{missing}}")
-        try box.ok("set", "model:CP-8841-3PCC", "Resync_Periodic={{period}}")
-        try box.ok("var", "device:000e08abcdef", "period=soon")
+        // Each of these would break a phone: --force stores them anyway, for check to find.
+        try box.ok("set", "group:support", "Display_Name_1_={{missing}}", "--force")
+        try box.ok("set", "model:CP-8841-3PCC", "Resync_Periodic={{period}}", "--force")
+        try box.ok("var", "device:000e08abcdef", "period=soon", "--force")
         _ = try box.sql("INSERT INTO settings (scope, target, name, value) VALUES ('default', '', 'Resync_At__HHmm_', '9999')")
         _ = try box.sql("INSERT INTO settings (scope, target, name, value) VALUES ('device', '000e08ffffff', 'Foo', '1')")
         let outcome = try box.provctl("check", "--json")

@@ -12,16 +12,6 @@ public enum Digest {
         return out
     }
 
-    /// The MD5 of `bytes` as 32 lower-case hex digits (HTTP Digest's `algorithm=MD5`, RFC 7616).
-    public static func md5Hex(_ bytes: [UInt8]) -> String {
-        var out = [UInt8](repeating: 0, count: Int(MD5_DIGEST_LENGTH))
-        var context = MD5_CTX()
-        MD5_Init(&context)
-        bytes.withUnsafeBytes { _ = MD5_Update(&context, $0.baseAddress, $0.count) }
-        MD5_Final(&out, &context)
-        return hex(out)
-    }
-
     /// The SHA-256 of `bytes` as 64 lower-case hex digits.
     public static func sha256Hex(_ bytes: [UInt8]) -> String { hex(sha256(bytes)) }
 

@@ -6,7 +6,10 @@
 ///   SHA-256 of the plaintext profile served, bytes, microseconds);
 /// - `seen`: per device, first and last successful fetch, address, firmware, count;
 /// - `claims`: per MAC, a valid certificate of no known device;
-/// - `lost`: records that could not be written when they happened, folded in from `LostCounter`.
+/// - `lost`: records that could not be written when they happened, folded in from `LostCounter`;
+/// - `reports` (version 2): per device, the latest configuration the phone POSTed (`Report_Rule`);
+/// - `phone_log` (version 2): the phone's own syslog lines about resyncs, imported by `provctl syslog`;
+/// - `retention` (version 2): how long and how many `fetches` rows per device this journal keeps.
 ///
 /// A write waits at most `waitMilliseconds` for another writer's lock, and never fails the request: a record that
 /// cannot be written is counted (`LostCounter`), and `provctl check` reports both.
@@ -18,7 +21,8 @@ public final class Journal {
     var statements: [SQLiteStatement] = []
 
     /// The journal's schema version (`PRAGMA user_version`).
-    public static let schemaVersion = 1
+    /// 2: `reports`, `phone_log`, `retention` (added by `migrations[0]` to a version 1 journal).
+    public static let schemaVersion = 2
 
     /// The journal's tables; created by the first writer (profile-cgi or provctl), `IF NOT EXISTS` throughout so
     /// two first writers cannot collide.
@@ -73,8 +77,43 @@ public final class Journal {
             last_at INTEGER NOT NULL,
             PRIMARY KEY (node, what)
         ) WITHOUT ROWID;
-        PRAGMA user_version = 1;
+        """ + migrations[0] + "PRAGMA user_version = 2;"
+
+    /// What brings a journal of version `index + 1` to `index + 2`; `schema` includes them all.
+    public static let migrations = [
         """
+        CREATE TABLE IF NOT EXISTS reports (
+            mac TEXT NOT NULL PRIMARY KEY,
+            node TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            name TEXT,
+            remote_addr TEXT,
+            encoding TEXT NOT NULL,
+            received_bytes INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            body BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS phone_log (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            mac TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            message TEXT NOT NULL,
+            host TEXT,
+            imported_at INTEGER NOT NULL,
+            UNIQUE (mac, at, message)
+        );
+        CREATE INDEX IF NOT EXISTS phone_log_by_at ON phone_log (at);
+        CREATE TABLE IF NOT EXISTS retention (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            max_age_days INTEGER NOT NULL,
+            max_per_device INTEGER NOT NULL,
+            set_at INTEGER NOT NULL,
+            set_by TEXT
+        );
+
+        """,
+    ]
 
     public init(path: String, node: String) {
         self.path = path
@@ -85,15 +124,22 @@ public final class Journal {
     /// Opens (creating it and its tables when missing) the journal for writing.
     func open(waitMilliseconds: Int32) throws(SQLiteError) -> SQLiteDatabase {
         if let database {
-            database.setBusyTimeout(waitMilliseconds)
+            database.setBusyWait(waitMilliseconds)
             return database
         }
         let database = try SQLiteDatabase(path: path, mode: .create, busyTimeout: waitMilliseconds)
+        database.setBusyWait(waitMilliseconds)
         if try database.userVersion() < Self.schemaVersion {
             try database.execute("PRAGMA journal_mode = WAL")
             try database.execute("BEGIN IMMEDIATE")
             do {
-                if try database.userVersion() < Self.schemaVersion { try database.execute(Self.schema) }
+                let version = try database.userVersion()
+                if version == 0 {
+                    try database.execute(Self.schema)
+                } else if version < Self.schemaVersion {
+                    for step in Self.migrations[(version - 1)...] { try database.execute(step) }
+                    try database.execute("PRAGMA user_version = \(Self.schemaVersion)")
+                }
                 try database.execute("COMMIT")
             } catch {
                 try? database.execute("ROLLBACK")
@@ -132,8 +178,21 @@ public final class Journal {
             first_at = min(first_at, excluded.first_at)
         """
 
+    /// The writer's statements by slot; `statement(_:on:)` prepares a slot (and those before it) on first use.
+    static func statementSQL(_ slot: Int) -> String {
+        switch slot {
+        case 0: insertFetch
+        case 1: upsertSeen
+        case 2: upsertClaim
+        case 3: upsertLost
+        default: upsertReport
+        }
+    }
+
+    /// The prepared statement of slot `index`, reset. (Each missing slot gets its own SQL: preparing slot 2
+    /// before slot 1 once put slot 2's SQL in both, which a long-lived writer would then run for slot 1.)
     func statement(_ index: Int, _ sql: String, on database: SQLiteDatabase) throws(SQLiteError) -> SQLiteStatement {
-        while statements.count <= index { statements.append(try database.prepare(sql)) }
+        while statements.count <= index { statements.append(try database.prepare(Self.statementSQL(statements.count))) }
         let statement = statements[index]
         statement.reset()
         return statement
@@ -182,7 +241,11 @@ public final class Journal {
         try fetch.bind(16, entry.bytes)
         try fetch.bind(17, entry.microseconds)
         try fetch.step()
+        if database.lastInsertRowID % Self.pruneEvery == 0 {
+            try Self.prune(database, now: entry.at, mac: entry.mac, batch: Self.pruneBatch)
+        }
         guard let mac = entry.mac else { return }
+        if entry.reportEncoding != nil { try insertReport(entry, mac: mac, on: database) }
         let seconds = entry.at / 1_000_000
         if entry.seen {
             let seen = try statement(1, Self.upsertSeen, on: database)

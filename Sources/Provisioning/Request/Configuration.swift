@@ -67,6 +67,8 @@ public struct Request: Sendable {
     public var certificateSerial: String?
     /// What was asked, or why the request is refused before anyone is identified (405, 404).
     public var profileRequest: ProfileRequest?
+    /// A phone's report (`POST …/report/<name>`); then `profileRequest` is nil.
+    public var report: ReportRequest?
     /// Who is calling, or why nobody could be identified (403).
     public var identity: ClientIdentity?
     /// The first refusal the request earned while it was read, in the order the service checks: the method and
@@ -96,10 +98,14 @@ public struct Request: Sendable {
         authorization = environment["HTTP_AUTHORIZATION"]
         isHTTPS = environment["HTTPS"] == "on"
         requestURI = environment["REQUEST_URI"]
-        do {
-            profileRequest = try ProfileRequest(environment: environment)
-        } catch {
-            refusal = error
+        if method == "POST", let report = ReportRequest(path: path) {
+            self.report = report
+        } else {
+            do {
+                profileRequest = try ProfileRequest(environment: environment)
+            } catch {
+                refusal = error
+            }
         }
         do {
             identity = try ClientIdentity.from(environment: environment)

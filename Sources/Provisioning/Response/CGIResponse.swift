@@ -35,11 +35,13 @@ public struct CGIResponse: Sendable, Equatable {
     public static func reasonPhrase(_ status: Int) -> String {
         switch status {
         case 200: "OK"
+        case 400: "Bad Request"
         case 401: "Unauthorized"
         case 429: "Too Many Requests"
         case 403: "Forbidden"
         case 404: "Not Found"
         case 405: "Method Not Allowed"
+        case 413: "Content Too Large"
         case 500: "Internal Server Error"
         case 503: "Service Unavailable"
         default: "Error"

@@ -134,6 +134,13 @@ public struct Bookkeeping: Sendable {
     public var microseconds = 0
     /// A valid certificate named no device: remember it as a claim.
     public var claim = false
+    /// A report the phone POSTed (`Report_Rule`), stored as the device's latest: how it came (`xml`, `gz`, `cfg`,
+    /// `cfg+gz`; nil when this is no stored report), the file name it was posted to, the bytes received, and the
+    /// plaintext XML. Flat fields, not an optional struct: see `RequestLog`.
+    public var reportEncoding: String?
+    public var reportName: String?
+    public var reportReceivedBytes = 0
+    public var reportBody: [UInt8] = []
 
     public init(request: Request, now: Int) {
         at = now
@@ -159,6 +166,7 @@ public struct Bookkeeping: Sendable {
         if let plaintext { sha256 = Digest.sha256Hex(plaintext) }
     }
 
-    /// True when the device's `seen` row is to be updated: it was answered its profile.
-    public var seen: Bool { status == 200 && mac != nil }
+    /// True when the device's `seen` row is to be updated: it was answered its profile (a report POST is not a
+    /// fetch).
+    public var seen: Bool { status == 200 && mac != nil && method != "POST" }
 }

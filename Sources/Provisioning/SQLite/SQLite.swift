@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failed SQLite call: the extended result code, SQLite's message, and the statement, never bound values.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
@@ -130,12 +133,25 @@ public final class SQLiteDatabase {
     /// Changes how long a call waits for another connection's lock, in milliseconds (`sqlite3_busy_timeout`).
     public func setBusyTimeout(_ milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
+    /// Waits for another connection's lock up to `milliseconds`, in 1 ms steps, and not at all once the process
+    /// has been told to terminate (`Termination`): a busy wait that SIGTERM cuts short (`sqlite3_busy_handler`).
+    public func setBusyWait(_ milliseconds: Int32) {
+        sqlite3_busy_handler(handle, { context, attempts in
+            if Termination.requested != 0 || Int(attempts) >= Int(bitPattern: context) { return 0 }
+            usleep(1000)
+            return 1
+        }, UnsafeMutableRawPointer(bitPattern: Int(max(0, milliseconds))))
+    }
+
     /// Copies every frame of the write-ahead log into the database and truncates the log to zero bytes
     /// (`sqlite3_wal_checkpoint_v2`, TRUNCATE). It waits for readers up to the busy timeout; busy is an error.
     public func checkpointAndTruncate() throws(SQLiteError) {
         let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
         guard rc == SQLITE_OK else { throw lastError(rc, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
+
+    /// The rowid of the last row inserted on this connection (`sqlite3_last_insert_rowid`).
+    public var lastInsertRowID: Int { Int(sqlite3_last_insert_rowid(handle)) }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes`).
     public var changes: Int { Int(sqlite3_changes(handle)) }
@@ -176,6 +192,19 @@ public final class SQLiteStatement {
     public func bind(_ index: Int32, _ value: Int) throws(SQLiteError) {
         let rc = sqlite3_bind_int64(statement, index, sqlite3_int64(value))
         guard rc == SQLITE_OK else { throw database.lastError(rc, sql: sql) }
+    }
+
+    /// Binds bytes as a BLOB to the 1-based parameter `index` (`sqlite3_bind_blob`, copied).
+    public func bind(_ index: Int32, blob value: [UInt8]) throws(SQLiteError) {
+        let rc = value.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), CSQLite_transient()) }
+        guard rc == SQLITE_OK else { throw database.lastError(rc, sql: sql) }
+    }
+
+    /// The 0-based column as bytes (a BLOB's or a text's), empty for NULL.
+    public func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let pointer = sqlite3_column_blob(statement, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
     /// Binds each value in order, starting at parameter 1.

@@ -23,10 +23,10 @@ public final class DeviceStore {
     public static let defaultPath = "/var/lib/provisioner/provisioner.db"
 
     /// The schema version this build reads and writes (the admin library's migrations; a test checks they agree).
-    /// 2: `seen` and `claims` moved to the journal. 3: RFC 8188 `aes128gcm` devices (`ece_key_id`,
-    /// `ece_record_size`). 4: partitioned profiles (`settings.part`). 5: device accounts and bootstrap policy
-    /// (`account_user`, `account_realm`, `account_ha1`, `bootstrap`), `server_keys`.
-    public static let schemaVersion = 5
+    /// 2: `seen` and `claims` moved to the journal. 3: `changes`, the undo log. 4: RFC 8188 `aes128gcm` devices
+    /// (`ece_key_id`, `ece_record_size`). 5: partitioned profiles (`settings.part`). 6: device accounts and
+    /// bootstrap policy (`account_user`, `account_realm`, `account_ha1`, `bootstrap`), `server_keys`.
+    public static let schemaVersion = 6
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {
@@ -49,6 +49,8 @@ public final class DeviceStore {
             opened = try SQLiteDatabase(path: path, mode: .readOnly, busyTimeout: busyTimeout)
             versionAtOpen = try opened.userVersion()
         } catch {
+            // SQLite keeps -wal and -shm beside the file a symbolic link points to: judge (and open) that file.
+            let path = FilePath.resolved(path)
             guard !error.isBusy, let stamp = FileStamp.quiescent(path) else { throw error }
             immutable = stamp
             opened = try SQLiteDatabase(uri: "file:" + Self.uriEscaped(path) + "?immutable=1", busyTimeout: busyTimeout)

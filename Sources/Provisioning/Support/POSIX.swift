@@ -114,12 +114,45 @@ public enum HostName {
     }
 }
 
+/// What a CGI does when its web server tells it to go. mod_cgid ends every CGI that outlives its answer: once the
+/// request is done it sends SIGTERM, then SIGKILL 3 s later (`cleanup_nonchild_process`). The CGI writes its
+/// journal after the answer, so by default SIGTERM killed it mid-write, and the record was lost without a trace.
+/// With `deferTermination()` SIGTERM only sets `requested`: a write under way finishes (a millisecond or two), a
+/// write that would wait for another process's lock gives up at once (`SQLiteDatabase.setBusyWait`) and the
+/// record is counted as lost, and the process exits, so the web server's wait and the phone's connection close
+/// are not held up. SIGPIPE is ignored too: a phone that hung up early makes a write fail, not the process die.
+public enum Termination {
+    /// Non-zero once SIGTERM arrived (written by the signal handler only).
+    nonisolated(unsafe) static var requested: Int32 = 0
+
+    /// True once SIGTERM arrived.
+    public static var isRequested: Bool { requested != 0 }
+
+    /// Installs the SIGTERM handler (and ignores SIGPIPE). Call before writing the answer.
+    public static func deferTermination() {
+        requested = 0   // initializes the global before the handler can touch it
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in Termination.requested = 1 }
+        action.sa_flags = SA_RESTART
+        sigemptyset(&action.sa_mask)
+        sigaction(SIGTERM, &action, nil)
+        signal(SIGPIPE, SIG_IGN)
+    }
+}
+
 /// Paths without Foundation.
 public enum FilePath {
     /// The folder part of `path` (`.` when it has none).
     public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// `path` with every symbolic link resolved (`realpath`), or `path` itself when that fails.
+    public static func resolved(_ path: String) -> String {
+        guard let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
     }
 }
 

@@ -76,6 +76,7 @@ extension DeviceStore {
             }
         }
         try createJournalViews(names)
+        try createLoopViews(names)
         return names
     }
 

@@ -65,6 +65,31 @@ public struct AuditEntry: Sendable, Equatable {
     public var target: String?
     public var oldValue: String?
     public var newValue: String?
+    /// The entry has its rows in the undo log: `provctl revert` can undo it.
+    public var revertible = false
+}
+
+/// What `provctl history` shows; `nil` fields do not filter.
+public struct AuditFilter: Sendable, Equatable {
+    /// The entries about this device: its row and its device scope.
+    public var mac: MACAddress?
+    /// The entries about this scope's settings and variables (for a device scope, the device too).
+    public var scope: Scope?
+    public var who: String?
+    /// Unix seconds, inclusive and exclusive.
+    public var since: Int?
+    public var until: Int?
+    public var limit: Int
+
+    public init(mac: MACAddress? = nil, scope: Scope? = nil, who: String? = nil, since: Int? = nil, until: Int? = nil,
+                limit: Int = 100) {
+        self.mac = mac
+        self.scope = scope
+        self.who = who
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
 }
 
 /// A MAC that cannot take a device's place.
@@ -305,25 +330,55 @@ extension DeviceStore {
 
     /// The audit log, newest first: every row, or those about `mac` (its device row and its device scope).
     public func auditEntries(mac: MACAddress? = nil, limit: Int = 100) throws(SQLiteError) -> [AuditEntry] {
-        let statement: SQLiteStatement
-        if let mac {
-            statement = try database.prepare("""
-                SELECT id, at, who, action, target, old_value, new_value FROM audit
-                WHERE target = ?1 OR target = ?2 OR substr(target, 1, length(?2) + 1) = ?2 || ' '
-                ORDER BY id DESC LIMIT ?3
-                """)
-            try statement.bind([.text(mac.hex), .text("device:" + mac.hex), .integer(limit)])
-        } else {
-            statement = try database.prepare("""
-                SELECT id, at, who, action, target, old_value, new_value FROM audit ORDER BY id DESC LIMIT ?1
-                """)
-            try statement.bind(1, limit)
+        try auditEntries(AuditFilter(mac: mac, limit: limit))
+    }
+
+    /// The audit entries `filter` selects, newest first.
+    public func auditEntries(_ filter: AuditFilter) throws(SQLiteError) -> [AuditEntry] {
+        var sql = """
+            SELECT id, at, who, action, target, old_value, new_value,
+                EXISTS (SELECT 1 FROM changes WHERE audit_id = audit.id) FROM audit WHERE 1
+            """
+        var values: [SQLiteValue] = []
+        func about(_ target: String) {
+            values.append(.text(target))
+            sql += " AND (target = ?\(values.count) OR substr(target, 1, length(?\(values.count)) + 1) = ?\(values.count) || ' '"
         }
+        if let mac = filter.mac {
+            about("device:" + mac.hex)
+            values.append(.text(mac.hex))
+            sql += " OR target = ?\(values.count))"
+        }
+        if let scope = filter.scope {
+            about(scope.description)
+            if case .device(let mac) = scope {
+                values.append(.text(mac.hex))
+                sql += " OR target = ?\(values.count)"
+            }
+            sql += ")"
+        }
+        if let who = filter.who {
+            values.append(.text(who))
+            sql += " AND who = ?\(values.count)"
+        }
+        if let since = filter.since {
+            values.append(.integer(since))
+            sql += " AND at >= ?\(values.count)"
+        }
+        if let until = filter.until {
+            values.append(.integer(until))
+            sql += " AND at < ?\(values.count)"
+        }
+        values.append(.integer(filter.limit))
+        sql += " ORDER BY id DESC LIMIT ?\(values.count)"
+        let statement = try database.prepare(sql)
+        try statement.bind(values)
         var entries: [AuditEntry] = []
         while try statement.step() {
             entries.append(AuditEntry(id: statement.int(0), at: statement.int(1), who: statement.text(2) ?? "",
                                       action: statement.text(3) ?? "", target: statement.text(4),
-                                      oldValue: statement.text(5), newValue: statement.text(6)))
+                                      oldValue: statement.text(5), newValue: statement.text(6),
+                                      revertible: statement.int(7) != 0))
         }
         return entries
     }

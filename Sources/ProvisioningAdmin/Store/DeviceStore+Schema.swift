@@ -75,11 +75,15 @@ extension DeviceStore {
         DROP TABLE IF EXISTS seen;
         DROP TABLE IF EXISTS claims;
         """,
-        // 3: RFC 8188 `aes128gcm` devices: the encryption CHECK admits it (the IKM, base64url, goes in
+        // 3: undo. Every write to devices, settings and variables leaves its row before and after in `changes`,
+        // tied to the audit entry that describes it; `provctl revert` and `device restore` put rows back from
+        // there. The images hold values exactly (keys and passwords too), protected as the tables they copy.
+        UndoLog.migration,
+        // 4: RFC 8188 `aes128gcm` devices: the encryption CHECK admits it (the IKM, base64url, goes in
         // encryption_key), with the header's key id and record size per device. SQLite cannot change a CHECK in
         // place: the table is rebuilt with its rows.
         """
-        CREATE TABLE devices_v3 (
+        CREATE TABLE devices_v4 (
             mac TEXT NOT NULL PRIMARY KEY CHECK (length(mac) = 12 AND mac NOT GLOB '*[^0-9a-f]*'),
             serial TEXT,
             model TEXT,
@@ -95,20 +99,20 @@ extension DeviceStore {
             updated_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
             CHECK (encryption = 'none' OR length(encryption_key) > 0)
         ) WITHOUT ROWID;
-        INSERT INTO devices_v3 (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest,
+        INSERT INTO devices_v4 (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest,
                                 created_at, updated_at)
             SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, created_at,
                    updated_at FROM devices;
         DROP TABLE devices;
-        ALTER TABLE devices_v3 RENAME TO devices;
+        ALTER TABLE devices_v4 RENAME TO devices;
         CREATE INDEX devices_by_group ON devices (group_name);
         CREATE INDEX devices_by_model ON devices (model);
         """,
-        // 4: partitioned profiles. A setting belongs to a partition of the profile (`part`, '' for the main one):
+        // 5: partitioned profiles. A setting belongs to a partition of the profile (`part`, '' for the main one):
         // a phone fetches `$MA-<part>.xml` with Profile_Rule_B.._D and gets only that partition's settings.
         // Variables stay shared by every partition. The primary key gains the column: the table is rebuilt.
         """
-        CREATE TABLE settings_v4 (
+        CREATE TABLE settings_v5 (
             scope TEXT NOT NULL CHECK (scope IN ('default', 'model', 'group', 'device')),
             target TEXT NOT NULL,
             part TEXT NOT NULL DEFAULT '' CHECK (part = '' OR (length(part) <= 32 AND part NOT GLOB '*[^a-z0-9_]*')),
@@ -117,13 +121,14 @@ extension DeviceStore {
             ua TEXT CHECK (ua IS NULL OR ua IN ('na', 'ro', 'rw')),
             PRIMARY KEY (scope, target, part, name)
         ) WITHOUT ROWID;
-        INSERT INTO settings_v4 (scope, target, part, name, value, ua) SELECT scope, target, '', name, value, ua FROM settings;
+        INSERT INTO settings_v5 (scope, target, part, name, value, ua) SELECT scope, target, '', name, value, ua FROM settings;
         DROP TABLE settings;
-        ALTER TABLE settings_v4 RENAME TO settings;
+        ALTER TABLE settings_v5 RENAME TO settings;
         """,
-        // 5: trust without a certificate. A device may have an HTTP account (user name unique across devices; the
+        // 6: trust without a certificate. A device may have an HTTP account (user name unique across devices; the
         // password only as HA1 = MD5(user:realm:password)), and a bootstrap policy: what a caller that proved
-        // nothing may fetch. `server_keys` holds the key Digest nonces are signed with (hex text, 32 random bytes;
+        // nothing may fetch. The undo log's triggers are made again over the current columns (rebuilding devices
+        // in 4 and settings in 5 dropped theirs). `server_keys` holds the key Digest nonces are signed with (hex text, 32 random bytes;
         // replicated with the file, so every serving node accepts the others' nonces).
         """
         ALTER TABLE devices ADD COLUMN account_user TEXT CHECK (account_user IS NULL OR (length(account_user) BETWEEN 1 AND 64));
@@ -133,7 +138,7 @@ extension DeviceStore {
         CREATE UNIQUE INDEX devices_by_account ON devices (account_user) WHERE account_user IS NOT NULL;
         CREATE TABLE server_keys (name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         INSERT INTO server_keys (name, value) VALUES ('nonce', lower(hex(randomblob(32))));
-        """,
+        """ + UndoLog.recreateTriggers,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -238,11 +243,7 @@ extension DeviceStore {
 
     /// Adds a device; a MAC already stored is a constraint error.
     public func insert(_ device: Device) throws(SQLiteError) {
-        let statement = try database.prepare("""
-            INSERT INTO devices (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest,
-                                 ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-            """)
+        let statement = try database.prepare(Self.insertDeviceSQL)
         try bindDevice(device, to: statement)
         try statement.step()
     }
@@ -250,18 +251,26 @@ extension DeviceStore {
     /// Replaces every field of the stored device with this MAC; false when there is none.
     @discardableResult
     public func update(_ device: Device) throws(SQLiteError) -> Bool {
-        let statement = try database.prepare("""
-            UPDATE devices SET serial = ?2, model = ?3, group_name = ?4, enabled = ?5, gzip = ?6, encryption = ?7,
-                encryption_key = ?8, kdf_digest = ?9, ece_key_id = ?10, ece_record_size = ?11,
-                account_user = ?12, account_realm = ?13, account_ha1 = ?14, bootstrap = ?15, updated_at = CAST(strftime('%s', 'now') AS INTEGER)
-            WHERE mac = ?1
-            """)
+        let statement = try database.prepare(Self.updateDeviceSQL)
         try bindDevice(device, to: statement)
         try statement.step()
         return database.changes > 0
     }
 
-    func bindDevice(_ device: Device, to statement: SQLiteStatement) throws(SQLiteError) {
+    /// The statements `bindDevice` binds: every field of a device, ?1 its MAC.
+    public static let insertDeviceSQL = """
+        INSERT INTO devices (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest,
+                             ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+        """
+    public static let updateDeviceSQL = """
+        UPDATE devices SET serial = ?2, model = ?3, group_name = ?4, enabled = ?5, gzip = ?6, encryption = ?7,
+            encryption_key = ?8, kdf_digest = ?9, ece_key_id = ?10, ece_record_size = ?11,
+            account_user = ?12, account_realm = ?13, account_ha1 = ?14, bootstrap = ?15, updated_at = CAST(strftime('%s', 'now') AS INTEGER)
+        WHERE mac = ?1
+        """
+
+    public func bindDevice(_ device: Device, to statement: SQLiteStatement) throws(SQLiteError) {
         try statement.bind(1, device.mac.hex)
         try statement.bind(2, device.serial)
         try statement.bind(3, device.model)
@@ -324,13 +333,21 @@ extension DeviceStore {
     }
 
     /// Appends one row to the audit log. `who` is `SUDO_USER` or `USER`; values must already be masked.
-    public func audit(who: String, action: String, target: String?, old: String?, new: String?, now: Int) throws(SQLiteError) {
+    /// The row changes written since the last entry (`changes` rows without an entry) become this entry's, so
+    /// `provctl revert` can undo it. Returns the entry's id.
+    @discardableResult
+    public func audit(who: String, action: String, target: String?, old: String?, new: String?, now: Int) throws(SQLiteError) -> Int {
         let statement = try database.prepare("""
             INSERT INTO audit (at, who, action, target, old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             """)
         try statement.bind([.integer(now), .text(who), .text(action), target.map { .text($0) } ?? .null,
                             old.map { .text($0) } ?? .null, new.map { .text($0) } ?? .null])
         try statement.step()
+        let id = database.lastInsertRowID
+        let claim = try database.prepare(UndoLog.claimPending)
+        try claim.bind(1, id)
+        try claim.step()
+        return id
     }
 
     /// The current time in Unix seconds.

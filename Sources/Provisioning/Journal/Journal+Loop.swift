@@ -1,0 +1,100 @@
+/// The journal's part in closing the loop: the latest report per device, and the retention of `fetches` and
+/// `phone_log` (pruned in small batches by the writer itself, and in full by `provctl prune`).
+extension Journal {
+    /// How long, and how many rows per device, `fetches` keeps: the journal's `retention` row, else the defaults.
+    public struct Retention: Sendable, Equatable {
+        /// Rows (and `phone_log` lines) older than this many days go. 0 keeps them regardless of age.
+        public var maxAgeDays: Int
+        /// Per MAC (unidentified requests count as one MAC), at most this many rows. 0: no limit.
+        public var maxPerDevice: Int
+
+        public init(maxAgeDays: Int, maxPerDevice: Int) {
+            self.maxAgeDays = maxAgeDays
+            self.maxPerDevice = maxPerDevice
+        }
+
+        /// 90 days, 1,000 rows per device: a phone resyncing hourly keeps six weeks, a failing one its last 1,000.
+        public static let standard = Retention(maxAgeDays: 90, maxPerDevice: 1000)
+    }
+
+    /// The writer prunes after every `pruneEvery`-th row (by rowid), at most `pruneBatch` rows per rule: a short
+    /// addition to a transaction it holds anyway, and never before the phone has its answer.
+    public static let pruneEvery = 256
+    public static let pruneBatch = 500
+
+    /// The retention row of the journal on `database`, else `Retention.standard`.
+    public static func retention(_ database: SQLiteDatabase) throws(SQLiteError) -> Retention {
+        let statement = try database.prepare("SELECT max_age_days, max_per_device FROM retention WHERE id = 1")
+        guard try statement.step() else { return .standard }
+        return Retention(maxAgeDays: statement.int(0), maxPerDevice: statement.int(1))
+    }
+
+    /// One batch of pruning, inside the caller's transaction: up to `batch` `fetches` rows and as many `phone_log`
+    /// lines older than the retention's age, and up to `batch` of `mac`'s oldest rows beyond its per-device
+    /// limit (`mac` nil: the rows of unidentified requests). Returns the rows deleted. A writer calls it for the
+    /// MAC it has just recorded, so the devices that write most are the ones most often trimmed.
+    @discardableResult
+    public static func prune(_ database: SQLiteDatabase, now microseconds: Int, mac: MACAddress?, batch: Int,
+                             byAge: Bool = true) throws(SQLiteError) -> Int {
+        let policy = try retention(database)
+        var deleted = 0
+        if byAge && policy.maxAgeDays > 0 {
+            let cutoff = microseconds - policy.maxAgeDays * 86_400 * 1_000_000
+            let fetches = try database.prepare(
+                "DELETE FROM fetches WHERE id IN (SELECT id FROM fetches WHERE at < ?1 ORDER BY at LIMIT ?2)")
+            try fetches.bind(1, cutoff)
+            try fetches.bind(2, batch)
+            try fetches.step()
+            deleted += database.changes
+            let lines = try database.prepare(
+                "DELETE FROM phone_log WHERE id IN (SELECT id FROM phone_log WHERE at < ?1 ORDER BY at LIMIT ?2)")
+            try lines.bind(1, cutoff)
+            try lines.bind(2, batch)
+            try lines.step()
+            deleted += database.changes
+        }
+        if policy.maxPerDevice > 0 {
+            let excess = try database.prepare("""
+                DELETE FROM fetches WHERE id IN (SELECT id FROM fetches WHERE mac IS ?1 ORDER BY at DESC, id DESC
+                    LIMIT ?3 OFFSET ?2)
+                """)
+            try excess.bind(1, mac?.hex)
+            try excess.bind(2, policy.maxPerDevice)
+            try excess.bind(3, batch)
+            try excess.step()
+            deleted += database.changes
+        }
+        return deleted
+    }
+
+    static let upsertReport = """
+        INSERT INTO reports (mac, node, at, name, remote_addr, encoding, received_bytes, sha256, body)
+        VALUES (?1, ?2, ?3, substr(?4, 1, 256), substr(?5, 1, 256), ?6, ?7, ?8, ?9)
+        ON CONFLICT (mac) DO UPDATE SET node = excluded.node, at = excluded.at, name = excluded.name,
+            remote_addr = excluded.remote_addr, encoding = excluded.encoding,
+            received_bytes = excluded.received_bytes, sha256 = excluded.sha256, body = excluded.body
+        """
+
+    /// Keeps `entry`'s report as the device's latest (statement slot 4).
+    func insertReport(_ entry: Bookkeeping, mac: MACAddress, on database: SQLiteDatabase) throws(SQLiteError) {
+        let report = try statement(4, Self.upsertReport, on: database)
+        try report.bind(1, mac.hex)
+        try report.bind(2, node)
+        try report.bind(3, entry.at)
+        try report.bind(4, entry.reportName)
+        try report.bind(5, entry.remoteAddress)
+        try report.bind(6, entry.reportEncoding)
+        try report.bind(7, entry.reportReceivedBytes)
+        try report.bind(8, Digest.sha256Hex(entry.reportBody))
+        try report.bind(9, blob: entry.reportBody)
+        try report.step()
+    }
+}
+
+extension Journal {
+    /// The journal's connection for provctl's own writes (`phone_log`, `retention`, pruning), created with its
+    /// tables when missing and migrated to this build's version, as profile-cgi would.
+    public func openForAdmin(waitMilliseconds: Int32) throws(SQLiteError) -> SQLiteDatabase {
+        try open(waitMilliseconds: waitMilliseconds)
+    }
+}

@@ -1,0 +1,198 @@
+public import Provisioning
+
+/// The undo log: the `changes` table and the triggers that fill it. Each write to `devices`, `settings` or
+/// `variables` leaves one row: the table, the row's image before (NULL when it was inserted) and after (NULL when
+/// it was deleted), as `json_object` text. `DeviceStore.audit` ties the rows written since the previous entry to
+/// the new audit entry, so every recorded change (including `import`, which writes with statements of its own,
+/// and commands added later) can be undone without code of its own.
+public enum UndoLog {
+    /// The tables the log covers, each with its columns and the columns that identify a row.
+    struct Table {
+        var name: String
+        var columns: [String]
+        var key: [String]
+    }
+
+    /// The tables as they are now (schema 6): what the triggers record and `revert` writes back.
+    static let tables = [
+        Table(name: "devices", columns: ["mac", "serial", "model", "group_name", "enabled", "gzip", "encryption",
+                                         "encryption_key", "kdf_digest", "ece_key_id", "ece_record_size", "account_user",
+                                         "account_realm", "account_ha1", "bootstrap", "created_at", "updated_at"], key: ["mac"]),
+        Table(name: "settings", columns: ["scope", "target", "part", "name", "value", "ua"], key: ["scope", "target", "part", "name"]),
+        Table(name: "variables", columns: ["scope", "target", "name", "value"], key: ["scope", "target", "name"]),
+    ]
+
+    /// The tables as migration 3 saw them (frozen: a migration's SQL never changes).
+    static let tablesAtVersion3 = [
+        Table(name: "devices", columns: ["mac", "serial", "model", "group_name", "enabled", "gzip", "encryption",
+                                         "encryption_key", "kdf_digest", "created_at", "updated_at"], key: ["mac"]),
+        Table(name: "settings", columns: ["scope", "target", "name", "value", "ua"], key: ["scope", "target", "name"]),
+        Table(name: "variables", columns: ["scope", "target", "name", "value"], key: ["scope", "target", "name"]),
+    ]
+
+    /// The three triggers of each table, over `tables`' columns.
+    static func triggers(_ tables: [Table]) -> String {
+        var sql = ""
+        for table in tables {
+            let t = table.name
+            sql += """
+                CREATE TRIGGER \(t)_undo_insert AFTER INSERT ON \(t) BEGIN
+                    INSERT INTO changes (tbl, old, new) VALUES ('\(t)', NULL, \(image(table, "NEW.")));
+                END;
+                CREATE TRIGGER \(t)_undo_update AFTER UPDATE ON \(t) BEGIN
+                    INSERT INTO changes (tbl, old, new) VALUES ('\(t)', \(image(table, "OLD.")), \(image(table, "NEW.")));
+                END;
+                CREATE TRIGGER \(t)_undo_delete AFTER DELETE ON \(t) BEGIN
+                    INSERT INTO changes (tbl, old, new) VALUES ('\(t)', \(image(table, "OLD.")), NULL);
+                END;
+
+                """
+        }
+        return sql
+    }
+
+    /// Drops whatever undo triggers exist and makes them over the current columns (the end of migration 6).
+    static let recreateTriggers: String = {
+        var sql = "\n"
+        for table in tables {
+            for event in ["insert", "update", "delete"] { sql += "DROP TRIGGER IF EXISTS \(table.name)_undo_\(event);\n" }
+        }
+        return sql + triggers(tables)
+    }()
+
+    /// `json_object('mac', P.mac, ...)`: a row's image; `prefix` is `NEW.`, `OLD.` or empty for a SELECT.
+    static func image(_ table: Table, _ prefix: String) -> String {
+        "json_object(" + table.columns.map { "'\($0)', \(prefix)\($0)" }.joined(separator: ", ") + ")"
+    }
+
+    /// Migration 3.
+    static let migration: String = {
+        """
+        CREATE TABLE changes (
+            seq INTEGER PRIMARY KEY,
+            audit_id INTEGER,
+            tbl TEXT NOT NULL,
+            old TEXT,
+            new TEXT
+        );
+        CREATE INDEX changes_by_audit ON changes (audit_id);
+        CREATE INDEX changes_pending ON changes (seq) WHERE audit_id IS NULL;
+        CREATE INDEX audit_by_at ON audit (at);
+
+        """ + triggers(tablesAtVersion3)
+    }()
+
+    /// Ties the changes written since the last audit entry to entry ?1.
+    static let claimPending = "UPDATE changes SET audit_id = ?1 WHERE audit_id IS NULL"
+}
+
+/// One row change of an audit entry.
+public struct RowChange: Sendable, Equatable {
+    public var seq: Int
+    public var table: String
+    /// The row's image before and after; nil when it did not exist.
+    public var old: String?
+    public var new: String?
+}
+
+/// Why an entry cannot be reverted as it stands.
+public struct RevertConflict: Error, Sendable, CustomStringConvertible {
+    public var entry: Int
+    public var table: String
+    /// The row, as `mac=...` or `scope name`.
+    public var row: String
+    public var description: String {
+        "entry #\(entry): \(row) (\(table)) was changed again since; revert the later entries first, or use --force"
+    }
+}
+
+extension DeviceStore {
+    /// The row changes recorded for an audit entry, in the order they were written.
+    public func rowChanges(entry: Int) throws(SQLiteError) -> [RowChange] {
+        let statement = try database.prepare("SELECT seq, tbl, old, new FROM changes WHERE audit_id = ?1 ORDER BY seq")
+        try statement.bind(1, entry)
+        var rows: [RowChange] = []
+        while try statement.step() {
+            rows.append(RowChange(seq: statement.int(0), table: statement.text(1) ?? "", old: statement.text(2),
+                                  new: statement.text(3)))
+        }
+        return rows
+    }
+
+    /// The ids of the entries at or after `since` (Unix seconds) that have row changes, newest first.
+    public func revertibleEntries(since: Int) throws(SQLiteError) -> [Int] {
+        let statement = try database.prepare("""
+            SELECT id FROM audit WHERE at >= ?1 AND EXISTS (SELECT 1 FROM changes WHERE audit_id = audit.id) ORDER BY id DESC
+            """)
+        try statement.bind(1, since)
+        var ids: [Int] = []
+        while try statement.step() { ids.append(statement.int(0)) }
+        return ids
+    }
+
+    /// The newest entry that removed device `mac` (and recorded its rows), if any.
+    public func removalEntry(mac: MACAddress) throws(SQLiteError) -> Int? {
+        let statement = try database.prepare("""
+            SELECT a.id FROM audit a WHERE a.target = ?1 AND a.action = 'device remove'
+                AND EXISTS (SELECT 1 FROM changes c WHERE c.audit_id = a.id AND c.tbl = 'devices' AND c.new IS NULL)
+            ORDER BY a.id DESC LIMIT 1
+            """)
+        try statement.bind(1, mac.hex)
+        return try statement.step() ? statement.int(0) : nil
+    }
+
+    /// The devices and scopes an entry's rows touch, from their images: device MACs, and the scopes of settings
+    /// and variables.
+    public func touched(by changes: [RowChange]) throws(SQLiteError) -> (macs: Set<MACAddress>, scopes: Set<Scope>) {
+        var macs: Set<MACAddress> = []
+        var scopes: Set<Scope> = []
+        let read = try database.prepare("SELECT json_extract(?1, '$.mac'), json_extract(?1, '$.scope'), json_extract(?1, '$.target')")
+        for change in changes {
+            for image in [change.old, change.new] {
+                guard let image else { continue }
+                read.reset()
+                try read.bind(1, image)
+                guard try read.step() else { continue }
+                if change.table == "devices" {
+                    if let mac = read.text(0).flatMap({ MACAddress($0) }) { macs.insert(mac) }
+                } else if let scope = Scope(kind: read.text(1) ?? "", target: read.text(2) ?? "") {
+                    scopes.insert(scope)
+                }
+            }
+        }
+        return (macs, scopes)
+    }
+
+    /// Puts back the rows an entry changed, newest first: each row must still be as the entry left it, unless
+    /// `force`. Run it inside a transaction; the triggers record what it writes, for the caller's audit entry.
+    public func revert(entry: Int, changes: [RowChange], force: Bool) throws {
+        for change in changes.reversed() {
+            guard let table = UndoLog.tables.first(where: { $0.name == change.table }) else { continue }
+            let image = change.new ?? change.old ?? "{}"
+            let keyCondition = table.key.map { "\($0) = json_extract(?1, '$.\($0)')" }.joined(separator: " AND ")
+            let current = try database.prepare("SELECT \(UndoLog.image(table, "")) FROM \(table.name) WHERE \(keyCondition)")
+            try current.bind(1, image)
+            let now: String? = try current.step() ? current.text(0) : nil
+            if now != change.new && !force {
+                let describe = try database.prepare("SELECT " + table.key.map { "json_extract(?1, '$.\($0)')" }.joined(separator: " || ' ' || "))
+                try describe.bind(1, image)
+                let row = try describe.step() ? (describe.text(0) ?? "?") : "?"
+                throw RevertConflict(entry: entry, table: table.name, row: row)
+            }
+            let delete = try database.prepare("DELETE FROM \(table.name) WHERE \(keyCondition)")
+            try delete.bind(1, image)
+            try delete.step()
+            if let old = change.old {
+                // An image recorded before a column existed (schema 6 added some) leaves it to its default.
+                let present = try database.prepare("SELECT " + table.columns.map { "json_type(?1, '$.\($0)') IS NOT NULL" }.joined(separator: ", "))
+                try present.bind(1, old)
+                _ = try present.step()
+                let columns = table.columns.enumerated().filter { present.int(Int32($0.offset)) != 0 }.map(\.element)
+                let insert = try database.prepare("INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) SELECT "
+                    + columns.map { "json_extract(?1, '$.\($0)')" }.joined(separator: ", "))
+                try insert.bind(1, old)
+                try insert.step()
+            }
+        }
+    }
+}

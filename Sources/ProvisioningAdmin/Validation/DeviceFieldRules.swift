@@ -1,0 +1,95 @@
+public import Provisioning
+
+/// The rules for a device's serial, model and group, and for the names of model and group scopes. A serial or
+/// model is compared with what the phone's certificate carries (an `L=` or `SN:` serial, an `OU=` or `PID:`
+/// product), so a value no certificate can carry makes the phone a certain 403; a group is typed on command
+/// lines, in scopes (`group:NAME`) and in `{{group}}`.
+public enum DeviceFieldRules {
+    public static let maximumLength = 64
+
+    /// The characters each field may hold, in words and as a test.
+    static func allowed(_ field: String) -> (words: String, test: (UInt8) -> Bool) {
+        func alnum(_ byte: UInt8) -> Bool {
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+        }
+        switch field {
+        case "serial":
+            return ("ASCII letters, digits and . _ - :", { alnum($0) || Array("._-:".utf8).contains($0) })
+        case "model":
+            return ("ASCII letters, digits and . _ - + = (a Cisco product ID such as CP-8841-3PCC)",
+                    { alnum($0) || Array("._-+=".utf8).contains($0) })
+        default:
+            return ("ASCII letters, digits and . _ - + @", { alnum($0) || Array("._-+@".utf8).contains($0) })
+        }
+    }
+
+    /// Checks one field (`serial`, `model` or `group`); `name` is how the caller calls it (`--serial`, a column).
+    public static func check(field: String, value: String, name: String? = nil) throws(RuleViolation) {
+        let (words, test) = allowed(field)
+        let label = name ?? field
+        if value.isEmpty { throw RuleViolation(name: label, value: value, rule: "not empty (leave the field out instead)") }
+        if value.utf8.count > maximumLength {
+            throw RuleViolation(name: label, value: value, rule: "at most \(maximumLength) characters")
+        }
+        if let bad = value.unicodeScalars.first(where: { !$0.isASCII || !test(UInt8($0.value)) }) {
+            let shown = bad.value < 0x20 || bad.value == 0x7F ? "U+" + String(repeating: "0", count: max(0, 4 - String(bad.value, radix: 16).count)) + String(bad.value, radix: 16, uppercase: true) : "\"\(bad)\""
+            throw RuleViolation(name: label, value: value, rule: "\(shown) is not allowed: only \(words)")
+        }
+    }
+
+    /// The closest of `known` to `name`: a different case, or at most two edits away; nil when none is close.
+    public static func suggestion(for name: String, among known: some Sequence<String>) -> String? {
+        let lower = name.lowercased()
+        var best: (String, Int)?
+        for candidate in known where candidate != name {
+            let distance = candidate.lowercased() == lower ? 0 : editDistance(Array(lower.utf8), Array(candidate.lowercased().utf8))
+            if distance <= 2 && distance < max(2, name.utf8.count / 2) + 1, best == nil || distance < best!.1 { best = (candidate, distance) }
+        }
+        return best?.0
+    }
+
+    /// Levenshtein distance.
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
+
+/// A model or group name and what uses it.
+public struct ScopeNameUse: Sendable, Equatable {
+    public var name: String
+    public var devices: Int
+    public var settings: Int
+    public var variables: Int
+}
+
+extension DeviceStore {
+    /// Every model (`kind` "model") or group ("group") named by a device or a scope, with what uses it.
+    public func scopeNames(kind: String) throws(SQLiteError) -> [ScopeNameUse] {
+        let column = kind == "model" ? "model" : "group_name"
+        let statement = try database.prepare("""
+            SELECT name, sum(d), sum(s), sum(v) FROM (
+                SELECT \(column) AS name, count(*) AS d, 0 AS s, 0 AS v FROM devices WHERE \(column) IS NOT NULL GROUP BY \(column)
+                UNION ALL SELECT target, 0, count(*), 0 FROM settings WHERE scope = ?1 GROUP BY target
+                UNION ALL SELECT target, 0, 0, count(*) FROM variables WHERE scope = ?1 GROUP BY target
+            ) GROUP BY name ORDER BY name
+            """)
+        try statement.bind(1, kind)
+        var uses: [ScopeNameUse] = []
+        while try statement.step() {
+            uses.append(ScopeNameUse(name: statement.text(0) ?? "", devices: statement.int(1), settings: statement.int(2),
+                                     variables: statement.int(3)))
+        }
+        return uses
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Provisioning
+import ProvisioningAdmin
+
+struct Fetches: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the fetch history: every answered request, with what the phone logged about it.",
+        discussion: """
+            One row per request profile-cgi answered (every node's journal), oldest first: time, MAC, status, \
+            reason, form, the SHA-256 of the plaintext profile served, the address, and the phone's own syslog \
+            lines about it (`provctl syslog`), for example "200 ok cfg ... phone: Resync failed: decrypt error". \
+            --limit keeps the newest N (default 50). Kept for the journal's retention (`provctl retention`).
+            Examples: provctl fetches 000e08abcdef
+                      provctl fetches --since 2h --status 403
+                      provctl fetches 000e08abcdef --since 2026-12-02 --json
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "Only this device's fetches (any MAC spelling).") var mac: String?
+    @Option(help: ArgumentHelp("Only fetches at or after: a time (2026-12-02T10:00:00Z, 2026-12-02) or an age (30m, 2h, 7d).", valueName: "time"))
+    var since: String?
+    @Option(help: "Only fetches answered with this HTTP status.") var status: Int?
+    @Option(help: "At most this many (the newest).") var limit: Int = 50
+    @Flag(name: .customLong("json"), help: "Print JSON (for scripts) instead of a table.") var jsonOutput = false
+
+    func validate() throws {
+        if let mac { _ = try parseMAC(mac) }
+        if let since { _ = try parseSince(since) }
+        if let status, !(100...599).contains(status) { throw ValidationError("--status: \(status) is not an HTTP status (100-599)") }
+        if limit < 1 { throw ValidationError("--limit: at least 1") }
+    }
+
+    func run() throws {
+        let opened = try store.open()
+        let query = FetchQuery(mac: try mac.map { try parseMAC($0) }, since: try since.map { try parseSince($0) },
+                               status: status, limit: limit)
+        let (fetches, unattached) = try opened.fetchHistory(query)
+        if jsonOutput {
+            var entries: [[String: Any]] = fetches.map(Self.fetchJSON)
+            entries += unattached.map { line -> [String: Any] in
+                ["time": timestamp(micros: line.at), "time_us": line.at, "mac": line.mac.hex, "status": NSNull(),
+                 "reason": "phone log only", "form": NSNull(), "sha256": NSNull(), "node": NSNull(),
+                 "phone": [Self.lineJSON(line)]]
+            }
+            try printJSON(entries.sorted { ($0["time_us"] as! Int) < ($1["time_us"] as! Int) })
+            return
+        }
+        var rows: [(Int, [String?])] = fetches.map { fetch in
+            (fetch.at, [timestamp(micros: fetch.at), fetch.mac?.hex, String(fetch.status), fetch.reason, fetch.form,
+                        fetch.sha256.map { String($0.prefix(12)) }, fetch.remoteAddress, fetch.node,
+                        fetch.phone.isEmpty ? nil : "phone: " + fetch.phone.map(Self.describe).joined(separator: "; ")])
+        }
+        rows += unattached.map { line in
+            (line.at, [timestamp(micros: line.at), line.mac.hex, nil, "phone log only", nil, nil, line.host, nil,
+                       "phone: " + Self.describe(line)])
+        }
+        var table = Table("TIME", "MAC", "STATUS", "REASON", "FORM", "SHA256", "ADDRESS", "NODE", "PHONE")
+        for row in rows.sorted(by: { $0.0 < $1.0 }) { table.append(row.1) }
+        table.print()
+    }
+
+    static func describe(_ line: PhoneLine) -> String {
+        let message = line.message
+        // The message text from the resync words on, when the MAC and product lead it.
+        for marker in ["Requesting resync", "Successful resync", "Resync failed"] {
+            if let range = message.range(of: marker, options: .caseInsensitive) { return String(message[range.lowerBound...]) }
+        }
+        return message
+    }
+
+    static func lineJSON(_ line: PhoneLine) -> [String: Any] {
+        ["time": timestamp(micros: line.at), "kind": line.kind, "message": line.message, "host": json(line.host)]
+    }
+
+    static func fetchJSON(_ fetch: FetchRecord) -> [String: Any] {
+        [
+            "time": timestamp(micros: fetch.at), "time_us": fetch.at, "node": fetch.node, "mac": json(fetch.mac?.hex),
+            "serial": json(fetch.serial), "model": json(fetch.model), "cert_sha256": json(fetch.certificateSHA256),
+            "cert_serial": json(fetch.certificateSerial), "firmware": json(fetch.firmware),
+            "remote_addr": json(fetch.remoteAddress), "method": json(fetch.method), "path": json(fetch.path),
+            "form": json(fetch.form), "status": fetch.status, "reason": fetch.reason, "sha256": json(fetch.sha256),
+            "bytes": fetch.bytes, "micros": fetch.microseconds, "phone": fetch.phone.map(lineJSON),
+        ]
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Provisioning
+import ProvisioningAdmin
+
+/// One device the loop is not closed for.
+struct PendingDevice {
+    var device: Device
+    /// `changed` (its profile now differs from the last one served), `never seen`, `unknown` (it fetched, but the
+    /// fetch history no longer says what: pruned), `render error`, `report differs`, `stale`.
+    var states: [String]
+    var currentSHA256: String?
+    var served: FetchRecord?
+    /// Unix seconds of its last contact (any fetch, or the `seen` row).
+    var lastContact: Int?
+    var staleAfter: Int?
+    var drift: Int?
+    var problem: String?
+}
+
+/// Compares every enabled device's current rendering with what it was last served.
+struct PendingScan {
+    var store: DeviceStore
+    var group: String?
+    /// Also list devices not seen for longer than `staleAfter` (nil: 3× their resync interval).
+    var stale: Bool
+    var staleAfter: Int?
+
+    func run() throws -> [PendingDevice] {
+        let devices = try store.devices(matching: DeviceFilter(group: group, enabled: true))
+        let served = try store.lastServed()
+        let lastFetch = try store.lastFetch()
+        let reports = try store.reports()
+        let loop = try DeviceLoop(store: store)
+        let now = Clock.unixSeconds()
+        var pending: [PendingDevice] = []
+        for (device, seen) in devices {
+            let last = served[device.mac]
+            let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
+            var entry = PendingDevice(device: device, states: [], served: last)
+            let contacts = [seen?.lastSeen, lastFetch[device.mac].map { $0.at / 1_000_000 }].compactMap { $0 }
+            entry.lastContact = contacts.max()
+            do {
+                entry.currentSHA256 = try loop.currentSHA256(presented)
+            } catch {
+                entry.states.append("render error")
+                entry.problem = provctlRenderProblem(error)
+            }
+            if let last {
+                if let current = entry.currentSHA256, last.sha256 != current { entry.states.append("changed") }
+            } else if seen != nil {
+                entry.states.append("unknown")
+            } else {
+                entry.states.append("never seen")
+            }
+            if let report = reports[device.mac] {
+                do {
+                    entry.drift = try drift(of: presented, report: report, loop: loop).count
+                    if entry.drift! > 0 { entry.states.append("report differs") }
+                } catch {
+                    entry.problem = entry.problem ?? "\(error)"
+                }
+            }
+            if stale, let contact = entry.lastContact {
+                var limit = staleAfter
+                if limit == nil, let parameters = try? loop.parameters(presented), let interval = DeviceLoop.resyncInterval(parameters) {
+                    limit = 3 * interval
+                }
+                entry.staleAfter = limit
+                if let limit, now - contact > limit { entry.states.append("stale") }
+            }
+            if !entry.states.isEmpty { pending.append(entry) }
+        }
+        return pending
+    }
+}
+
+struct Pending: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the devices that have not yet fetched their current profile.",
+        discussion: """
+            For every enabled device: the SHA-256 of the XML profile-cgi would send it now (rendered by the same \
+            code) against that of the last profile it was served (the fetch history). Listed: `changed` (a \
+            change since its last fetch), `never seen`, `unknown` (it fetched, but its history was pruned), \
+            `render error` (profile-cgi would answer 500), `report differs` (its last report disagrees with its \
+            settings: `provctl drift MAC`). With --stale also `stale`: no contact for longer than --stale-after, \
+            else three times its own resync interval (Resync_Periodic, default 3600 s; daily with \
+            Resync_At__HHmm_). A device that fetches its new profile leaves the list. `provctl resync --pending` \
+            pushes them.
+            Examples: provctl pending
+                      provctl pending --group sales --stale --json
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: "Only devices of this group.") var group: String?
+    @Flag(help: "Also list devices not seen for too long.") var stale = false
+    @Option(help: ArgumentHelp("With --stale: the limit (90m, 6h, 3d) instead of 3× each device's resync interval.", valueName: "duration"))
+    var staleAfter: String?
+    @Flag(name: .customLong("json"), help: "Print JSON (for scripts) instead of a table.") var jsonOutput = false
+
+    func validate() throws {
+        if let staleAfter {
+            _ = try parseDuration(staleAfter, option: "--stale-after")
+            if !stale { throw ValidationError("--stale-after: only with --stale") }
+        }
+    }
+
+    func run() throws {
+        let opened = try store.open()
+        let pending = try PendingScan(store: opened, group: group, stale: stale,
+                                      staleAfter: try staleAfter.map { try parseDuration($0, option: "--stale-after") }).run()
+        if jsonOutput {
+            try printJSON(pending.map { entry -> [String: Any] in
+                [
+                    "mac": entry.device.mac.hex, "group": json(entry.device.group), "model": json(entry.device.model),
+                    "states": entry.states, "current_sha256": json(entry.currentSHA256),
+                    "served_sha256": json(entry.served?.sha256),
+                    "last_served": json(entry.served.map { timestamp(micros: $0.at) }),
+                    "last_contact": json(entry.lastContact.map { timestamp($0) }),
+                    "stale_after_s": json(entry.staleAfter), "report_drift": json(entry.drift),
+                    "problem": json(entry.problem),
+                ]
+            })
+            return
+        }
+        var table = Table("MAC", "GROUP", "STATE", "LAST SERVED", "SERVED", "CURRENT", "LAST CONTACT", "NOTE")
+        for entry in pending {
+            table.append([entry.device.mac.hex, entry.device.group, entry.states.joined(separator: ", "),
+                          entry.served.map { timestamp(micros: $0.at) }, entry.served?.sha256.map { String($0.prefix(12)) },
+                          entry.currentSHA256.map { String($0.prefix(12)) }, entry.lastContact.map { timestamp($0) },
+                          entry.problem ?? entry.drift.flatMap { $0 > 0 ? "\($0) parameter(s) differ (provctl drift)" : nil }])
+        }
+        table.print()
+        if stdoutIsTerminal || pending.isEmpty {
+            print("\(pending.count) device(s) pending")
+        }
+    }
+}

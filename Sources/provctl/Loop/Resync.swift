@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import Provisioning
+import ProvisioningAdmin
+
+struct Resync: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tell phones to resync now: SIP NOTIFY (Event: resync) or the phone's XML execute interface.",
+        discussion: """
+            --via sip (default): a NOTIFY with `Event: resync` over UDP to the phone, at --address, else the \
+            address of its last fetch, on its SIP_Port_1_ (default 5060). The phone challenges it (401/407); \
+            the answer uses its first line's credentials from its settings (Auth_ID_1_ when Use_Auth_ID_1_ is \
+            Yes, else User_ID_1_; Password_1_). Retransmitted as RFC 3261 says (T1 500 ms doubling to 4 s; no \
+            final answer in 32 s is a failure). The phone must have Resync_From_SIP Yes.
+            --via http: POST of XML=<CP-xxxx-3PCCExecute><ExecuteItem URL="Resync:RULE"/>... to \
+            http://PHONE/CGI/Execute (CISCO_XML_EXE_Enable), as admin with Admin_Password when set; refused when \
+            the rule holds a --key or --pwd, which plain HTTP would expose.
+            Phones are pushed --rate per second (default 10), so that 10,000 phones resync over 17 minutes \
+            rather than at once; each answer is printed as it comes. Exit status 0 when every phone accepted, \
+            6 when any did not (or could not be reached).
+            Behind NAT the fetch address is not the phone's: send the NOTIFY through the provider's SIP server \
+            instead (README, "Closing the loop").
+            Examples: provctl resync 000e08abcdef
+                      provctl resync --pending --rate 5
+                      provctl resync --group sales --via http
+                      provctl resync 000e08abcdef --address 192.0.2.10:5062
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "The devices (any MAC spelling).") var macs: [String] = []
+    @Option(help: "Every enabled device of this group.") var group: String?
+    @Flag(help: "Every device `provctl pending` lists (without --stale).") var pending = false
+    @Option(help: "sip or http.") var via: String = "sip"
+    @Option(help: "Phones per second.") var rate: Double = 10
+    @Option(help: ArgumentHelp("Send to HOST[:PORT] instead of each phone's last fetch address.", valueName: "host[:port]"))
+    var address: String?
+    @Option(help: ArgumentHelp("SIP timer T1 in milliseconds (RFC 3261: 500).", valueName: "ms")) var t1: Int = 500
+    @Flag(name: .customLong("json"), help: "Print JSON (for scripts): one entry per phone.") var jsonOutput = false
+
+    func validate() throws {
+        _ = try macs.map { try parseMAC($0) }
+        let sources = (macs.isEmpty ? 0 : 1) + (group == nil ? 0 : 1) + (pending ? 1 : 0)
+        if sources != 1 { throw ValidationError("MAC: give MACs, --group G or --pending (one of them)") }
+        if via != "sip" && via != "http" { throw ValidationError("--via: \"\(via)\" must be sip or http") }
+        if !(rate > 0 && rate <= 1000) { throw ValidationError("--rate: \(rate) must be above 0 and at most 1000 per second") }
+        if !(10...5000).contains(t1) { throw ValidationError("--t1: \(t1) must be 10..5000 ms") }
+        if let address { _ = try Self.split(address, defaultPort: 0) }
+    }
+
+    /// `HOST`, `HOST:PORT`, `[V6]:PORT`, or a bare IPv6 address.
+    static func split(_ text: String, defaultPort: Int) throws -> (String, Int) {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw ValidationError("--address: \"\(text)\" lacks ]") }
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if rest.isEmpty { return (host, defaultPort) }
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else {
+                throw ValidationError("--address: \"\(text)\": the port must be 1..65535")
+            }
+            return (host, port)
+        }
+        let colons = text.filter { $0 == ":" }.count
+        if colons == 1, let colon = text.firstIndex(of: ":") {
+            guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+                throw ValidationError("--address: \"\(text)\": the port must be 1..65535")
+            }
+            return (String(text[..<colon]), port)
+        }
+        guard !text.isEmpty else { throw ValidationError("--address: empty") }
+        return (text, defaultPort)
+    }
+
+    struct Plan {
+        var device: Device
+        var host: String?
+        var port: Int
+        var parameters: [String: ResolvedParameter]
+        var problem: String?
+        var model: String?
+    }
+
+    func run() throws {
+        let opened = try store.open()
+        var devices: [Device] = []
+        if !macs.isEmpty {
+            for text in macs {
+                let mac = try parseMAC(text)
+                guard let device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
+                devices.append(device)
+            }
+        } else if let group {
+            devices = try opened.devices(matching: DeviceFilter(group: group, enabled: true)).map(\.device)
+            if devices.isEmpty { throw Failure(.notFound, "--group: no enabled device in group \(group)") }
+        } else {
+            devices = try PendingScan(store: opened, group: nil, stale: false, staleAfter: nil).run().map(\.device)
+            if devices.isEmpty {
+                if !jsonOutput { print("no device pending") } else { try printJSON([Any]()) }
+                return
+            }
+        }
+        let lastFetch = try opened.lastFetch()
+        let loop = try DeviceLoop(store: opened)
+        var plans: [Plan] = []
+        for device in devices {
+            let last = lastFetch[device.mac]
+            let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
+            var plan = Plan(device: presented, host: nil, port: 0, parameters: [:], model: presented.model)
+            do {
+                plan.parameters = try loop.parameters(presented)
+            } catch {
+                plan.problem = "settings: \(provctlRenderProblem(error))"
+            }
+            func value(_ name: String) -> String? {
+                plan.parameters[name].map { DeviceLoop.expandMacros($0.value.trimmingCharacters(in: .whitespaces), device: presented) }
+            }
+            let defaultPort = via == "sip" ? (value("SIP_Port_1_").flatMap { Int($0) } ?? 5060) : 80
+            if let address {
+                (plan.host, plan.port) = try Self.split(address, defaultPort: defaultPort)
+            } else if let remote = try last?.remoteAddress ?? opened.seen(mac: device.mac)?.remoteAddress {
+                plan.host = remote
+                plan.port = defaultPort
+            } else if plan.problem == nil {
+                plan.problem = "no address: never fetched a profile (use --address)"
+            }
+            if !device.enabled && plan.problem == nil { plan.problem = "disabled" }
+            if via == "sip" && value("Resync_From_SIP")?.lowercased() == "no" && plan.problem == nil {
+                plan.problem = "Resync_From_SIP is No: the phone ignores the NOTIFY"
+            }
+            plans.append(plan)
+        }
+        var outcomes: [ResyncOutcome] = []
+        let report: (ResyncOutcome) -> Void = { outcome in
+            outcomes.append(outcome)
+            if !jsonOutput {
+                print("\(outcome.mac.hex)  \(outcome.address)  \(outcome.succeeded ? "ok    " : "FAILED")  \(outcome.detail)"
+                      + (outcome.sent > 0 ? "  (\(outcome.sent) sent, \(outcome.milliseconds) ms)" : ""))
+                fflush(nil)
+            }
+        }
+        var runnable: [Plan] = []
+        for plan in plans {
+            if let problem = plan.problem {
+                let address = plan.host.map { $0.contains(":") ? "[\($0)]:\(plan.port)" : "\($0):\(plan.port)" } ?? "-"
+                report(ResyncOutcome(mac: plan.device.mac, address: address, succeeded: false, status: nil,
+                                     detail: "skipped: \(problem)", sent: 0, milliseconds: 0))
+            } else {
+                runnable.append(plan)
+            }
+        }
+        if via == "sip" {
+            let targets = runnable.map { plan -> ResyncTarget in
+                func value(_ name: String) -> String? {
+                    plan.parameters[name].map { DeviceLoop.expandMacros($0.value.trimmingCharacters(in: .whitespaces), device: plan.device) }
+                }
+                let user = value("User_ID_1_") ?? ""
+                let useAuthID = value("Use_Auth_ID_1_")?.lowercased() == "yes"
+                let authID = useAuthID ? value("Auth_ID_1_").flatMap { $0.isEmpty ? nil : $0 } : nil
+                let password = value("Password_1_").flatMap { $0.isEmpty ? nil : $0 }
+                return ResyncTarget(mac: plan.device.mac, host: plan.host!, port: plan.port, user: user,
+                                    authID: authID ?? user, password: password)
+            }
+            _ = SIPNotifier(t1Milliseconds: t1).run(targets, rate: rate, report: report)
+        } else {
+            let client = HTTPExecute()
+            let spacing = 1.0 / rate
+            for (index, plan) in runnable.enumerated() {
+                if index > 0 { Thread.sleep(forTimeInterval: spacing) }
+                let rule = plan.parameters["Profile_Rule"]?.value ?? ""
+                if Secrets.maskRule(rule) != rule {
+                    report(ResyncOutcome(mac: plan.device.mac, address: "\(plan.host!):\(plan.port)", succeeded: false, status: nil,
+                                         detail: "skipped: Profile_Rule holds a --key or --pwd, which plain HTTP would expose (use --via sip)",
+                                         sent: 0, milliseconds: 0))
+                    continue
+                }
+                guard let model = plan.model else {
+                    report(ResyncOutcome(mac: plan.device.mac, address: "\(plan.host!):\(plan.port)", succeeded: false, status: nil,
+                                         detail: "skipped: model unknown (the element is CP-<model>-3PCCExecute)", sent: 0, milliseconds: 0))
+                    continue
+                }
+                let password = plan.parameters["Admin_Password"]?.value.trimmingCharacters(in: .whitespaces)
+                report(client.execute(mac: plan.device.mac, host: plan.host!, port: plan.port,
+                                      document: HTTPExecute.document(model: model, rule: rule), username: "admin",
+                                      password: password.flatMap { $0.isEmpty ? nil : $0 }))
+            }
+        }
+        if jsonOutput {
+            try printJSON(outcomes.map { outcome -> [String: Any] in
+                ["mac": outcome.mac.hex, "address": outcome.address, "via": via, "ok": outcome.succeeded,
+                 "status": json(outcome.status), "detail": outcome.detail, "sent": outcome.sent, "ms": outcome.milliseconds]
+            })
+        }
+        let failed = outcomes.filter { !$0.succeeded }.count
+        if failed > 0 {
+            throw Failure(.pushFailed, "resync: \(failed) of \(outcomes.count) phone(s) did not accept")
+        }
+    }
+}

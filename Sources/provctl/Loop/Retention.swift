@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Provisioning
+import ProvisioningAdmin
+
+struct RetentionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention",
+        abstract: "Show or set how long this node's journal keeps the fetch history.",
+        discussion: """
+            Rows of `fetches` (and the phone's syslog lines) older than --max-age days go, and per device only \
+            the newest --max-per-device rows stay (0: no limit). Without a setting: \
+            \(Journal.Retention.standard.maxAgeDays) days, \(Journal.Retention.standard.maxPerDevice) rows. \
+            profile-cgi prunes as it writes, a few hundred rows after every \(Journal.pruneEvery)th request, in \
+            the transaction it holds anyway; `provctl prune` prunes everything due in short transactions (for a \
+            timer, after lowering the limits). The setting lives in the journal: set it on each node.
+            Examples: provctl retention
+                      provctl retention --max-age 30 --max-per-device 500
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: ArgumentHelp("Keep rows this many days (0: no age limit).", valueName: "days")) var maxAge: Int?
+    @Option(help: ArgumentHelp("Keep at most this many rows per device (0: no limit).", valueName: "rows")) var maxPerDevice: Int?
+    @Flag(name: .customLong("json"), help: "Print JSON (for scripts).") var jsonOutput = false
+
+    func validate() throws {
+        if let maxAge, maxAge < 0 || maxAge > 36_500 { throw ValidationError("--max-age: \(maxAge) must be 0..36500 days") }
+        if let maxPerDevice, maxPerDevice < 0 { throw ValidationError("--max-per-device: \(maxPerDevice) must be 0 or more") }
+    }
+
+    func run() throws {
+        let journal = try openLocalJournal(store)
+        var policy = try Journal.retention(journal)
+        if maxAge != nil || maxPerDevice != nil {
+            policy.maxAgeDays = maxAge ?? policy.maxAgeDays
+            policy.maxPerDevice = maxPerDevice ?? policy.maxPerDevice
+            let statement = try journal.prepare("""
+                INSERT INTO retention (id, max_age_days, max_per_device, set_at, set_by) VALUES (1, ?1, ?2, ?3, ?4)
+                ON CONFLICT (id) DO UPDATE SET max_age_days = excluded.max_age_days,
+                    max_per_device = excluded.max_per_device, set_at = excluded.set_at, set_by = excluded.set_by
+                """)
+            try statement.bind(1, policy.maxAgeDays)
+            try statement.bind(2, policy.maxPerDevice)
+            try statement.bind(3, Clock.unixSeconds())
+            try statement.bind(4, currentUser())
+            try statement.step()
+        }
+        if jsonOutput {
+            try printJSON(["journal": store.journals.local, "max_age_days": policy.maxAgeDays, "max_per_device": policy.maxPerDevice])
+        } else {
+            print("\(store.journals.local): keep \(policy.maxAgeDays == 0 ? "rows of any age" : "\(policy.maxAgeDays) days"), "
+                  + (policy.maxPerDevice == 0 ? "no limit per device" : "at most \(policy.maxPerDevice) rows per device"))
+        }
+    }
+}
+
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prune this node's journal to its retention now, in short transactions.",
+        discussion: """
+            Deletes what `provctl retention` no longer keeps, at most \(Prune.batch) rows per transaction, so \
+            profile-cgi's writes (which wait at most PROVISIONER_JOURNAL_WAIT_MS for the lock) slip in between. \
+            Safe to run from a timer.
+            Example: provctl prune
+            """
+    )
+
+    static let batch = 1000
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let journal = try openLocalJournal(store)
+        let now = Clock.unixMicroseconds()
+        var deleted = 0
+        func batch(_ body: () throws -> Int) throws -> Int {
+            try journal.execute("BEGIN IMMEDIATE")
+            do {
+                let count = try body()
+                try journal.execute("COMMIT")
+                return count
+            } catch {
+                try? journal.execute("ROLLBACK")
+                throw error
+            }
+        }
+        // By age, for every device at once.
+        while true {
+            let count = try batch { try Journal.prune(journal, now: now, mac: nil, batch: Self.batch, byAge: true) }
+            deleted += count
+            if count == 0 { break }
+        }
+        // Per device: the devices over the limit (read once), each trimmed in batches.
+        let policy = try Journal.retention(journal)
+        if policy.maxPerDevice > 0 {
+            let over = try journal.prepare("SELECT mac FROM fetches GROUP BY mac HAVING count(*) > ?1")
+            try over.bind(1, policy.maxPerDevice)
+            var macs: [String?] = []
+            while try over.step() { macs.append(over.text(0)) }
+            for mac in macs {
+                while true {
+                    let count = try batch {
+                        try Journal.prune(journal, now: now, mac: mac.flatMap { MACAddress($0) }, batch: Self.batch, byAge: false)
+                    }
+                    deleted += count
+                    if count == 0 { break }
+                }
+            }
+        }
+        let policyText = policy.maxAgeDays == 0 ? "no age limit" : "\(policy.maxAgeDays) days"
+        print("pruned \(deleted) row(s) from \(store.journals.local) (\(policyText), "
+              + (policy.maxPerDevice == 0 ? "no limit per device)" : "\(policy.maxPerDevice) rows per device)"))
+    }
+}

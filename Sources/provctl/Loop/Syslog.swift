@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import Provisioning
+import ProvisioningAdmin
+
+struct Syslog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Attach the phones' own syslog messages about resyncs to their fetch history.",
+        discussion: """
+            Reads a file rsyslog wrote (RSYSLOG_FileFormat or RSYSLOG_TraditionalFileFormat; - for stdin), keeps \
+            each phone's "Requesting resync", "Successful resync" and "Resync failed: ERR" messages (the \
+            defaults of Log_Request_Msg, Log_Success_Msg, Log_Failure_Msg, and the fixed text of the values set \
+            here), and stores them in this node's journal. The device is the first word of the message that is \
+            a device's MAC in any spelling (Syslog_Identifier $MA, $MAU or $MAC, or the $MAC of the message) or \
+            its serial ($SN). Importing the same lines again adds nothing. `provctl fetches MAC` then shows \
+            each line beside the fetch it belongs to.
+            Examples: provctl syslog /var/log/phones.log
+                      provctl syslog --all /var/log/phones.log
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "The log file (- for stdin).") var file: String
+    @Flag(help: "Keep every message of a known device, not only resync messages.") var all = false
+
+    func run() throws {
+        let opened = try store.open()
+        let devices = try opened.devices(matching: DeviceFilter()).map(\.device)
+        let configured = try opened.settings().filter { $0.name.hasPrefix("Log_") && $0.name.hasSuffix("_Msg") }
+            .map { (name: $0.name, value: $0.value) }
+        let reader = PhoneSyslog(devices: devices, configuredMessages: configured, now: Clock.unixMicroseconds())
+        let bytes: [UInt8]
+        if file == "-" {
+            bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
+        } else {
+            bytes = try readFile(file)
+        }
+        var lines: [PhoneLine] = []
+        var total = 0, unreadable = 0, unrelated = 0
+        var unknown: [String: Int] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            total += 1
+            switch reader.read(line, all: all) {
+            case .line(let found): lines.append(found)
+            case .unknownDevice(let mac): unknown[mac ?? "", default: 0] += 1
+            case .notResync: unrelated += 1
+            case .unreadable: unreadable += 1
+            }
+        }
+        let journal = try openLocalJournal(store)
+        let imported = Clock.unixMicroseconds()
+        var added = 0
+        // Short transactions: profile-cgi writes the same journal.
+        for chunk in stride(from: 0, to: lines.count, by: 500) {
+            try journal.execute("BEGIN IMMEDIATE")
+            do {
+                let insert = try journal.prepare("""
+                    INSERT OR IGNORE INTO phone_log (at, mac, kind, message, host, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    """)
+                for line in lines[chunk..<min(chunk + 500, lines.count)] {
+                    insert.reset()
+                    try insert.bind(1, line.at)
+                    try insert.bind(2, line.mac.hex)
+                    try insert.bind(3, line.kind)
+                    try insert.bind(4, line.message)
+                    try insert.bind(5, line.host)
+                    try insert.bind(6, imported)
+                    try insert.step()
+                    added += journal.changes
+                }
+                try journal.execute("COMMIT")
+            } catch {
+                try? journal.execute("ROLLBACK")
+                throw error
+            }
+        }
+        let devicesSeen = Set(lines.map(\.mac)).count
+        var summary = "read \(total) line(s): \(lines.count) attached to \(devicesSeen) device(s) (\(added) new)"
+        let unknownCount = unknown.values.reduce(0, +)
+        if unknownCount > 0 {
+            let named = unknown.keys.filter { !$0.isEmpty }.sorted()
+            summary += "; \(unknownCount) of no known device"
+                + (named.isEmpty ? "" : " (\(named.prefix(5).joined(separator: ", "))\(named.count > 5 ? ", ..." : ""))")
+        }
+        if unrelated > 0 { summary += "; \(unrelated) not about resyncs" + (all ? "" : " (--all keeps them)") }
+        if unreadable > 0 { summary += "; \(unreadable) without an rsyslog timestamp" }
+        print(summary)
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Provisioning
+import ProvisioningAdmin
+
+/// Checks `--serial`, `--model` and `--group` values (empty allowed where it clears the field).
+func checkDeviceFieldValues(_ fields: [(field: String, option: String, value: String?)], allowEmpty: Bool = false) throws {
+    for (field, option, value) in fields {
+        guard let value, !(allowEmpty && value.isEmpty) else { continue }
+        do {
+            try DeviceFieldRules.check(field: field, value: value, name: option)
+        } catch {
+            throw Failure.refused(error)
+        }
+    }
+}
+
+/// Warns when a model or group name is new to the database: probably a typo, with the closest name in use.
+/// `kind` is "model" or "group".
+func warnIfNew(_ kind: String, _ names: some Sequence<String>, in store: DeviceStore) throws {
+    let wanted = Set(names.filter { !$0.isEmpty })
+    guard !wanted.isEmpty else { return }
+    let known = try store.scopeNames(kind: kind).map(\.name)
+    let knownSet = Set(known)
+    for name in wanted.sorted() where !knownSet.contains(name) {
+        var line = "provctl: warning: \(kind) \"\(name)\" is new: no device, setting or variable uses it yet"
+        if let close = DeviceFieldRules.suggestion(for: name, among: known) {
+            line += "; did you mean \"\(close)\"?"
+        } else if !known.isEmpty {
+            line += " (provctl \(kind)s lists those in use)"
+        }
+        warn(line)
+    }
+}
+
+/// The checks a scope gets before something is stored at it: a device scope must name a device; a new model or
+/// group name is a warning.
+func checkTargetScope(_ scope: Scope, in store: DeviceStore) throws {
+    switch scope {
+    case .device(let mac):
+        if try store.device(mac: mac) == nil {
+            throw Failure(.notFound, "scope: device:\(mac.hex) is not a device; add it first (provctl device add \(mac.hex))",
+                          field: "scope", rule: "a device scope must name a device")
+        }
+    case .model(let name): try warnIfNew("model", [name], in: store)
+    case .group(let name): try warnIfNew("group", [name], in: store)
+    case .all: break
+    }
+}
+
+/// `provctl groups` and `provctl models`: every name in use with its device, setting and variable counts.
+func listScopeNames(kind: String, store: StoreOptions, json: Bool) throws {
+    let uses = try store.open().scopeNames(kind: kind)
+    var table = Table(kind.uppercased(), "DEVICES", "SETTINGS", "VARIABLES")
+    for use in uses { table.append([use.name, String(use.devices), String(use.settings), String(use.variables)]) }
+    Output.emit(ListResult(table: table, items: uses.map {
+        .object([("name", .string($0.name)), ("devices", .int($0.devices)), ("settings", .int($0.settings)),
+                 ("variables", .int($0.variables))])
+    }), json: json)
+}
+
+struct Groups: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the groups in use: by devices, settings or variables, with how many of each.",
+        discussion: "Example: provctl groups --json"
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var format: JSONOption
+
+    func run() throws { try listScopeNames(kind: "group", store: store, json: format.json) }
+}
+
+struct Models: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the models in use: by devices, settings or variables, with how many of each.",
+        discussion: "Example: provctl models"
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var format: JSONOption
+
+    func run() throws { try listScopeNames(kind: "model", store: store, json: format.json) }
+}
