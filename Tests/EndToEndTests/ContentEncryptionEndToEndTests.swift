@@ -14,6 +14,9 @@ extension EndToEndTests {
         #expect(answer.status == 200, "\(answer.text)")
         #expect(answer.header("Content-Encoding") == "aes128gcm")
         #expect(answer.header("Content-Length") == String(answer.body.count))
+        if try run("python3", ["-c", "import http_ece"]).status != 0 {
+            _ = try runChecked("python3", ["-m", "pip", "install", "--quiet", "http_ece"])
+        }
         let decrypted = try runOnFile(answer.body, "python3", ["-c", """
             import base64, http_ece, sys
             data = open(sys.argv[1], 'rb').read()

@@ -28,6 +28,11 @@ extension EndToEndTests {
         #expect(!lines.contains { $0.contains(password) })
         let basic = try fetch(path, as: nil, options: ["--basic", "-u", "\(account):\(password)"])
         #expect(basic.status == 200)
+        // The factory rule's name (/$PSN.xml): the User-Agent's MAC finds the device whose account is challenged.
+        let factory = try fetch("/prov/\(phone.model).xml", as: nil, headers: ["User-Agent: Cisco-\(phone.model)/11.3.7 (\(phone.mac))"],
+                                options: ["--digest", "-u", "\(account):\(password)"])
+        #expect(factory.status == 200, "\(factory.text)")
+        #expect(try xpath(factory.body, "/flat-profile/User_ID_1_") == userID)
         let wrong = try fetch(path, as: nil, options: ["--digest", "-u", "\(account):not-it"])
         #expect(wrong.status == 401)
         #expect(!wrong.text.contains(userID))

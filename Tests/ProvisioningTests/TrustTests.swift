@@ -29,6 +29,7 @@ struct TrustTests {
     @Test func noncesAreSignedAndExpire() {
         let key = Array("k".utf8)
         let nonce = AccountCheck.nonce(key: key, time: 1_000_000, address: "192.0.2.10")
+        #expect(nonce != AccountCheck.nonce(key: key, time: 1_000_000, address: "192.0.2.10"), "two challenges in one second differ")
         #expect(AccountCheck.check(nonce: nonce, key: key, now: 1_000_100, address: "192.0.2.10") == .fresh(issued: 1_000_000))
         #expect(AccountCheck.check(nonce: nonce, key: key, now: 1_000_400, address: "192.0.2.10") == .stale)
         #expect(AccountCheck.check(nonce: nonce, key: key, now: 1_000_100, address: "192.0.2.11") == .forged)

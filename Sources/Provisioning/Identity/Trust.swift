@@ -77,9 +77,10 @@ extension ProfileService {
             identity.source = .bootstrap
             return (identity, .bootstrap)
         }
-        // Over HTTPS a phone may hold credentials for the device (or for whichever device the file name does not
-        // say): challenge it. A device known to have no account keeps the certificate's refusal.
-        if request.isHTTPS && (device == nil || device?.account != nil) {
+        // Over HTTPS, a device with an account (named by the file name, else by the User-Agent, which Cisco
+        // phones always fill with their MAC) is challenged: its phone answers with the [--uid --pwd] of its rule.
+        // Anything else keeps the certificate's refusal (403 certificate not verified, generic certificate).
+        if request.isHTTPS && device?.account != nil {
             do {
                 let key = try store.nonceKey() ?? []
                 throw Refusal(401, "authentication required", detail: certificateRefusal.reason,
