@@ -13,7 +13,8 @@ enum CGIRequest {
         if request.contentLength > 0 { request.body = readBody(length: request.contentLength) }
         var answer = service.respond(to: request, now: Clock.unixMicroseconds())
         // mod_cgid sends SIGTERM to a CGI still running once the answer is out (and SIGKILL 3 s later): from here
-        // SIGTERM only marks the request, so that the journal write below finishes (see Termination).
+        // SIGTERM only marks the request, so that the journal write below finishes (see Termination); a busy
+        // journal is handed to a child process (Journal.writeHandingOff).
         Termination.deferTermination()
         FileDescriptor.writeAll(1, answer.response.serialized())
         answer.finish(microseconds: Clock.monotonicMicroseconds() - started)
@@ -28,11 +29,7 @@ enum CGIRequest {
         let configuration = service.configuration
         let journal = Journal(path: configuration.journalPath, node: configuration.node)
         if configuration.recordsJournal {
-            do {
-                try journal.write([answer.bookkeeping], waitMilliseconds: configuration.journalWaitMilliseconds)
-            } catch {
-                journal.countLost([answer.bookkeeping])
-            }
+            journal.writeHandingOff([answer.bookkeeping], waitMilliseconds: configuration.journalWaitMilliseconds)
         }
         exit(0)
     }

@@ -52,7 +52,8 @@ enum FastCGIResponder {
         while CFastCGI_shouldStop() == 0 {
             // While records wait for a lock, try them again whenever no phone is waiting.
             while !pending.isEmpty && CFastCGI_shouldStop() == 0 && CFastCGI_waitForConnection(200) == 0 {
-                flush(waitMilliseconds: 50)
+                // As short as after an answer: a phone that connects meanwhile waits for this try to end.
+                flush(waitMilliseconds: configuration.journalWaitMilliseconds)
             }
             if CFastCGI_shouldStop() != 0 || FCGX_Accept_r(&request) < 0 { break }
             let started = Clock.monotonicMicroseconds()

@@ -38,6 +38,20 @@ struct StoreOptions: ParsableArguments {
         }
         return store
     }
+
+    /// Opens the store for a command that only reads (`check`): as `open()` does, or, when that fails for another
+    /// reason than a lock (a full or read-only disk, where SQLite cannot make the `-shm` file a writer needs),
+    /// read-only the way profile-cgi opens it, with a note on stderr.
+    func openForReading() throws -> DeviceStore {
+        do {
+            return try open()
+        } catch let failure as Failure where FileManager.default.fileExists(atPath: path) && !failure.message.contains("locked") {
+            guard let store = try? DeviceStore(serving: path) else { throw failure }
+            warn("provctl: note: \(failure.message); reading it without writing, as profile-cgi does")
+            if (try? store.attachJournals(journals)) == nil { warn("provctl: note: the journals could not be read") }
+            return store
+        }
+    }
 }
 
 /// `--json` alone, for commands whose output holds no secret (history stores them masked).

@@ -16,6 +16,8 @@ import random
 import re
 import shutil
 import signal
+import socket
+import ssl
 import sqlite3
 import statistics
 import subprocess
@@ -95,6 +97,37 @@ class Server:
                 "first_byte": float(fields[2]) if len(fields) > 2 else -1, "body": body, "headers": headers,
                 "curl": run.returncode, "error": run.stderr.strip(), "started": started, "ended": ended}
 
+    def exchange(self, phone, path=None):
+        """One request on a new TLS connection with `Connection: close`, through Python's ssl module: the time
+        until the whole answer (Content-Length reached) and until the server closed the connection, in ms."""
+        path = path or "/cgi-bin/profile/%s.xml" % phone["mac"]
+        context = ssl.create_default_context(cafile=self.ca)
+        context.load_cert_chain(phone["cert"], phone["key"])
+        context.post_handshake_auth = True
+        started = time.monotonic()
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+        connection = context.wrap_socket(raw, server_hostname="localhost")
+        connection.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                            "User-Agent: reliability\r\n\r\n" % path).encode())
+        data, answered = b"", None
+        while True:
+            try:
+                chunk = connection.recv(65536)
+            except (ssl.SSLError, ConnectionError):
+                chunk = b""
+            if not chunk:
+                break
+            data += chunk
+            head_end = data.find(b"\r\n\r\n")
+            if answered is None and head_end >= 0:
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", data[:head_end])
+                if length and len(data) - head_end - 4 >= int(length.group(1)):
+                    answered = time.monotonic()
+        closed = time.monotonic()
+        connection.close()
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+        return {"status": status, "answer": ((answered or closed) - started) * 1000, "close": (closed - started) * 1000}
+
     # What the journal holds, read with Python's sqlite3 (not our code), and what waits in the lost counter.
     def journal_counts(self):
         counts = {"fetches": 0, "lost": 0, "pending": 0}
@@ -109,6 +142,20 @@ class Server:
         if os.path.exists(self.lost_counter):
             counts["pending"] = sum(1 for line in open(self.lost_counter) if line.split()[1:] == ["fetch"])
         return counts
+
+    def lost_total(self):
+        """Every lost record, of any kind, as provctl check should count them: the journal's `lost` rows plus the
+        lines waiting in /dev/shm."""
+        total = 0
+        try:
+            connection = sqlite3.connect("file:%s?mode=ro" % self.journal_file, uri=True, timeout=5)
+            total += connection.execute("SELECT coalesce(sum(count), 0) FROM lost").fetchone()[0]
+            connection.close()
+        except sqlite3.Error:
+            pass
+        if os.path.exists(self.lost_counter):
+            total += sum(1 for line in open(self.lost_counter) if line.strip())
+        return total
 
     def error_log_size(self):
         return os.path.getsize(self.error_log) if os.path.exists(self.error_log) else 0
@@ -319,36 +366,58 @@ def settle_journal(server, seconds=3):
 # The fault matrix
 
 class Holder:
-    """Another process holding a lock on a SQLite file: python3's sqlite3, run as a child process."""
+    """Another process holding a lock on a SQLite file: python3's sqlite3, in a child process that takes the lock
+    on "hold" and drops it on "release" (a write transaction: BEGIN IMMEDIATE and an uncommitted insert), or takes
+    the file in exclusive locking mode (PRAGMA locking_mode=EXCLUSIVE and a committed write) until it ends."""
 
-    def __init__(self, path, exclusive=False):
-        script = """
-import sqlite3, sys, time
-connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+    SCRIPT = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=2 if sys.argv[2] == "exclusive" else 10)
 if sys.argv[2] == "exclusive":
     connection.execute("PRAGMA locking_mode=EXCLUSIVE")
     connection.execute("BEGIN EXCLUSIVE")
     connection.execute("CREATE TABLE IF NOT EXISTS reliability_lock (x)")
     connection.execute("INSERT INTO reliability_lock VALUES (1)")
     connection.execute("COMMIT")
-    connection.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    print("held", flush=True)
+    sys.stdin.read()
 else:
-    connection.execute("BEGIN IMMEDIATE")
-    connection.execute("CREATE TABLE IF NOT EXISTS reliability_lock (x)")
-    connection.execute("INSERT INTO reliability_lock VALUES (1)")
-print("held", flush=True)
-sys.stdin.read()
-if sys.argv[2] != "exclusive":
-    connection.execute("ROLLBACK")
+    for line in sys.stdin:
+        if line.strip() == "hold":
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("CREATE TABLE IF NOT EXISTS reliability_lock (x)")
+            connection.execute("INSERT INTO reliability_lock VALUES (1)")
+            print("held", flush=True)
+        else:
+            connection.execute("ROLLBACK")
+            print("released", flush=True)
 connection.close()
 """
-        self.process = subprocess.Popen([sys.executable, "-c", script, path, "exclusive" if exclusive else "write"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def __init__(self, path, exclusive=False):
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, path, "exclusive" if exclusive else "write"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        text=True)
+        self.exclusive = exclusive
+        if exclusive:
+            self.expect("held")
+
+    def expect(self, word):
         line = self.process.stdout.readline()
-        if line.strip() != "held":
-            raise RuntimeError("the lock holder did not start: %r" % line)
+        if line.strip() != word:
+            raise RuntimeError("the lock holder said %r, not %s" % (line, word))
+
+    def hold(self):
+        self.process.stdin.write("hold\n")
+        self.process.stdin.flush()
+        self.expect("held")
 
     def release(self):
+        self.process.stdin.write("release\n")
+        self.process.stdin.flush()
+        self.expect("released")
+
+    def end(self):
         self.process.stdin.close()
         self.process.wait(timeout=10)
 
@@ -485,22 +554,22 @@ def disk_cases(server, phone):
             if os.path.exists(server.db_file + suffix):
                 os.unlink(server.db_file + suffix)
         before = server.journal_counts()
+        before_total = server.lost_total()
         fill()
         try:
             free = os.statvfs(server.data)
             say("  %s: %d bytes free on the tmpfs" % (what, free.f_bavail * free.f_frsize))
             answers = [server.fetch(phone) for _ in range(3)]
-            check_run = server.provctl("check", check_status=False)
+            settle_journal(server, 1)
+            check_run = server.provctl("check", "--json", check_status=False)
+            expected_lost = server.lost_total()
         finally:
             empty()
         check(all(a["status"] == 200 for a in answers), "%s: a known phone gets its profile (%s)"
               % (what, [a["status"] for a in answers]))
-        shown = re.search(r"(\d+) record\(s\) could not be recorded", check_run.stdout + check_run.stderr)
-        check(shown is not None and int(shown.group(1)) >= 3, "%s: provctl check shows what could not be recorded"
-              % what, (check_run.stdout + check_run.stderr).strip()[-300:])
+        check_lost(what, check_run, expected_lost, before_total)
         server.fetch(phone)
-        lost = lost_accounting(server, before, 4, what)
-        check(lost >= 3, "%s: the 3 records are counted lost (%d)" % (what, lost))
+        lost_accounting(server, before, 4, what)
 
     for shm in (True, False):
         what = "read-only file system, %s" % ("-shm in place" if shm else "no -shm")
@@ -511,63 +580,109 @@ def disk_cases(server, phone):
             if os.path.exists(server.db_file + suffix):
                 os.unlink(server.db_file + suffix)
         before = server.journal_counts()
+        before_total = server.lost_total()
         remount = subprocess.run(["mount", "-o", "remount,ro", server.data], capture_output=True, text=True)
         if not check(remount.returncode == 0, "%s: remounted read-only" % what, remount.stderr.strip()):
             continue
         try:
             answers = [server.fetch(phone) for _ in range(3)]
-            check_run = server.provctl("check", check_status=False)
+            settle_journal(server, 1)
+            check_run = server.provctl("check", "--json", check_status=False)
+            expected_lost = server.lost_total()
         finally:
             subprocess.run(["mount", "-o", "remount,rw", server.data], check=True)
         check(all(a["status"] == 200 for a in answers), "%s: a known phone gets its profile (%s)"
               % (what, [a["status"] for a in answers]))
-        shown = re.search(r"(\d+) record\(s\) could not be recorded", check_run.stdout + check_run.stderr)
-        check(shown is not None and int(shown.group(1)) >= 3, "%s: provctl check shows what could not be recorded"
-              % what, (check_run.stdout + check_run.stderr).strip()[-300:])
+        check_lost(what, check_run, expected_lost, before_total)
         server.fetch(phone)
-        lost = lost_accounting(server, before, 4, what)
-        check(lost >= 3, "%s: the 3 records are counted lost (%d)" % (what, lost))
+        lost_accounting(server, before, 4, what)
+
+
+def check_lost(what, run, expected, before):
+    """provctl check --json, run during the fault, reports every lost record there is (the journal's `lost` rows
+    and the lines in /dev/shm, as read by Python), and the ones of this case with them."""
+    try:
+        shown = json.loads(run.stdout)["lost"]["total"]
+    except (ValueError, KeyError, TypeError):
+        check(False, "%s: provctl check reports what could not be recorded" % what, (run.stdout + run.stderr)[-300:])
+        return
+    note = run.stderr.strip().replace("\n", " ")
+    say("  %s: provctl check (exit %d) reports %d lost record(s), %d of them during this fault%s"
+        % (what, run.returncode, shown, expected - before, ("; " + note[:200]) if note else ""))
+    check(shown == expected, "%s: provctl check reports what could not be recorded (%d, expected %d)"
+          % (what, shown, expected))
 
 
 def lock_cases(server, phone, rounds, baseline):
-    base = median(baseline)
-    base_high = percentile(baseline, 0.9)
+    """A write transaction held open by another process: each round times one request without the lock and one
+    with it, back to back (so that the load of this shared machine falls on both alike), by the answer's last
+    byte and by the server's close of the connection."""
     for target, path in (("configuration database", server.db_file), ("journal", server.journal_file)):
         before = server.journal_counts()
         holder = Holder(path)
+        pairs = []
         try:
-            answers, times = timed(server, phone, rounds)
+            server.exchange(phone)
+            for _ in range(rounds):
+                free = server.exchange(phone)
+                holder.hold()
+                try:
+                    held = server.exchange(phone)
+                finally:
+                    holder.release()
+                pairs.append((free, held))
             # provctl meanwhile: a bounded wait, and who holds the lock.
             if target == "configuration database":
+                holder.hold()
                 started = time.monotonic()
                 run = server.provctl("var", "default", "locked=1", check_status=False)
                 waited = time.monotonic() - started
+                holder.release()
         finally:
-            holder.release()
-        delay_median, delay_high = median(times) - base, percentile(times, 0.9) - base_high
-        say("  write lock held on the %s: time_total median %.1f ms (%+.1f), p90 %.1f ms (%+.1f), max %.1f ms"
-            % (target, median(times), delay_median, percentile(times, 0.9), delay_high, max(times)))
-        check(all(a["status"] == 200 for a in answers), "write lock on the %s: all %d answers 200" % (target, rounds),
-              str([a["status"] for a in answers]))
-        check(delay_median <= 20 and delay_high <= 20,
-              "write lock on the %s: answer and close delayed by at most 20 ms (median %+.1f, p90 %+.1f)"
-              % (target, delay_median, delay_high))
+            holder.end()
+        answer_delay = [held["answer"] - free["answer"] for free, held in pairs]
+        close_delay = [held["close"] - free["close"] for free, held in pairs]
+        say("  write lock held on the %s, %d paired requests: answer %.1f ms free / %.1f ms held (delay median %+.1f, "
+            "p75 %+.1f, max %+.1f); connection close %.1f / %.1f ms (delay median %+.1f, p75 %+.1f, max %+.1f)"
+            % (target, rounds, median([f["answer"] for f, _ in pairs]), median([h["answer"] for _, h in pairs]),
+               median(answer_delay), percentile(answer_delay, 0.75), max(answer_delay),
+               median([f["close"] for f, _ in pairs]), median([h["close"] for _, h in pairs]),
+               median(close_delay), percentile(close_delay, 0.75), max(close_delay)))
+        check(all(f["status"] == 200 and h["status"] == 200 for f, h in pairs),
+              "write lock on the %s: all answers 200" % target, str([(f["status"], h["status"]) for f, h in pairs]))
+        # Judged on the median of the paired differences: a lock that reached the phone would delay every held
+        # request (by the 100 ms wait, the 250 ms journal wait), while this shared machine's noise moves single
+        # requests by tens of milliseconds either way (p75 and max are printed above).
+        check(median(answer_delay) <= 20,
+              "write lock on the %s: the answer is delayed by at most 20 ms (median of pairs %+.1f ms)"
+              % (target, median(answer_delay)))
+        check(median(close_delay) <= 20,
+              "write lock on the %s: the connection close is delayed by at most 20 ms (median of pairs %+.1f ms)"
+              % (target, median(close_delay)))
         if target == "configuration database":
             message = run.stderr.strip()
-            say("  provctl under the lock: exit %d after %.1f s: %s" % (run.returncode, waited, message))
+            say("  provctl under the lock: exit %d after %.1f s: %s" % (run.returncode, waited, message.replace("\n", " ")[:400]))
             check(run.returncode != 0 and waited < 12, "provctl waits a bounded time (%.1f s)" % waited)
             check("pid %d" % holder.process.pid in message and "python" in message,
                   "provctl names the lock holder (pid %d and its command)" % holder.process.pid, message)
         server.fetch(phone)
-        lost_accounting(server, before, rounds + 1, "write lock on the %s" % target)
+        lost_accounting(server, before, 2 * rounds + 2, "write lock on the %s" % target)
 
     for target, path in (("configuration database", server.db_file), ("journal", server.journal_file)):
         before = server.journal_counts()
-        holder = Holder(path, exclusive=True)
+        try:
+            holder = Holder(path, exclusive=True)
+        except RuntimeError:
+            # A FastCGI responder keeps the file open (its lock on the -shm), so SQLite refuses exclusive mode
+            # to the other process ("database is locked" after its 2 s wait): the locker never gets in.
+            holder = None
+            say("  exclusive locker on the %s: could not take the file (open in the responders), phones unaffected"
+                % target)
         try:
             answers, times = timed(server, phone, 5)
         finally:
-            holder.release()
+            if holder:
+                holder.end()
         statuses = [a["status"] for a in answers]
         say("  exclusive locker on the %s: statuses %s, time_total max %.0f ms" % (target, statuses, max(times)))
         if target == "configuration database":
@@ -585,7 +700,7 @@ def lock_cases(server, phone, rounds, baseline):
 def killed_import(server, phone):
     """provctl killed with SIGKILL in the middle of a large import: the database is as it was."""
     rows = ["mac,serial,model,group,variables"]
-    for index in range(60000):
+    for index in range(20000):
         rows.append("06%010x,KILL%06d,CP-8841-3PCC,killed,a=%d;b=x" % (index, index, index))
     csv = os.path.join(server.state, "kill.csv")
     with open(csv, "w") as out:
@@ -594,18 +709,18 @@ def killed_import(server, phone):
     process = subprocess.Popen([server.provctl_path, "--db", server.db, "import", csv], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     # Kill once it writes: the write-ahead log grows while the transaction runs.
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     wal = server.db_file + "-wal"
     while time.monotonic() < deadline and process.poll() is None:
-        if os.path.exists(wal) and os.path.getsize(wal) > 256 * 1024:
+        if os.path.exists(wal) and os.path.getsize(wal) > 64 * 1024:
             break
-        time.sleep(0.005)
-    mid = process.poll() is None
+        time.sleep(0.002)
+    mid = process.poll() is None and os.path.exists(wal) and os.path.getsize(wal) > 0
     wal_size = os.path.getsize(wal) if os.path.exists(wal) else 0
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    say("  provctl import of 60000 devices killed (SIGKILL) with %d bytes in the write-ahead log" % wal_size)
-    check(mid, "the import was killed while it was writing")
+    say("  provctl import of 20000 devices killed (SIGKILL) with %d bytes in the write-ahead log" % wal_size)
+    check(mid, "the import was killed while it was writing (%d bytes in the write-ahead log)" % wal_size)
     dump_after = subprocess.run(["sqlite3", server.db_file, ".dump"], capture_output=True).stdout
     integrity = subprocess.run(["sqlite3", server.db_file, "PRAGMA integrity_check"], capture_output=True,
                                text=True).stdout.strip()
@@ -641,7 +756,7 @@ def hostile_log(server, folder):
     server.provctl("device", "add", mac, "--serial", "REL-H1", "--model", "CP-8841-3PCC")
     offset = server.error_log_size()
     answers = [server.fetch(phone, "/cgi-bin/profile/%s.xml" % mac),
-               server.fetch(phone, "/cgi-bin/profile/x%sy\x01.xml" % "%E2%80%AE".replace("%", "%25")),
+               server.fetch(phone, "/cgi-bin/profile/x%E2%80%AEy%01%22.xml"),
                server.fetch(phone, "/cgi-bin/profile/%s.xml" % mac, method="HEAD")]
     log = server.error_log_since(offset, b"method=HEAD")
     lines = [line for line in log.split(b"\n") if b"profile-cgi:" in line]
@@ -666,7 +781,7 @@ def bodies(server, phones):
     offset = server.error_log_size()
     results = []
     with tempfile.TemporaryDirectory(prefix="provisioner-rel-") as folder:
-        for size in (1000, 65536, 1 << 20):
+        for size in (1000, 65536, 120000, 1 << 20):
             data = os.path.join(folder, "body")
             with open(data, "wb") as out:
                 out.write(os.urandom(size))
@@ -678,7 +793,12 @@ def bodies(server, phones):
     resets = [line for line in log.splitlines() if "AH00574" in line or "reset" in line.lower()
               or "AH01215" in line and "profile-cgi" not in line]
     say("  %s" % ", ".join("%s %d B -> %d (curl %d)" % r for r in results))
-    check(all(status == 405 and curl == 0 for _, _, status, curl in results), "PUT/POST with a body: 405, cleanly")
+    check(all(status == 405 and curl == 0 for _, size, status, curl in results if size < 128 * 1024),
+          "PUT/POST with a body up to 120,000 bytes: 405 from profile-cgi, cleanly")
+    # Larger bodies: mod_ssl buffers a body while it asks for the client certificate of a location
+    # (SSLRenegBufferSize, 128 KB by default) and answers 413 itself past that; the CGI drains up to 1 MB.
+    check(all(status in (405, 413) and curl == 0 for _, size, status, curl in results if size >= 128 * 1024),
+          "PUT/POST with a 1 MB body: 405, or 413 from mod_ssl's renegotiation buffer, cleanly")
     check(not resets, "no AH00574 or connection reset in Apache's error log (%d)" % len(resets),
           "; ".join(resets[:3]))
 
@@ -704,6 +824,9 @@ def main():
         storm(server, phones, args.storm_seconds, mode=args.mode)
     if "faults" in parts:
         fault_matrix(server, phones, args.lock_rounds)
+    elif "locks" in parts:
+        say("== locks (%s mode), phone %s" % (args.mode, phones[0]["mac"]))
+        lock_cases(server, phones[0], args.lock_rounds, None)
     if "log" in parts:
         hostile_log(server, folder)
     if "bodies" in parts:

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The journal: what serving records, in a SQLite file of its own beside the configuration database
 /// (`PROVISIONER_JOURNAL`). The configuration database is never written by serving; the journal is never
 /// written by the admin, except to prune it. Each node of a fleet writes its own journal; every row names its node.
@@ -208,13 +212,17 @@ public final class Journal {
             close()
             throw error
         }
+        // Lines taken from the LostCounter file; put back if the transaction does not commit (a full disk can
+        // fail the COMMIT itself), so that a count is never lost with the write that was to carry it.
+        var folded: [(at: Int, what: String)] = []
         do {
             try database.execute("BEGIN IMMEDIATE")
             for entry in entries { try insert(entry, on: database) }
-            try foldLost(on: database)
+            try foldLost(on: database, taken: &folded)
             try database.execute("COMMIT")
         } catch {
             try? database.execute("ROLLBACK")
+            for (at, what) in folded { lost.count(what, now: at) }
             if !error.isBusy { close() }
             throw error
         }
@@ -270,15 +278,46 @@ public final class Journal {
     }
 
     /// Moves the losses counted outside the journal into its `lost` table (inside the caller's transaction).
-    func foldLost(on database: SQLiteDatabase) throws(SQLiteError) {
+    func foldLost(on database: SQLiteDatabase, taken: inout [(at: Int, what: String)]) throws(SQLiteError) {
         guard let path = lost.path, FileStamp.of(path).map({ $0.size > 0 }) == true else { return }
         let pending = lost.read(take: true)
+        taken = pending
         for (at, what) in pending {
             let statement = try statement(3, Self.upsertLost, on: database)
             try statement.bind(1, node)
             try statement.bind(2, what)
             try statement.bind(3, at)
             try statement.step()
+        }
+    }
+
+    /// The CGI's write, after the phone has its answer. mod_cgid holds the phone's connection until this process
+    /// has ended (it sends SIGTERM once the answer is out and looks every few milliseconds), so this process never
+    /// waits for another writer's lock: when the journal is busy the write is handed to a detached child process
+    /// that waits up to `waitMilliseconds`, and this one ends at once. What cannot be written is counted
+    /// (`countLost`).
+    public func writeHandingOff(_ entries: [Bookkeeping], waitMilliseconds: Int32) {
+        do {
+            try write(entries, waitMilliseconds: 0)
+        } catch let error where error.isBusy && waitMilliseconds > 0 {
+            // A SQLite connection must not cross a fork: the child opens its own.
+            close()
+            let child = fork()
+            guard child == 0 else {
+                if child < 0 { countLost(entries) }
+                return
+            }
+            _ = setsid()
+            Termination.requested = 0
+            do {
+                try write(entries, waitMilliseconds: waitMilliseconds)
+            } catch {
+                countLost(entries)
+            }
+            // Without closing, like the CGI itself: a close would checkpoint the log and sync the file.
+            _exit(0)
+        } catch {
+            countLost(entries)
         }
     }
 

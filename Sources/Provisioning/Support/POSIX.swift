@@ -23,11 +23,29 @@ public struct FileStamp: Sendable, Equatable {
     /// The file's stamp when no connection has it open in WAL mode (no `-shm` beside it) and no committed change
     /// waits in a log (no `-wal`, or an empty one): then the file alone is the whole, consistent database.
     /// Nil otherwise.
+    ///
+    /// A `-shm` that no process has open as SQLite's shared memory counts as absent: every SQLite connection in
+    /// WAL mode holds a read lock on its "DMS" byte (offset 128) for as long as it is open, so a file without that
+    /// lock is left over, for instance by a connection that failed to extend it on a full disk.
     public static func quiescent(_ path: String) -> FileStamp? {
         var info = stat()
-        if stat(path + "-shm", &info) == 0 { return nil }
+        if stat(path + "-shm", &info) == 0 && sharedMemoryInUse(path + "-shm") { return nil }
         if stat(path + "-wal", &info) == 0 && info.st_size > 0 { return nil }
         return of(path)
+    }
+
+    /// True when some process holds a POSIX lock on the DMS byte of a `-shm` file (or it cannot be checked).
+    static func sharedMemoryInUse(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 128
+        lock.l_len = 1
+        guard fcntl(fd, F_GETLK, &lock) == 0 else { return true }
+        return lock.l_type != Int16(F_UNLCK)
     }
 }
 
@@ -116,11 +134,11 @@ public enum HostName {
 
 /// What a CGI does when its web server tells it to go. mod_cgid ends every CGI that outlives its answer: once the
 /// request is done it sends SIGTERM, then SIGKILL 3 s later (`cleanup_nonchild_process`). The CGI writes its
-/// journal after the answer, so by default SIGTERM killed it mid-write, and the record was lost without a trace.
+/// journal after the answer, so by default SIGTERM killed it mid-write and the record was lost without a trace.
 /// With `deferTermination()` SIGTERM only sets `requested`: a write under way finishes (a millisecond or two), a
-/// write that would wait for another process's lock gives up at once (`SQLiteDatabase.setBusyWait`) and the
-/// record is counted as lost, and the process exits, so the web server's wait and the phone's connection close
-/// are not held up. SIGPIPE is ignored too: a phone that hung up early makes a write fail, not the process die.
+/// lock wait gives up (`SQLiteDatabase.setBusyWait`; the CGI hands a busy write to a child process,
+/// `Journal.writeHandingOff`). SIGPIPE is ignored too: a phone that hung up early makes a write fail, not the
+/// process die.
 public enum Termination {
     /// Non-zero once SIGTERM arrived (written by the signal handler only).
     nonisolated(unsafe) static var requested: Int32 = 0
