@@ -43,15 +43,16 @@ public final class ProfileService {
 
     func answer(_ request: Request, log: inout RequestLog, bookkeeping: inout Bookkeeping)
         throws(Refusal) -> (CGIResponse, ProfileForm, [UInt8]) {
-        if let refusal = request.refusal { throw refusal }
-        guard let profileRequest = request.profileRequest, let identity = request.identity else {
-            throw .serverError("request read without outcome")
+        guard let profileRequest = request.profileRequest else {
+            throw request.refusal ?? .serverError("request read without outcome")
         }
-        if let named = profileRequest.namedMAC, named != identity.mac {
-            throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
-        }
-        if let agentMAC = log.userAgent?.mac, agentMAC != identity.mac {
-            log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
+        if let presented = request.identity {
+            if let named = profileRequest.namedMAC, named != presented.mac {
+                throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(presented.mac)")
+            }
+            if let agentMAC = log.userAgent?.mac, agentMAC != presented.mac {
+                log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
+            }
         }
         let store = try openStore()
         do {
@@ -60,10 +61,29 @@ public final class ProfileService {
             throw Self.refusal(reading: error, store: self)
         }
         defer { try? store.database.execute("COMMIT") }
+        // No usable certificate: an account, or bootstrap trust (Identity/Trust.swift).
+        let identity: ClientIdentity
+        var level = TrustLevel.full
+        if let presented = request.identity {
+            identity = presented
+        } else {
+            (identity, level) = try settleWithoutCertificate(request, profileRequest, store: store,
+                                                              certificateRefusal: request.refusal ?? Refusal(403, "certificate not verified"),
+                                                              log: &log, now: bookkeeping.at)
+            if let named = profileRequest.namedMAC, named != identity.mac {
+                throw Refusal(403, "MAC mismatch", detail: "path names \(named), account is \(identity.mac)")
+            }
+            log.mac = identity.mac
+            bookkeeping.mac = identity.mac
+        }
         let device = try checkedDevice(identity, store: store, bookkeeping: &bookkeeping)
+        if level == .bootstrap && device.bootstrap == .cfg && profileRequest.form != .cfg {
+            throw Refusal(403, "bootstrap serves only the encrypted .cfg", detail: "no certificate, no account")
+        }
         let xml: [UInt8], body: [UInt8]
         do {
-            xml = try Self.document(store: store, device: device, identity: identity)
+            xml = try Self.document(store: store, device: device, identity: identity, partition: profileRequest.partition,
+                                    withoutSecrets: level == .bootstrap && device.bootstrap == .profile)
         } catch {
             throw Self.refusal(error, service: self)
         }
@@ -77,17 +97,22 @@ public final class ProfileService {
             self.store = nil
             throw Refusal(503, "database busy", detail: "the configuration changed while it was read without shared memory")
         }
-        return (CGIResponse(status: 200, contentType: profileRequest.form.contentType, body: body,
-                            omitsBody: profileRequest.isHead), profileRequest.form, xml)
+        var response = CGIResponse(status: 200, contentType: profileRequest.form.contentType, body: body,
+                                   omitsBody: profileRequest.isHead)
+        if let coding = ProfileEncoding.contentEncoding(form: profileRequest.form, device: device) {
+            response.extraHeaders.append(("Content-Encoding", coding))
+        }
+        return (response, profileRequest.form, xml)
     }
 
-    /// The device the certificate names, checked as every request is (inside the caller's read transaction):
-    /// known (else 404 and a claim), enabled, and its stored serial and product those of the certificate.
+    /// The device the caller names, checked as every request is (inside the caller's read transaction): known
+    /// (else 404, and a claim when a certificate named it), enabled, and its stored serial and product those of
+    /// the certificate (an account's or a bootstrap caller's identity is the device's own).
     func checkedDevice(_ identity: ClientIdentity, store: DeviceStore, bookkeeping: inout Bookkeeping) throws(Refusal) -> Device {
         let device: Device
         do {
             guard let found = try store.device(mac: identity.mac) else {
-                bookkeeping.claim = true
+                if identity.source == .certificate || identity.source == .variables { bookkeeping.claim = true }
                 throw Refusal(404, "unknown device")
             }
             device = found
@@ -142,6 +167,8 @@ public final class ProfileService {
         case .settings(let error): return .serverError("\(error)")
         case .encoding(.noKey): return Refusal(404, "no encryption configured", detail: "device has encryption none")
         case .encoding(let error): return .serverError("\(error)")
+        case .unknownPartition(let name):
+            return Refusal(404, "unknown partition", detail: "no settings in partition \(name) for this device")
         }
     }
 
@@ -171,15 +198,26 @@ public final class ProfileService {
     }
 
     /// The flat-profile XML a phone with `identity` receives for `device`, before any encoding.
-    public static func document(store: DeviceStore, device: Device, identity: ClientIdentity) throws(RenderError) -> [UInt8] {
-        let rows: LayerRows
+    /// `partition` ('' for the main profile) picks the settings; a named partition holding no setting for this
+    /// device is `RenderError.unknownPartition`.
+    /// `withoutSecrets` renders the bootstrap profile (`ResolvedRows.withoutSecrets`).
+    public static func document(store: DeviceStore, device: Device, identity: ClientIdentity,
+                                partition: String = "", withoutSecrets: Bool = false) throws(RenderError) -> [UInt8] {
+        var rows: LayerRows
         do {
-            rows = try store.layerRows(model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
+            rows = try store.layerRows(model: device.model(presentedBy: identity), group: device.group, mac: device.mac,
+                                       partition: partition)
         } catch {
             throw .database(error)
         }
+        if partition.isEmpty {
+            rows.appendDerived(for: device)
+        } else if !rows.hasSettings {
+            throw .unknownPartition(partition)
+        }
         do {
-            return FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))
+            let resolved = try rows.resolve(device: device, identity: identity)
+            return FlatProfile.render(rows, withoutSecrets ? resolved.withoutSecrets(rows) : resolved)
         } catch {
             throw .settings(error)
         }
@@ -187,8 +225,9 @@ public final class ProfileService {
 
     /// The body a phone with `identity` receives for `device` in `form`: exactly what the CGI sends, and what
     /// `provctl render` prints.
-    public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm) throws(RenderError) -> [UInt8] {
-        let xml = try document(store: store, device: device, identity: identity)
+    public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm,
+                               partition: String = "") throws(RenderError) -> [UInt8] {
+        let xml = try document(store: store, device: device, identity: identity, partition: partition)
         do {
             return try ProfileEncoding.encode(xml, form: form, device: device)
         } catch {
@@ -202,9 +241,12 @@ public enum RenderError: Error, Sendable, CustomStringConvertible {
     case database(SQLiteError)
     case settings(SettingsError)
     case encoding(EncodingError)
+    /// A partition with no setting at any of the device's scopes: no such profile for it.
+    case unknownPartition(String)
 
     public var description: String {
         switch self {
+        case .unknownPartition(let name): "no settings in partition \(name)"
         case .database(let error): "\(error)"
         case .settings(let error): "\(error)"
         case .encoding(let error): "\(error)"

@@ -29,7 +29,7 @@ struct Adopt: ParsableCommand {
         try checkDeviceFieldValues([("group", "--group", group), ("model", "--model", model)])
         let opened = try store.open()
         let macs = try macs.map { try parseMAC($0) }
-        let encryption = serving.encryption
+        let encryption = try serving.encryption
         try warnIfNew("model", model.map { [$0] } ?? [], in: opened)
         try warnIfNew("group", group.map { [$0] } ?? [], in: opened)
         let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(Set(macs)) }) { audit in

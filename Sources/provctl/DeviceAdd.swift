@@ -32,7 +32,7 @@ struct DeviceAdd: ParsableCommand {
         try checkDeviceFieldValues([("serial", "--serial", serial), ("model", "--model", model), ("group", "--group", group)])
         let opened = try store.open()
         let mac = try parseMAC(mac)
-        let encryption = serving.encryption
+        let encryption = try serving.encryption
         let device = Device(mac: mac, serial: serial, model: model, group: group, enabled: !serving.disabled, gzip: serving.gzip,
                             encryption: encryption)
         try warnIfNew("model", model.map { [$0] } ?? [], in: opened)

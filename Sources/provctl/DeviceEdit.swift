@@ -9,6 +9,11 @@ struct DeviceEdit: ParsableCommand {
         discussion: """
             Example: provctl device edit 000e08abcdef --group support --serial '' --encrypt aes-256-cbc \
             --key 'new phrase' --kdf md5 --dry-run
+            RFC 8188: provctl device edit 000e08abcdef --encrypt aes128gcm --key yqdlZ-tYemfogSmv7Ts5yQ \
+            --key-id prov1 --record-size 4096 (the IKM in base64url; --key-stdin reads it from standard input).
+            Accounts: provctl device edit 000e08abcdef --account phone-0001 --password-stdin < pw.txt; the phone's \
+            rule then holds [--uid phone-0001 --pwd ...]. --bootstrap cfg|profile lets callers without a \
+            certificate or account fetch the encrypted .cfg, or the profile without its secrets.
             """
     )
 
@@ -20,21 +25,41 @@ struct DeviceEdit: ParsableCommand {
     @Option(help: "The product the certificate must carry; '' clears it.", completion: .custom(Completion.models)) var model: String?
     @Option(help: "The group; '' clears it.", completion: .custom(Completion.groups)) var group: String?
     @Flag(inversion: .prefixedNo, help: "Gzip the profile before encrypting a .cfg.") var gzip: Bool?
-    @Option(help: ArgumentHelp("aes-256-cbc, or none to stop encrypting.", valueName: "cipher")) var encrypt: String?
-    @Option(help: "A new passphrase (with --encrypt aes-256-cbc, or for a device already encrypted).") var key: String?
-    @Option(help: "Key derivation digest: md5 or sha256.") var kdf: String?
+    @OptionGroup var cipher: EncryptionOptions
+    @Option(help: "The HTTP account's user name (Basic or Digest over HTTPS, for a phone without a unique certificate).")
+    var account: String?
+    @Option(help: "The account's password (stored only as HA1 = MD5(user:realm:password)).") var password: String?
+    @Flag(help: "Read the account's password from the first line of standard input.") var passwordStdin = false
+    @Option(help: "The Digest realm of the account (default: provisioner, or the account's current realm).") var realm: String?
+    @Flag(help: "Remove the device's account.") var noAccount = false
+    @Option(help: ArgumentHelp("What a caller that proves nothing may fetch: none, cfg (the encrypted .cfg only) or profile (every secret left out).",
+                               valueName: "policy")) var bootstrap: String?
 
     func validate() throws {
+        if let account, account.isEmpty || account.utf8.count > 64 || account.contains(":") || account.contains("\"")
+            || account.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            throw ValidationError("--account: 1 to 64 characters, no ':' (Basic splits there), no '\"', no control characters")
+        }
+        if let realm, realm.isEmpty || realm.contains("\"") || realm.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+            throw ValidationError("--realm: one non-empty line without '\"'")
+        }
+        if let password, password.isEmpty || password.contains(where: { $0.isNewline }) {
+            throw ValidationError("--password: one non-empty line")
+        }
+        if password != nil && passwordStdin { throw ValidationError("--password-stdin: not with --password") }
+        if passwordStdin && cipher.keyStdin { throw ValidationError("--password-stdin: not with --key-stdin (one standard input)") }
+        if noAccount && (account != nil || password != nil || passwordStdin || realm != nil) {
+            throw ValidationError("--no-account: not with --account, --password or --realm")
+        }
+        if let bootstrap, BootstrapPolicy(rawValue: bootstrap) == nil {
+            throw ValidationError("--bootstrap: \"\(bootstrap)\" must be none, cfg or profile")
+        }
         _ = try parseMAC(mac)
         try checkDeviceFields([("--serial", serial), ("--model", model), ("--group", group)], allowEmpty: true)
-        if let encrypt, encrypt != "aes-256-cbc" && encrypt != "none" {
-            throw ValidationError("--encrypt: \"\(encrypt)\" must be aes-256-cbc or none")
-        }
-        if encrypt == "none" && (key != nil || kdf != nil) { throw ValidationError("--key/--kdf: not with --encrypt none") }
-        if let key, key.isEmpty || key.contains(where: { $0.isNewline }) { throw ValidationError("--key: one non-empty line") }
-        if let kdf, KeyDerivationDigest(rawValue: kdf) == nil { throw ValidationError("--kdf: \"\(kdf)\" must be md5 or sha256") }
-        if serial == nil && model == nil && group == nil && gzip == nil && encrypt == nil && key == nil && kdf == nil {
-            throw ValidationError("nothing to change: give at least one of --serial --model --group --[no-]gzip --encrypt --key --kdf")
+        try cipher.check()
+        if serial == nil && model == nil && group == nil && gzip == nil && cipher.isEmpty && account == nil && password == nil
+            && !passwordStdin && realm == nil && !noAccount && bootstrap == nil {
+            throw ValidationError("nothing to change: give at least one of --serial --model --group --[no-]gzip --encrypt --key --kdf --key-id --record-size --account --password --realm --no-account --bootstrap")
         }
     }
 
@@ -49,19 +74,40 @@ struct DeviceEdit: ParsableCommand {
         if let model { device.model = model.isEmpty ? nil : model }
         if let group { device.group = group.isEmpty ? nil : group }
         if let gzip { device.gzip = gzip }
-        switch (encrypt, old.encryption) {
-        case ("none", _):
-            device.encryption = .none
-        case (_, .aes256cbc(let oldKey, let oldDigest)):
-            device.encryption = .aes256cbc(key: key ?? oldKey, digest: kdf.flatMap(KeyDerivationDigest.init) ?? oldDigest)
-        case ("aes-256-cbc", .none):
-            guard let key else { throw ValidationError("--key: required to start encrypting") }
-            device.encryption = .aes256cbc(key: key, digest: kdf.flatMap(KeyDerivationDigest.init) ?? .sha256)
-        default:
-            if key != nil || kdf != nil {
-                throw ValidationError("--key/--kdf: the device is not encrypted; add --encrypt aes-256-cbc")
+        if !cipher.isEmpty { device.encryption = try cipher.applied(to: old.encryption) }
+        if let bootstrap { device.bootstrap = BootstrapPolicy(rawValue: bootstrap) ?? .none }
+        if noAccount {
+            device.account = nil
+        } else if account != nil || password != nil || passwordStdin || realm != nil {
+            var secret = password
+            if passwordStdin {
+                guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                    throw ValidationError("--password-stdin: standard input holds no password")
+                }
+                secret = line
+            }
+            guard let user = account ?? old.account?.user else {
+                throw ValidationError("--account: required to give the device an account")
+            }
+            let newRealm = realm ?? old.account?.realm ?? DeviceAccount.defaultRealm
+            // HA1 covers user and realm: changing either needs the password again.
+            guard let secret else {
+                if let current = old.account, current.user == user, current.realm == newRealm {
+                    device.account = current
+                } else {
+                    throw ValidationError("--password: required with a new account, user name or realm (HA1 covers all three)")
+                }
+                return try save(device, old: old, in: opened, mac: mac)
+            }
+            device.account = DeviceAccount(user: user, realm: newRealm, ha1: AccountCheck.ha1(user: user, realm: newRealm, password: secret))
+            if let other = try opened.device(accountUser: user), other.mac != mac {
+                throw Failure(.conflict, "--account: \(user) is already the account of \(other.mac)")
             }
         }
+        try save(device, old: old, in: opened, mac: mac)
+    }
+
+    func save(_ device: Device, old: Device, in opened: DeviceStore, mac: MACAddress) throws {
         if device == old {
             Output.emit(ChangeResult(action: "device edit", message: "\(mac): no change", count: 0,
                                      fields: [("mac", .string(mac.hex))]), json: output.json)

@@ -58,7 +58,18 @@ struct DeviceShow: ParsableCommand {
             fields.append(["encryption", "aes-256-cbc"])
             fields.append(["key", output.shown(key: key)])
             fields.append(["kdf", digest.rawValue])
+        case .aes128gcm(let key):
+            fields.append(["encryption", "aes128gcm (RFC 8188)"])
+            fields.append(["key", output.shown(key: key.ikm)])
+            fields.append(["key id", key.keyID.isEmpty ? "(empty)" : key.keyID])
+            fields.append(["record size", String(key.recordSize)])
         }
+        if let account = device.account {
+            fields.append(["account", "\(account.user) (realm \(account.realm), password stored as HA1\(output.showSecrets ? " " + account.ha1 : ""))"])
+        } else {
+            fields.append(["account", "none"])
+        }
+        fields.append(["bootstrap", device.bootstrap.rawValue])
         if let seen {
             fields.append(["last seen", "\(timestamp(seen.lastSeen)) from \(seen.remoteAddress ?? "-") firmware \(seen.firmware ?? "-")"])
             fields.append(["first seen", timestamp(seen.firstSeen)])

@@ -271,14 +271,8 @@ struct ImportDevices: ParsableCommand {
                       problems: inout [Failure.Problem]) throws -> Counts {
         let database = store.database
         let select = try database.prepare("SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1")
-        let insert = try database.prepare("""
-            INSERT INTO devices (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-            """)
-        let update = try database.prepare("""
-            UPDATE devices SET serial = ?2, model = ?3, group_name = ?4, enabled = ?5, gzip = ?6, encryption = ?7,
-                encryption_key = ?8, kdf_digest = ?9, updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE mac = ?1
-            """)
+        let insert = try database.prepare(DeviceStore.insertDeviceSQL)
+        let update = try database.prepare(DeviceStore.updateDeviceSQL)
         let selectVariables = try database.prepare("SELECT name, value FROM variables WHERE scope = 'device' AND target = ?1 ORDER BY name")
         let deleteVariables = try database.prepare("DELETE FROM variables WHERE scope = 'device' AND target = ?1")
         let insertVariable = try database.prepare("INSERT INTO variables (scope, target, name, value) VALUES ('device', ?1, ?2, ?3)")

@@ -92,7 +92,16 @@ func deviceJSON(_ device: Device, seen: SeenRecord?, output: OutputOptions) -> [
     case .aes256cbc(let key, let digest):
         object["key"] = output.shown(key: key)
         object["kdf"] = digest.rawValue
+    case .aes128gcm(let key):
+        object["key"] = output.shown(key: key.ikm)
+        object["kdf"] = NSNull()
+        object["key_id"] = key.keyID
+        object["record_size"] = key.recordSize
     }
+    object["account"] = device.account.map { account -> Any in
+        ["user": account.user, "realm": account.realm, "ha1": output.shown(key: account.ha1) as Any]
+    } ?? NSNull()
+    object["bootstrap"] = device.bootstrap.rawValue
     object["seen"] = seen.map { seen -> Any in
         ["first": timestamp(seen.firstSeen), "last": timestamp(seen.lastSeen), "count": seen.count,
          "remote_addr": json(seen.remoteAddress), "firmware": json(seen.firmware)]
@@ -112,7 +121,15 @@ func describe(_ device: Device, showSecrets: Bool = false) -> String {
     case .none: parts.append("encryption=none")
     case .aes256cbc(let key, let digest):
         parts.append("encryption=aes-256-cbc key=\(showSecrets ? key : Secrets.mask) kdf=\(digest.rawValue)")
+    case .aes128gcm(let key):
+        parts.append("encryption=aes128gcm key=\(showSecrets ? key.ikm : Secrets.mask) key-id=\(key.keyID.isEmpty ? "-" : key.keyID)"
+                     + " record-size=\(key.recordSize)")
     }
+    if let account = device.account {
+        // The HA1 changes with the password: a change shows as a new mask, never as the hash.
+        parts.append("account=\(account.user) realm=\(account.realm) password=\(showSecrets ? account.ha1 : Secrets.mask)")
+    }
+    if device.bootstrap != .none { parts.append("bootstrap=\(device.bootstrap.rawValue)") }
     return parts.joined(separator: " ")
 }
 

@@ -11,8 +11,12 @@ struct Render: ParsableCommand {
             would present. Binary forms (gz, cfg) are written as bytes: redirect them to a file. --plain undoes \
             the encryption and gzip and prints the XML inside. The profile holds its secrets as served: it is not \
             masked.
-            --all --out DIR writes DIR/<mac>.xml|.gz|.cfg for every enabled device (disabled devices are answered \
+            --all --out DIR writes DIR/<mac>.xml|.gz|.cfg for every enabled device, and only where the file there \
+            does not already hold the same profile (an encrypted one is compared by what it decrypts to), each \
+            written beside and renamed into place: a TFTP or HTTP folder for phones can be re-exported at any time (disabled devices are answered \
             403, devices without encryption have no .cfg: both are skipped and counted).
+            --partition NAME renders that partition of the profile, as the phone's $MA-NAME.xml (with --all: \
+            DIR/<mac>-NAME.<form>).
             Examples: provctl render 000e08abcdef --form cfg > 000e08abcdef.cfg
                       provctl render 000e08abcdef --form cfg --plain
                       provctl render --all --out /tmp/profiles --form gz
@@ -27,8 +31,10 @@ struct Render: ParsableCommand {
     @Flag(help: "Render every device into --out DIR.") var all = false
     @Option(help: ArgumentHelp("The folder for --all (created if missing).", valueName: "dir")) var out: String?
     @Option(help: "Workers for --all, each with its own connection (default: one per processor).") var jobs: Int?
+    @OptionGroup var part: PartitionOption
 
     func validate() throws {
+        try part.check()
         guard ProfileForm(rawValue: form) != nil else { throw ValidationError("--form: \"\(form)\" must be xml, gz or cfg") }
         if all {
             if mac != nil { throw ValidationError("MAC: not with --all") }
@@ -52,16 +58,23 @@ struct Render: ParsableCommand {
         if !device.enabled { warn("provctl: note: \(mac) is disabled; profile-cgi answers it 403 \"device disabled\"") }
         var body: [UInt8]
         do {
-            body = try ProfileService.profile(store: opened, device: device, identity: .standIn(for: device), form: form)
+            body = try ProfileService.profile(store: opened, device: device, identity: .standIn(for: device), form: form,
+                                              partition: part.name)
         } catch {
             if case .encoding(.noKey) = error {
                 throw Failure(.notFound, "render \(mac): no encryption configured (profile-cgi answers .cfg 404)")
+            }
+            if case .unknownPartition(let name) = error {
+                throw Failure(.notFound, "--partition: \(mac) has no settings in partition \(name) (profile-cgi answers 404)")
             }
             throw Failure(.runtime, "render \(mac): \(error)")
         }
         if plain {
             if form == .cfg, case .aes256cbc(let key, let digest) = device.encryption {
                 body = try OpenSSLEnc.decrypt(body, passphrase: key, digest: digest)
+            }
+            if form == .cfg, case .aes128gcm(let key) = device.encryption, let ikm = key.ikmBytes {
+                body = try AES128GCM.decrypt(body, ikm: ikm)
             }
             if Gzip.isGzip(body) { body = try Gzip.decompress(body) }
         }
@@ -90,6 +103,8 @@ struct Render: ParsableCommand {
         let tally = RenderTally()
         let path = store.path
         let progress = stdoutIsTerminal
+        let partitionName = part.name
+        let fileSuffix = partitionName.isEmpty ? "" : "-" + partitionName
         DispatchQueue.concurrentPerform(iterations: workers) { [lower, upper] worker in
             do {
                 let store = try DeviceStore(path: path, mode: .readOnly)
@@ -103,14 +118,23 @@ struct Render: ParsableCommand {
                     guard device.enabled else { tally.add(\.disabled); return }
                     if form == .cfg, device.encryption == .none { tally.add(\.unencrypted); return }
                     let body: [UInt8]
+                    let path = folder + "/" + device.mac.hex + fileSuffix + "." + form.rawValue
                     do {
-                        body = try renderer.profile(for: device, form: form)
+                        let existing = FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+                        guard let changed = try renderer.export(for: device, form: form, partition: partitionName, existing: existing) else {
+                            tally.add(\.unchanged)
+                            return
+                        }
+                        body = changed
+                    } catch RenderError.unknownPartition {
+                        tally.add(\.unpartitioned)
+                        return
                     } catch {
                         tally.add(\.failed)
                         warn("provctl: \(device.mac): \(provctlRenderProblem(error))")
                         return
                     }
-                    try Self.write(body, to: folder + "/" + device.mac.hex + "." + form.rawValue)
+                    try Self.write(body, to: path)
                     tally.add(\.written)
                 }
             } catch {
@@ -123,17 +147,28 @@ struct Render: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         Output.emit(ChangeResult(action: "render", message: "rendered \(counts.written) profile(s) into \(folder) in \(String(format: "%.2f", seconds)) s"
               + " (\(workers) worker(s))"
+              + (counts.unchanged > 0 ? "; \(counts.unchanged) unchanged" : "")
               + (counts.disabled > 0 ? "; \(counts.disabled) disabled skipped" : "")
               + (counts.unencrypted > 0 ? "; \(counts.unencrypted) without encryption skipped (no .cfg)" : "")
+              + (counts.unpartitioned > 0 ? "; \(counts.unpartitioned) without settings in the partition skipped" : "")
               + (counts.failed > 0 ? "; \(counts.failed) failed" : ""), count: counts.written, fields: [
                 ("folder", .string(folder)), ("form", .string(form.rawValue)), ("disabled_skipped", .int(counts.disabled)),
-                ("unencrypted_skipped", .int(counts.unencrypted)), ("failed", .int(counts.failed)),
+                ("unencrypted_skipped", .int(counts.unencrypted)), ("unchanged", .int(counts.unchanged)),
+                ("partition_skipped", .int(counts.unpartitioned)), ("failed", .int(counts.failed)),
               ]), json: format.json)
         if counts.failed > 0 { throw Failure(.runtime, "\(counts.failed) device(s) could not be rendered (see above; provctl check)") }
     }
 
     /// Writes a whole file with open/write/close: no buffering layer, one write for a profile.
+    /// Written beside the target and renamed over it, so a TFTP or HTTP server reading the folder never hands
+    /// out half a file.
     static func write(_ body: [UInt8], to path: String) throws {
+        let temporary = path + ".tmp"
+        try writeWhole(body, to: temporary)
+        guard rename(temporary, path) == 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+    }
+
+    static func writeWhole(_ body: [UInt8], to path: String) throws {
         let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -149,7 +184,7 @@ struct Render: ParsableCommand {
 /// Counts shared by the render workers.
 final class RenderTally: @unchecked Sendable {
     struct Counts {
-        var written = 0, disabled = 0, unencrypted = 0, failed = 0
+        var written = 0, unchanged = 0, disabled = 0, unencrypted = 0, unpartitioned = 0, failed = 0
         var error: String?
     }
 

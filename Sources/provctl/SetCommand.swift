@@ -11,7 +11,9 @@ struct SetCommand: ParsableCommand {
             ($MA, $PSN, ...). Each value is checked against its rule (seconds lists, Resync_At__HHmm_, ranges, \
             Yes/No booleans (yes/YES are stored as Yes), Privacy_Header_N_, Profile_Rule/Upgrade_Rule syntax, \
             characters XML forbids); a value with {{variables}} is checked per device by `provctl check`. \
-            Names the Cisco guides do not list are stored with a warning. Without --ua an existing ua is kept.
+            Names the Cisco guides do not list are stored with a warning. Without --ua an existing ua is kept. \
+            --partition NAME stores them in a partition of the profile, which the phone fetches as $MA-NAME.xml \
+            (e.g. with Profile_Rule_B); without it they go to the main profile ($MA.xml).
             Example: provctl set default Resync_Periodic=3600 \
             'Profile_Rule=[--key {{profile_key}}] https://prov.example.com/cgi-bin/profile/$MA.cfg' --ua na
             """
@@ -23,8 +25,10 @@ struct SetCommand: ParsableCommand {
     @OptionGroup var target: ScopeArgument
     @Argument(help: "NAME=VALUE pairs.", completion: .custom(Completion.assignments)) var assignments: [String]
     @Option(help: "The phone's ua attribute for these parameters: na, ro or rw.") var ua: String?
+    @OptionGroup var part: PartitionOption
 
     func validate() throws {
+        try part.check()
         if let ua, UserAccess(rawValue: ua) == nil { throw ValidationError("--ua: \"\(ua)\" must be na, ro or rw") }
         if assignments.isEmpty { throw ValidationError("give at least one NAME=VALUE") }
         for assignment in assignments { _ = try splitAssignment(assignment) }
@@ -43,15 +47,15 @@ struct SetCommand: ParsableCommand {
         var changed = 0
         let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
             for (name, value) in checked {
-                let old = try opened.setting(scope: scope, name: name)
-                let new = Setting(scope: scope, name: name, value: value, access: access ?? old?.access)
+                let old = try opened.setting(scope: scope, name: name, partition: part.name)
+                let new = Setting(scope: scope, name: name, value: value, access: access ?? old?.access, partition: part.name)
                 guard new != old else { continue }
                 try opened.set(new)
-                try audit.record("set", target: "\(scope) \(name)", old: auditValue(old), new: auditValue(new))
+                try audit.record("set", target: "\(scope)\(part.suffix) \(name)", old: auditValue(old), new: auditValue(new))
                 changed += 1
             }
         }
-        Output.emit(ChangeResult(action: "set", message: "set \(checked.count) parameter(s) at \(scope)" + (changed < checked.count ? " (\(checked.count - changed) unchanged)" : ""),
+        Output.emit(ChangeResult(action: "set", message: "set \(checked.count) parameter(s) at \(scope)\(part.suffix)" + (changed < checked.count ? " (\(checked.count - changed) unchanged)" : ""),
                                  count: changed, fields: [("scope", .string(scope.description))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
     }
 }

@@ -18,15 +18,18 @@ struct SettingsCommand: ParsableCommand {
         let settings = try opened.settings(at: try scope.parsed())
         if output.json {
             try printJSON(settings.map { setting -> [String: Any] in
-                ["scope": setting.scope.description, "name": setting.name,
+                ["scope": setting.scope.description, "partition": setting.partition, "name": setting.name,
                  "value": output.shown(name: setting.name, value: setting.value), "ua": json(setting.access?.rawValue)]
             })
             return
         }
-        var table = Table("SCOPE", "NAME", "UA", "VALUE")
+        let partitioned = settings.contains { !$0.partition.isEmpty }
+        var table = partitioned ? Table("SCOPE", "PARTITION", "NAME", "UA", "VALUE") : Table("SCOPE", "NAME", "UA", "VALUE")
         for setting in settings {
-            table.append([setting.scope.description, setting.name, setting.access?.rawValue,
-                          output.shown(name: setting.name, value: setting.value)])
+            var row: [String?] = [setting.scope.description]
+            if partitioned { row.append(setting.partition.isEmpty ? "-" : setting.partition) }
+            row += [setting.name, setting.access?.rawValue, output.shown(name: setting.name, value: setting.value)]
+            table.append(row)
         }
         table.print()
     }

@@ -160,3 +160,21 @@ func secretVariableNames(_ store: DeviceStore) throws -> Set<String> {
     }
     return names
 }
+
+/// `--partition NAME`: the partition of the profile a command works on (the main profile without it).
+struct PartitionOption: ParsableArguments {
+    @Option(help: ArgumentHelp("A partition of the profile (a-z 0-9 _, at most 32), fetched as $MA-NAME.xml; the main profile without it.",
+                               valueName: "name")) var partition: String?
+
+    func check() throws {
+        if let partition, !Partition.isValidName(partition) {
+            throw ValidationError("--partition: \"\(partition)\" must be 1 to \(Partition.maximumLength) of a-z, 0-9 and _")
+        }
+    }
+
+    /// The stored form: '' for the main profile.
+    var name: String { partition ?? "" }
+
+    /// ` partition NAME` for messages, empty for the main profile.
+    var suffix: String { partition.map { " partition \($0)" } ?? "" }
+}

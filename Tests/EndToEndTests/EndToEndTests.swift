@@ -108,12 +108,14 @@ final class EndToEndTests {
         }
     }
 
-    @Test("no client certificate: the handshake fails")
+    @Test("no client certificate (SSLVerifyClient optional): the handshake succeeds; 403 for a device without an account")
     func noCertificate() throws {
-        let (phone, _) = try registeredPhone()
+        let (phone, user) = try registeredPhone()
         let answer = try fetch("/cgi-bin/profile/\(phone.mac).xml", as: nil)
-        #expect(answer.exitCode != 0, "curl succeeded without a certificate: status \(answer.status)")
-        #expect(answer.body.isEmpty)
+        #expect(answer.exitCode == 0, "curl: \(answer.curlError)")
+        #expect(answer.status == 403)
+        #expect(answer.text == "certificate not verified\n")
+        #expect(!answer.text.contains(user))
     }
 
     @Test("a certificate from another CA, for a registered phone: the handshake fails")

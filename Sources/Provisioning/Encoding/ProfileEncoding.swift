@@ -28,7 +28,8 @@ extension ProfileForm {
     }
 }
 
-/// Turns the finished XML into the bytes of the requested form: plain, gzip, or gzip? + AES-256-CBC.
+/// Turns the finished XML into the bytes of the requested form: plain, gzip, or gzip? + AES-256-CBC (openssl enc)
+/// or gzip? + RFC 8188 aes128gcm, whichever the device is set to.
 public enum ProfileEncoding {
     /// The body for `form`. Compression always comes before encryption; a `.cfg` for a device without
     /// encryption is `EncodingError.noKey` (there is no such file for it), never a silent plain profile. A
@@ -49,13 +50,32 @@ public enum ProfileEncoding {
         case .gz:
             return try gzip(xml)
         case .cfg:
-            guard case .aes256cbc(let key, let digest) = device.encryption else { throw .noKey }
-            let plain = device.gzip ? try gzip(xml) : xml
-            do {
-                return try OpenSSLEnc.encrypt(plain, passphrase: key, digest: digest)
-            } catch {
-                throw .encryption("\(error)")
+            switch device.encryption {
+            case .none:
+                throw .noKey
+            case .aes256cbc(let key, let digest):
+                let plain = device.gzip ? try gzip(xml) : xml
+                do {
+                    return try OpenSSLEnc.encrypt(plain, passphrase: key, digest: digest)
+                } catch {
+                    throw .encryption("\(error)")
+                }
+            case .aes128gcm(let key):
+                guard let ikm = key.ikmBytes else { throw .encryption("the stored IKM is not base64url") }
+                let plain = device.gzip ? try gzip(xml) : xml
+                do {
+                    return try AES128GCM.encrypt(plain, ikm: ikm, keyID: Array(key.keyID.utf8), recordSize: key.recordSize)
+                } catch {
+                    throw .encryption("\(error)")
+                }
             }
         }
+    }
+
+    /// The `Content-Encoding` the answer must carry: `aes128gcm` for a `.cfg` of an RFC 8188 device (the phone
+    /// needs the header to decrypt, FACTS.md §5); nil otherwise (gzip and openssl enc are sniffed from the body).
+    public static func contentEncoding(form: ProfileForm, device: Device) -> String? {
+        if form == .cfg, case .aes128gcm = device.encryption { return "aes128gcm" }
+        return nil
     }
 }

@@ -8,6 +8,10 @@ public struct ClientIdentity: Sendable, Equatable {
         case variables
         /// Made from a stored device, for `provctl render`.
         case device
+        /// A device whose HTTP account the caller proved (Basic or Digest over HTTPS).
+        case account
+        /// A device a caller named without proving anything: bootstrap trust only.
+        case bootstrap
     }
 
     /// The MAC, from ST (or surname) in the OU/L/ST form, or from `CN=<product>-SEP<MAC>`.

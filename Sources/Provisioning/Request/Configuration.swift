@@ -76,6 +76,12 @@ public struct Request: Sendable {
     public var refusal: Refusal?
     /// The request body, as much of it as the caller read (at most `bodyLimit` bytes; a phone's report).
     public var body: [UInt8] = []
+    /// `HTTP_AUTHORIZATION` (Apache passes it to the CGI with `CGIPassAuth On`): a phone's Basic or Digest answer.
+    public var authorization: String?
+    /// True when the request came over TLS (`HTTPS=on`): credentials are only ever accepted then.
+    public var isHTTPS = false
+    /// `REQUEST_URI`: what a Digest response signs.
+    public var requestURI: String?
 
     /// The most of a body the caller keeps; a larger body is drained up to `drainLimit` and refused.
     public static let bodyLimit = 1 << 20
@@ -89,6 +95,9 @@ public struct Request: Sendable {
         remoteAddress = environment["REMOTE_ADDR"]
         contentLength = environment["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         certificateSerial = environment["SSL_CLIENT_M_SERIAL"]
+        authorization = environment["HTTP_AUTHORIZATION"]
+        isHTTPS = environment["HTTPS"] == "on"
+        requestURI = environment["REQUEST_URI"]
         if method == "POST", let report = ReportRequest(path: path) {
             self.report = report
         } else {

@@ -18,6 +18,8 @@ public struct ProfileRequest: Sendable, Equatable {
     public var form: ProfileForm
     /// The MAC the file name spells (`$MA.xml`, `$MAU.cfg`, `spa$MA.cfg`); it must be the caller's own.
     public var namedMAC: MACAddress?
+    /// The partition the file name asks for (`$MA-lines.xml` asks for `lines`); '' for the main profile.
+    public var partition: String = ""
 
     /// True for HEAD: headers only.
     public var isHead: Bool { method == "HEAD" }
@@ -51,6 +53,16 @@ public struct ProfileRequest: Sendable, Equatable {
             if form != .xml, stem.lowercased().hasSuffix(".xml") { stem = stem.dropLast(4) }
         } else {
             form = .xml
+        }
+        // `<MAC spelling>-<partition>`: a partition is only ever named after a MAC, so `/$PSN.xml` and
+        // `cisco-$MA.xml` keep meaning the main profile.
+        if let dash = stem.lastIndex(of: "-"), dash != stem.startIndex {
+            let name = String(stem[stem.index(after: dash)...]).lowercased()
+            if Partition.isValidName(name), let mac = MACAddress.named(inFileName: String(stem[..<dash])) {
+                namedMAC = mac
+                partition = name
+                return
+            }
         }
         namedMAC = MACAddress.named(inFileName: String(stem))
     }

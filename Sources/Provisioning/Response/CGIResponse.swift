@@ -20,7 +20,8 @@ public struct CGIResponse: Sendable, Equatable {
     public init(refusal: Refusal, omitsBody: Bool = false) {
         var headers: [(String, String)] = []
         if refusal.status == 405 { headers.append(("Allow", "GET, HEAD")) }
-        if refusal.status == 503 { headers.append(("Retry-After", "5")) }
+        if refusal.status == 503 || refusal.status == 429 { headers.append(("Retry-After", String(refusal.retryAfter ?? 5))) }
+        if let challenge = refusal.challenge { headers.append(("WWW-Authenticate", challenge)) }
         self.init(status: refusal.status, contentType: "text/plain; charset=utf-8", body: Array((refusal.reason + "\n").utf8),
                   extraHeaders: headers, omitsBody: omitsBody)
     }
@@ -35,6 +36,8 @@ public struct CGIResponse: Sendable, Equatable {
         switch status {
         case 200: "OK"
         case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 429: "Too Many Requests"
         case 403: "Forbidden"
         case 404: "Not Found"
         case 405: "Method Not Allowed"

@@ -7,11 +7,17 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: String
     /// More for the log line only (which variable was undefined, what SQLite said). Never a secret.
     public var detail: String?
+    /// A 401's `WWW-Authenticate` value (the Digest challenge).
+    public var challenge: String?
+    /// A 429's or 503's `Retry-After`, in seconds, when it is not the default 5.
+    public var retryAfter: Int?
 
-    public init(_ status: Int, _ reason: String, detail: String? = nil) {
+    public init(_ status: Int, _ reason: String, detail: String? = nil, challenge: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.reason = reason
         self.detail = detail
+        self.challenge = challenge
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(status) \(reason)" + (detail.map { ": \($0)" } ?? "") }

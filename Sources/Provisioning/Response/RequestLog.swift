@@ -15,6 +15,10 @@ public struct RequestLog: Sendable {
     public var detail: String?
     public var notes: [String] = []
     public var form: String?
+    /// The partition asked for (`$MA-lines.xml`); nil for the main profile.
+    public var partition: String?
+    /// How the caller proved who it is, when not by certificate: `account` or `bootstrap`.
+    public var auth: String?
     public var bytes = 0
     /// Microseconds from the request's start to the answer written, set by the caller.
     public var microseconds: Int?
@@ -24,6 +28,7 @@ public struct RequestLog: Sendable {
         remoteAddress = request.remoteAddress
         path = request.path
         method = request.method
+        if let requested = request.profileRequest, !requested.partition.isEmpty { partition = requested.partition }
         if let identity = request.identity {
             mac = identity.mac
             serial = identity.serial
@@ -55,6 +60,8 @@ public struct RequestLog: Sendable {
         field("method", method)
         field("path", path)
         field("form", form)
+        field("partition", partition)
+        field("auth", auth)
         field("bytes", String(bytes))
         field("us", microseconds.map { String($0) })
         field("detail", detail)

@@ -51,6 +51,16 @@ public struct LayerRows: Sendable {
     /// The number of rows.
     public var count: Int { table.count / Self.stride }
 
+    /// True when any row is a setting (not a variable).
+    public var hasSettings: Bool {
+        var row = 0
+        while row < count {
+            if table[row * Self.stride] == 0 { return true }
+            row += 1
+        }
+        return false
+    }
+
     func rank(_ row: Int) -> Int { table[row * Self.stride + 1] }
     func nameRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 2]..<table[row * Self.stride + 3] }
     func valueRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 3]..<table[row * Self.stride + 4] }
@@ -256,11 +266,14 @@ struct Resolver {
             var access = -1
             var winner = -1
             func take(_ cursor: inout Int, _ limit: Int) {
-                guard cursor < limit, compareNames(order[cursor], smallest) == 0 else { return }
-                let row = order[cursor]
-                if self.access(row) >= 0 { access = self.access(row) }
-                winner = row
-                cursor += 1
+                // Within one scope a name is stored once; a derived row (`appendDerived`) comes after any stored
+                // one of its name and wins.
+                while cursor < limit, compareNames(order[cursor], smallest) == 0 {
+                    let row = order[cursor]
+                    if self.access(row) >= 0 { access = self.access(row) }
+                    winner = row
+                    cursor += 1
+                }
             }
             take(&cursors.0, limits.0)
             take(&cursors.1, limits.1)

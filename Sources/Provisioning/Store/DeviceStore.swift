@@ -27,8 +27,10 @@ public final class DeviceStore {
 
     /// The schema version this build reads and writes (the admin library's migrations; a test checks they agree).
     /// 2: `seen` and `claims` moved to the journal. 3: `changes`, the undo log. 4: each audit entry names its
-    /// range of `changes` rows.
-    public static let schemaVersion = 4
+    /// range of `changes` rows. 5: RFC 8188 `aes128gcm` devices (`ece_key_id`, `ece_record_size`). 6: partitioned
+    /// profiles (`settings.part`). 7: device accounts and bootstrap policy (`account_user`, `account_realm`,
+    /// `account_ha1`, `bootstrap`), `server_keys`.
+    public static let schemaVersion = 7
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {
@@ -97,7 +99,7 @@ public final class DeviceStore {
 
     // MARK: Reading (the CGI's path)
 
-    package static let deviceColumns = "mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest"
+    package static let deviceColumns = "mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap"
 
     /// The device with this MAC, or `nil`.
     public func device(mac: MACAddress) throws(SQLiteError) -> Device? {
@@ -112,7 +114,25 @@ public final class DeviceStore {
     /// `SELECT deviceColumns FROM devices WHERE mac = ?1`, spelled out: the CGI's queries are literals, because a
     /// string built at run time grows through reallocations, and the first string storage freed makes the Swift
     /// runtime instantiate metadata (about 35k instructions). A test checks the spelling against the parts.
-    static let deviceQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest FROM devices WHERE mac = ?1"
+    static let deviceQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap FROM devices WHERE mac = ?1"
+
+    /// The device whose account has this user name (the same columns), for a caller that authenticates instead
+    /// of presenting a certificate.
+    static let accountQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap FROM devices WHERE account_user = ?1"
+
+    /// The device with the account `user`, or `nil`.
+    public func device(accountUser user: String) throws(SQLiteError) -> Device? {
+        let statement = try database.prepare(Self.accountQuery)
+        try statement.bind(1, user)
+        return try statement.step() ? Self.device(from: statement) : nil
+    }
+
+    /// The key Digest nonces are signed with (`server_keys`, made by the migration), or nil.
+    public func nonceKey() throws(SQLiteError) -> [UInt8]? {
+        let statement = try database.prepare("SELECT value FROM server_keys WHERE name = 'nonce'")
+        guard try statement.step(), let text = statement.text(0) else { return nil }
+        return Array(text.utf8)
+    }
 
     /// A device from a row of `deviceColumns`.
     package static func device(from row: SQLiteStatement) throws(SQLiteError) -> Device {
@@ -120,15 +140,28 @@ public final class DeviceStore {
             throw SQLiteError(code: 0, message: "a device row has a malformed MAC", sql: nil)
         }
         var encryption = Encryption.none
-        if row.text(6) == "aes-256-cbc", let key = row.text(7) {
-            encryption = .aes256cbc(key: key, digest: KeyDerivationDigest(rawValue: row.text(8) ?? "") ?? .sha256)
+        if let key = row.text(7) {
+            switch row.text(6) ?? "" {
+            case "aes-256-cbc":
+                encryption = .aes256cbc(key: key, digest: KeyDerivationDigest(rawValue: row.text(8) ?? "") ?? .sha256)
+            case "aes128gcm":
+                encryption = .aes128gcm(ContentEncryptionKey(ikm: key, keyID: row.text(9) ?? "", recordSize: row.int(10)))
+            default:
+                break
+            }
+        }
+        var account: DeviceAccount? = nil
+        if let user = row.text(11), let ha1 = row.text(13) {
+            account = DeviceAccount(user: user, realm: row.text(12) ?? DeviceAccount.defaultRealm, ha1: ha1)
         }
         return Device(mac: mac, serial: row.text(1), model: row.text(2), group: row.text(3),
-                      enabled: row.int(4) != 0, gzip: row.int(5) != 0, encryption: encryption)
+                      enabled: row.int(4) != 0, gzip: row.int(5) != 0, encryption: encryption, account: account,
+                      bootstrap: BootstrapPolicy(rawValue: row.text(14) ?? "") ?? .none)
     }
 
     /// The same rows as `layers`, read straight into the merge's byte form: the CGI's path.
-    public func layerRows(model: String?, group: String?, mac: MACAddress) throws(SQLiteError) -> LayerRows {
+    /// `partition` is '' for the main profile.
+    public func layerRows(model: String?, group: String?, mac: MACAddress, partition: String = "") throws(SQLiteError) -> LayerRows {
         let statement: SQLiteStatement
         if let layersStatement { statement = layersStatement } else { statement = try database.prepare(Self.allFourScopesQuery) }
         layersStatement = statement
@@ -136,6 +169,7 @@ public final class DeviceStore {
         try statement.bind(1, model)
         try statement.bind(2, group)
         try statement.bind(3, mac.hex)
+        try statement.bind(4, partition)
         var rows = LayerRows(model: model, group: group, mac: mac)
         while try statement.step() {
             let rank = statement.int(1)
@@ -148,7 +182,7 @@ public final class DeviceStore {
     /// `layersQuery(where: allFourScopes)` spelled out, for the CGI (see `deviceQuery`).
     static let allFourScopesQuery = """
         SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua
-        FROM settings WHERE (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
+        FROM settings WHERE ((scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)) AND part = ?4
         UNION ALL
         SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL
         FROM variables WHERE (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)

@@ -82,13 +82,51 @@ public enum Encryption: Sendable, Equatable {
     case none
     /// `openssl enc -aes-256-cbc -k key -md digest`. The key is a passphrase, as the phone's `[--key]` is.
     case aes256cbc(key: String, digest: KeyDerivationDigest)
+    /// RFC 8188 `Content-Encoding: aes128gcm`, with the phone's `IKM_HTTP_Encrypt_Content`.
+    case aes128gcm(ContentEncryptionKey)
 
-    /// The `encryption` column: `none` or `aes-256-cbc`.
+    /// The `encryption` column: `none`, `aes-256-cbc` or `aes128gcm`.
     public var name: String {
         switch self {
         case .none: "none"
         case .aes256cbc: "aes-256-cbc"
+        case .aes128gcm: "aes128gcm"
         }
+    }
+
+    /// The names `name` takes, for provctl's messages.
+    public static let names = ["none", "aes-256-cbc", "aes128gcm"]
+}
+
+/// A device's RFC 8188 key material and header fields.
+public struct ContentEncryptionKey: Sendable, Equatable {
+    /// The input keying material in base64url, as RFC 8188's examples write keys and as the phone's
+    /// `IKM_HTTP_Encrypt_Content` carries it.
+    public var ikm: String
+    /// The `keyid` field of the header (UTF-8, at most 255 octets); empty by default.
+    public var keyID: String
+    /// The `rs` field: the size of each encrypted record, 18 up to 2^32-1.
+    public var recordSize: Int
+
+    public init(ikm: String, keyID: String = "", recordSize: Int = AES128GCM.defaultRecordSize) {
+        self.ikm = ikm
+        self.keyID = keyID
+        self.recordSize = recordSize
+    }
+
+    /// The IKM's octets; nil when `ikm` is not base64url.
+    public var ikmBytes: [UInt8]? { Base64URL.decode(ikm) }
+
+    /// Why these fields cannot be used, naming the field; nil when they can. The IKM must be base64url of at
+    /// least 16 octets (the key the cipher ends up with is 128 bits; less input would weaken it).
+    public var problem: String? {
+        guard let bytes = ikmBytes else { return "--key: the IKM must be base64url (A-Z a-z 0-9 - _), as RFC 8188 writes keys" }
+        if bytes.count < 16 { return "--key: the IKM must be at least 16 octets (22 base64url characters), it is \(bytes.count)" }
+        if keyID.utf8.count > 255 { return "--key-id: at most 255 octets" }
+        if recordSize < AES128GCM.minimumRecordSize || recordSize > AES128GCM.maximumRecordSize {
+            return "--record-size: \(recordSize) must be 18 to \(AES128GCM.maximumRecordSize) (RFC 8188 §2)"
+        }
+        return nil
     }
 }
 
@@ -106,9 +144,14 @@ public struct Device: Sendable, Equatable {
     /// Gzip the XML before encrypting a `.cfg`.
     public var gzip: Bool
     public var encryption: Encryption
+    /// The HTTP account a phone without a unique certificate authenticates with (Basic or Digest, over HTTPS).
+    public var account: DeviceAccount?
+    /// What a caller that proved nothing may fetch of this device (plain HTTP, TFTP export, `/$PSN.xml`).
+    public var bootstrap: BootstrapPolicy
 
     public init(mac: MACAddress, serial: String? = nil, model: String? = nil, group: String? = nil,
-                enabled: Bool = true, gzip: Bool = false, encryption: Encryption = .none) {
+                enabled: Bool = true, gzip: Bool = false, encryption: Encryption = .none,
+                account: DeviceAccount? = nil, bootstrap: BootstrapPolicy = .none) {
         self.mac = mac
         self.serial = serial
         self.model = model
@@ -116,7 +159,39 @@ public struct Device: Sendable, Equatable {
         self.enabled = enabled
         self.gzip = gzip
         self.encryption = encryption
+        self.account = account
+        self.bootstrap = bootstrap
     }
+}
+
+/// A device's HTTP account: the user name, the realm, and HA1 = MD5(user:realm:password) (RFC 7616 §3.4.2), the
+/// one stored form of the password. It answers Digest directly and Basic by hashing the offered password the same
+/// way; the password itself is never stored and cannot be read back.
+public struct DeviceAccount: Sendable, Equatable {
+    public var user: String
+    public var realm: String
+    /// 32 lower-case hex digits.
+    public var ha1: String
+
+    public init(user: String, realm: String, ha1: String) {
+        self.user = user
+        self.realm = realm
+        self.ha1 = ha1
+    }
+
+    /// The realm new accounts get.
+    public static let defaultRealm = "provisioner"
+}
+
+/// What the server hands a caller that proved nothing (no unique certificate, no account): the admin's choice
+/// per device. Only ever what is safe to hand anyone.
+public enum BootstrapPolicy: String, Sendable, CaseIterable {
+    /// Nothing: 401 (when the device has an account) or 403.
+    case none
+    /// The encrypted `.cfg` only; the phone's key reaches it by another route.
+    case cfg
+    /// The profile with every secret left out (`Secrets`), in any form.
+    case profile
 }
 
 /// One parameter value at one scope.
@@ -128,12 +203,31 @@ public struct Setting: Sendable, Equatable {
     public var value: String
     /// `ua="..."`, when set; a scope that leaves it unset inherits it from the scope below.
     public var access: UserAccess?
+    /// The partition of the profile the setting belongs to: '' for the main profile (`$MA.xml`), else a name
+    /// the phone fetches as `$MA-<name>.xml` (see `Partition`).
+    public var partition: String
 
-    public init(scope: Scope, name: String, value: String, access: UserAccess? = nil) {
+    public init(scope: Scope, name: String, value: String, access: UserAccess? = nil, partition: String = "") {
         self.scope = scope
         self.name = name
         self.value = value
         self.access = access
+        self.partition = partition
+    }
+}
+
+/// Partitioned profiles: besides its main profile a device may have named partitions, each a profile of its own
+/// that the phone fetches with `Profile_Rule_B`.._D` (applied in order after `Profile_Rule`). A partition is
+/// named in the file name after the MAC and a dash: `$MA-lines.xml`, `$MA-lines.cfg`, `$MAU-lines.gz`.
+public enum Partition {
+    /// The longest partition name.
+    public static let maximumLength = 32
+
+    /// True for a partition name: 1 to 32 of `a-z`, `0-9`, `_`.
+    public static func isValidName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= maximumLength else { return false }
+        return name.utf8.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
+            || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") }
     }
 }
 

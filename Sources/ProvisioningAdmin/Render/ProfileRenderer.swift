@@ -16,6 +16,7 @@ public final class ProfileRenderer {
     struct SharedKey: Hashable {
         var model: String?
         var group: String?
+        var partition: String
     }
 
     /// `cachesSharedLayers` reads the default, model and group rows once per (model, group) pair and only the
@@ -43,9 +44,9 @@ public final class ProfileRenderer {
     }
 
     /// The settings and variables that apply to `device` as its stand-in identity presents it.
-    public func layers(for device: Device) throws(SQLiteError) -> Layers {
+    public func layers(for device: Device, partition: String = "") throws(SQLiteError) -> Layers {
         if let sharedStatement, let deviceLayerStatement {
-            let key = SharedKey(model: device.model, group: device.group)
+            let key = SharedKey(model: device.model, group: device.group, partition: partition)
             var layers: Layers
             if let cached = shared[key] {
                 layers = cached
@@ -53,6 +54,7 @@ public final class ProfileRenderer {
                 sharedStatement.reset()
                 try sharedStatement.bind(1, device.model)
                 try sharedStatement.bind(2, device.group)
+                try sharedStatement.bind(4, partition)
                 layers = Layers()
                 try DeviceStore.readLayers(sharedStatement, model: device.model, group: device.group, mac: device.mac,
                                            into: &layers)
@@ -60,6 +62,7 @@ public final class ProfileRenderer {
             }
             deviceLayerStatement.reset()
             try deviceLayerStatement.bind(3, device.mac.hex)
+            try deviceLayerStatement.bind(4, partition)
             try DeviceStore.readLayers(deviceLayerStatement, model: device.model, group: device.group, mac: device.mac,
                                        into: &layers)
             return layers
@@ -68,6 +71,7 @@ public final class ProfileRenderer {
         try layersStatement.bind(1, device.model)
         try layersStatement.bind(2, device.group)
         try layersStatement.bind(3, device.mac.hex)
+        try layersStatement.bind(4, partition)
         var layers = Layers()
         try DeviceStore.readLayers(layersStatement, model: device.model, group: device.group, mac: device.mac, into: &layers)
         return layers
@@ -90,25 +94,73 @@ public final class ProfileRenderer {
 
     /// The body the CGI would send `device` for `form`: the CGI's merge and rendering (`LayerRows`), on rows
     /// read once per (model, group) when caching.
-    public func profile(for device: Device, form: ProfileForm) throws(RenderError) -> [UInt8] {
+    public func profile(for device: Device, form: ProfileForm, partition: String = "") throws(RenderError) -> [UInt8] {
+        try encode(try document(for: device, partition: partition), device: device, form: form)
+    }
+
+    /// The flat-profile XML of `device` (a partition of it), before any encoding.
+    public func document(for device: Device, partition: String = "") throws(RenderError) -> [UInt8] {
         let layers: Layers
         do {
-            layers = try self.layers(for: device)
+            layers = try self.layers(for: device, partition: partition)
         } catch {
             throw .database(error)
         }
         let identity = ClientIdentity.standIn(for: device)
-        let rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
-        let xml: [UInt8]
+        var rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
+        if partition.isEmpty {
+            rows.appendDerived(for: device)
+        } else if !rows.hasSettings {
+            throw .unknownPartition(partition)
+        }
         do {
-            xml = FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))
+            return FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))
         } catch {
             throw .settings(error)
         }
+    }
+
+    func encode(_ xml: [UInt8], device: Device, form: ProfileForm) throws(RenderError) -> [UInt8] {
         do {
             return try ProfileEncoding.encode(xml, form: form, device: device, compressor: form == .xml ? nil : compressor)
         } catch {
             throw .encoding(error)
+        }
+    }
+
+    /// For an export folder (`render --all --out`, a TFTP site): the file `device` needs in `form`, or nil when
+    /// `existing` (the file already there) holds exactly that profile. An encrypted file is compared by what it
+    /// decrypts to with the device's current key (a fresh encryption differs in every byte: a new salt), its
+    /// gzip layer and, for RFC 8188, its key id and record size; so an unchanged profile leaves the file, its
+    /// time and the phones' caches alone.
+    public func export(for device: Device, form: ProfileForm, partition: String = "",
+                       existing: [UInt8]?) throws(RenderError) -> [UInt8]? {
+        let xml = try document(for: device, partition: partition)
+        if let existing, holds(existing, xml: xml, device: device, form: form) { return nil }
+        return try encode(xml, device: device, form: form)
+    }
+
+    /// True when `body` is `xml` for `device` in `form`, in the device's current encoding.
+    func holds(_ body: [UInt8], xml: [UInt8], device: Device, form: ProfileForm) -> Bool {
+        var inner = body
+        switch form {
+        case .xml: return body == xml
+        case .gz: return Gzip.isGzip(body) && (try? Gzip.decompress(body)) == xml
+        case .cfg:
+            switch device.encryption {
+            case .none: return false
+            case .aes256cbc(let key, let digest):
+                guard let plain = try? OpenSSLEnc.decrypt(body, passphrase: key, digest: digest) else { return false }
+                inner = plain
+            case .aes128gcm(let key):
+                guard let ikm = key.ikmBytes, let header = try? AES128GCM.header(body),
+                      header.keyID == Array(key.keyID.utf8), header.recordSize == key.recordSize,
+                      let plain = try? AES128GCM.decrypt(body, ikm: ikm) else { return false }
+                inner = plain
+            }
+            guard Gzip.isGzip(inner) == device.gzip else { return false }
+            if device.gzip { return (try? Gzip.decompress(inner)) == xml }
+            return inner == xml
         }
     }
 

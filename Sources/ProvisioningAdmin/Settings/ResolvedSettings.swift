@@ -16,7 +16,8 @@ public struct ResolvedSettings: Sendable {
     /// directly). An undefined variable, a loop between variables, or a parameter name XML cannot carry is a
     /// `SettingsError` that names it.
     public init(layers: Layers, device: Device, identity: ClientIdentity) throws(SettingsError) {
-        let rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
+        var rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
+        rows.appendDerived(for: device)
         parameters = rows.parameters(try rows.resolve(device: device, identity: identity))
     }
 }

@@ -224,12 +224,12 @@ extension DeviceStore {
     // MARK: Settings and variables
 
     /// The setting `name` at `scope`, if stored.
-    public func setting(scope: Scope, name: String) throws(SQLiteError) -> Setting? {
-        let statement = try database.prepare("SELECT value, ua FROM settings WHERE scope = ?1 AND target = ?2 AND name = ?3")
-        try statement.bind([.text(scope.kind), .text(scope.target), .text(name)])
+    public func setting(scope: Scope, name: String, partition: String = "") throws(SQLiteError) -> Setting? {
+        let statement = try database.prepare("SELECT value, ua FROM settings WHERE scope = ?1 AND target = ?2 AND part = ?4 AND name = ?3")
+        try statement.bind([.text(scope.kind), .text(scope.target), .text(name), .text(partition)])
         guard try statement.step() else { return nil }
         return Setting(scope: scope, name: name, value: statement.text(0) ?? "",
-                       access: statement.text(1).flatMap { UserAccess(rawValue: $0) })
+                       access: statement.text(1).flatMap { UserAccess(rawValue: $0) }, partition: partition)
     }
 
     /// The variable `name` at `scope`, if stored.
@@ -242,9 +242,9 @@ extension DeviceStore {
 
     /// Removes a setting; false when it was not stored.
     @discardableResult
-    public func removeSetting(scope: Scope, name: String) throws(SQLiteError) -> Bool {
-        let statement = try database.prepare("DELETE FROM settings WHERE scope = ?1 AND target = ?2 AND name = ?3")
-        try statement.bind([.text(scope.kind), .text(scope.target), .text(name)])
+    public func removeSetting(scope: Scope, name: String, partition: String = "") throws(SQLiteError) -> Bool {
+        let statement = try database.prepare("DELETE FROM settings WHERE scope = ?1 AND target = ?2 AND part = ?4 AND name = ?3")
+        try statement.bind([.text(scope.kind), .text(scope.target), .text(name), .text(partition)])
         try statement.step()
         return database.changes > 0
     }
@@ -260,13 +260,14 @@ extension DeviceStore {
 
     /// The settings at `scope`, or at every scope when `nil`: default, models, groups, devices, then by name.
     public func settings(at scope: Scope? = nil) throws(SQLiteError) -> [Setting] {
-        let statement = try database.prepare(scopeQuery("SELECT scope, target, name, value, ua FROM settings", scope))
+        let statement = try database.prepare(scopeQuery("SELECT scope, target, name, value, ua, part FROM settings", scope))
         try bindScope(scope, to: statement)
         var settings: [Setting] = []
         while try statement.step() {
             guard let found = Scope(kind: statement.text(0) ?? "", target: statement.text(1) ?? "") else { continue }
             settings.append(Setting(scope: found, name: statement.text(2) ?? "", value: statement.text(3) ?? "",
-                                    access: statement.text(4).flatMap { UserAccess(rawValue: $0) }))
+                                    access: statement.text(4).flatMap { UserAccess(rawValue: $0) },
+                                    partition: statement.text(5) ?? ""))
         }
         return settings
     }

@@ -82,6 +82,66 @@ extension DeviceStore {
         // 4: an audit entry names its rows by range (first_change..last_change): no index to keep up and no
         // update per entry, which made a 100k-device import pay twice for its undo rows.
         UndoLog.migrationRanges,
+        // 5: RFC 8188 `aes128gcm` devices: the encryption CHECK admits it (the IKM, base64url, goes in
+        // encryption_key), with the header's key id and record size per device. SQLite cannot change a CHECK in
+        // place: the table is rebuilt with its rows.
+        """
+        CREATE TABLE devices_v5 (
+            mac TEXT NOT NULL PRIMARY KEY CHECK (length(mac) = 12 AND mac NOT GLOB '*[^0-9a-f]*'),
+            serial TEXT,
+            model TEXT,
+            group_name TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+            gzip INTEGER NOT NULL DEFAULT 0 CHECK (gzip IN (0, 1)),
+            encryption TEXT NOT NULL DEFAULT 'none' CHECK (encryption IN ('none', 'aes-256-cbc', 'aes128gcm')),
+            encryption_key TEXT,
+            kdf_digest TEXT NOT NULL DEFAULT 'sha256' CHECK (kdf_digest IN ('md5', 'sha256')),
+            ece_key_id TEXT NOT NULL DEFAULT '' CHECK (length(CAST(ece_key_id AS BLOB)) <= 255),
+            ece_record_size INTEGER NOT NULL DEFAULT 4096 CHECK (ece_record_size BETWEEN 18 AND 4294967295),
+            created_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
+            updated_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
+            CHECK (encryption = 'none' OR length(encryption_key) > 0)
+        ) WITHOUT ROWID;
+        INSERT INTO devices_v5 (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest,
+                                created_at, updated_at)
+            SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, created_at,
+                   updated_at FROM devices;
+        DROP TABLE devices;
+        ALTER TABLE devices_v5 RENAME TO devices;
+        CREATE INDEX devices_by_group ON devices (group_name);
+        CREATE INDEX devices_by_model ON devices (model);
+        """,
+        // 6: partitioned profiles. A setting belongs to a partition of the profile (`part`, '' for the main one):
+        // a phone fetches `$MA-<part>.xml` with Profile_Rule_B.._D and gets only that partition's settings.
+        // Variables stay shared by every partition. The primary key gains the column: the table is rebuilt.
+        """
+        CREATE TABLE settings_v6 (
+            scope TEXT NOT NULL CHECK (scope IN ('default', 'model', 'group', 'device')),
+            target TEXT NOT NULL,
+            part TEXT NOT NULL DEFAULT '' CHECK (part = '' OR (length(part) <= 32 AND part NOT GLOB '*[^a-z0-9_]*')),
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            ua TEXT CHECK (ua IS NULL OR ua IN ('na', 'ro', 'rw')),
+            PRIMARY KEY (scope, target, part, name)
+        ) WITHOUT ROWID;
+        INSERT INTO settings_v6 (scope, target, part, name, value, ua) SELECT scope, target, '', name, value, ua FROM settings;
+        DROP TABLE settings;
+        ALTER TABLE settings_v6 RENAME TO settings;
+        """,
+        // 7: trust without a certificate. A device may have an HTTP account (user name unique across devices; the
+        // password only as HA1 = MD5(user:realm:password)), and a bootstrap policy: what a caller that proved
+        // nothing may fetch. The undo log's triggers are made again over the current columns (rebuilding devices
+        // in 5 and settings in 6 dropped theirs). `server_keys` holds the key Digest nonces are signed with (hex text, 32 random bytes;
+        // replicated with the file, so every serving node accepts the others' nonces).
+        """
+        ALTER TABLE devices ADD COLUMN account_user TEXT CHECK (account_user IS NULL OR (length(account_user) BETWEEN 1 AND 64));
+        ALTER TABLE devices ADD COLUMN account_realm TEXT;
+        ALTER TABLE devices ADD COLUMN account_ha1 TEXT CHECK (account_ha1 IS NULL OR (length(account_ha1) = 32 AND account_ha1 NOT GLOB '*[^0-9a-f]*'));
+        ALTER TABLE devices ADD COLUMN bootstrap TEXT NOT NULL DEFAULT 'none' CHECK (bootstrap IN ('none', 'cfg', 'profile'));
+        CREATE UNIQUE INDEX devices_by_account ON devices (account_user) WHERE account_user IS NOT NULL;
+        CREATE TABLE server_keys (name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO server_keys (name, value) VALUES ('nonce', lower(hex(randomblob(32))));
+        """ + UndoLog.recreateTriggers,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -123,11 +183,12 @@ extension DeviceStore {
 
     /// The settings and variables of the default scope, `model`'s, `group`'s and `mac`'s, in one query that walks
     /// the primary-key index once per scope and table.
-    public func layers(model: String?, group: String?, mac: MACAddress) throws(SQLiteError) -> Layers {
+    public func layers(model: String?, group: String?, mac: MACAddress, partition: String = "") throws(SQLiteError) -> Layers {
         let statement = try database.prepare(Self.layersQuery(where: Self.allFourScopes))
         try statement.bind(1, model)
         try statement.bind(2, group)
         try statement.bind(3, mac.hex)
+        try statement.bind(4, partition)
         var layers = Layers()
         try Self.readLayers(statement, model: model, group: group, mac: mac, into: &layers)
         return layers
@@ -137,11 +198,12 @@ extension DeviceStore {
     /// 0 for settings, 1 for variables. One OR per table lets SQLite answer with a multi-index OR over the primary
     /// key, and parsing two short SELECTs costs far less than eight (the parse is a good part of a CGI request).
     /// No ORDER BY: SQLite's sorter cost more (0.23M instructions) than the merge in ResolvedSettings, which finds
-    /// each scope's rows already in primary-key order. `provctl` prepares it once for many devices.
+    /// each scope's rows already in primary-key order. `provctl` prepares it once for many devices. Settings are
+    /// those of partition ?4 ('' for the main profile); variables are shared by every partition.
     static func layersQuery(where condition: String) -> String {
         """
         SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua
-        FROM settings WHERE \(condition)
+        FROM settings WHERE (\(condition)) AND part = ?4
         UNION ALL
         SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL
         FROM variables WHERE \(condition)
@@ -184,10 +246,7 @@ extension DeviceStore {
 
     /// Adds a device; a MAC already stored is a constraint error.
     public func insert(_ device: Device) throws(SQLiteError) {
-        let statement = try database.prepare("""
-            INSERT INTO devices (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-            """)
+        let statement = try database.prepare(Self.insertDeviceSQL)
         try bindDevice(device, to: statement)
         try statement.step()
     }
@@ -195,15 +254,24 @@ extension DeviceStore {
     /// Replaces every field of the stored device with this MAC; false when there is none.
     @discardableResult
     public func update(_ device: Device) throws(SQLiteError) -> Bool {
-        let statement = try database.prepare("""
-            UPDATE devices SET serial = ?2, model = ?3, group_name = ?4, enabled = ?5, gzip = ?6, encryption = ?7,
-                encryption_key = ?8, kdf_digest = ?9, updated_at = CAST(strftime('%s', 'now') AS INTEGER)
-            WHERE mac = ?1
-            """)
+        let statement = try database.prepare(Self.updateDeviceSQL)
         try bindDevice(device, to: statement)
         try statement.step()
         return database.changes > 0
     }
+
+    /// The statements `bindDevice` binds: every field of a device, ?1 its MAC.
+    public static let insertDeviceSQL = """
+        INSERT INTO devices (mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest,
+                             ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+        """
+    public static let updateDeviceSQL = """
+        UPDATE devices SET serial = ?2, model = ?3, group_name = ?4, enabled = ?5, gzip = ?6, encryption = ?7,
+            encryption_key = ?8, kdf_digest = ?9, ece_key_id = ?10, ece_record_size = ?11,
+            account_user = ?12, account_realm = ?13, account_ha1 = ?14, bootstrap = ?15, updated_at = CAST(strftime('%s', 'now') AS INTEGER)
+        WHERE mac = ?1
+        """
 
     public func bindDevice(_ device: Device, to statement: SQLiteStatement) throws(SQLiteError) {
         try statement.bind(1, device.mac.hex)
@@ -220,7 +288,21 @@ extension DeviceStore {
         case .aes256cbc(let key, let digest):
             try statement.bind(8, key)
             try statement.bind(9, digest.rawValue)
+        case .aes128gcm(let key):
+            try statement.bind(8, key.ikm)
+            try statement.bind(9, KeyDerivationDigest.sha256.rawValue)
         }
+        if case .aes128gcm(let key) = device.encryption {
+            try statement.bind(10, key.keyID)
+            try statement.bind(11, key.recordSize)
+        } else {
+            try statement.bind(10, "")
+            try statement.bind(11, AES128GCM.defaultRecordSize)
+        }
+        try statement.bind(12, device.account?.user)
+        try statement.bind(13, device.account?.realm)
+        try statement.bind(14, device.account?.ha1)
+        try statement.bind(15, device.bootstrap.rawValue)
     }
 
     /// Every device, ordered by MAC.
@@ -234,11 +316,12 @@ extension DeviceStore {
     /// Sets (inserts or replaces) one setting.
     public func set(_ setting: Setting) throws(SQLiteError) {
         let statement = try database.prepare("""
-            INSERT INTO settings (scope, target, name, value, ua) VALUES (?1, ?2, ?3, ?4, ?5)
-            ON CONFLICT (scope, target, name) DO UPDATE SET value = excluded.value, ua = excluded.ua
+            INSERT INTO settings (scope, target, name, value, ua, part) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            ON CONFLICT (scope, target, part, name) DO UPDATE SET value = excluded.value, ua = excluded.ua
             """)
         try statement.bind([.text(setting.scope.kind), .text(setting.scope.target), .text(setting.name),
-                            .text(setting.value), setting.access.map { .text($0.rawValue) } ?? .null])
+                            .text(setting.value), setting.access.map { .text($0.rawValue) } ?? .null,
+                            .text(setting.partition)])
         try statement.step()
     }
 

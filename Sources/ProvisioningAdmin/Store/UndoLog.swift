@@ -13,33 +13,26 @@ public enum UndoLog {
         var key: [String]
     }
 
+    /// The tables as they are now (schema 7): what the triggers record and `revert` writes back.
     static let tables = [
+        Table(name: "devices", columns: ["mac", "serial", "model", "group_name", "enabled", "gzip", "encryption",
+                                         "encryption_key", "kdf_digest", "ece_key_id", "ece_record_size", "account_user",
+                                         "account_realm", "account_ha1", "bootstrap", "created_at", "updated_at"], key: ["mac"]),
+        Table(name: "settings", columns: ["scope", "target", "part", "name", "value", "ua"], key: ["scope", "target", "part", "name"]),
+        Table(name: "variables", columns: ["scope", "target", "name", "value"], key: ["scope", "target", "name"]),
+    ]
+
+    /// The tables as migration 3 saw them (frozen: a migration's SQL never changes).
+    static let tablesAtVersion3 = [
         Table(name: "devices", columns: ["mac", "serial", "model", "group_name", "enabled", "gzip", "encryption",
                                          "encryption_key", "kdf_digest", "created_at", "updated_at"], key: ["mac"]),
         Table(name: "settings", columns: ["scope", "target", "name", "value", "ua"], key: ["scope", "target", "name"]),
         Table(name: "variables", columns: ["scope", "target", "name", "value"], key: ["scope", "target", "name"]),
     ]
 
-    /// `json_object('mac', P.mac, ...)`: a row's image; `prefix` is `NEW.`, `OLD.` or empty for a SELECT.
-    static func image(_ table: Table, _ prefix: String) -> String {
-        "json_object(" + table.columns.map { "'\($0)', \(prefix)\($0)" }.joined(separator: ", ") + ")"
-    }
-
-    /// Migration 3.
-    static let migration: String = {
-        var sql = """
-            CREATE TABLE changes (
-                seq INTEGER PRIMARY KEY,
-                audit_id INTEGER,
-                tbl TEXT NOT NULL,
-                old TEXT,
-                new TEXT
-            );
-            CREATE INDEX changes_by_audit ON changes (audit_id);
-            CREATE INDEX changes_pending ON changes (seq) WHERE audit_id IS NULL;
-            CREATE INDEX audit_by_at ON audit (at);
-
-            """
+    /// The three triggers of each table, over `tables`' columns.
+    static func triggers(_ tables: [Table]) -> String {
+        var sql = ""
         for table in tables {
             let t = table.name
             sql += """
@@ -56,6 +49,37 @@ public enum UndoLog {
                 """
         }
         return sql
+    }
+
+    /// Drops whatever undo triggers exist and makes them over the current columns (the end of migration 7).
+    static let recreateTriggers: String = {
+        var sql = "\n"
+        for table in tables {
+            for event in ["insert", "update", "delete"] { sql += "DROP TRIGGER IF EXISTS \(table.name)_undo_\(event);\n" }
+        }
+        return sql + triggers(tables)
+    }()
+
+    /// `json_object('mac', P.mac, ...)`: a row's image; `prefix` is `NEW.`, `OLD.` or empty for a SELECT.
+    static func image(_ table: Table, _ prefix: String) -> String {
+        "json_object(" + table.columns.map { "'\($0)', \(prefix)\($0)" }.joined(separator: ", ") + ")"
+    }
+
+    /// Migration 3.
+    static let migration: String = {
+        """
+        CREATE TABLE changes (
+            seq INTEGER PRIMARY KEY,
+            audit_id INTEGER,
+            tbl TEXT NOT NULL,
+            old TEXT,
+            new TEXT
+        );
+        CREATE INDEX changes_by_audit ON changes (audit_id);
+        CREATE INDEX changes_pending ON changes (seq) WHERE audit_id IS NULL;
+        CREATE INDEX audit_by_at ON audit (at);
+
+        """ + triggers(tablesAtVersion3)
     }()
 
     /// Migration 4: ranges instead of a column on every row. Entries written under 3 get their range from it.
@@ -195,8 +219,13 @@ extension DeviceStore {
             try delete.bind(1, image)
             try delete.step()
             if let old = change.old {
-                let insert = try database.prepare("INSERT INTO \(table.name) (\(table.columns.joined(separator: ", "))) SELECT "
-                    + table.columns.map { "json_extract(?1, '$.\($0)')" }.joined(separator: ", "))
+                // An image recorded before a column existed (schemas 5-7 added some) leaves it to its default.
+                let present = try database.prepare("SELECT " + table.columns.map { "json_type(?1, '$.\($0)') IS NOT NULL" }.joined(separator: ", "))
+                try present.bind(1, old)
+                _ = try present.step()
+                let columns = table.columns.enumerated().filter { present.int(Int32($0.offset)) != 0 }.map(\.element)
+                let insert = try database.prepare("INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) SELECT "
+                    + columns.map { "json_extract(?1, '$.\($0)')" }.joined(separator: ", "))
                 try insert.bind(1, old)
                 try insert.step()
             }

@@ -56,6 +56,10 @@ public enum ParameterRules {
     /// refused (a name XML cannot carry, a character XML forbids); a value outside its rule is kept and the rule
     /// becomes a warning. `provctl set` is strict.
     public static func check(name: String, value: String, lenient: Bool = false) throws(RuleViolation) -> CheckedValue {
+        if DerivedSettings.isDerived(name) {
+            throw RuleViolation(name: name, value: value, rule: "written from the device's RFC 8188 key into its profile; "
+                                + "set it with provctl device edit MAC --encrypt aes128gcm --key IKM")
+        }
         guard XMLText.isValidName(name) else {
             throw RuleViolation(name: name, value: value, rule: "not a parameter name: ASCII letters, digits, _ - ., "
                                 + "a letter or _ first, at most 128 characters (a leaf of nested blocks: up to 8 such "

@@ -1,0 +1,234 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How well a caller proved who it is, decided per request; it decides what the caller gets.
+///
+/// - `full`: a unique client certificate that names the device, or the device's HTTP account (Basic or Digest,
+///   over HTTPS): the whole profile.
+/// - `bootstrap`: nothing proved (no certificate or the generic `ciscogeneric` one, no credentials; plain HTTP,
+///   the factory rule `/$PSN.xml`): only what the device's `BootstrapPolicy` declares safe for anyone, the
+///   encrypted `.cfg` or the profile with every secret left out; nothing at all by default.
+public enum TrustLevel: String, Sendable {
+    case full
+    case bootstrap
+}
+
+extension ProfileService {
+    /// Settles a caller that presented no usable certificate (`certificateRefusal` says why): by its
+    /// `Authorization` header over HTTPS, else at bootstrap trust for a device that allows it, else a 401
+    /// challenge (over HTTPS) or the certificate's own refusal. Runs inside the request's read transaction.
+    func settleWithoutCertificate(_ request: Request, _ asked: ProfileRequest, store: DeviceStore,
+                                  certificateRefusal: Refusal, log: inout RequestLog,
+                                  now: Int) throws(Refusal) -> (ClientIdentity, TrustLevel) {
+        let seconds = now / 1_000_000
+        let address = request.remoteAddress ?? "-"
+        if request.isHTTPS, let header = request.authorization {
+            log.auth = "account"
+            let state: AuthState
+            do {
+                state = try AuthState(path: AuthState.path(journalPath: configuration.journalPath))
+            } catch {
+                throw Refusal(503, "authentication unavailable", detail: "auth state: \(error)")
+            }
+            do {
+                if let wait = try state.retryAfter(address: address, now: seconds) {
+                    throw Refusal(429, "too many failed logins", detail: "\(AuthState.failureLimit) failures from \(address)",
+                                  retryAfter: wait)
+                }
+                let key = try store.nonceKey() ?? []
+                switch try verify(header, request: request, store: store, key: key, address: address, now: seconds, state: state) {
+                case .accepted(let device):
+                    try state.clearFailures(address: address)
+                    var identity = ClientIdentity.standIn(for: device)
+                    identity.source = .account
+                    return (identity, .full)
+                case .stale(let realm):
+                    throw Refusal(401, "authentication required", detail: "stale nonce",
+                                  challenge: Self.challenge(realm: realm, key: key, address: address, now: seconds, stale: true))
+                case .rejected(let realm, let why):
+                    try state.recordFailure(address: address, now: seconds)
+                    throw Refusal(401, "wrong credentials", detail: why,
+                                  challenge: Self.challenge(realm: realm, key: key, address: address, now: seconds, stale: false))
+                }
+            } catch let error as SQLiteError {
+                throw Self.refusal(reading: error, store: self)
+            } catch let refusal as Refusal {
+                throw refusal
+            } catch {
+                throw .serverError("\(error)")
+            }
+        }
+        // Nothing proved: the device the file name (else the User-Agent) names, if it allows bootstrap.
+        log.auth = "bootstrap"
+        let named = asked.namedMAC ?? log.userAgent?.mac
+        var device: Device? = nil
+        if let named {
+            do {
+                device = try store.device(mac: named)
+            } catch {
+                throw Self.refusal(reading: error, store: self)
+            }
+        }
+        // A device with an account is challenged over HTTPS rather than handed its bootstrap answer: a phone
+        // sends its [--uid --pwd] only in answer to a 401.
+        if let device, device.enabled, device.bootstrap != .none, !(request.isHTTPS && device.account != nil) {
+            var identity = ClientIdentity.standIn(for: device)
+            identity.source = .bootstrap
+            return (identity, .bootstrap)
+        }
+        // Over HTTPS, a device with an account (named by the file name, else by the User-Agent, which Cisco
+        // phones always fill with their MAC) is challenged: its phone answers with the [--uid --pwd] of its rule.
+        // Anything else keeps the certificate's refusal (403 certificate not verified, generic certificate).
+        if request.isHTTPS && device?.account != nil {
+            do {
+                let key = try store.nonceKey() ?? []
+                throw Refusal(401, "authentication required", detail: certificateRefusal.reason,
+                              challenge: Self.challenge(realm: device?.account?.realm ?? DeviceAccount.defaultRealm, key: key,
+                                                        address: address, now: seconds, stale: false))
+            } catch let error as SQLiteError {
+                throw Self.refusal(reading: error, store: self)
+            } catch let refusal as Refusal {
+                throw refusal
+            } catch {
+                throw .serverError("\(error)")
+            }
+        }
+        throw certificateRefusal
+    }
+
+    enum Verdict {
+        case accepted(Device)
+        case stale(realm: String)
+        case rejected(realm: String, why: String)
+    }
+
+    /// Checks Basic or Digest credentials against the account they name.
+    func verify(_ header: String, request: Request, store: DeviceStore, key: [UInt8], address: String, now: Int,
+                state: AuthState) throws -> Verdict {
+        guard let credentials = HTTPAuthorization(header) else {
+            return .rejected(realm: DeviceAccount.defaultRealm, why: "unreadable Authorization header")
+        }
+        switch credentials {
+        case .basic(let user, let password):
+            guard let device = try store.device(accountUser: user), let account = device.account else {
+                return .rejected(realm: DeviceAccount.defaultRealm, why: "no account \(user.prefix(64))")
+            }
+            let offered = AccountCheck.ha1(user: user, realm: account.realm, password: password)
+            guard AccountCheck.constantTimeEqual(offered, account.ha1) else {
+                return .rejected(realm: account.realm, why: "wrong password for \(user.prefix(64))")
+            }
+            return .accepted(device)
+        case .digest(let digest):
+            guard let device = try store.device(accountUser: digest.user), let account = device.account else {
+                return .rejected(realm: DeviceAccount.defaultRealm, why: "no account \(digest.user.prefix(64))")
+            }
+            guard digest.realm == account.realm else { return .rejected(realm: account.realm, why: "wrong realm") }
+            if let algorithm = digest.algorithm, algorithm.uppercased() != "MD5" {
+                return .rejected(realm: account.realm, why: "algorithm \(algorithm.prefix(20)) not offered")
+            }
+            if let uri = request.requestURI, uri != digest.uri {
+                return .rejected(realm: account.realm, why: "uri does not match the request")
+            }
+            if let qop = digest.qop, qop != "auth" { return .rejected(realm: account.realm, why: "qop \(qop.prefix(20))") }
+            guard AccountCheck.constantTimeEqual(digest.expected(ha1: account.ha1, method: request.method), digest.response) else {
+                return .rejected(realm: account.realm, why: "wrong password for \(digest.user.prefix(64))")
+            }
+            switch AccountCheck.check(nonce: digest.nonce, key: key, now: now, address: address) {
+            case .forged: return .rejected(realm: account.realm, why: "nonce not issued here")
+            case .stale: return .stale(realm: account.realm)
+            case .fresh(let issued):
+                // Without qop (RFC 2069) there is no counter: the nonce is good for one request.
+                let counter = digest.qop == nil ? 1 : Int(digest.nc ?? "", radix: 16) ?? 0
+                guard counter > 0 else { return .rejected(realm: account.realm, why: "bad nc") }
+                guard try state.useNonce(digest.nonce, nc: counter, expires: issued + AccountCheck.nonceLifetime, now: now) else {
+                    return .rejected(realm: account.realm, why: "replayed nonce count")
+                }
+                return .accepted(device)
+            }
+        }
+    }
+
+    /// The `WWW-Authenticate` value: a Digest challenge (MD5, qop=auth) with a fresh nonce. Basic is accepted
+    /// too when a client offers it, but never asked for: a Digest answer never carries the password.
+    static func challenge(realm: String, key: [UInt8], address: String, now: Int, stale: Bool) -> String {
+        "Digest realm=\"\(realm)\", qop=\"auth\", algorithm=MD5, nonce=\"\(AccountCheck.nonce(key: key, time: now, address: address))\""
+            + (stale ? ", stale=true" : "")
+    }
+}
+
+extension ResolvedRows {
+    /// The bootstrap profile's parameters: every secret parameter (`Secrets.isSecret`: passwords, keys,
+    /// `GPP_SA`..`GPP_SD`, `IKM_HTTP_Encrypt_Content`) left out, and the `--key`/`--pwd` options of rules removed
+    /// with their arguments.
+    func withoutSecrets(_ rows: LayerRows) -> ResolvedRows {
+        var kept = ResolvedRows()
+        for index in 0..<count {
+            let row = self.row(index)
+            let name = rows.string(rows.nameRange(row))
+            if Secrets.isSecret(name) { continue }
+            let value = values.withUnsafeBufferPointer {
+                String(decoding: UnsafeBufferPointer(rebasing: $0[valueRange(index)]), as: UTF8.self)
+            }
+            var cleaned = Secrets.removingRuleSecrets(value)
+            let start = kept.values.count
+            cleaned.withUTF8 { kept.values.append(contentsOf: $0) }
+            kept.table.append(row)
+            kept.table.append(access(index))
+            kept.table.append(start)
+            kept.table.append(kept.values.count)
+        }
+        return kept
+    }
+}
+
+extension Secrets {
+    /// `value` without the `--key`/`--pwd` options of a rule and their arguments (an empty `[ ]` left behind
+    /// goes too): `[--uid u --pwd p] https://x` becomes `[--uid u] https://x`, `[--key k] http://x` becomes
+    /// `http://x`.
+    public static func removingRuleSecrets(_ value: String) -> String {
+        let masked = maskRule(value)
+        guard masked != value else { return value }
+        var bytes = Array(masked.utf8)
+        for option in ["--key", "--pwd"] {
+            while let start = find(Array(option.utf8), in: bytes) {
+                var end = start + option.utf8.count
+                while end < bytes.count && (bytes[end] == 0x20 || bytes[end] == 0x09 || bytes[end] == UInt8(ascii: "=")) { end += 1 }
+                let stars = Array(mask.utf8)
+                if end + stars.count <= bytes.count && Array(bytes[end..<(end + stars.count)]) == stars { end += stars.count }
+                while end < bytes.count && (bytes[end] == 0x20 || bytes[end] == 0x09) { end += 1 }
+                bytes.removeSubrange(start..<end)
+            }
+        }
+        // `[ ]` or `[]` with nothing left inside, and the space after it.
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "[") {
+                var close = index + 1
+                while close < bytes.count && (bytes[close] == 0x20 || bytes[close] == 0x09) { close += 1 }
+                if close < bytes.count && bytes[close] == UInt8(ascii: "]") {
+                    var end = close + 1
+                    while end < bytes.count && bytes[end] == 0x20 { end += 1 }
+                    bytes.removeSubrange(index..<end)
+                    continue
+                }
+            }
+            index += 1
+        }
+        // A space left before a closing bracket.
+        var out: [UInt8] = []
+        for byte in bytes {
+            if byte == UInt8(ascii: "]"), out.last == 0x20 { out.removeLast() }
+            out.append(byte)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for start in 0...(haystack.count - needle.count) where Array(haystack[start..<(start + needle.count)]) == needle {
+            return start
+        }
+        return nil
+    }
+}
