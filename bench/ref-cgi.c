@@ -7,7 +7,7 @@
  * below it), expand {{variables}}, escape like XMLText.appendEscaped, sort by name bytewise, and write the
  * same CGI headers and body. .gz uses the same zlib settings (level 9, windowBits 31, memLevel 8); .cfg uses
  * the same low-level AES / MD5 / SHA-256 calls and getrandom(2) as OpenSSLEnc.swift. The configuration database
- * is opened read-only (schema version 3). After the answer it logs one line on stderr and, as profile-cgi does
+ * is opened read-only (schema version 7). After the answer it logs one line on stderr and, as profile-cgi does
  * (Journal.write), writes the journal beside the database (PROVISIONER_JOURNAL, default journal.db; created with
  * profile-cgi's schema when missing): in one transaction a `fetches` row (with the SHA-256 of the plaintext
  * profile) and, on a 200, the device's `seen` row; then the write-ahead log is checkpointed past 64 frames.
@@ -512,7 +512,7 @@ static int records_seen(void) {
     return !(record && strcmp(record, "0") == 0);
 }
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 7
 
 /* The configuration database, strictly read-only (serving never writes it). */
 static int open_database(const char *dbpath) {
@@ -527,8 +527,9 @@ static int open_database(const char *dbpath) {
 
 /* The same statement as DeviceStore.layers: one OR per table, answered by a multi-index OR over the primary key. */
 static const char *LAYERS_SQL =
-    "SELECT 0, scope, target, name, value, ua FROM settings WHERE (scope = 'default' AND target = '')\n"
-    "    OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)\n"
+    "SELECT 0, scope, target, name, value, ua FROM settings WHERE ((scope = 'default' AND target = '')\n"
+    "    OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3))\n"
+    "    AND part = ''\n"
     "UNION ALL\n"
     "SELECT 1, scope, target, name, value, NULL FROM variables WHERE (scope = 'default' AND target = '')\n"
     "    OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)";
@@ -553,7 +554,8 @@ static int answer(const char *dbpath, const request *rq, identity *id, device *d
     if (version != SCHEMA_VERSION)
         return SERVER_ERROR("database unavailable: schema version %d, this build needs %d", version, SCHEMA_VERSION);
 
-    if (prepare_kept(STMT_DEVICE, "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest "
+    if (prepare_kept(STMT_DEVICE, "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, "
+                     "ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap "
                      "FROM devices WHERE mac = ?1", &s) < 0) return -1;
     sqlite3_bind_text(s, 1, id->mac, 12, SQLITE_STATIC);
     int rc = sqlite3_step(s);
