@@ -122,11 +122,13 @@ extension DeviceStore {
         let statement = try database.prepare(sql)
         try statement.bind(values)
         var rows: [(Device, SeenRecord?)] = []
+        // The seen columns follow the device's, however many those are.
+        let s = Int32(Self.deviceColumns.split(separator: ",").count)
         while try statement.step() {
             let device = try Self.device(from: statement)
-            let seen = statement.int(14) != 0
-                ? SeenRecord(firstSeen: statement.int(9), lastSeen: statement.int(10), remoteAddress: statement.text(11),
-                             firmware: statement.text(12), count: statement.int(13))
+            let seen = statement.int(s + 5) != 0
+                ? SeenRecord(firstSeen: statement.int(s), lastSeen: statement.int(s + 1), remoteAddress: statement.text(s + 2),
+                             firmware: statement.text(s + 3), count: statement.int(s + 4))
                 : nil
             rows.append((device, seen))
         }
