@@ -6,11 +6,17 @@
  * same SQL as DeviceStore.layers, merge default -> model -> group -> device (a row without ua inherits the ua
  * below it), expand {{variables}}, escape like XMLText.appendEscaped, sort by name bytewise, and write the
  * same CGI headers and body. .gz uses the same zlib settings (level 9, windowBits 31, memLevel 8); .cfg uses
- * the same low-level AES / MD5 / SHA-256 calls and getrandom(2) as OpenSSLEnc.swift. After the answer it
- * records the `seen` row, as profile-cgi does, unless PROVISIONER_RECORD_SEEN=0, and logs one line on stderr.
+ * the same low-level AES / MD5 / SHA-256 calls and getrandom(2) as OpenSSLEnc.swift. The configuration database
+ * is opened read-only (schema version 3). After the answer it logs one line on stderr and, as profile-cgi does
+ * (Journal.write), writes the journal beside the database (PROVISIONER_JOURNAL, default journal.db; created with
+ * profile-cgi's schema when missing): in one transaction a `fetches` row (with the SHA-256 of the plaintext
+ * profile) and, on a 200, the device's `seen` row; then the write-ahead log is checkpointed past 64 frames.
+ * PROVISIONER_RECORD_SEEN=0 turns the journal off.
  *
  * Not covered (the benchmark does not use them): reading the identity from the PEM (SSL_CLIENT_CERT) or from
- * SSL_CLIENT_S_DN, repeated attributes (_OU_1), Unicode case folding and canonical equivalence in names.
+ * SSL_CLIENT_S_DN, repeated attributes (_OU_1), Unicode case folding and canonical equivalence in names, claims
+ * of unknown phones, the journal's pruning (profile-cgi prunes old `fetches` rows every 256th row) and its
+ * count of lost records (a stat of the counter file is made, as profile-cgi does).
  *
  * The FastCGI reference (ref-fcgi.c) includes this file with REF_NO_MAIN and runs the same functions in a
  * request loop: the connection is opened once and the statements are prepared once (prepare_kept) and reset
@@ -37,6 +43,7 @@
 #include <openssl/md5.h>
 #include <openssl/sha.h>
 #include <sqlite3.h>
+#include <sys/time.h>
 #include <zlib.h>
 
 /* ---- growable byte buffer ---- */
@@ -483,7 +490,7 @@ static int prepare(const char *sql, sqlite3_stmt **s) {
 
 /* Statements kept for the connection's life: prepared on first use, reset (not finalized) when done. A CGI
    process uses each once; a FastCGI process once per request. */
-enum { STMT_VERSION, STMT_DEVICE, STMT_LAYERS, STMT_SEEN, STMT_COUNT };
+enum { STMT_VERSION, STMT_DEVICE, STMT_LAYERS, STMT_COUNT };
 static sqlite3_stmt *kept[STMT_COUNT];
 static int prepare_kept(int slot, const char *sql, sqlite3_stmt **s) {
     if (!kept[slot] && prepare(sql, &kept[slot]) < 0) return -1;
@@ -505,9 +512,11 @@ static int records_seen(void) {
     return !(record && strcmp(record, "0") == 0);
 }
 
-/* The one connection, read-write only when it will record the `seen` row after the answer. */
-static int open_database(const char *dbpath, int writable) {
-    if (sqlite3_open_v2(dbpath, &db, (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK) {
+#define SCHEMA_VERSION 3
+
+/* The configuration database, strictly read-only (serving never writes it). */
+static int open_database(const char *dbpath) {
+    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK) {
         refuse(500, "server error", "database unavailable: %s (%s)", db ? sqlite3_errmsg(db) : "cannot open", dbpath);
         sqlite3_close(db);
         db = NULL;
@@ -528,17 +537,21 @@ static void bind_opt(sqlite3_stmt *s, int i, const char *v) {
     if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT); else sqlite3_bind_null(s, i);
 }
 
+/* SHA-256 (hex) of the plaintext profile of the last 200, for the journal's `fetches` row. */
+static char plaintext_sha256[2 * SHA256_DIGEST_LENGTH + 1];
+
 static int answer(const char *dbpath, const request *rq, identity *id, device *d, buf *body) {
     if (rq->has_named && strcmp(rq->named, id->mac) != 0)
         return refuse(403, "MAC mismatch", "path names %s, certificate is %s", rq->named, id->mac);
     /* As profile-cgi: one connection, read-write only when it will record the `seen` row after the answer. */
-    if (!db && open_database(dbpath, records_seen()) < 0) return -1;
+    if (!db && open_database(dbpath) < 0) return -1;
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *s;
     if (prepare_kept(STMT_VERSION, "PRAGMA user_version", &s) < 0) return -1;
     int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
     done(s);
-    if (version != 1) return SERVER_ERROR("database unavailable: schema version %d, this build needs 1", version);
+    if (version != SCHEMA_VERSION)
+        return SERVER_ERROR("database unavailable: schema version %d, this build needs %d", version, SCHEMA_VERSION);
 
     if (prepare_kept(STMT_DEVICE, "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest "
                      "FROM devices WHERE mac = ?1", &s) < 0) return -1;
@@ -646,6 +659,9 @@ static int answer(const char *dbpath, const request *rq, identity *id, device *d
         i = j;
     }
     puts_(&xml, "</flat-profile>\n");
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(xml.p, xml.n, digest);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) snprintf(plaintext_sha256 + 2 * i, 3, "%02x", digest[i]);
 
     switch (rq->form) {
     case XML: *body = xml; return 0;
@@ -682,9 +698,24 @@ static const char *reason_phrase(int status) {
     }
 }
 
-/* One request: the HTTP answer (CGI headers and body) in *out and the log line (with its newline) in *log.
-   Returns 1 when the device should be recorded as seen (a 200), with its MAC in *d. */
-static int handle(const char *dbpath, device *d, buf *out, buf *log) {
+/* What the journal records of one request, copied out while the request's variables exist (Bookkeeping). */
+typedef struct {
+    long long at;                 /* unix microseconds */
+    int status, seen;
+    long long bytes, micros;
+    char mac[13], serial[257], model[257], cert_serial[129], firmware[65], addr[257], method[17], path[513];
+    char reason[64], form[4], sha256[65];
+    int has_mac, has_serial, has_model, has_cert_serial, has_firmware, has_addr, has_path, has_form, has_sha256;
+} fetch_record;
+
+static void copy_field(char *to, size_t size, const char *from, int *has) {
+    *has = from != NULL;
+    snprintf(to, size, "%s", from ? from : "");
+}
+
+/* One request: the HTTP answer (CGI headers and body) in *out, the log line (with its newline) in *log, and what
+   the journal records of it in *rec. Returns 1 on a 200. */
+static int handle(const char *dbpath, device *d, buf *out, buf *log, fetch_record *rec) {
     struct timespec started, finished;
     clock_gettime(CLOCK_MONOTONIC, &started);
     memset(&R, 0, sizeof R);
@@ -722,53 +753,179 @@ static int handle(const char *dbpath, device *d, buf *out, buf *log) {
             addr ? addr : "-", method ? method : "-", path ? path : "-", FORM_NAMES[rq.form], body.n, us,
             !ok && R.detail[0] ? " detail=\"" : "", !ok && R.detail[0] ? R.detail : "", !ok && R.detail[0] ? "\"" : "");
     put(log, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+
+    /* The journal's record (Bookkeeping.init and served). */
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    rec->at = (long long)now.tv_sec * 1000000 + now.tv_usec;
+    rec->status = status;
+    rec->bytes = (long long)body.n;
+    rec->micros = us;
+    copy_field(rec->mac, sizeof rec->mac, id.mac[0] ? id.mac : NULL, &rec->has_mac);
+    copy_field(rec->serial, sizeof rec->serial, id.serial, &rec->has_serial);
+    copy_field(rec->model, sizeof rec->model, id.model, &rec->has_model);
+    copy_field(rec->cert_serial, sizeof rec->cert_serial, getenv("SSL_CLIENT_M_SERIAL"), &rec->has_cert_serial);
+    const char *ua = getenv("HTTP_USER_AGENT");
+    const char *slash = ua ? strchr(ua, '/') : NULL;
+    rec->has_firmware = slash != NULL;
+    if (slash) { size_t k = strcspn(slash + 1, " ("); snprintf(rec->firmware, sizeof rec->firmware, "%.*s", (int)k, slash + 1); }
+    copy_field(rec->addr, sizeof rec->addr, addr, &rec->has_addr);
+    snprintf(rec->method, sizeof rec->method, "%s", method ? method : "GET");
+    copy_field(rec->path, sizeof rec->path, path, &rec->has_path);
+    snprintf(rec->reason, sizeof rec->reason, "%s", ok ? "ok" : R.reason);
+    copy_field(rec->form, sizeof rec->form, ok ? FORM_NAMES[rq.form] : NULL, &rec->has_form);
+    copy_field(rec->sha256, sizeof rec->sha256, ok ? plaintext_sha256 : NULL, &rec->has_sha256);
+    rec->seen = ok && rec->has_mac;
     return ok;
 }
 
-/* What the `seen` row needs from the request, copied out while the request's variables exist. */
-typedef struct { char mac[13]; char addr[257]; char fw[65]; int has_addr; } sighting;
+/* ---- the journal (Journal.swift) ---- */
+static sqlite3 *journal;
+static sqlite3_stmt *journal_fetch, *journal_seen;
+static char journal_path[4096], lost_path[128], node[256];
 
-static void take_sighting(const device *d, sighting *w) {
-    memcpy(w->mac, d->mac, 13);
-    const char *ua = getenv("HTTP_USER_AGENT");
-    const char *slash = ua ? strchr(ua, '/') : NULL;
-    w->fw[0] = 0;
-    if (slash) { size_t k = strcspn(slash + 1, " ("); snprintf(w->fw, sizeof w->fw, "%.*s", (int)k, slash + 1); }
-    const char *addr = getenv("REMOTE_ADDR");
-    w->has_addr = addr != NULL;
-    snprintf(w->addr, sizeof w->addr, "%s", addr ? addr : "");
+/* Journal.schema, version 2. */
+static const char *JOURNAL_SCHEMA =
+    "CREATE TABLE IF NOT EXISTS fetches (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, node TEXT NOT NULL, mac TEXT,\n"
+    "    serial TEXT, model TEXT, cert_sha256 TEXT, cert_serial TEXT, firmware TEXT, remote_addr TEXT, method TEXT,\n"
+    "    path TEXT, form TEXT, status INTEGER NOT NULL, reason TEXT NOT NULL, sha256 TEXT, bytes INTEGER NOT NULL,\n"
+    "    micros INTEGER NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS fetches_by_mac ON fetches (mac, at);\n"
+    "CREATE INDEX IF NOT EXISTS fetches_by_at ON fetches (at);\n"
+    "CREATE TABLE IF NOT EXISTS seen (mac TEXT NOT NULL PRIMARY KEY, node TEXT NOT NULL, first_seen INTEGER NOT NULL,\n"
+    "    last_seen INTEGER NOT NULL, remote_addr TEXT, firmware TEXT, count INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS claims (mac TEXT NOT NULL PRIMARY KEY, node TEXT NOT NULL, serial TEXT, model TEXT,\n"
+    "    remote_addr TEXT, user_agent TEXT, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,\n"
+    "    count INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS lost (node TEXT NOT NULL, what TEXT NOT NULL, count INTEGER NOT NULL,\n"
+    "    first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (node, what)) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS reports (mac TEXT NOT NULL PRIMARY KEY, node TEXT NOT NULL, at INTEGER NOT NULL,\n"
+    "    name TEXT, remote_addr TEXT, encoding TEXT NOT NULL, received_bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,\n"
+    "    body BLOB NOT NULL) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS phone_log (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, mac TEXT NOT NULL,\n"
+    "    kind TEXT NOT NULL, message TEXT NOT NULL, host TEXT, imported_at INTEGER NOT NULL, UNIQUE (mac, at, message));\n"
+    "CREATE INDEX IF NOT EXISTS phone_log_by_at ON phone_log (at);\n"
+    "CREATE TABLE IF NOT EXISTS retention (id INTEGER PRIMARY KEY CHECK (id = 1), max_age_days INTEGER NOT NULL,\n"
+    "    max_per_device INTEGER NOT NULL, set_at INTEGER NOT NULL, set_by TEXT);\n"
+    "PRAGMA user_version = 2;";
+
+/* Where the journal is and whose rows these are (Configuration: PROVISIONER_JOURNAL, PROVISIONER_NODE). */
+static void journal_configure(const char *dbpath) {
+    const char *configured = getenv("PROVISIONER_JOURNAL");
+    if (configured && *configured) {
+        snprintf(journal_path, sizeof journal_path, "%s", configured);
+    } else {
+        const char *slash = strrchr(dbpath, '/');
+        if (slash) snprintf(journal_path, sizeof journal_path, "%.*s/journal.db", (int)(slash - dbpath), dbpath);
+        else snprintf(journal_path, sizeof journal_path, "journal.db");
+    }
+    const char *name = getenv("PROVISIONER_NODE");
+    if (name && *name) snprintf(node, sizeof node, "%s", name);
+    else if (gethostname(node, sizeof node - 1) != 0) snprintf(node, sizeof node, "localhost");
+    /* LostCounter: a file in /dev/shm named by the journal folder's device and inode. */
+    char folder[4096];
+    const char *slash = strrchr(journal_path, '/');
+    snprintf(folder, sizeof folder, "%.*s", slash ? (int)(slash - journal_path) : 1, slash ? journal_path : ".");
+    struct stat st;
+    if (stat(folder, &st) == 0)
+        snprintf(lost_path, sizeof lost_path, "/dev/shm/provisioner-lost-%llu-%llu",
+                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 }
 
-/* As profile-cgi, after the answer: the `seen` row on the same connection with synchronous=NORMAL and a short
-   busy timeout (DeviceStore.recordSeen). */
-static void record_seen(const char *dbpath, const sighting *w) {
-    static int configured;
-    sqlite3_stmt *s = NULL;
-    if (!configured) {
-        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-        configured = 1;
+static int journal_open(int wait_ms) {
+    if (journal) { sqlite3_busy_timeout(journal, wait_ms); return 0; }
+    if (sqlite3_open_v2(journal_path, &journal, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        sqlite3_close(journal);
+        journal = NULL;
+        return -1;
     }
-    sqlite3_busy_timeout(db, 200);
-    if (prepare_kept(STMT_SEEN,
-            "INSERT INTO seen (mac, first_seen, last_seen, remote_addr, firmware, count)\n"
-            "VALUES (?1, ?2, ?2, substr(?3, 1, 256), substr(?4, 1, 64), 1)\n"
-            "ON CONFLICT (mac) DO UPDATE SET last_seen = excluded.last_seen, remote_addr = excluded.remote_addr,\n"
-            "    firmware = excluded.firmware, count = count + 1", &s) == 0) {
-        sqlite3_bind_text(s, 1, w->mac, 12, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
-        bind_opt(s, 3, w->has_addr ? w->addr : NULL);
-        bind_opt(s, 4, *w->fw ? w->fw : NULL);
-        if (sqlite3_step(s) == SQLITE_DONE) {
-            /* As ProfileService.checkpointIfLarge: past 64 frames, copy the log into the database and
-               truncate it, so the next lone process rebuilds its WAL index from a short log. */
-            char wal[4096];
-            struct stat st;
-            snprintf(wal, sizeof wal, "%s-wal", dbpath);
-            if (stat(wal, &st) == 0 && st.st_size > 32 + 64 * (24 + 4096))
-                sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(journal, wait_ms);
+    sqlite3_stmt *v;
+    int version = 0;
+    if (sqlite3_prepare_v2(journal, "PRAGMA user_version", -1, &v, NULL) == SQLITE_OK) {
+        if (sqlite3_step(v) == SQLITE_ROW) version = sqlite3_column_int(v, 0);
+        sqlite3_finalize(v);
+    }
+    if (version < 2) {
+        sqlite3_exec(journal, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (sqlite3_exec(journal, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(journal, JOURNAL_SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(journal, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_exec(journal, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_close(journal);
+            journal = NULL;
+            return -1;
         }
-        done(s);
     }
+    sqlite3_exec(journal, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+    if (sqlite3_prepare_v3(journal,
+            "INSERT INTO fetches (at, node, mac, serial, model, cert_sha256, cert_serial, firmware, remote_addr, method,\n"
+            "    path, form, status, reason, sha256, bytes, micros)\n"
+            "VALUES (?1, ?2, ?3, substr(?4, 1, 256), substr(?5, 1, 256), ?6, substr(?7, 1, 128), substr(?8, 1, 64),\n"
+            "    substr(?9, 1, 256), substr(?10, 1, 16), substr(?11, 1, 512), ?12, ?13, ?14, ?15, ?16, ?17)",
+            -1, 0, &journal_fetch, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(journal,
+            "INSERT INTO seen (mac, node, first_seen, last_seen, remote_addr, firmware, count)\n"
+            "VALUES (?1, ?2, ?3, ?3, substr(?4, 1, 256), substr(?5, 1, 64), 1)\n"
+            "ON CONFLICT (mac) DO UPDATE SET node = excluded.node, last_seen = excluded.last_seen,\n"
+            "    remote_addr = excluded.remote_addr, firmware = excluded.firmware, count = count + 1",
+            -1, 0, &journal_seen, NULL) != SQLITE_OK) {
+        sqlite3_close(journal);
+        journal = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void bind_field(sqlite3_stmt *s, int i, const char *v, int has) {
+    if (has) sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC); else sqlite3_bind_null(s, i);
+}
+
+/* As Journal.write: one transaction with the fetch row and, on a 200, the seen row; a lost record is dropped
+   (profile-cgi counts it). Then the log is checkpointed and truncated once past 64 frames. */
+static void journal_write(const fetch_record *r, int wait_ms) {
+    if (journal_open(wait_ms) < 0) return;
+    if (sqlite3_exec(journal, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return;
+    sqlite3_stmt *f = journal_fetch;
+    sqlite3_reset(f);
+    sqlite3_bind_int64(f, 1, r->at);
+    sqlite3_bind_text(f, 2, node, -1, SQLITE_STATIC);
+    bind_field(f, 3, r->mac, r->has_mac);
+    bind_field(f, 4, r->serial, r->has_serial);
+    bind_field(f, 5, r->model, r->has_model);
+    sqlite3_bind_null(f, 6);
+    bind_field(f, 7, r->cert_serial, r->has_cert_serial);
+    bind_field(f, 8, r->firmware, r->has_firmware);
+    bind_field(f, 9, r->addr, r->has_addr);
+    sqlite3_bind_text(f, 10, r->method, -1, SQLITE_STATIC);
+    bind_field(f, 11, r->path, r->has_path);
+    bind_field(f, 12, r->form, r->has_form);
+    sqlite3_bind_int(f, 13, r->status);
+    sqlite3_bind_text(f, 14, r->reason, -1, SQLITE_STATIC);
+    bind_field(f, 15, r->sha256, r->has_sha256);
+    sqlite3_bind_int64(f, 16, r->bytes);
+    sqlite3_bind_int64(f, 17, r->micros);
+    int ok = sqlite3_step(f) == SQLITE_DONE;
+    if (ok && r->seen) {
+        sqlite3_stmt *w = journal_seen;
+        sqlite3_reset(w);
+        sqlite3_bind_text(w, 1, r->mac, 12, SQLITE_STATIC);
+        sqlite3_bind_text(w, 2, node, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(w, 3, r->at / 1000000);
+        bind_field(w, 4, r->addr, r->has_addr);
+        bind_field(w, 5, r->firmware, r->has_firmware);
+        ok = sqlite3_step(w) == SQLITE_DONE;
+        sqlite3_reset(w);
+    }
+    sqlite3_reset(f);
+    /* Journal.foldLost: the lost counter's file, if any. */
+    struct stat st;
+    if (lost_path[0]) (void)stat(lost_path, &st);
+    sqlite3_exec(journal, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    char wal[4200];
+    snprintf(wal, sizeof wal, "%s-wal", journal_path);
+    if (stat(wal, &st) == 0 && st.st_size > 32 + 64 * (24 + 4096))
+        sqlite3_wal_checkpoint_v2(journal, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 }
 
 static const char *database_path(void) {
@@ -783,16 +940,17 @@ int main(void) {
     const char *dbpath = database_path();
     device d;
     buf out = {0}, log = {0};
-    int ok = handle(dbpath, &d, &out, &log);
+    fetch_record rec;
+    handle(dbpath, &d, &out, &log, &rec);
     write_all(1, out.p, out.n);
     write_all(2, log.p, log.n);
-    /* As profile-cgi: the log line first, both pipes closed, then the `seen` row. */
+    /* As profile-cgi: the log line first, both pipes closed, then the journal (waiting at most 250 ms for its
+       lock, PROVISIONER_JOURNAL_WAIT_MS's default for the CGI). */
     close(1);
     close(2);
-    if (ok && db && records_seen()) {
-        sighting w;
-        take_sighting(&d, &w);
-        record_seen(dbpath, &w);
+    if (records_seen()) {
+        journal_configure(dbpath);
+        journal_write(&rec, 250);
     }
     /* As profile-cgi: no sqlite3_close. Closing the last connection checkpoints the whole log with fsyncs on
        every request; the process's exit releases the connection and its locks. */

@@ -2,11 +2,12 @@
  *
  * The same work as ref-cgi.c, whose functions it includes, in a FastCGI responder loop built on Debian's libfcgi
  * (libfcgi-dev): mod_fcgid starts it with a listening socket on fd 0, and each FCGX_Accept_r hands it one
- * request. Per process: one SQLite connection (opened on the first request), the statements prepared once and
- * reset after each request. Per request, as the CGI: read the request's variables (environ points at the
+ * request. Per process: one read-only SQLite connection to the configuration (opened before the first
+ * request), the statements prepared once and reset after each request; the journal's connection likewise. Per request, as the CGI: read the request's variables (environ points at the
  * request's params while it runs, as libfcgi's own fcgi_stdio does), the device, the four scopes, merge, expand,
  * render, gzip / encrypt, one answer, one log line on the request's error stream (mod_fcgid writes it to the
- * error log); then the request is finished (the phone has its bytes) and only then is the `seen` row written.
+ * error log); then the request is finished (the phone has its bytes) and only then is the journal written (its
+ * own connection, kept open with its statements).
  *
  * Memory: every allocation ref-cgi.c makes for a request comes from an arena that is emptied after the request
  * (its first block is kept), so a process stays at the same size however many requests it serves. SQLite, zlib
@@ -117,10 +118,10 @@ int main(void) {
     /* The configuration comes from the process's environment (mod_fcgid: FcgidInitialEnv), read once. */
     char *dbpath = strdup(database_path());
     int seen = records_seen();
+    if (seen) journal_configure(dbpath);
     char **process_environ = environ;
-    /* Opened before the first request, in the mode the process's configuration asks for (answer() retries
-       the open on a later request if this one fails). */
-    open_database(dbpath, seen);
+    /* Opened before the first request (answer() retries the open on a later request if this one fails). */
+    open_database(dbpath);
 
     if (FCGX_Init() != 0) return 1;
     FCGX_Request request;
@@ -130,15 +131,15 @@ int main(void) {
         environ = request.envp;
         device d;
         buf out = {0}, log = {0};
-        int ok = handle(dbpath, &d, &out, &log);
+        fetch_record rec;
+        handle(dbpath, &d, &out, &log, &rec);
         FCGX_PutStr((const char *)out.p, (int)out.n, request.out);
         FCGX_PutStr((const char *)log.p, (int)log.n, request.err);
-        sighting w;
-        if (ok && seen && db) take_sighting(&d, &w);
         environ = process_environ;
-        /* The answer is complete for Apache (and the phone) here; the bookkeeping comes after. */
+        /* The answer is complete for Apache (and the phone) here; the journal comes after, waiting at most 5 ms
+           for its lock (profile-cgi's FastCGI default). */
         FCGX_Finish_r(&request);
-        if (ok && seen && db) record_seen(dbpath, &w);
+        if (seen) journal_write(&rec, 5);
         reset_kept();
         arena_reset();
     }

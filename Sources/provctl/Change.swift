@@ -81,6 +81,9 @@ struct ChangeRunner {
         try store.database.execute("BEGIN IMMEDIATE")
         var committed = false
         defer { if !committed { try? store.database.execute("ROLLBACK") } }
+        // Rows written outside provctl (sqlite3, a generator) belong to no entry: set them aside as entry 0, so the
+        // entry this change writes undoes only what it wrote.
+        try store.database.execute("UPDATE changes SET audit_id = 0 WHERE audit_id IS NULL")
         let reachedBefore = try reach()
         if dryRun {
             // One renderer per side: each reads the shared default/model/group rows once, and none is reused

@@ -10,13 +10,19 @@ struct Check: ParsableCommand {
             Checks each setting against its rule and each variable's name and value; renders every device's \
             parameters (an undefined {{variable}} or a loop makes profile-cgi answer 500) and checks the rules \
             again on values resolved from {{variables}}. Unknown parameter names and settings of devices that do \
-            not exist are warnings. Exit status 5 when there is a problem.
-            Example: provctl check --json
+            not exist are warnings. Then what the web server's user (--web-user, default www-data) needs: to \
+            read the database and to read and write the journal and its folder; each problem comes with the \
+            command that fixes it. Journal records profile-cgi could not write (its lost counters) are reported. \
+            Exit status 5 when there is a problem.
+            Examples: provctl check --json
+                      provctl check --permissions-only --web-user www-data
             """
     )
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
+    @Option(help: "The user the web server runs profile-cgi as.") var webUser = "www-data"
+    @Flag(help: "Only check what the web server's user can read and write, and lost journal writes.") var permissionsOnly = false
 
     struct Finding {
         var severity: String
@@ -30,6 +36,7 @@ struct Check: ParsableCommand {
         var deviceMACs: Set<String> = []
         let renderer = try ProfileRenderer(store: opened, cachesSharedLayers: true)
         var devices = 0
+        if !permissionsOnly {
         try renderer.forEachDevice { device in
             devices += 1
             deviceMACs.insert(device.mac.hex)
@@ -37,7 +44,7 @@ struct Check: ParsableCommand {
                 findings.append(Finding(severity: "problem", location: "device:\(device.mac)", message: problem))
             }
         }
-        for setting in try opened.settings() {
+        for setting in try permissionsOnly ? [] : opened.settings() {
             let location = "\(setting.scope) \(setting.name)"
             do {
                 let checked = try ParameterRules.check(name: setting.name, value: setting.value)
@@ -50,7 +57,8 @@ struct Check: ParsableCommand {
                 findings.append(Finding(severity: "warning", location: location, message: "\(mac) is not a device"))
             }
         }
-        for variable in try opened.variables() {
+        }
+        for variable in try permissionsOnly ? [] : opened.variables() {
             let location = "\(variable.scope) {{\(variable.name)}}"
             do {
                 try ParameterRules.checkVariable(name: variable.name, value: variable.value)
@@ -60,6 +68,18 @@ struct Check: ParsableCommand {
             if case .device(let mac) = variable.scope, !deviceMACs.contains(mac.hex) {
                 findings.append(Finding(severity: "warning", location: location, message: "\(mac) is not a device"))
             }
+        }
+        let journal = store.journals.local
+        if let user = WebUser(name: webUser) {
+            for finding in accessFindings(user: user, database: store.path, journal: journal) {
+                findings.append(Finding(severity: "problem", location: finding.path, message: finding.problem + "; fix: " + finding.fix))
+            }
+        } else {
+            findings.append(Finding(severity: "warning", location: "--web-user", message: "no user \(webUser) on this machine: access not checked"))
+        }
+        if FileManager.default.fileExists(atPath: journal) == false {
+            findings.append(Finding(severity: "warning", location: journal,
+                                    message: "no journal yet: profile-cgi creates it at its first answer (then seen, claims and fetches are kept)"))
         }
         let lost = LostRecords.read(store: opened, journal: store.journals.local)
         if let finding = lost.finding { findings.append(finding) }
@@ -76,7 +96,11 @@ struct Check: ParsableCommand {
             }
             print("checked \(devices) device(s): \(problems) problem(s), \(findings.count - problems) warning(s)")
         }
-        if problems > 0 { throw Failure(.problems, "check: \(problems) problem(s)") }
+        if problems > 0 {
+            var failure = Failure(.problems, "check: \(problems) problem(s)")
+            failure.reported = output.json
+            throw failure
+        }
     }
 }
 

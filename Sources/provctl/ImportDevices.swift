@@ -80,7 +80,6 @@ struct ImportDevices: ParsableCommand {
         let bytes = file == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile()) : try readFile(file)
         let separator = delimiter.flatMap(Self.delimiterByte) ?? CSV.sniffDelimiter(bytes)
         var (rows, problems) = try Self.rows(CSV.records(bytes, delimiter: separator))
-        if !problems.isEmpty && !skipInvalid { throw refusal(problems) }
         let opened = try store.open()
         // A large file touches many pages in one transaction: keep them in memory rather than spilling to the WAL
         // before the commit (128 MiB at most, for this connection only).

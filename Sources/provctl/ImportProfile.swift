@@ -203,9 +203,15 @@ enum FlatProfileFile {
             case XML_ELEMENT_NODE:
                 elements.append(item)
             case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                if !trimmed(text(of: item)).isEmpty {
+                let content = text(of: item)
+                if !trimmed(content).isEmpty {
+                    // libxml2 gives a text node the line where it ends: count back over the line breaks after it.
+                    var line = Int(xmlGetLineNo(item))
+                    for byte in content.utf8.reversed() {
+                        if byte == 0x0a { line -= 1 } else if byte != 0x20 && byte != 0x09 && byte != 0x0d { break }
+                    }
                     let container = path.isEmpty ? "" : " in <\(path)>"
-                    document.warnings.append("\(file):\(xmlGetLineNo(item)): text outside any parameter\(container) ignored")
+                    document.warnings.append("\(file):\(line): text outside any parameter\(container) ignored")
                 }
             default:
                 break
@@ -215,11 +221,11 @@ enum FlatProfileFile {
         // phone keeps the last of a repeated name, and so does the importer).
         var counts: [String: Int] = [:]
         if !path.isEmpty {
-            for element in elements { counts[String(cString: element.pointee.name), default: 0] += 1 }
+            for element in elements { counts[qualifiedName(element), default: 0] += 1 }
         }
         var seen: [String: Int] = [:]
         for element in elements {
-            let elementName = String(cString: element.pointee.name)
+            let elementName = qualifiedName(element)
             let line = Int(xmlGetLineNo(element))
             var segment = elementName
             if let count = counts[elementName], count > 1 {
@@ -264,6 +270,13 @@ enum FlatProfileFile {
             return ""
         }
         return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+
+    /// The element's name as written, prefix included (`a:b` stays `a:b`, which is no parameter name).
+    static func qualifiedName(_ node: xmlNodePtr) -> String {
+        let local = String(cString: node.pointee.name)
+        guard let namespace = node.pointee.ns, let prefix = namespace.pointee.prefix else { return local }
+        return String(cString: prefix) + ":" + local
     }
 
     static func hasElementChildren(_ node: xmlNodePtr) -> Bool {

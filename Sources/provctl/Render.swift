@@ -20,6 +20,7 @@ struct Render: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var format: JSONOption
     @Argument(help: "The device's MAC.", completion: .custom(Completion.macs)) var mac: String?
     @Option(help: "xml, gz or cfg.", completion: .list(["xml", "gz", "cfg"])) var form: String = "xml"
     @Flag(help: "Print the XML inside a gz or cfg profile (decrypted, decompressed).") var plain = false
@@ -38,6 +39,7 @@ struct Render: ParsableCommand {
             guard let mac else { throw ValidationError("MAC: required (or --all --out DIR)") }
             _ = try parseMAC(mac)
             if out != nil { throw ValidationError("--out: only with --all") }
+            if format.json { throw ValidationError("--json: only with --all (render MAC prints the profile itself)") }
         }
     }
 
@@ -119,11 +121,14 @@ struct Render: ParsableCommand {
         let counts = tally.counts
         if let problem = counts.error { throw Failure(.runtime, "render --all: \(problem)") }
         let seconds = Date().timeIntervalSince(started)
-        print("rendered \(counts.written) profile(s) into \(folder) in \(String(format: "%.2f", seconds)) s"
+        Output.emit(ChangeResult(action: "render", message: "rendered \(counts.written) profile(s) into \(folder) in \(String(format: "%.2f", seconds)) s"
               + " (\(workers) worker(s))"
               + (counts.disabled > 0 ? "; \(counts.disabled) disabled skipped" : "")
               + (counts.unencrypted > 0 ? "; \(counts.unencrypted) without encryption skipped (no .cfg)" : "")
-              + (counts.failed > 0 ? "; \(counts.failed) failed" : ""))
+              + (counts.failed > 0 ? "; \(counts.failed) failed" : ""), count: counts.written, fields: [
+                ("folder", .string(folder)), ("form", .string(form.rawValue)), ("disabled_skipped", .int(counts.disabled)),
+                ("unencrypted_skipped", .int(counts.unencrypted)), ("failed", .int(counts.failed)),
+              ]), json: format.json)
         if counts.failed > 0 { throw Failure(.runtime, "\(counts.failed) device(s) could not be rendered (see above; provctl check)") }
     }
 

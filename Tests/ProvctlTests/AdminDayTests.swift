@@ -34,7 +34,7 @@ struct AdminDayTests {
         for arguments in [["set", "default", "Resync_Periodic=3600"], ["var", "default", "x=1"], ["unvar", "default", "x"],
                           ["unset", "default", "Resync_Periodic"], ["device", "disable", "000e08abcdef"],
                           ["device", "enable", "000e08abcdef"], ["device", "edit", "000e08abcdef", "--serial", "SN1"],
-                          ["groups"], ["models"], ["history"], ["claims"], ["device", "list"], ["check"]] {
+                          ["groups"], ["models"], ["history"], ["claims"], ["device", "list"], ["check", "--web-user", currentUserName]] {
             let outcome = try box.provctl(arguments: arguments + ["--json"])
             #expect(outcome.status == 0, "\(arguments): \(outcome)")
             #expect((try? outcome.json()) != nil, "\(arguments) printed no JSON: \(outcome.text)")
@@ -253,6 +253,48 @@ struct AdminDayTests {
         #expect(try actions("--since", "2023-11-15T00:00:00Z").count == 2)
         #expect(try actions("--since", "1h").count == 2)
         #expect(try box.provctl("history", "--since", "yesterday").status == 64)
+    }
+
+    @Test("check says what the web server's user cannot read or write, with the command that fixes it; lost journal writes")
+    func webServerAccess() throws {
+        let box = try Sandbox()
+        try box.ok("device", "add", "000e08abcdef")
+        _ = try box.journalSQL("INSERT INTO lost (node, what, count, first_at, last_at) VALUES ('n1', 'seen', 7, 1700000000, 1700000100)")
+        let lost = try box.provctl("check", "--web-user", currentUserName, "--permissions-only")
+        #expect(lost.status == 0 && lost.text.contains("seen 7"), "a warning: the phones were served: \(lost)")
+        _ = try box.journalSQL("DELETE FROM lost")
+        guard getuid() == 0, getpwnam("www-data") != nil else { return }
+        // As Debian leaves a folder made by root: 0755 root:root. www-data can read but not write the journal.
+        chmod(box.folder.path, 0o755)
+        let outcome = try box.provctl("check", "--permissions-only", "--json")
+        #expect(outcome.status == 5)
+        let object = try #require(try outcome.json() as? [String: Any])
+        let findings = try #require(object["findings"] as? [[String: Any]])
+        let fixes = findings.compactMap { ($0["message"] as? String)?.components(separatedBy: "; fix: ").last }
+        #expect(fixes.contains { $0.contains("chmod 2770") }, "\(findings)")
+        #expect(fixes.contains { $0.contains("chown www-data:www-data") && $0.contains("journal.db") }, "\(findings)")
+        for fix in fixes { _ = try run("/bin/sh", ["-c", fix]) }
+        let fixed = try box.provctl("check", "--permissions-only")
+        #expect(fixed.status == 0, "after running the printed commands: \(fixed)")
+    }
+
+    @Test("help refers only to what a user has; completion covers values; --version")
+    func helpAndCompletion() throws {
+        let box = try Sandbox()
+        for arguments in [["--help"], ["set", "--help"], ["check", "--help"], ["import", "--help"], ["revert", "--help"]] {
+            let help = try box.ok(arguments: arguments).text
+            #expect(!help.contains("FACTS") && !help.contains("§"), "\(arguments)")
+        }
+        let bash = try box.ok("completions", "bash").text
+        #expect(bash.contains("---completion"), "custom value completion is wired in")
+        try box.ok("device", "add", "000e08abcdef", "--group", "sales")
+        // What the shell runs for `provctl device show 000e<TAB>` (ArgumentParser's protocol).
+        let macs = try run(provctlBinary, ["---completion", "device", "show", "--", "positional@0", "5", "4",
+                                          "provctl", "--db", box.db, "device", "show", "000e"])
+        #expect(macs.text.split(separator: "\n") == ["000e08abcdef"], "\(macs)")
+        let scopes = try run(provctlBinary, ["---completion", "set", "--", "positional@0", "4", "6",
+                                            "provctl", "--db", box.db, "set", "group:"])
+        #expect(scopes.text.contains("group:sales"), "\(scopes)")
     }
 
     @Test("backup while serving, restore, and the journal copy")

@@ -101,7 +101,7 @@ struct RenderTests {
     @Test("check finds bad stored values, unresolvable devices and bad resolved values")
     func check() throws {
         let box = try populated()
-        let clean = try box.provctl("check")
+        let clean = try box.provctl("check", "--web-user", currentUserName)
         #expect(clean.status == 0, "\(clean)")
         #expect(clean.text.contains("checked 2 device(s): 0 problem(s)"))
 
@@ -111,7 +111,7 @@ struct RenderTests {
         try box.ok("var", "device:000e08abcdef", "period=soon", "--force")
         _ = try box.sql("INSERT INTO settings (scope, target, name, value) VALUES ('default', '', 'Resync_At__HHmm_', '9999')")
         _ = try box.sql("INSERT INTO settings (scope, target, name, value) VALUES ('device', '000e08ffffff', 'Foo', '1')")
-        let outcome = try box.provctl("check", "--json")
+        let outcome = try box.provctl("check", "--json", "--web-user", currentUserName)
         #expect(outcome.status == 5, "\(outcome)")
         let object = try #require(try outcome.json() as? [String: Any])
         let findings = try #require(object["findings"] as? [[String: String]])

@@ -6,6 +6,7 @@ struct SettingsTests {
     @Test("set and unset at every scope; settings lists them; unset of a missing name is 3 and changes nothing")
     func setUnset() throws {
         let box = try Sandbox()
+        try box.ok("device", "add", "000e08abcdef")
         try box.ok("set", "default", "Resync_Periodic=3600", "--ua", "na")
         try box.ok("set", "model:CP-8841-3PCC", "Resync_Periodic=1800")
         try box.ok("set", "group:sales", "Display_Name_1_=Sales & Co <1>")
@@ -59,9 +60,9 @@ struct SettingsTests {
     func explain() throws {
         let box = try Sandbox()
         try box.ok("device", "add", "000e08abcdef", "--model", "CP-8841-3PCC", "--group", "sales")
+        try box.ok("var", "device:000e08abcdef", "ext=101")
         try box.ok("set", "default", "Station_Name=Phone {{ext}}", "--ua", "ro")
         try box.ok("set", "group:sales", "Station_Name=Sales {{ext}}")
-        try box.ok("var", "device:000e08abcdef", "ext=101")
         let text = try box.ok("explain", "00:0e:08:ab:cd:ef", "Station_Name").text
         #expect(text.contains("Station_Name = Sales 101"))
         #expect(text.contains("group:sales"))

@@ -74,3 +74,6 @@ final class Sandbox {
         return target
     }
 }
+
+/// The name of the user running the tests (what the web server's user is, for `provctl check`, in a sandbox).
+let currentUserName: String = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "root"

@@ -175,10 +175,12 @@ struct RenderingTests {
     }
 
     @Test func parameterNames() {
-        for name in ["Resync_Periodic", "Display_Name_1_", "XML_Directory_Service_URL", "_x", "a.b-c"] {
+        for name in ["Resync_Periodic", "Display_Name_1_", "XML_Directory_Service_URL", "_x", "a.b-c",
+                     "router-configuration/Time_Setup/Time_Server", "a/Rule[2]/b", "a/b[0012]"] {
             #expect(XMLText.isValidName(name), "\(name)")
         }
-        for name in ["", "1abc", "Bad Name", "a<b", "a/b", "ü", String(repeating: "a", count: 129)] {
+        for name in ["", "1abc", "Bad Name", "a<b", "a//b", "/a", "a/", "a/b[x]", "a/b[]", "a/[1]", "Rule[2]x/y",
+                     "a/b[12345]", "a/b/c/d/e/f/g/h/i", "ü", String(repeating: "a", count: 129)] {
             #expect(!XMLText.isValidName(name), "\(name)")
         }
     }
@@ -239,6 +241,57 @@ struct RenderingTests {
         #expect(xml.contains("<Broken>A\u{FFFD}(B \u{FFFD}</Broken>"))
         #expect(xml.contains("<Empty/>"))
         _ = try xmllint(xml, element: "Broken")
+    }
+
+    /// Nested blocks (the adapters' `<router-configuration>`) are stored one leaf a row, named by path, and both
+    /// renderings write them back nested: blocks opened and closed around their leaves, a repeated block's `[n]`
+    /// keeping the copies apart and in order, a leaf of a block overridden at the device scope.
+    @Test func nestedBlocksRenderInPlaceBothWays() throws {
+        let directory = try TemporaryDirectory()
+        let path = try makeDatabase(in: directory, devices: [device], settings: [
+            Setting(scope: .all, name: "A_First", value: "1"),
+            Setting(scope: .all, name: "router-configuration/Time_Setup/Time_Server", value: "ntp.example.com"),
+            Setting(scope: .device(phoneMAC), name: "router-configuration/Time_Setup/Time_Server", value: "{{site}}.ntp"),
+            Setting(scope: .all, name: "router-configuration/Time_Setup/Time_Zone", value: "+01 2 2", access: .na),
+            Setting(scope: .all, name: "router-configuration/Pool/Rule[1]/Port", value: "80"),
+            Setting(scope: .all, name: "router-configuration/Pool/Rule[2]/Port", value: "25 & 26"),
+            Setting(scope: .all, name: "router-configuration/Reset_Button_Enable", value: "0"),
+            Setting(scope: .all, name: "router-configuration/SSH/SSH_ACCESS", value: ""),
+            Setting(scope: .all, name: "Z_Last", value: "2"),
+        ], variables: [Variable(scope: .all, name: "site", value: "branch")])
+        let store = try DeviceStore(path: path, mode: .readOnly)
+        let viaBytes = try ProfileService.profile(store: store, device: device, identity: identity(), form: .xml)
+        let layers = try store.layers(model: phoneModel, group: "sales", mac: phoneMAC)
+        let viaValues = FlatProfile.render(try ResolvedSettings(layers: layers, device: device, identity: identity()).parameters)
+        #expect(viaBytes == viaValues)
+        let xml = String(decoding: viaBytes, as: UTF8.self)
+        #expect(xml == """
+            <flat-profile>
+              <A_First>1</A_First>
+              <Z_Last>2</Z_Last>
+              <router-configuration>
+                <Pool>
+                  <Rule>
+                    <Port>80</Port>
+                  </Rule>
+                  <Rule>
+                    <Port>25 &amp; 26</Port>
+                  </Rule>
+                </Pool>
+                <Reset_Button_Enable>0</Reset_Button_Enable>
+                <SSH>
+                  <SSH_ACCESS/>
+                </SSH>
+                <Time_Setup>
+                  <Time_Server>branch.ntp</Time_Server>
+                  <Time_Zone ua="na">+01 2 2</Time_Zone>
+                </Time_Setup>
+              </router-configuration>
+            </flat-profile>
+
+            """)
+        #expect(try xmllint(xml, element: "router-configuration/Time_Setup/Time_Server") == "branch.ntp")
+        #expect(try xmllint(xml, element: "router-configuration/Pool/Rule[2]/Port") == "25 & 26")
     }
 }
 

@@ -18,9 +18,11 @@ extension Journal {
     }
 
     /// The writer prunes after every `pruneEvery`-th row (by rowid), at most `pruneBatch` rows per rule: a short
-    /// addition to a transaction it holds anyway, and never before the phone has its answer.
-    public static let pruneEvery = 256
-    public static let pruneBatch = 500
+    /// addition to a transaction it holds anyway, and never before the phone has its answer. Twice as many rows
+    /// can go as come, so age pruning keeps up; 128 rows took 7 ms (median, 74 ms at worst) on a loaded 2-core
+    /// machine with a million rows, 500 rows 39 ms (184 ms): other writers wait for the lock meanwhile.
+    public static let pruneEvery = 64
+    public static let pruneBatch = 128
 
     /// The retention row of the journal on `database`, else `Retention.standard`.
     public static func retention(_ database: SQLiteDatabase) throws(SQLiteError) -> Retention {

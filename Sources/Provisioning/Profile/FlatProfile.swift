@@ -11,10 +11,12 @@ public enum FlatProfile {
     /// text and attributes escaped, characters XML 1.0 forbids replaced by U+FFFD.
     public static func render(_ parameters: [ResolvedParameter]) -> [UInt8] {
         var capacity = documentOverhead
+        var nested = false
         for parameter in parameters {
             var name = parameter.name
-            capacity += elementCapacity(name: parameter.name.utf8.count, value: parameter.value.utf8.count)
-                + name.withUTF8 { blockCapacity($0) }
+            let blocks = name.withUTF8 { blockCapacity($0) }
+            capacity += elementCapacity(name: parameter.name.utf8.count, value: parameter.value.utf8.count) + blocks
+            if blocks > 0 { nested = true }
         }
         return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
             var out = buffer.baseAddress!
@@ -25,7 +27,7 @@ public enum FlatProfile {
                 name.withUTF8 { name in
                     value.withUTF8 { value in
                         writeElement(name: name, access: LayerRows.accessCode(parameter.access), value: value,
-                                     blocks: &blocks, to: &out)
+                                     nested: nested, blocks: &blocks, to: &out)
                     }
                 }
             }
@@ -41,10 +43,12 @@ public enum FlatProfile {
         rows.bytes.withUnsafeBufferPointer { names in
             resolved.values.withUnsafeBufferPointer { values in
                 var capacity = documentOverhead
+                var nested = false
                 for index in 0..<resolved.count {
                     let name = UnsafeBufferPointer(rebasing: names[rows.nameRange(resolved.row(index))])
-                    capacity += elementCapacity(name: name.count, value: resolved.valueRange(index).count)
-                        + blockCapacity(name)
+                    let blocks = blockCapacity(name)
+                    capacity += elementCapacity(name: name.count, value: resolved.valueRange(index).count) + blocks
+                    if blocks > 0 { nested = true }
                 }
                 return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
                     var out = buffer.baseAddress!
@@ -54,7 +58,7 @@ public enum FlatProfile {
                         writeElement(name: UnsafeBufferPointer(rebasing: names[rows.nameRange(resolved.row(index))]),
                                      access: resolved.access(index),
                                      value: UnsafeBufferPointer(rebasing: values[resolved.valueRange(index)]),
-                                     blocks: &blocks, to: &out)
+                                     nested: nested, blocks: &blocks, to: &out)
                     }
                     blocks.closeAll(to: &out)
                     write("</flat-profile>\n", to: &out)
@@ -85,11 +89,13 @@ public enum FlatProfile {
     /// One element: `  <Name ua="na">text</Name>` or `  <Name/>`, with its line break. `access` is a
     /// `LayerRows.accessCode`. A nested name (`Block/Sub[2]/Leaf`, see `XMLText.isValidName`) first closes the
     /// blocks the previous name opened that this one is not in, opens the ones it is in, and writes its leaf
-    /// indented inside them; an `[n]` (which keeps repeated blocks apart and in order) is not written.
+    /// indented inside them; an `[n]` (which keeps repeated blocks apart and in order) is not written. `nested`
+    /// says whether the document has any nested name at all (the sizing pass found out), so a profile without
+    /// blocks pays nothing here.
     static func writeElement(name fullName: UnsafeBufferPointer<UInt8>, access: Int, value: UnsafeBufferPointer<UInt8>,
-                             blocks: inout Blocks, to out: inout UnsafeMutablePointer<UInt8>) {
+                             nested: Bool, blocks: inout Blocks, to out: inout UnsafeMutablePointer<UInt8>) {
         var name = fullName
-        if let base = fullName.baseAddress, !fullName.isEmpty,
+        if nested, let base = fullName.baseAddress, !fullName.isEmpty,
            blocks.isOpen || memchr(base, Int32(UInt8(ascii: "/")), fullName.count) != nil {
             var slash = fullName.count
             while slash > 0 && fullName[slash - 1] != UInt8(ascii: "/") { slash -= 1 }

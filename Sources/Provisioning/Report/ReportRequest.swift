@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A phone's report: `POST …/report/<name>` (the phone's `Report_Rule`, for example
 /// `[--key $K] https://prov.example.com/cgi-bin/profile/report/$MA.xml`). Any other POST stays a 405.
 public struct ReportRequest: Sendable, Equatable {
@@ -12,7 +8,7 @@ public struct ReportRequest: Sendable, Equatable {
 
     /// The most a report body may be, as received (gzipped and encrypted or not). A full MPP configuration is
     /// about 100-400 KB of XML.
-    public static let maximumBytes = 1 << 20
+    public static let maximumBytes = Request.bodyLimit
     /// The most its XML may be once decompressed.
     public static let maximumPlaintextBytes = 8 << 20
 
@@ -34,20 +30,5 @@ public struct ReportRequest: Sendable, Equatable {
         // `$MA.xml`, `$MA.xml.gz`, `$MA.cfg`, `$MA.xml.enc`: the MAC is before the first dot.
         if let dot = stem.firstIndex(of: "."), dot != stem.startIndex { stem = stem[..<dot] }
         namedMAC = MACAddress.named(inFileName: String(stem))
-    }
-}
-
-extension FileDescriptor {
-    /// Reads up to `limit` bytes from `fd` (a request body), stopping at end of file.
-    public static func readAll(_ fd: Int32, limit: Int) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while bytes.count < limit {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, min($0.count, limit - bytes.count)) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
-        }
-        return bytes
     }
 }

@@ -9,6 +9,7 @@ enum CatalogueData {
 # ata-spa112-router: https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cata/19x/3PCC/english/provguide/at1x_b_ata191-ata192-mpp-prov/at1x_b_ata191-ata192-mpp-prov_chapter_0110.html
 # ata-spa112-router: https://github.com/fusionpbx/fusionpbx/blob/01093b8ddd6a4913ef8de8eb5c28d5ed9e04fa91/resources/templates/provision/cisco/spa112/%7B$mac%7D.xml
 # guides-mpp11: https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cuipph/MPP/8800/english/AG/p881_b_8800-mpp-ag_new.html,
+# guides-mpp12-admin: https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cuipph/MPP/common/ag_desk_mpp_6800_7800_8800/tpcc_b_cisco-ip-desk-phone-multiplatform.html
 # mpp12-cp9861-export: https://github.com/fusionpbx/fusionpbx/blob/0c1f6153e4790ead7d36622cf8e64e0ea31ff00e/resources/templates/provision/cisco/9861/%7B$mac%7D.xml
 # spa525g2-export: https://github.com/fusionpbx/fusionpbx/blob/0f92e7bd92cf3efb92e4935218c8b63c5e0f61c0/resources/templates/provision/cisco/spa525g2/%7B$mac%7D.xml
 name	values	families	sources
@@ -269,7 +270,7 @@ DTMF_Tx_Volume_for_AVT_Packet_#_		spa	spa525g2-export
 Date_Format	month/day|day/month	mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,spa525g2-export
 Daylight_Saving_Time_Enable	Yes|No	mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,spa525g2-export
 Daylight_Saving_Time_Rule		mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,spa525g2-export
-Debug_Level	EMERGENCY|ALERT|CRITICAL|ERROR|WARNING|NOTICE|INFO|DEBUG	mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,spa525g2-export
+Debug_Level	EMERGENCY|ALERT|CRITICAL|ERROR|WARNING|NOTICE|INFO|DEBUG|0|1|2|3	mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,spa525g2-export
 Debug_Mode_Visible		mpp12	mpp12-cp9861-export
 Debug_Server		mpp11,spa	guides-mpp11,spa525g2-export
 Decoder		spa	spa525g2-export
@@ -1068,6 +1069,9 @@ Subscribe_Expires		mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,spa525g2-exp
 Subscribe_Retry_Interval		mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,spa525g2-export
 Subscription_Expires_#_		mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,spa525g2-export
 Substitute_VIA_Addr	Yes|No	mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,spa525g2-export
+Survivability_Proxy_#_		mpp12	guides-mpp12-admin
+Survivability_Proxy_Fallback_Intvl_#_		mpp12	guides-mpp12-admin
+Survivability_Test_Mode	Yes|No	mpp12	guides-mpp12-admin
 Switch_Port_Config	AUTO|10 HALF|10 FULL|100 HALF|100 FULL|1000 FULL	mpp11,mpp12	guides-mpp11,mpp12-cp9861-export
 Symmetric_RTP	Yes|No	mpp11,spa	guides-mpp11,spa525g2-export
 Syslog_Identifier	None|$MA|$MAU|$MAC|$SN	mpp11,mpp12	guides-mpp11,mpp12-cp9861-export
@@ -1365,5 +1369,6 @@ wepKey2_#_		spa	spa525g2-export
 wepKey3_#_		spa	spa525g2-export
 wepKeyId_#_		spa	spa525g2-export
 wepKeyLen_#_		spa	spa525g2-export
+
 """#
 }

@@ -23,8 +23,9 @@ public enum ParameterCatalogue {
 
     struct Entries: Sendable {
         var names: [String: Entry] = [:]
-        /// Indexed families, split at each `#`: `["Display_Name_", "_"]`.
-        var families: [(parts: [String], entry: Entry)] = []
+        /// Indexed families, split at each `#`: `["Display_Name_", "_"]` (as bytes, for a lookup that does not walk
+        /// Characters: an import checks thousands of names).
+        var families: [(parts: [[UInt8]], entry: Entry)] = []
         /// The families by their text before the first index, for a lookup that does not scan them all.
         var familiesByLead: [String: [Int]] = [:]
         /// The lower-cased names, for a case-insensitive hint.
@@ -43,8 +44,8 @@ public enum ParameterCatalogue {
                               families: columns[2].split(separator: ",").map(String.init),
                               sources: columns[3].split(separator: ",").map(String.init))
             if entry.pattern.contains("#") {
-                let parts = entry.pattern.split(separator: "#", omittingEmptySubsequences: false).map(String.init)
-                entries.familiesByLead[parts[0], default: []].append(entries.families.count)
+                let parts = entry.pattern.split(separator: "#", omittingEmptySubsequences: false).map { Array($0.utf8) }
+                entries.familiesByLead[String(decoding: parts[0], as: UTF8.self), default: []].append(entries.families.count)
                 entries.families.append((parts, entry))
             } else {
                 entries.names[entry.pattern] = entry
@@ -78,7 +79,7 @@ public enum ParameterCatalogue {
 
     /// `a/b[2]/c` as `a/b/c`.
     static func withoutBlockIndexes(_ name: String) -> String {
-        guard name.contains("[") else { return name }
+        guard name.utf8.contains(UInt8(ascii: "[")) else { return name }
         var out = ""
         var skipping = false
         for character in name {
@@ -92,11 +93,13 @@ public enum ParameterCatalogue {
     static func family(of name: String) -> Entry? {
         // A family's lead ends where the first index starts: try the text before each digit that follows a
         // non-digit.
+        let bytes = Array(name.utf8)
         var previousIsDigit = false
-        for index in name.indices {
-            let isDigit = name[index].isASCII && name[index].isNumber
-            if isDigit && !previousIsDigit, let candidates = entries.familiesByLead[String(name[..<index])] {
-                for candidate in candidates where matches(Substring(name), parts: entries.families[candidate].parts[...]) {
+        for index in bytes.indices {
+            let isDigit = bytes[index] >= 0x30 && bytes[index] <= 0x39
+            if isDigit && !previousIsDigit,
+               let candidates = entries.familiesByLead[String(decoding: bytes[..<index], as: UTF8.self)] {
+                for candidate in candidates where matches(bytes[...], parts: entries.families[candidate].parts[...]) {
                     return entries.families[candidate].entry
                 }
             }
@@ -106,12 +109,12 @@ public enum ParameterCatalogue {
     }
 
     /// Matches `name` against literal parts separated by indexes (1 to 3 digits, no leading zero).
-    static func matches(_ name: Substring, parts: ArraySlice<String>) -> Bool {
-        guard let first = parts.first, name.hasPrefix(first) else { return false }
+    static func matches(_ name: ArraySlice<UInt8>, parts: ArraySlice<[UInt8]>) -> Bool {
+        guard let first = parts.first, name.starts(with: first) else { return false }
         let rest = name.dropFirst(first.count)
         if parts.count == 1 { return rest.isEmpty }
-        let digits = rest.prefix { $0.isASCII && $0.isNumber }
-        guard (1...3).contains(digits.count), digits.first != "0" else { return false }
+        let digits = rest.prefix { $0 >= 0x30 && $0 <= 0x39 }
+        guard (1...3).contains(digits.count), digits.first != 0x30 else { return false }
         return matches(rest.dropFirst(digits.count), parts: parts.dropFirst())
     }
 

@@ -76,67 +76,73 @@ extension DeviceStore {
                     reason: row.text(13) ?? "", sha256: row.text(14), bytes: row.int(15), microseconds: row.int(16))
     }
 
-    /// The newest `query.limit` fetches `query` selects, oldest first, each with the phone's syslog lines that
-    /// follow it (from 5 s before it, for the phone's "Requesting resync", up to 5 s before the device's next
-    /// fetch); lines of the selected devices that no listed fetch takes come back in `unattached`.
+    /// The newest `query.limit` fetches `query` selects, oldest first, each with the phone's syslog lines about
+    /// it; lines of the selected devices that belong to no fetch at all come back in `unattached`.
+    ///
+    /// A line belongs to one fetch of its device (any status, listed or not): "Requesting resync" to the first
+    /// fetch that follows it within a minute, every other line to the last fetch before it. The phone's clock
+    /// and the server's may differ by `phoneSkew`.
     public func fetchHistory(_ query: FetchQuery) throws(SQLiteError) -> (fetches: [FetchRecord], unattached: [PhoneLine]) {
+        // Only the conditions asked for: `(?1 IS NULL OR mac = ?1)` would keep SQLite from the MAC index.
+        var conditions = ["at >= ?2"]
+        if query.mac != nil { conditions.append("mac = ?1") }
+        if query.status != nil { conditions.append("status = ?3") }
         let statement = try database.prepare("""
-            SELECT \(Self.fetchColumns) FROM fetches
-            WHERE (?1 IS NULL OR mac = ?1) AND at >= ?2 AND (?3 IS NULL OR status = ?3)
-            ORDER BY at DESC LIMIT ?4
+            SELECT \(Self.fetchColumns) FROM fetches WHERE \(conditions.joined(separator: " AND ")) ORDER BY at DESC LIMIT ?4
             """)
-        try statement.bind(1, query.mac?.hex)
+        if let mac = query.mac { try statement.bind(1, mac.hex) }
         try statement.bind(2, query.since ?? 0)
-        if let status = query.status { try statement.bind(3, status) } else { try statement.bind(3, nil as String?) }
+        if let status = query.status { try statement.bind(3, status) }
         try statement.bind(4, query.limit)
         var fetches: [FetchRecord] = []
         while try statement.step() { fetches.append(Self.fetchRecord(statement)) }
         fetches.reverse()
-        // The phone's lines of the devices listed (or of the one asked for), from the window the list covers.
-        let from = min(query.since ?? Int.max, (fetches.first?.at ?? Int.max) - Self.phoneSkew)
-        let lines = try phoneLines(mac: query.mac, from: from == Int.max ? 0 : from)
-        let macs = Set(fetches.compactMap(\.mac))
+        // The lines of the devices listed (or of the one asked for) from the start of the listing.
+        var from = query.since ?? Int.max
+        if let first = fetches.first { from = min(from, first.at - 60_000_000) }
+        if from == Int.max { from = 0 }
+        let lines = try phoneLines(mac: query.mac, from: from)
+        var listed: [MACAddress: [Int: Int]] = [:]  // mac -> at -> index in fetches
+        for (index, fetch) in fetches.enumerated() { if let mac = fetch.mac { listed[mac, default: [:]][fetch.at] = index } }
+        var times: [MACAddress: [Int]] = [:]
         var unattached: [PhoneLine] = []
-        // Per device, each line goes to the last fetch that began no later than 5 s after it.
-        var byMAC: [MACAddress: [Int]] = [:]
-        for (index, fetch) in fetches.enumerated() { if let mac = fetch.mac { byMAC[mac, default: []].append(index) } }
-        // The next fetch of the same device (any status, listed or not) bounds a fetch's lines: look it up.
         for line in lines {
-            guard query.mac != nil || macs.contains(line.mac) else { continue }
-            let candidates = byMAC[line.mac] ?? []
-            guard let index = candidates.last(where: { fetches[$0].at - Self.phoneSkew <= line.at }) else {
+            guard query.mac != nil || listed[line.mac] != nil else { continue }
+            if times[line.mac] == nil { times[line.mac] = try fetchTimes(of: line.mac, from: from - 60_000_000) }
+            let all = times[line.mac]!
+            var owner: Int? = nil
+            if line.kind == "request" {
+                owner = all.first { $0 >= line.at - Self.phoneSkew && $0 <= line.at + 60_000_000 }
+            }
+            if owner == nil { owner = all.last { $0 <= line.at + Self.phoneSkew } }
+            guard let owner else {
                 if query.status == nil { unattached.append(line) }
                 continue
             }
-            if let next = try nextFetch(of: line.mac, after: fetches[index].at), next - Self.phoneSkew <= line.at {
-                // The line belongs to a later fetch that the listing left out (another status, or past the limit).
-                if query.status == nil && next > (fetches.last?.at ?? 0) { unattached.append(line) }
-                continue
-            }
-            fetches[index].phone.append(line)
+            if let index = listed[line.mac]?[owner] { fetches[index].phone.append(line) }
         }
         return (fetches, unattached)
     }
 
-    /// A phone's syslog clock and the server's differ a little, and the phone logs "Requesting resync" just
-    /// before it connects: a line up to this many microseconds before a fetch belongs to it.
-    public static let phoneSkew = 5_000_000
+    /// How far a phone's syslog clock and the server's may disagree: one second.
+    public static let phoneSkew = 1_000_000
 
-    /// The time of `mac`'s first fetch after `at`, if any.
-    func nextFetch(of mac: MACAddress, after at: Int) throws(SQLiteError) -> Int? {
-        let statement = try database.prepare("SELECT min(at) FROM fetches WHERE mac = ?1 AND at > ?2")
+    /// The times of `mac`'s fetches from `from` on, oldest first.
+    func fetchTimes(of mac: MACAddress, from: Int) throws(SQLiteError) -> [Int] {
+        let statement = try database.prepare("SELECT at FROM fetches WHERE mac = ?1 AND at >= ?2 ORDER BY at")
         try statement.bind(1, mac.hex)
-        try statement.bind(2, at)
-        guard try statement.step(), !statement.isNull(0) else { return nil }
-        return statement.int(0)
+        try statement.bind(2, from)
+        var times: [Int] = []
+        while try statement.step() { times.append(statement.int(0)) }
+        return times
     }
 
     /// The phone lines of `mac` (every device when nil) from `from` on, oldest first.
     public func phoneLines(mac: MACAddress?, from: Int) throws(SQLiteError) -> [PhoneLine] {
         let statement = try database.prepare("""
-            SELECT at, mac, kind, message, host FROM phone_log WHERE (?1 IS NULL OR mac = ?1) AND at >= ?2 ORDER BY at, id
+            SELECT at, mac, kind, message, host FROM phone_log WHERE \(mac == nil ? "" : "mac = ?1 AND ")at >= ?2 ORDER BY at, id
             """)
-        try statement.bind(1, mac?.hex)
+        if let mac { try statement.bind(1, mac.hex) }
         try statement.bind(2, from)
         var lines: [PhoneLine] = []
         while try statement.step() {
@@ -147,30 +153,32 @@ extension DeviceStore {
         return lines
     }
 
-    /// Per device, its newest profile fetch answered 200 with a profile (a report POST is not one).
-    public func lastServed() throws(SQLiteError) -> [MACAddress: FetchRecord] {
+    /// Per device of `macs`, its newest profile fetch answered 200 with a profile (a report POST is not one). One
+    /// indexed lookup per device (`fetches_by_mac`, newest first): a grouping over the whole history would visit
+    /// every row (2.5 s for a million).
+    public func lastServed(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: FetchRecord] {
         let statement = try database.prepare("""
-            SELECT max(at)\(Self.fetchColumns.dropFirst(2)) FROM fetches
-            WHERE status = 200 AND sha256 IS NOT NULL AND mac IS NOT NULL GROUP BY mac
+            SELECT \(Self.fetchColumns) FROM fetches
+            WHERE mac = ?1 AND status = 200 AND sha256 IS NOT NULL ORDER BY at DESC LIMIT 1
             """)
         var served: [MACAddress: FetchRecord] = [:]
-        while try statement.step() {
-            let record = Self.fetchRecord(statement)
-            if let mac = record.mac { served[mac] = record }
+        for mac in macs {
+            statement.reset()
+            try statement.bind(1, mac.hex)
+            if try statement.step() { served[mac] = Self.fetchRecord(statement) }
         }
         return served
     }
 
-    /// Per device, its newest answered request of any kind (for the address to push to and when it last called).
-    public func lastFetch() throws(SQLiteError) -> [MACAddress: FetchRecord] {
-        let statement = try database.prepare("""
-            SELECT max(at)\(Self.fetchColumns.dropFirst(2)) FROM fetches
-            WHERE mac IS NOT NULL GROUP BY mac
-            """)
+    /// Per device of `macs`, its newest answered request of any kind (for the address to push to and when it
+    /// last called).
+    public func lastFetch(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: FetchRecord] {
+        let statement = try database.prepare("SELECT \(Self.fetchColumns) FROM fetches WHERE mac = ?1 ORDER BY at DESC LIMIT 1")
         var last: [MACAddress: FetchRecord] = [:]
-        while try statement.step() {
-            let record = Self.fetchRecord(statement)
-            if let mac = record.mac { last[mac] = record }
+        for mac in macs {
+            statement.reset()
+            try statement.bind(1, mac.hex)
+            if try statement.step() { last[mac] = Self.fetchRecord(statement) }
         }
         return last
     }

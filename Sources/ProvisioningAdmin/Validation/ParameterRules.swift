@@ -58,7 +58,8 @@ public enum ParameterRules {
     public static func check(name: String, value: String, lenient: Bool = false) throws(RuleViolation) -> CheckedValue {
         guard XMLText.isValidName(name) else {
             throw RuleViolation(name: name, value: value, rule: "not a parameter name: ASCII letters, digits, _ - ., "
-                                + "a letter or _ first, at most 128 characters, not starting with xml")
+                                + "a letter or _ first, at most 128 characters (a leaf of nested blocks: up to 8 such "
+                                + "names joined by /, each optionally followed by [n])")
         }
         if let bad = XMLText.firstForbidden(in: value) {
             throw RuleViolation(name: name, value: value, rule: "holds U+\(hex(bad.value)), a character XML 1.0 forbids")
@@ -87,9 +88,10 @@ public enum ParameterRules {
     /// choices) and `value` is none of them, compared without case; `nil` otherwise. Only a warning: the lists
     /// come from particular firmware releases, and other releases add values.
     public static func listedValueWarning(name: String, value: String) -> String? {
-        let listed = ParameterCatalogue.values(for: name)
+        guard let entry = ParameterCatalogue.entry(for: name), !entry.values.isEmpty, !entry.isBoolean else { return nil }
+        let listed = entry.values
         let trimmed = trimmingWhiteSpace(value)
-        guard !listed.isEmpty, !trimmed.isEmpty, !ParameterCatalogue.isBoolean(name) else { return nil }
+        guard !trimmed.isEmpty else { return nil }
         let lower = trimmed.lowercased()
         let isListed: (String) -> Bool = { part in listed.contains(where: { $0.lowercased() == part }) }
         if isListed(lower) { return nil }

@@ -32,7 +32,7 @@ struct DriftCommand: ParsableCommand {
         guard let report = try opened.reports(mac: mac)[mac] else {
             throw Failure(.notFound, "\(mac): no report yet (set Report_Rule to …/report/$MA.xml and send a SIP NOTIFY with Event: report, or wait for Report_To_Server)")
         }
-        let last = try opened.lastServed()[mac]
+        let last = try opened.lastServed([mac])[mac]
         let loop = try DeviceLoop(store: opened)
         let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
         let entries = try drift(of: presented, report: report, loop: loop)

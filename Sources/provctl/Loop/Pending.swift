@@ -28,8 +28,9 @@ struct PendingScan {
 
     func run() throws -> [PendingDevice] {
         let devices = try store.devices(matching: DeviceFilter(group: group, enabled: true))
-        let served = try store.lastServed()
-        let lastFetch = try store.lastFetch()
+        let macs = devices.map(\.device.mac)
+        let served = try store.lastServed(macs)
+        let lastFetch = try store.lastFetch(macs)
         let reports = try store.reports()
         let loop = try DeviceLoop(store: store)
         let now = Clock.unixSeconds()

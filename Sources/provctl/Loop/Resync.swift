@@ -17,7 +17,7 @@ struct Resync: ParsableCommand {
             the rule holds a --key or --pwd, which plain HTTP would expose.
             Phones are pushed --rate per second (default 10), so that 10,000 phones resync over 17 minutes \
             rather than at once; each answer is printed as it comes. Exit status 0 when every phone accepted, \
-            6 when any did not (or could not be reached).
+            7 when any did not (or could not be reached).
             Behind NAT the fetch address is not the phone's: send the NOTIFY through the provider's SIP server \
             instead (README, "Closing the loop").
             Examples: provctl resync 000e08abcdef
@@ -99,7 +99,7 @@ struct Resync: ParsableCommand {
                 return
             }
         }
-        let lastFetch = try opened.lastFetch()
+        let lastFetch = try opened.lastFetch(devices.map(\.mac))
         let loop = try DeviceLoop(store: opened)
         var plans: [Plan] = []
         for device in devices {
@@ -192,7 +192,10 @@ struct Resync: ParsableCommand {
         }
         let failed = outcomes.filter { !$0.succeeded }.count
         if failed > 0 {
-            throw Failure(.pushFailed, "resync: \(failed) of \(outcomes.count) phone(s) did not accept")
+            var failure = Failure(.pushFailed, "resync: \(failed) of \(outcomes.count) phone(s) did not accept")
+            // With --json the entries above are the whole answer (each says ok or not): one JSON document.
+            failure.reported = jsonOutput
+            throw failure
         }
     }
 }

@@ -11,7 +11,7 @@ struct RetentionCommand: ParsableCommand {
             Rows of `fetches` (and the phone's syslog lines) older than --max-age days go, and per device only \
             the newest --max-per-device rows stay (0: no limit). Without a setting: \
             \(Journal.Retention.standard.maxAgeDays) days, \(Journal.Retention.standard.maxPerDevice) rows. \
-            profile-cgi prunes as it writes, a few hundred rows after every \(Journal.pruneEvery)th request, in \
+            profile-cgi prunes as it writes, at most \(Journal.pruneBatch) rows per rule after every \(Journal.pruneEvery)th request, in \
             the transaction it holds anyway; `provctl prune` prunes everything due in short transactions (for a \
             timer, after lowering the limits). The setting lives in the journal: set it on each node.
             Examples: provctl retention
@@ -66,7 +66,7 @@ struct Prune: ParsableCommand {
             """
     )
 
-    static let batch = 1000
+    static let batch = 250
 
     @OptionGroup var store: StoreOptions
 
