@@ -226,8 +226,9 @@ def storm(server, phones, seconds, clients=8, mode="CGI"):
     say("== resync storm (%s): %d clients, new TLS per request, %d phones (%d OU/L/ST, %d CN=...-SEP<MAC>), "
         "provctl var every 100 ms, %d s" % (mode, clients, len(phones), sum(p["form"] == "ouls" for p in phones),
                                              sum(p["form"] == "cn" for p in phones), seconds))
+    # The variables first: provctl refuses a setting that would leave a device unrenderable.
+    server.provctl("var", "default", "gen=0", "who=none")
     server.provctl("set", "default", "User_ID_1_={{who}}", "GPP_B={{gen}}", "Station_Name=S-{{mac_upper}}")
-    server.provctl("var", "default", "gen=0")
     before = server.journal_counts()
     committed = [(0.0, 0)]          # (monotonic time provctl returned, value)
     attempted = []
