@@ -73,18 +73,7 @@ enum FastCGIResponder {
 
     /// Reads the request's parameters and body, answers it, and writes the answer to its output stream.
     static func respond(to request: inout FCGX_Request, service: ProfileService) -> Answer {
-        var environment = StringTable()
-        if var cursor = request.envp {
-            while let entry = cursor.pointee {
-                cursor += 1
-                guard let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
-                entry.withMemoryRebound(to: UInt8.self, capacity: strlen(entry) + 1) { bytes in
-                    let keyCount = equals - entry
-                    environment.appendNew(UnsafeBufferPointer(start: bytes, count: keyCount),
-                                          UnsafeBufferPointer(start: bytes + keyCount + 1, count: strlen(equals + 1)))
-                }
-            }
-        }
+        let environment = StringTable(environment: request.envp)
         var parsed = Request(environment: environment)
         if parsed.contentLength > 0 { parsed.body = readBody(request.in, length: parsed.contentLength) }
         let answer = service.respond(to: parsed, now: Clock.unixMicroseconds())

@@ -45,12 +45,7 @@ public enum OpenSSLEnc {
             MD5_Final(&out, &context)
             return out
         case .sha256:
-            var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-            var context = SHA256_CTX()
-            SHA256_Init(&context)
-            bytes.withUnsafeBytes { _ = SHA256_Update(&context, $0.baseAddress, $0.count) }
-            SHA256_Final(&out, &context)
-            return out
+            return Digest.sha256(bytes)
         }
     }
 

@@ -107,9 +107,14 @@ public enum FileDescriptor {
 extension StringTable {
     /// Every variable of the process environment, as bytes: nothing is filtered out, so a variable the core
     /// starts to read later is never hidden by a list somewhere else.
-    public static func processEnvironment() -> StringTable {
+    public static func processEnvironment() -> StringTable { StringTable(environment: environ) }
+
+    /// The `NAME=value` entries of a NULL-terminated array (`environ`, a FastCGI request's `envp`), as bytes.
+    public init(environment: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
+        self.init()
+        guard var cursor = environment else { return }
         var table = StringTable()
-        var cursor = environ
+        defer { self = table }
         while let entry = cursor.pointee {
             cursor += 1
             guard let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
@@ -119,7 +124,6 @@ extension StringTable {
                                 UnsafeBufferPointer(start: bytes + keyCount + 1, count: strlen(equals + 1)))
             }
         }
-        return table
     }
 }
 
