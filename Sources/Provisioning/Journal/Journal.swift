@@ -153,6 +153,10 @@ public final class Journal {
         // Bookkeeping, not configuration: a commit need not wait for fsync (WAL with synchronous=NORMAL stays
         // consistent; a power cut may lose the last rows).
         try database.execute("PRAGMA synchronous = NORMAL")
+        // The journal is written at its end and read back by nobody here: a small page cache (128 KiB) keeps a
+        // long-lived writer (a FastCGI responder) the same size however many rows it appends; SQLite's default
+        // (2 MiB) grew one process's RSS by a fifth over 100,000 requests.
+        try database.execute("PRAGMA cache_size = -128")
         self.database = database
         return database
     }
