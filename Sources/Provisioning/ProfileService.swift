@@ -27,7 +27,9 @@ public final class ProfileService {
             log.reason = "ok"
             log.form = form.rawValue
             log.bytes = response.body.count
-            bookkeeping.served(status: response.status, reason: "ok", form: form, plaintext: xml, bytes: response.body.count)
+            // The plaintext's SHA-256 is for the journal's fetch row only: not computed when nothing is recorded.
+            bookkeeping.served(status: response.status, reason: "ok", form: form,
+                               plaintext: configuration.recordsJournal ? xml : nil, bytes: response.body.count)
             return Answer(response: response, log: log, bookkeeping: bookkeeping)
         } catch {
             log.status = error.status

@@ -24,14 +24,16 @@ enum CGIRequest {
         FileDescriptor.close(0)
         FileDescriptor.close(1)
         FileDescriptor.close(2)
-        // The journal stays open until exit: closing the last connection would checkpoint the log and sync the
-        // file on every request; the writer checkpoints past 64 frames instead (Journal.checkpointIfLarge).
+        // The journal stays open until exit (withExtendedLifetime around the exit: never released, so never closed): closing the last
+        // connection would checkpoint the log and sync the file on every request; the writer checkpoints past 64
+        // frames instead (Journal.checkpointIfLarge). With the journal off nothing of it is made.
         let configuration = service.configuration
+        guard configuration.recordsJournal else { exit(0) }
         let journal = Journal(path: configuration.journalPath, node: configuration.node)
-        if configuration.recordsJournal {
+        withExtendedLifetime(journal) { () -> Never in
             journal.writeHandingOff([answer.bookkeeping], waitMilliseconds: configuration.journalWaitMilliseconds)
+            exit(0)
         }
-        exit(0)
     }
 
     /// The body from stdin: up to `Request.bodyLimit` bytes kept, the rest (up to `Request.drainLimit`) read and
