@@ -512,7 +512,7 @@ static int records_seen(void) {
     return !(record && strcmp(record, "0") == 0);
 }
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 /* The configuration database, strictly read-only (serving never writes it). */
 static int open_database(const char *dbpath) {

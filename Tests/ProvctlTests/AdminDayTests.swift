@@ -25,6 +25,37 @@ struct AdminDayTests {
         #expect(version.contains("configuration schema \(DeviceStore.schemaVersion)"))
     }
 
+    @Test("schema 8: no undo trigger in the file (a serving connection never parses one); provctl still records and reverts; a schema-7 file is served, then migrated")
+    func undoTriggersLeftTheFile() throws {
+        let box = try Sandbox()
+        #expect(try box.sql("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == "0")
+        try box.ok("device", "add", "000e08abcdef", "--group", "sales")
+        try box.ok("set", "group:sales", "Resync_Periodic=900")
+        try box.ok("set", "group:sales", "Resync_Periodic=1200")
+        #expect(try box.sql("SELECT count(*) FROM changes") == "3", "one row per write, made by provctl's TEMP triggers")
+        // Writes by another program leave no undo rows and are never taken into the next entry.
+        _ = try box.sql("UPDATE devices SET serial = 'SN-OUTSIDE'")
+        #expect(try box.sql("SELECT count(*) FROM changes") == "3")
+        let setID = try #require(Int(try box.sql("SELECT id FROM audit WHERE new_value = '1200'")))
+        try box.ok("revert", String(setID))
+        #expect(try box.sql("SELECT value FROM settings WHERE name = 'Resync_Periodic'") == "900")
+        #expect(try box.sql("SELECT serial FROM devices") == "SN-OUTSIDE")
+
+        // A file at schema 7 (the triggers in it), as the previous build left it.
+        let old = box.path("old.db")
+        let database = try SQLiteDatabase(path: old, mode: .create)
+        try database.execute("PRAGMA journal_mode = WAL")
+        for version in 1...7 { try database.execute(DeviceStore.migrations[version - 1] + "PRAGMA user_version = \(version);") }
+        try database.execute("INSERT INTO devices (mac, model) VALUES ('000e08abcdef', 'CP-8841-3PCC')")
+        #expect(try box.sql("SELECT 1") == "1")
+        let served = try DeviceStore(serving: old)
+        #expect(served.versionAtOpen == 7, "the serving core reads a schema-7 file while it waits for provctl init")
+        let migrated = try run(provctlBinary, ["--db", old, "init"], environment: ["PATH": "/usr/bin:/bin", "USER": "tester"])
+        #expect(migrated.status == 0, "\(migrated)")
+        let triggers = try run("sqlite3", [old, "SELECT count(*) || ' ' || (SELECT user_version FROM pragma_user_version) FROM sqlite_master WHERE type = 'trigger'"])
+        #expect(triggers.text.trimmingCharacters(in: .whitespacesAndNewlines) == "0 \(DeviceStore.schemaVersion)")
+    }
+
     @Test("--json on change commands prints a result object; errors are objects with code, status, field and rule")
     func jsonEverywhere() throws {
         let box = try Sandbox()

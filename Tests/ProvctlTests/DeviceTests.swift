@@ -1,4 +1,5 @@
 import Foundation
+import Provisioning
 import Testing
 
 @Suite("provctl device")
@@ -7,8 +8,8 @@ struct DeviceTests {
     func initialise() throws {
         let box = try Sandbox(initialise: false)
         let first = try box.ok("init")
-        #expect(first.text.contains("created the database \(box.db) (schema version 7)"))
-        #expect(try box.sql("PRAGMA user_version") == "7")
+        #expect(first.text.contains("created the database \(box.db) (schema version \(DeviceStore.schemaVersion))"))
+        #expect(try box.sql("PRAGMA user_version") == String(DeviceStore.schemaVersion))
         #expect(try box.sql("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")
                 == "audit,changes,devices,server_keys,settings,variables")
         #expect(try box.ok("init").text.contains("up to date"))

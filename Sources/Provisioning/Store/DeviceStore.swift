@@ -29,8 +29,14 @@ public final class DeviceStore {
     /// 2: `seen` and `claims` moved to the journal. 3: `changes`, the undo log. 4: each audit entry names its
     /// range of `changes` rows. 5: RFC 8188 `aes128gcm` devices (`ece_key_id`, `ece_record_size`). 6: partitioned
     /// profiles (`settings.part`). 7: device accounts and bootstrap policy (`account_user`, `account_realm`,
-    /// `account_ha1`, `bootstrap`), `server_keys`.
-    public static let schemaVersion = 7
+    /// `account_ha1`, `bootstrap`), `server_keys`. 8: the undo log's triggers left the file: provctl makes them
+    /// as TEMP triggers on its own connection, so a serving connection never parses them (they were 0.78M of a
+    /// CGI request's 1.57M instructions, `bench/run`).
+    public static let schemaVersion = 8
+
+    /// The versions the serving core reads: their tables are the same (8 only took the undo triggers out of the
+    /// file), so phones are served while an upgraded node waits for `provctl init`.
+    public static let servedVersions = 7...8
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {
@@ -62,7 +68,7 @@ public final class DeviceStore {
         }
         database = opened
         immutableStamp = immutable
-        try Self.checkVersion(versionAtOpen)
+        try Self.checkVersion(versionAtOpen, accepting: Self.servedVersions)
     }
 
     /// Set when the file was opened as immutable: its size and time then, to compare after the read.
@@ -89,12 +95,11 @@ public final class DeviceStore {
         return out
     }
 
-    package static func checkVersion(_ version: Int) throws(SQLiteError) {
-        guard version == schemaVersion else {
-            throw SQLiteError(code: 0, message: version < schemaVersion
-                ? "schema version \(version), this build needs \(schemaVersion): run `provctl init`"
-                : "schema version \(version) is newer than this build (\(schemaVersion))", sql: nil)
-        }
+    package static func checkVersion(_ version: Int, accepting versions: ClosedRange<Int> = schemaVersion...schemaVersion) throws(SQLiteError) {
+        guard !versions.contains(version) else { return }
+        throw SQLiteError(code: 0, message: version < versions.lowerBound
+            ? "schema version \(version), this build needs \(schemaVersion): run `provctl init`"
+            : "schema version \(version) is newer than this build (\(schemaVersion))", sql: nil)
     }
 
     // MARK: Reading (the CGI's path)

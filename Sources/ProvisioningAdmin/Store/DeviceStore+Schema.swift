@@ -142,6 +142,9 @@ extension DeviceStore {
         CREATE TABLE server_keys (name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         INSERT INTO server_keys (name, value) VALUES ('nonce', lower(hex(randomblob(32))));
         """ + UndoLog.recreateTriggers,
+        // 8: the undo triggers leave the file (every connection parsed them, the CGI's on every request); provctl
+        // makes them as TEMP triggers on its own connection (`UndoLog.temporaryTriggers`).
+        UndoLog.dropFileTriggers,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -153,6 +156,7 @@ extension DeviceStore {
         } else {
             try database.execute("PRAGMA foreign_keys = ON")
             try migrate()
+            try database.execute(UndoLog.temporaryTriggers)
         }
     }
 

@@ -30,19 +30,22 @@ public enum UndoLog {
         Table(name: "variables", columns: ["scope", "target", "name", "value"], key: ["scope", "target", "name"]),
     ]
 
-    /// The three triggers of each table, over `tables`' columns.
-    static func triggers(_ tables: [Table]) -> String {
+    /// The three triggers of each table, over `tables`' columns: in the file (migrations 3 and 7), or `temporary`
+    /// on the main tables for one connection (schema 8 on).
+    static func triggers(_ tables: [Table], temporary: Bool = false) -> String {
         var sql = ""
+        let create = temporary ? "CREATE TEMP TRIGGER IF NOT EXISTS" : "CREATE TRIGGER"
         for table in tables {
             let t = table.name
+            let on = temporary ? "main." + t : t
             sql += """
-                CREATE TRIGGER \(t)_undo_insert AFTER INSERT ON \(t) BEGIN
+                \(create) \(t)_undo_insert AFTER INSERT ON \(on) BEGIN
                     INSERT INTO changes (tbl, old, new) VALUES ('\(t)', NULL, \(image(table, "NEW.")));
                 END;
-                CREATE TRIGGER \(t)_undo_update AFTER UPDATE ON \(t) BEGIN
+                \(create) \(t)_undo_update AFTER UPDATE ON \(on) BEGIN
                     INSERT INTO changes (tbl, old, new) VALUES ('\(t)', \(image(table, "OLD.")), \(image(table, "NEW.")));
                 END;
-                CREATE TRIGGER \(t)_undo_delete AFTER DELETE ON \(t) BEGIN
+                \(create) \(t)_undo_delete AFTER DELETE ON \(on) BEGIN
                     INSERT INTO changes (tbl, old, new) VALUES ('\(t)', \(image(table, "OLD.")), NULL);
                 END;
 
@@ -59,6 +62,21 @@ public enum UndoLog {
         }
         return sql + triggers(tables)
     }()
+
+    /// Migration 8: the triggers leave the file. Kept there, every connection parses their nine json_object
+    /// bodies with the schema, and a CGI request opens a connection: that parse was half of its instructions.
+    static let dropFileTriggers: String = {
+        var sql = ""
+        for table in tables {
+            for event in ["insert", "update", "delete"] { sql += "DROP TRIGGER IF EXISTS main.\(table.name)_undo_\(event);\n" }
+        }
+        return sql
+    }()
+
+    /// The triggers as provctl makes them on each connection that may write (schema 8 on): TEMP triggers on the
+    /// main tables, seen by that connection only. Writes made by other programs (sqlite3) leave no undo rows;
+    /// they never belonged to an entry anyway (`startUndoRange`).
+    static let temporaryTriggers = triggers(tables, temporary: true)
 
     /// `json_object('mac', P.mac, ...)`: a row's image; `prefix` is `NEW.`, `OLD.` or empty for a SELECT.
     static func image(_ table: Table, _ prefix: String) -> String {
