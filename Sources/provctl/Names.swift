@@ -21,7 +21,16 @@ func warnIfNew(_ kind: String, _ names: some Sequence<String>, in store: DeviceS
     guard !wanted.isEmpty else { return }
     let known = try store.scopeNames(kind: kind).map(\.name)
     let knownSet = Set(known)
-    for name in wanted.sorted() where !knownSet.contains(name) {
+    let new = wanted.sorted().filter { !knownSet.contains($0) }
+    // An import that brings a whole site plan is not a typo: one line, not a hundred.
+    let typos = new.filter { DeviceFieldRules.suggestion(for: $0, among: known) != nil }
+    if new.count > 5 {
+        let shown = new.prefix(3).map { "\"\($0)\"" }.joined(separator: ", ")
+        warn("provctl: warning: \(new.count) \(kind)s are new (\(shown), ...): no device, setting or variable used them before"
+             + (typos.isEmpty ? "" : "; \(typos.count) of them are close to a \(kind) in use: " + typos.prefix(3).joined(separator: ", ")))
+        return
+    }
+    for name in new {
         var line = "provctl: warning: \(kind) \"\(name)\" is new: no device, setting or variable uses it yet"
         if let close = DeviceFieldRules.suggestion(for: name, among: known) {
             line += "; did you mean \"\(close)\"?"
