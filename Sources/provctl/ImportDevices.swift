@@ -275,6 +275,7 @@ struct ImportDevices: ParsableCommand {
         let update = try database.prepare(DeviceStore.updateDeviceSQL)
         let selectVariables = try database.prepare("SELECT name, value FROM variables WHERE scope = 'device' AND target = ?1 ORDER BY name")
         let deleteVariables = try database.prepare("DELETE FROM variables WHERE scope = 'device' AND target = ?1")
+        let anyVariable = try database.prepare("SELECT 1 FROM variables WHERE scope = 'device' AND target = ?1 LIMIT 1")
         let insertVariable = try database.prepare("INSERT INTO variables (scope, target, name, value) VALUES ('device', ?1, ?2, ?3)")
         let auditRow = try database.prepare("""
             INSERT INTO audit (at, who, action, target, old_value, new_value, first_change, last_change)
@@ -358,9 +359,15 @@ struct ImportDevices: ParsableCommand {
             try store.bindDevice(device, to: statement)
             try statement.step()
             if let newVariables {
-                deleteVariables.reset()
-                try deleteVariables.bind(1, mac)
-                try deleteVariables.step()
+                // A DELETE that fires triggers first collects its rows in a temporary b-tree, even when there are
+                // none: for a new device, only when some row was left behind (written outside provctl).
+                anyVariable.reset()
+                try anyVariable.bind(1, mac)
+                if try old != nil || anyVariable.step() {
+                    deleteVariables.reset()
+                    try deleteVariables.bind(1, mac)
+                    try deleteVariables.step()
+                }
                 for pair in newVariables {
                     insertVariable.reset()
                     try insertVariable.bind([.text(mac), .text(pair.name), .text(pair.value)])

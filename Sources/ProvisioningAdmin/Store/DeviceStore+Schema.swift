@@ -155,6 +155,9 @@ extension DeviceStore {
             try Self.checkVersion(versionAtOpen)
         } else {
             try database.execute("PRAGMA foreign_keys = ON")
+            // Statement journals (every write that fires an undo trigger opens one) and temporary tables in
+            // memory, not in files under /var/tmp: a 100k-device import wrote 1.8M small pages there.
+            try database.execute("PRAGMA temp_store = MEMORY")
             try migrate()
             try database.execute(UndoLog.temporaryTriggers)
         }
