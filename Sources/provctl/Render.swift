@@ -120,7 +120,7 @@ struct Render: ParsableCommand {
                     let body: [UInt8]
                     let path = folder + "/" + device.mac.hex + fileSuffix + "." + form.rawValue
                     do {
-                        let existing = FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+                        let existing = Self.readWhole(path)
                         guard let changed = try renderer.export(for: device, form: form, partition: partitionName, existing: existing) else {
                             tally.add(\.unchanged)
                             return
@@ -166,6 +166,22 @@ struct Render: ParsableCommand {
         let temporary = path + ".tmp"
         try writeWhole(body, to: temporary)
         guard rename(temporary, path) == 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// The file's bytes, or nil when it cannot be read (most often: it does not exist yet). Plain open/read: in a
+    /// new folder this is one failed open per device, not Foundation's error object.
+    static func readWhole(_ path: String) -> [UInt8]? {
+        let descriptor = Foundation.open(path, O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress!, $0.count) }
+            if count < 0 { return nil }
+            if count == 0 { return bytes }
+            bytes += buffer[0..<count]
+        }
     }
 
     static func writeWhole(_ body: [UInt8], to path: String) throws {
