@@ -281,10 +281,26 @@ struct ImportDevices: ParsableCommand {
             INSERT INTO audit (at, who, action, target, old_value, new_value, first_change, last_change)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
             """)
-        // The undo rows of each device are the ones its writes just made: the connection's newest rowid of
-        // `changes` is the last, the mark before its writes plus one the first.
+        // The undo rows of each device are written here, in the order the triggers would write them (the device,
+        // its variables deleted, its variables inserted), and without them: a trigger costs a program and a
+        // statement journal per row. The entry's range is from the mark before its writes to the newest row.
         var mark = try store.undoMark ?? store.lastChange()
         let lastChange = try database.prepare("SELECT ifnull(max(seq), 0) FROM changes")
+        try database.execute(UndoLog.dropTemporaryTriggers(on: ["devices", "variables"]))
+        let deviceImage = try database.prepare(UndoLog.imageSQL(of: "devices", where: "mac = ?1"))
+        let variableImages = try database.prepare(UndoLog.imageSQL(of: "variables", where: "scope = 'device' AND target = ?1"))
+        let undoRow = try database.prepare("INSERT INTO changes (tbl, old, new) VALUES (?1, ?2, ?3)")
+        let variableUndoRow = try database.prepare("""
+            INSERT INTO changes (tbl, old, new) VALUES ('variables', NULL,
+                json_object('scope', 'device', 'target', ?1, 'name', ?2, 'value', ?3))
+            """)
+        func image(_ statement: SQLiteStatement, _ mac: String) throws -> [String] {
+            statement.reset()
+            try statement.bind(1, mac)
+            var images: [String] = []
+            while try statement.step() { images.append(statement.text(0) ?? "") }
+            return images
+        }
         let progress = stdoutIsTerminal
         var counts = Counts()
         func shownVariables(_ pairs: [(name: String, value: String)]) -> String {
@@ -355,15 +371,23 @@ struct ImportDevices: ParsableCommand {
                 continue
             }
             let statement = old == nil ? insert : update
+            let oldImage = old == nil ? nil : try image(deviceImage, mac).first
             statement.reset()
             try store.bindDevice(device, to: statement)
             try statement.step()
+            undoRow.reset()
+            try undoRow.bind([.text("devices"), oldImage.map { .text($0) } ?? .null, .text(try image(deviceImage, mac).first ?? "")])
+            try undoRow.step()
             if let newVariables {
-                // A DELETE that fires triggers first collects its rows in a temporary b-tree, even when there are
-                // none: for a new device, only when some row was left behind (written outside provctl).
+                // Rows of a new device only when some were left behind (written outside provctl).
                 anyVariable.reset()
                 try anyVariable.bind(1, mac)
                 if try old != nil || anyVariable.step() {
+                    for removed in try image(variableImages, mac) {
+                        undoRow.reset()
+                        try undoRow.bind([.text("variables"), .text(removed), .null])
+                        try undoRow.step()
+                    }
                     deleteVariables.reset()
                     try deleteVariables.bind(1, mac)
                     try deleteVariables.step()
@@ -372,6 +396,9 @@ struct ImportDevices: ParsableCommand {
                     insertVariable.reset()
                     try insertVariable.bind([.text(mac), .text(pair.name), .text(pair.value)])
                     try insertVariable.step()
+                    variableUndoRow.reset()
+                    try variableUndoRow.bind([.text(mac), .text(pair.name), .text(pair.value)])
+                    try variableUndoRow.step()
                 }
             }
             var oldText = old.map { describe($0) }
@@ -397,6 +424,7 @@ struct ImportDevices: ParsableCommand {
             audit.note(database.lastInsertRowID)
         }
         if progress { progressLine("") }
+        try database.execute(UndoLog.restoreTemporaryTriggers)
         store.undoMark = mark
         return counts
     }

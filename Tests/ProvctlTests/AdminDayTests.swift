@@ -56,6 +56,32 @@ struct AdminDayTests {
         #expect(triggers.text.trimmingCharacters(in: .whitespacesAndNewlines) == "0 \(DeviceStore.schemaVersion)")
     }
 
+    @Test("import writes its undo rows itself, as the triggers would: each imported device reverts exactly, edits and additions")
+    func importUndoRows() throws {
+        let box = try Sandbox()
+        try box.ok("device", "add", "000e08abcdef", "--group", "sales", "--serial", "SN1")
+        try box.ok("var", "device:000e08abcdef", "a=1", "b=2")
+        let before = try box.sql("SELECT * FROM devices; SELECT * FROM variables;")
+        let changesBefore = Int(try box.sql("SELECT count(*) FROM changes")) ?? -1
+        try box.ok("import", try box.write("edit.csv", """
+            mac,serial,group,variables
+            000e08abcdef,SN2,east,a=9;c=3
+            000e08000002,SN3,east,x=1
+            """))
+        // The edit: the device (old and new image), two variables deleted, two inserted; the addition: 1 + 1.
+        #expect(try box.sql("SELECT count(*) FROM changes") == String(changesBefore + 5 + 2))
+        #expect(try box.sql("SELECT count(*) FROM changes WHERE tbl = 'devices' AND old IS NOT NULL AND new IS NOT NULL") == "1")
+        let entries = try #require(try box.ok("history", "--json").json() as? [[String: Any]])
+        let imports = entries.filter { ($0["action"] as? String)?.hasPrefix("import") == true }.compactMap { $0["id"] as? Int }
+        #expect(imports.count == 2)
+        // Reverting checks that each row is still as its entry left it: the images must match json_object's exactly.
+        for id in imports.sorted(by: >) { try box.ok("revert", String(id)) }
+        #expect(try box.sql("SELECT * FROM devices; SELECT * FROM variables;") == before)
+        // The triggers are back for the next command.
+        try box.ok("set", "default", "Resync_Periodic=3600")
+        #expect(try box.sql("SELECT count(*) FROM changes WHERE tbl = 'settings'") == "1")
+    }
+
     @Test("--json on change commands prints a result object; errors are objects with code, status, field and rule")
     func jsonEverywhere() throws {
         let box = try Sandbox()
