@@ -47,11 +47,13 @@ enum FastCGIResponder {
         var request = FCGX_Request()
         guard FCGX_InitRequest(&request, 0, 0) == 0 else { exit(1) }
 
-        /// Writes the queue; false when a held lock kept it out (it stays queued).
-        func flush(waitMilliseconds: Int32) -> Bool {
+        /// Writes the queue; false when a held lock kept it out (it stays queued). `idle`: no phone is waiting,
+        /// so a large write-ahead log may be checkpointed now (with its fdatasyncs) rather than on a phone's time;
+        /// under load without a pause SQLite's own checkpoint (1,000 pages) keeps the log bounded.
+        func flush(waitMilliseconds: Int32, idle: Bool = true) -> Bool {
             guard !pending.isEmpty, configuration.recordsJournal else { return true }
             do {
-                try journal.write(pending, waitMilliseconds: waitMilliseconds)
+                try journal.write(pending, waitMilliseconds: waitMilliseconds, checkpoint: idle)
                 pending.removeAll(keepingCapacity: true)
             } catch let error where error.isBusy && pending.count <= pendingLimit {
                 return false
@@ -82,7 +84,7 @@ enum FastCGIResponder {
                 if pending.isEmpty { oldest = finished }
                 pending.append(answer.bookkeeping)
                 if pending.count >= batchLimit || finished - oldest >= batchDelayMicroseconds {
-                    blocked = !flush(waitMilliseconds: configuration.journalWaitMilliseconds)
+                    blocked = !flush(waitMilliseconds: configuration.journalWaitMilliseconds, idle: false)
                 }
             }
         }
