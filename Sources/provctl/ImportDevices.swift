@@ -275,7 +275,6 @@ struct ImportDevices: ParsableCommand {
         let update = try database.prepare(DeviceStore.updateDeviceSQL)
         let selectVariables = try database.prepare("SELECT name, value FROM variables WHERE scope = 'device' AND target = ?1 ORDER BY name")
         let deleteVariables = try database.prepare("DELETE FROM variables WHERE scope = 'device' AND target = ?1")
-        let anyVariable = try database.prepare("SELECT 1 FROM variables WHERE scope = 'device' AND target = ?1 LIMIT 1")
         let insertVariable = try database.prepare("INSERT INTO variables (scope, target, name, value) VALUES ('device', ?1, ?2, ?3)")
         let auditRow = try database.prepare("""
             INSERT INTO audit (at, who, action, target, old_value, new_value, first_change, last_change)
@@ -285,7 +284,6 @@ struct ImportDevices: ParsableCommand {
         // its variables deleted, its variables inserted), and without them: a trigger costs a program and a
         // statement journal per row. The entry's range is from the mark before its writes to the newest row.
         var mark = try store.undoMark ?? store.lastChange()
-        let lastChange = try database.prepare("SELECT ifnull(max(seq), 0) FROM changes")
         try database.execute(UndoLog.dropTemporaryTriggers(on: ["devices", "variables"]))
         let deviceImage = try database.prepare(UndoLog.imageSQL(of: "devices", where: "mac = ?1"))
         let variableImages = try database.prepare(UndoLog.imageSQL(of: "variables", where: "scope = 'device' AND target = ?1"))
@@ -379,11 +377,11 @@ struct ImportDevices: ParsableCommand {
             try undoRow.bind([.text("devices"), oldImage.map { .text($0) } ?? .null, .text(try image(deviceImage, mac).first ?? "")])
             try undoRow.step()
             if let newVariables {
-                // Rows of a new device only when some were left behind (written outside provctl).
-                anyVariable.reset()
-                try anyVariable.bind(1, mac)
-                if try old != nil || anyVariable.step() {
-                    for removed in try image(variableImages, mac) {
+                // A DELETE is run only when there are rows (a new device has some only when they were left
+                // behind, written outside provctl).
+                let removedImages = try image(variableImages, mac)
+                if !removedImages.isEmpty {
+                    for removed in removedImages {
                         undoRow.reset()
                         try undoRow.bind([.text("variables"), .text(removed), .null])
                         try undoRow.step()
@@ -412,9 +410,8 @@ struct ImportDevices: ParsableCommand {
             } else {
                 counts.changed += 1
             }
-            lastChange.reset()
-            _ = try lastChange.step()
-            let last = lastChange.int(0)
+            // The undo rows were just written on this connection: the newest is the last insert.
+            let last = database.lastInsertRowID
             auditRow.reset()
             try auditRow.bind([.integer(audit.now), .text(audit.who), .text(old == nil ? "import add" : "import edit"),
                                .text(mac), oldText.map { .text($0) } ?? .null, .text(newText),
