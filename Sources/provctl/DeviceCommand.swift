@@ -48,7 +48,8 @@ struct EncryptionOptions: ParsableArguments {
                                valueName: "cipher")) var encrypt: String?
     @Option(help: ArgumentHelp("""
         aes-256-cbc: the passphrase, as in the phone's [--key ...]. aes128gcm: the IKM in base64url (at least 16 \
-        octets), as the phone's IKM_HTTP_Encrypt_Content carries it.
+        octets), as the phone's IKM_HTTP_Encrypt_Content carries it. A key that starts with - is given as \
+        --key=KEY (base64url does that one time in 64).
         """, valueName: "key")) var key: String?
     @Flag(help: "Read the key (passphrase or IKM) from the first line of standard input instead.") var keyStdin = false
     @Option(help: "aes-256-cbc: key derivation digest, md5 (old firmware) or sha256 (default).") var kdf: String?

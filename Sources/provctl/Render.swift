@@ -174,13 +174,17 @@ struct Render: ParsableCommand {
         let descriptor = Foundation.open(path, O_RDONLY)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
+        // One read of the size the file has (plus one byte, to see it end), not a fixed buffer per device.
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size) + 1)
+        var filled = 0
         while true {
-            let count = buffer.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress!, $0.count) }
+            if filled == bytes.count { bytes += [UInt8](repeating: 0, count: 4096) }
+            let count = bytes.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
             if count < 0 { return nil }
-            if count == 0 { return bytes }
-            bytes += buffer[0..<count]
+            if count == 0 { return Array(bytes[0..<filled]) }
+            filled += count
         }
     }
 

@@ -8,7 +8,7 @@ extension EndToEndTests {
           arguments: [false, true])
     func contentEncryption(gzipFirst: Bool) throws {
         let ikm = base64URL(randomBytes(16))
-        let (phone, user) = try registeredPhone(options: ["--encrypt", "aes128gcm", "--key", ikm, "--key-id", "e2e",
+        let (phone, user) = try registeredPhone(options: ["--encrypt", "aes128gcm", "--key=" + ikm, "--key-id", "e2e",
                                                           "--record-size", "512"] + (gzipFirst ? ["--gzip"] : []))
         let answer = try fetch("/cgi-bin/profile/\(phone.mac).cfg", as: phone.credentials, headers: ["Accept-Encoding: gzip"])
         #expect(answer.status == 200, "\(answer.text)")
