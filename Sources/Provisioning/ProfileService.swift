@@ -56,12 +56,7 @@ public final class ProfileService {
                 log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
             }
         }
-        let store = try openStore()
-        do {
-            try store.database.execute("BEGIN")
-        } catch {
-            throw Self.refusal(reading: error, store: self)
-        }
+        let store = try openStoreForReading()
         defer { try? store.database.execute("COMMIT") }
         // No usable certificate: an account, or bootstrap trust (Identity/Trust.swift).
         let identity: ClientIdentity
@@ -111,19 +106,12 @@ public final class ProfileService {
     /// (else 404, and a claim when a certificate named it), enabled, and its stored serial and product those of
     /// the certificate (an account's or a bootstrap caller's identity is the device's own).
     func checkedDevice(_ identity: ClientIdentity, store: DeviceStore, bookkeeping: inout Bookkeeping) throws(Refusal) -> Device {
-        let device: Device
-        do {
+        let device = try reading { () throws -> Device in
             guard let found = try store.device(mac: identity.mac) else {
                 if identity.source == .certificate || identity.source == .variables { bookkeeping.claim = true }
                 throw Refusal(404, "unknown device")
             }
-            device = found
-        } catch let error as SQLiteError {
-            throw Self.refusal(reading: error, store: self)
-        } catch let refusal as Refusal {
-            throw refusal
-        } catch {
-            throw .serverError("\(error)")
+            return found
         }
         guard device.enabled else { throw Refusal(403, "device disabled") }
         if let stored = device.serial, !Self.matches(stored, identity.serial) {
@@ -156,6 +144,32 @@ public final class ProfileService {
 
     /// A failed read: a lock held past the wait is 503 with Retry-After (the phone tries again), anything else a
     /// 500; the connection is dropped so the next request opens the file afresh.
+    /// The configuration database, open and in a read transaction of this request's own: one committed state for
+    /// everything the request reads. The caller ends it (`COMMIT`).
+    func openStoreForReading() throws(Refusal) -> DeviceStore {
+        let store = try openStore()
+        do {
+            try store.database.execute("BEGIN")
+        } catch {
+            throw Self.refusal(reading: error, store: self)
+        }
+        return store
+    }
+
+    /// Runs a read that may also refuse: a refusal passes through, an SQLite error becomes `refusal(reading:)`'s,
+    /// anything else a server error.
+    func reading<T>(_ body: () throws -> T) throws(Refusal) -> T {
+        do {
+            return try body()
+        } catch let error as SQLiteError {
+            throw Self.refusal(reading: error, store: self)
+        } catch let refusal as Refusal {
+            throw refusal
+        } catch {
+            throw .serverError("\(error)")
+        }
+    }
+
     static func refusal(reading error: SQLiteError, store service: ProfileService?) -> Refusal {
         service?.store = nil
         if error.isBusy { return Refusal(503, "database busy", detail: "\(error)") }

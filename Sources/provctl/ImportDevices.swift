@@ -284,7 +284,7 @@ struct ImportDevices: ParsableCommand {
         // its variables deleted, its variables inserted), and without them: a trigger costs a program and a
         // statement journal per row. The entry's range is from the mark before its writes to the newest row.
         var mark = try store.undoMark ?? store.lastChange()
-        try database.execute(UndoLog.dropTemporaryTriggers(on: ["devices", "variables"]))
+        try database.execute(UndoLog.dropTriggers(in: "temp", on: ["devices", "variables"]))
         let deviceImage = try database.prepare(UndoLog.imageSQL(of: "devices", where: "mac = ?1"))
         let variableImages = try database.prepare(UndoLog.imageSQL(of: "variables", where: "scope = 'device' AND target = ?1"))
         let undoRow = try database.prepare("INSERT INTO changes (tbl, old, new) VALUES (?1, ?2, ?3)")
@@ -421,7 +421,7 @@ struct ImportDevices: ParsableCommand {
             audit.note(database.lastInsertRowID)
         }
         if progress { progressLine("") }
-        try database.execute(UndoLog.restoreTemporaryTriggers)
+        try database.execute(UndoLog.temporaryTriggers)
         store.undoMark = mark
         return counts
     }

@@ -363,6 +363,19 @@ def settle_journal(server, seconds=3):
         time.sleep(0.3)
 
 
+def disk_case(server, phone, shm, tag):
+    """Sets a disk fault case up: an admin change (so the case's answers differ from the last), the -shm file in
+    place (a CGI reader leaves it) or -wal and -shm gone (provctl removes them when it closes as the last
+    connection); returns the journal's counts and the lost total before the fault."""
+    server.provctl("var", "default", "disk_case=%s" % tag)
+    if shm:
+        server.fetch(phone)
+    for suffix in ("-shm", "-wal") if not shm else ():
+        if os.path.exists(server.db_file + suffix):
+            os.unlink(server.db_file + suffix)
+    return settled_counts(server), server.lost_total()
+
+
 def settled_counts(server):
     """The journal's counts once the requests before have written their rows: a CGI writes its row after the
     phone has the answer (or hands it to a child), a FastCGI responder in a batch; a count taken at once may miss
@@ -555,15 +568,7 @@ def disk_cases(server, phone):
 
     for shm in (True, False):
         what = "disk full, %s" % ("-shm in place" if shm else "no -shm (provctl closed last)")
-        # provctl removes -wal and -shm when it closes as the last connection; a CGI reader may leave -shm.
-        server.provctl("var", "default", "disk_case=%s" % ("shm" if shm else "noshm"))
-        if shm:
-            server.fetch(phone)
-        for suffix in ("-shm", "-wal") if not shm else ():
-            if os.path.exists(server.db_file + suffix):
-                os.unlink(server.db_file + suffix)
-        before = settled_counts(server)
-        before_total = server.lost_total()
+        before, before_total = disk_case(server, phone, shm, "shm" if shm else "noshm")
         fill()
         try:
             free = os.statvfs(server.data)
@@ -582,14 +587,7 @@ def disk_cases(server, phone):
 
     for shm in (True, False):
         what = "read-only file system, %s" % ("-shm in place" if shm else "no -shm")
-        server.provctl("var", "default", "disk_case=ro%s" % ("shm" if shm else "noshm"))
-        if shm:
-            server.fetch(phone)
-        for suffix in ("-shm", "-wal") if not shm else ():
-            if os.path.exists(server.db_file + suffix):
-                os.unlink(server.db_file + suffix)
-        before = settled_counts(server)
-        before_total = server.lost_total()
+        before, before_total = disk_case(server, phone, shm, "roshm" if shm else "ronoshm")
         remount = subprocess.run(["mount", "-o", "remount,ro", server.data], capture_output=True, text=True)
         if not check(remount.returncode == 0, "%s: remounted read-only" % what, remount.stderr.strip()):
             continue

@@ -31,7 +31,7 @@ extension ProfileService {
             } catch {
                 throw Refusal(503, "authentication unavailable", detail: "auth state: \(error)")
             }
-            do {
+            return try reading { () throws -> (ClientIdentity, TrustLevel) in
                 if let wait = try state.retryAfter(address: address, now: seconds) {
                     throw Refusal(429, "too many failed logins", detail: "\(AuthState.failureLimit) failures from \(address)",
                                   retryAfter: wait)
@@ -51,12 +51,6 @@ extension ProfileService {
                     throw Refusal(401, "wrong credentials", detail: why,
                                   challenge: Self.challenge(realm: realm, key: key, address: address, now: seconds, stale: false))
                 }
-            } catch let error as SQLiteError {
-                throw Self.refusal(reading: error, store: self)
-            } catch let refusal as Refusal {
-                throw refusal
-            } catch {
-                throw .serverError("\(error)")
             }
         }
         // Nothing proved: the device the file name (else the User-Agent) names, if it allows bootstrap.
@@ -81,18 +75,10 @@ extension ProfileService {
         // phones always fill with their MAC) is challenged: its phone answers with the [--uid --pwd] of its rule.
         // Anything else keeps the certificate's refusal (403 certificate not verified, generic certificate).
         if request.isHTTPS && device?.account != nil {
-            do {
-                let key = try store.nonceKey() ?? []
-                throw Refusal(401, "authentication required", detail: certificateRefusal.reason,
-                              challenge: Self.challenge(realm: device?.account?.realm ?? DeviceAccount.defaultRealm, key: key,
-                                                        address: address, now: seconds, stale: false))
-            } catch let error as SQLiteError {
-                throw Self.refusal(reading: error, store: self)
-            } catch let refusal as Refusal {
-                throw refusal
-            } catch {
-                throw .serverError("\(error)")
-            }
+            let key = try reading { try store.nonceKey() ?? [] }
+            throw Refusal(401, "authentication required", detail: certificateRefusal.reason,
+                          challenge: Self.challenge(realm: device?.account?.realm ?? DeviceAccount.defaultRealm, key: key,
+                                                    address: address, now: seconds, stale: false))
         }
         throw certificateRefusal
     }

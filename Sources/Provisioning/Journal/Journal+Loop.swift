@@ -42,18 +42,14 @@ extension Journal {
         var deleted = 0
         if byAge && policy.maxAgeDays > 0 {
             let cutoff = microseconds - policy.maxAgeDays * 86_400 * 1_000_000
-            let fetches = try database.prepare(
-                "DELETE FROM fetches WHERE id IN (SELECT id FROM fetches WHERE at < ?1 ORDER BY at LIMIT ?2)")
-            try fetches.bind(1, cutoff)
-            try fetches.bind(2, batch)
-            try fetches.step()
-            deleted += database.changes
-            let lines = try database.prepare(
-                "DELETE FROM phone_log WHERE id IN (SELECT id FROM phone_log WHERE at < ?1 ORDER BY at LIMIT ?2)")
-            try lines.bind(1, cutoff)
-            try lines.bind(2, batch)
-            try lines.step()
-            deleted += database.changes
+            for table in ["fetches", "phone_log"] {
+                let old = try database.prepare(
+                    "DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE at < ?1 ORDER BY at LIMIT ?2)")
+                try old.bind(1, cutoff)
+                try old.bind(2, batch)
+                try old.step()
+                deleted += database.changes
+            }
         }
         if policy.maxPerDevice > 0 {
             let excess = try database.prepare("""

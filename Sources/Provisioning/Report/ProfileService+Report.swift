@@ -47,12 +47,7 @@ extension ProfileService {
             throw Refusal(413, "report too large", detail: "more than \(ReportRequest.maximumBytes) bytes")
         }
         guard !request.body.isEmpty else { throw Refusal(400, "empty report") }
-        let store = try openStore()
-        do {
-            try store.database.execute("BEGIN")
-        } catch {
-            throw Self.refusal(reading: error, store: self)
-        }
+        let store = try openStoreForReading()
         defer { try? store.database.execute("COMMIT") }
         var placeholder = Bookkeeping(request: request, now: 0)
         let device = try checkedDevice(identity, store: store, bookkeeping: &placeholder)

@@ -65,32 +65,25 @@ public enum UndoLog {
 
     /// Migration 8: the triggers leave the file. Kept there, every connection parses their nine json_object
     /// bodies with the schema, and a CGI request opens a connection: that parse was half of its instructions.
-    static let dropFileTriggers: String = {
-        var sql = ""
-        for table in tables {
-            for event in ["insert", "update", "delete"] { sql += "DROP TRIGGER IF EXISTS main.\(table.name)_undo_\(event);\n" }
-        }
-        return sql
-    }()
+    static let dropFileTriggers = dropTriggers(in: "main", on: tables.map(\.name))
 
     /// The triggers as provctl makes them on each connection that may write (schema 8 on): TEMP triggers on the
     /// main tables, seen by that connection only. Writes made by other programs (sqlite3) leave no undo rows;
     /// they never belonged to an entry anyway (`startUndoRange`).
-    static let temporaryTriggers = triggers(tables, temporary: true)
+    package static let temporaryTriggers = triggers(tables, temporary: true)
 
     /// Bulk writers (`provctl import`) record their rows with statements of their own, as the triggers would:
-    /// the triggers on `tables` are dropped for this connection (they come back with `temporaryTriggers`, or
-    /// with a rollback), and `imageSQL` reads a row's image exactly as a trigger makes it. The triggers cost a
-    /// 100k-device import about 2.5 of its 6 s (a trigger program and a statement journal per written row).
-    package static func dropTemporaryTriggers(on names: [String]) -> String {
+    /// the triggers on `tables` are dropped for this connection (`dropTriggers(in: "temp", ...)`; they come back
+    /// with `temporaryTriggers`, or with a rollback), and `imageSQL` reads a row's image exactly as a trigger
+    /// makes it. The triggers cost a 100k-device import about 2.5 of its 6 s (a trigger program and a statement
+    /// journal per written row).
+    package static func dropTriggers(in schema: String, on names: [String]) -> String {
         var sql = ""
         for name in names {
-            for event in ["insert", "update", "delete"] { sql += "DROP TRIGGER IF EXISTS temp.\(name)_undo_\(event);\n" }
+            for event in ["insert", "update", "delete"] { sql += "DROP TRIGGER IF EXISTS \(schema).\(name)_undo_\(event);\n" }
         }
         return sql
     }
-
-    package static let restoreTemporaryTriggers = temporaryTriggers
 
     /// `SELECT json_object(...) FROM <table> WHERE <condition>`: the image of the rows `condition` selects.
     package static func imageSQL(of name: String, where condition: String) -> String {
