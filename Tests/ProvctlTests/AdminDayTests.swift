@@ -47,7 +47,6 @@ struct AdminDayTests {
         try database.execute("PRAGMA journal_mode = WAL")
         for version in 1...7 { try database.execute(DeviceStore.migrations[version - 1] + "PRAGMA user_version = \(version);") }
         try database.execute("INSERT INTO devices (mac, model) VALUES ('000e08abcdef', 'CP-8841-3PCC')")
-        #expect(try box.sql("SELECT 1") == "1")
         let served = try DeviceStore(serving: old)
         #expect(served.versionAtOpen == 7, "the serving core reads a schema-7 file while it waits for provctl init")
         let migrated = try run(provctlBinary, ["--db", old, "init"], environment: ["PATH": "/usr/bin:/bin", "USER": "tester"])
