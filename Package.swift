@@ -56,6 +56,7 @@ let package = Package(
                 "Provisioning", "ProvisioningAdmin", "CXML2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: [.unsafeFlags(["-static-stdlib"])],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
 
