@@ -47,13 +47,17 @@ let package = Package(
             ])]
         ),
 
-        // The admin's tool; Foundation and ArgumentParser are fine here.
+        // The admin's tool; Foundation and ArgumentParser are fine here. `-static-stdlib`: the Swift runtime,
+        // Foundation and Dispatch are linked in, so the program runs where no Swift toolchain is installed (the
+        // Debian package ships it; what is left dynamic are Debian's own libraries, which dpkg-shlibdeps lists).
         .executableTarget(
             name: "provctl",
             dependencies: [
                 "Provisioning", "ProvisioningAdmin", "CXML2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.unsafeFlags(["-static-stdlib"])],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
 
         // What every test target shares: processes, folders, products, phones, the refusal table.
