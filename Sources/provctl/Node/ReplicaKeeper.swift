@@ -13,7 +13,7 @@ struct ReplicaKeeper: ParsableCommand {
         commandName: "replica-keeper",
         abstract: "Keep a local copy of a Litestream replica at LINK, following it, for profile-cgi or provctl to read.",
         discussion: """
-            Runs `litestream restore -f` of DB (a database named in CONFIG) into a new copy under COPIES. Once that \
+            Runs `litestream restore -f` of DATABASE (a database named in CONFIG) into a new copy under COPIES. Once that \
             copy is restored and following (its -txid file exists), LINK (a symbolic link, renamed over) names it \
             and older copies are removed. When Litestream exits (the store unreachable at start, a gap it cannot \
             bridge, a follow it cannot resume), the last good copy keeps being served and a new copy is restored \
@@ -30,7 +30,7 @@ struct ReplicaKeeper: ParsableCommand {
             node's copy of NODE's journal), settings in /etc/provisioner/replica.env.
 
             Example: provctl node replica-keeper --config /etc/provisioner/litestream-follow.yml \
-            --db /var/lib/provisioner/live/source.db --link /var/lib/provisioner/live/provisioner.db \
+            --database /var/lib/provisioner/live/source.db --link /var/lib/provisioner/live/provisioner.db \
             --copies /var/lib/provisioner/live/copies --group www-data
             """
     )
@@ -39,7 +39,7 @@ struct ReplicaKeeper: ParsableCommand {
     var config: String
 
     @Option(help: ArgumentHelp("The database path as CONFIG names it (Litestream's key for the replica).", valueName: "path"))
-    var db: String
+    var database: String
 
     @Option(help: ArgumentHelp("The symbolic link readers open (PROVISIONER_DB on a serving node).", valueName: "path"))
     var link: String
@@ -63,7 +63,7 @@ struct ReplicaKeeper: ParsableCommand {
     @OptionGroup var retry: RetryOptions
 
     func validate() throws {
-        for (name, value) in [("--config", config), ("--db", db), ("--link", link), ("--copies", copies)] where value.isEmpty {
+        for (name, value) in [("--config", config), ("--database", database), ("--link", link), ("--copies", copies)] where value.isEmpty {
             throw ValidationError("\(name): must not be empty")
         }
         if let group, getgrnam(group) == nil { throw ValidationError("--group: no group named \(group)") }
@@ -96,21 +96,21 @@ struct ReplicaKeeper: ParsableCommand {
         var backOff = BackOff(first: 1, limit: retry.backoffMax, maxFailures: retry.maxFailures)
         var generation = 0
         var published: Stamp? = nil
-        say("keeping \(link) from \(db) (config \(config)\(publish.map { ", publishing into \($0)" } ?? ""))")
+        say("keeping \(link) from \(database) (config \(config)\(publish.map { ", publishing into \($0)" } ?? ""))")
         while !NodeService.stopRequested {
             generation += 1
             let target = "\(copies)/\(name)-\(Int(Date().timeIntervalSince1970))-\(generation).db"
             var child: ChildProcess
             do {
                 child = try ChildProcess(program, ["restore", "-config", config, "-f", "-follow-interval", followInterval,
-                                                   "-o", target, db])
+                                                   "-o", target, database])
             } catch {
                 say("\(error)")
                 guard let wait = backOff.failed() else { throw ExitCode.failure }
                 NodeService.pause(wait)
                 continue
             }
-            say("restoring \(db) into \(target) (litestream pid \(child.pid))")
+            say("restoring \(database) into \(target) (litestream pid \(child.pid))")
             var ready = false
             while child.isRunning() && !NodeService.stopRequested {
                 if !ready && NodeFiles.exists(target) && NodeFiles.exists(target + "-txid") {
