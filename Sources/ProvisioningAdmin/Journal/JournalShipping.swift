@@ -115,8 +115,7 @@ public final class JournalShipper {
     /// One pass: the schema brought up to the definition, then every table's rows past its mark, in one
     /// transaction. Nothing is written when the journal does not exist yet (no phone has called).
     public func shipOnce() throws(SQLiteError) -> ShipCount {
-        let uri = "file:" + journalPath.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
-            .replacingOccurrences(of: "#", with: "%23") + "?mode=ro"
+        let uri = JournalFiles.readOnlyURI(journalPath)
         let attach = try out.prepare("ATTACH DATABASE ?1 AS journal")
         try attach.bind(1, uri)
         _ = try attach.step()

@@ -10,8 +10,7 @@ public enum Snapshot {
     /// Copies `source` into `target` (a new file; an existing one is overwritten). Throws SQLite's error.
     public static func copy(from source: String, to target: String, busyTimeout: Int32 = 10_000) throws(SQLiteError) {
         var from: OpaquePointer?
-        let uri = "file:" + source.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
-            .replacingOccurrences(of: "#", with: "%23") + "?mode=ro"
+        let uri = JournalFiles.readOnlyURI(source)
         var rc = sqlite3_open_v2(uri, &from, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
         defer { if let from { sqlite3_close_v2(from) } }
         guard rc == SQLITE_OK, let from else { throw failure(from, rc, "open \(source)") }

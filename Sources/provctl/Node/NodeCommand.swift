@@ -35,6 +35,12 @@ enum NodeService {
             sigaction(number, &action, nil)
         }
         signal(SIGPIPE, SIG_IGN)
+        // A launcher may have blocked them (the mask survives exec): unblocked, or a stop would never arrive.
+        var stops = sigset_t()
+        sigemptyset(&stops)
+        sigaddset(&stops, SIGTERM)
+        sigaddset(&stops, SIGINT)
+        sigprocmask(SIG_UNBLOCK, &stops, nil)
     }
 
     /// One log line on standard output: `NAME: MESSAGE`. Callers never pass a secret (no row contents, no

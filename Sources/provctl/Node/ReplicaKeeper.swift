@@ -176,8 +176,9 @@ struct ReplicaKeeper: ParsableCommand {
     func say(_ message: String) { NodeService.log("replica-keeper", message) }
 }
 
-/// What a follower's state looks like from outside: its TXID file, size and modification time.
+/// What a follower's state looks like from outside: which file, its TXID file, size and modification time.
 struct Stamp: Equatable {
+    var path: String
     var txid: String
     var modified: Int
     var size: Int
@@ -186,7 +187,7 @@ struct Stamp: Equatable {
         var info = stat()
         guard stat(path, &info) == 0,
               let txid = try? String(contentsOfFile: path + "-txid", encoding: .utf8) else { return nil }
-        return Stamp(txid: txid.trimmingCharacters(in: .whitespacesAndNewlines),
+        return Stamp(path: path, txid: txid.trimmingCharacters(in: .whitespacesAndNewlines),
                      modified: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec), size: Int(info.st_size))
     }
 }
