@@ -29,6 +29,12 @@ public struct JournalFiles: Sendable, Equatable {
             ?? ((folder == "/" ? "" : folder) + "/journals")
     }
 
+    /// A `file:` URI that opens `path` read-only (`mode=ro`), with the characters a URI gives meaning escaped.
+    public static func readOnlyURI(_ path: String) -> String {
+        "file:" + path.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
+            .replacingOccurrences(of: "#", with: "%23") + "?mode=ro"
+    }
+
     /// The journal files that exist: the local one first, then the folder's `*.db` in name order. SQLite attaches
     /// at most 10 databases; past that the rest are left out (`skipped`).
     public func existing() -> (files: [String], skipped: [String]) {
@@ -60,8 +66,7 @@ extension DeviceStore {
         var names: [String] = []
         for (index, file) in files.enumerated() {
             let statement = try database.prepare("ATTACH DATABASE ?1 AS ?2")
-            let uri = "file:" + file.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
-                .replacingOccurrences(of: "#", with: "%23") + "?mode=ro"
+            let uri = JournalFiles.readOnlyURI(file)
             try statement.bind(1, uri)
             try statement.bind(2, "j\(index)")
             do {
