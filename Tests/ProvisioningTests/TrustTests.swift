@@ -143,6 +143,30 @@ struct TrustTests {
         #expect(elsewhere.status == 200, "other addresses are not affected")
     }
 
+    /// A caller that proved nothing writes a fetch row marked untrusted and nothing else: no `seen` row (last
+    /// contact, address, firmware); a certificate's fetch is trusted and does.
+    @Test func onlyProvenCallersWriteTheRecord() throws {
+        let directory = try TemporaryDirectory()
+        let db = try world(bootstrap: .profile, in: directory)
+        let (bootstrap, _) = try answer(anonymous(db, directory, https: false, address: "203.0.113.66"))
+        #expect(bootstrap.status == 200)
+        let (refused, _) = try answer(anonymous(db, directory, path: "/000e08abcdef.cfg", https: false, address: "203.0.113.67"))
+        #expect(refused.status != 200)
+        let journal = try SQLiteDatabase(path: directory.path("journal.db"), mode: .readOnly)
+        func count(_ sql: String) throws -> Int {
+            let statement = try journal.prepare(sql)
+            _ = try statement.step()
+            return statement.int(0)
+        }
+        #expect(try count("SELECT count(*) FROM fetches WHERE trusted = 0 AND mac = '000e08abcdef'") == 2)
+        #expect(try count("SELECT count(*) FROM seen") == 0, "a bootstrap caller moves no last contact")
+        let (byCertificate, _) = try answer(phoneEnvironment(database: db))
+        #expect(byCertificate.status == 200)
+        #expect(try count("SELECT count(*) FROM fetches WHERE trusted = 1") == 1)
+        #expect(try count("SELECT count(*) FROM seen WHERE remote_addr LIKE '203.0.113.%'") == 0)
+        #expect(try count("SELECT count(*) FROM seen") == 1)
+    }
+
     @Test func bootstrapPolicies() throws {
         let directory = try TemporaryDirectory()
         // cfg: only the encrypted file.
@@ -168,8 +192,9 @@ struct TrustTests {
         #expect(secrets.count > 30, "the catalogue's secrets: \(secrets.count)")
         let rules = [Setting(scope: .all, name: "Profile_Rule", value: "[--key rulekey77] http://p.example.com/$MA.cfg"),
                      Setting(scope: .all, name: "Profile_Rule_B", value: "[--uid u1 --pwd rulepwd88] https://p.example.com/$MA-b.xml"),
+                     Setting(scope: .all, name: "Profile_Rule_C", value: "https://urluser:urlpass99@p.example.com/$MA-c.xml"),
                      Setting(scope: .group("g"), name: "GPP_A", value: "not secret")]
-        let values = secrets.map(\.value) + ["rulekey77", "rulepwd88", "sip-secret-1", "yqdlZ-tYemfogSmv7Ws5PQ"]
+        let values = secrets.map(\.value) + ["rulekey77", "rulepwd88", "sip-secret-1", "yqdlZ-tYemfogSmv7Ws5PQ", "urlpass99"]
         let directory = try TemporaryDirectory()
         let ikm = Encryption.aes128gcm(ContentEncryptionKey(ikm: "yqdlZ-tYemfogSmv7Ws5PQ"))
         for policy in BootstrapPolicy.allCases {

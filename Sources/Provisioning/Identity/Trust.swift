@@ -144,9 +144,9 @@ extension ProfileService {
 }
 
 extension ResolvedRows {
-    /// The bootstrap profile's parameters: every secret parameter (`Secrets.isSecret`: passwords, keys,
-    /// `GPP_SA`..`GPP_SD`, `IKM_HTTP_Encrypt_Content`) left out, and the `--key`/`--pwd` options of rules removed
-    /// with their arguments.
+    /// The bootstrap profile's parameters: every secret parameter (`Secrets.isSecret`: passwords, keys, PSKs,
+    /// PINs, communities, activation codes, licences, `GPP_SA`..`GPP_SD`, `IKM_HTTP_Encrypt_Content`) left out,
+    /// the `--key`/`--pwd` options of rules removed with their arguments, and every URL's user info removed.
     func withoutSecrets(_ rows: LayerRows) -> ResolvedRows {
         var kept = ResolvedRows()
         for index in 0..<count {
@@ -172,7 +172,9 @@ extension Secrets {
     /// `value` without the `--key`/`--pwd` options of a rule and their arguments (an empty `[ ]` left behind
     /// goes too): `[--uid u --pwd p] https://x` becomes `[--uid u] https://x`, `[--key k] http://x` becomes
     /// `http://x`.
+    /// A URL's user info (`https://user:pass@host/`) goes too.
     public static func removingRuleSecrets(_ value: String) -> String {
+        let value = removingURLUserInfo(value)
         let masked = maskRule(value)
         guard masked != value else { return value }
         var bytes = Array(masked.utf8)

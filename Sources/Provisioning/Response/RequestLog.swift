@@ -134,6 +134,11 @@ public struct Bookkeeping: Sendable {
     public var microseconds = 0
     /// A valid certificate named no device: remember it as a claim.
     public var claim = false
+    /// The caller proved the identity this record names (a verified certificate or an accepted account) and the
+    /// device's checks passed. Only such a record moves the admin's picture of the device (`seen`, its address,
+    /// firmware, `pending`); the others are kept as untrusted claims (a bootstrap fetch names a device without
+    /// proving anything).
+    public var trusted = false
     /// A report the phone POSTed (`Report_Rule`), stored as the device's latest: how it came (`xml`, `gz`, `cfg`,
     /// `cfg+gz`; nil when this is no stored report), the file name it was posted to, the bytes received, and the
     /// plaintext XML. Flat fields, not an optional struct: see `RequestLog`.
@@ -168,5 +173,5 @@ public struct Bookkeeping: Sendable {
 
     /// True when the device's `seen` row is to be updated: it was answered its profile (a report POST is not a
     /// fetch).
-    public var seen: Bool { status == 200 && mac != nil && method != "POST" }
+    public var seen: Bool { trusted && status == 200 && mac != nil && method != "POST" }
 }
