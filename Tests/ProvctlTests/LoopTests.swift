@@ -10,7 +10,8 @@ extension Sandbox {
     /// body on stdin for a POST; returns the status and the body.
     @discardableResult
     func phone(_ path: String, method: String = "GET", body: Data? = nil, mac: String = "000e08abcdef",
-               serial: String = "88012BA01234", address: String = "127.0.0.1") throws -> (status: Int, body: String) {
+               serial: String = "88012BA01234", address: String = "127.0.0.1",
+               certificate: Bool = true) throws -> (status: Int, body: String) {
         var environment = [
             "PROVISIONER_DB": db, "REQUEST_METHOD": method, "PATH_INFO": path, "REMOTE_ADDR": address,
             "HTTP_USER_AGENT": "Cisco-CP-8841-3PCC/11.3.7 (\(mac))", "SSL_CLIENT_VERIFY": "SUCCESS",
@@ -18,6 +19,8 @@ extension Sandbox {
             "PROVISIONER_NODE": "node-a",
         ]
         if let body { environment["CONTENT_LENGTH"] = String(body.count) }
+        // A caller that proves nothing (bootstrap): no certificate at all.
+        if !certificate { environment = environment.filter { !$0.key.hasPrefix("SSL_") } }
         let outcome = try run(cgiBinary, [], environment: environment, input: body)
         guard outcome.status == 0 else { throw TestFailure("profile-cgi failed: \(outcome)") }
         let text = outcome.text
@@ -254,12 +257,14 @@ struct LoopTests {
         let box = try box()
         let journal = box.path("journal.db")
         let v1 = Journal.schema.replacingOccurrences(of: Journal.migrations[0], with: "")
-            .replacingOccurrences(of: "PRAGMA user_version = 2;", with: "PRAGMA user_version = 1;")
+            .replacingOccurrences(of: ",\n    trusted INTEGER\n", with: "\n")
+            .replacingOccurrences(of: "PRAGMA user_version = 3;", with: "PRAGMA user_version = 1;")
+        #expect(!v1.contains("trusted"))
         #expect(try run("sqlite3", [journal, v1 + "INSERT INTO fetches (at, node, status, reason, bytes, micros) VALUES (1, 'old', 404, 'x', 0, 0);"]).status == 0)
         #expect(try run("sqlite3", [journal, "PRAGMA user_version"]).text.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         // provctl reads it as it is (no reports there yet).
         #expect(try box.ok("pending", "--json").text.contains("never seen"))
         try box.phone("/000e08abcdef.xml")
-        #expect(try run("sqlite3", [journal, "PRAGMA user_version; SELECT count(*) FROM fetches; SELECT count(*) FROM reports"]).text == "2\n2\n0\n")
+        #expect(try run("sqlite3", [journal, "PRAGMA user_version; SELECT count(*) FROM fetches; SELECT count(*) FROM reports; SELECT count(*) FROM fetches WHERE trusted = 1"]).text == "3\n2\n0\n1\n")
     }
 }

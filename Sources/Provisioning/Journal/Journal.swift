@@ -52,7 +52,8 @@ public final class Journal {
             reason TEXT NOT NULL,
             sha256 TEXT,
             bytes INTEGER NOT NULL,
-            micros INTEGER NOT NULL
+            micros INTEGER NOT NULL,
+            trusted INTEGER
         );
         CREATE INDEX IF NOT EXISTS fetches_by_mac ON fetches (mac, at);
         CREATE INDEX IF NOT EXISTS fetches_by_at ON fetches (at);
@@ -84,9 +85,10 @@ public final class Journal {
             last_at INTEGER NOT NULL,
             PRIMARY KEY (node, what)
         ) WITHOUT ROWID;
-        """ + migrations.joined() + "PRAGMA user_version = 3;"
+        """ + migrations[0] + "PRAGMA user_version = 3;"
 
-    /// What brings a journal of version `index + 1` to `index + 2`; `schema` includes them all.
+    /// What brings a journal of version `index + 1` to `index + 2`; `schema` includes them all (`fetches.trusted`
+    /// in its CREATE TABLE, so that running `schema` again on a journal is harmless).
     public static let migrations = [
         """
         CREATE TABLE IF NOT EXISTS reports (
