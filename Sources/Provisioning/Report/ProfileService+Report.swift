@@ -45,6 +45,7 @@ extension ProfileService {
             throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
         }
         if request.contentLength > ReportRequest.maximumBytes || request.body.count > ReportRequest.maximumBytes {
+            // (A chunked body is kept to one byte past the limit: more than the limit is too large.)
             throw Refusal(413, "report too large", detail: "more than \(ReportRequest.maximumBytes) bytes")
         }
         guard !request.body.isEmpty else { throw Refusal(400, "empty report") }

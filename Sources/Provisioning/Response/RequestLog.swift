@@ -171,6 +171,13 @@ public struct Bookkeeping: Sendable {
         if let plaintext { sha256 = Digest.sha256Hex(plaintext) }
     }
 
+    /// About what this record holds in memory, in bytes (its report body and texts): what bounds a FastCGI
+    /// responder's queue while the journal is locked.
+    public var approximateBytes: Int {
+        256 + reportBody.count + (userAgent?.utf8.count ?? 0) + (path?.utf8.count ?? 0) + (serial?.utf8.count ?? 0)
+            + (model?.utf8.count ?? 0) + (remoteAddress?.utf8.count ?? 0) + reason.utf8.count
+    }
+
     /// True when the device's `seen` row is to be updated: it was answered its profile (a report POST is not a
     /// fetch).
     public var seen: Bool { trusted && status == 200 && mac != nil && method != "POST" }
