@@ -338,6 +338,7 @@ struct ImportDevices: ParsableCommand {
                     ? "a key for a device without encryption: add encryption aes-256-cbc"
                     : "aes-256-cbc needs a key (*** keeps a stored one; this device has none: export with --show-secrets)"))
             }
+            if let weak = BootstrapKeyRule.problem(device) { rowProblems.append(Failure.Problem(line: row.line, field: "key", rule: weak)) }
             var oldVariables: [(name: String, value: String)] = []
             var newVariables: [(name: String, value: String)]?
             if row.variables != nil || !row.variableCells.isEmpty {

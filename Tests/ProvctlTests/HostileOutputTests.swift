@@ -85,4 +85,19 @@ struct HostileOutputTests {
         let json = try box.ok("fetches", "--json").text
         #expect(!json.contains("\u{1B}") && json.contains("\\u001b"), "JSON stays JSON")
     }
+
+    @Test("a device whose .cfg anyone may download needs a strong key: edit and import refuse a weak one")
+    func bootstrapKeyStrength() throws {
+        let box = try Sandbox()
+        try box.ok("device", "add", "000e08abcdef", "--encrypt", "aes-256-cbc", "--key", "k")
+        let weak = try box.provctl("device", "edit", "000e08abcdef", "--bootstrap", "cfg")
+        #expect(weak.status != 0 && weak.stderr.contains("at least 22 characters"), "\(weak)")
+        #expect(try box.provctl("device", "edit", "000e08abcdef", "--key", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "--bootstrap", "cfg").status != 0,
+                "length alone is not strength")
+        try box.ok("device", "edit", "000e08abcdef", "--key", "Vq3xT9pLm2Rz7Kd4Wn8Ys6Hb", "--bootstrap", "cfg")
+        let csv = "mac,key\r\n000e08abcdef,short\r\n"
+        let imported = try box.provctl("import", try box.write("weak.csv", csv))
+        #expect(imported.status != 0 && imported.stderr.contains("at least 22 characters"), "\(imported)")
+        #expect(try box.provctl("device", "edit", "000e08abcdef", "--bootstrap", "profile").status == 0, "no .cfg for anyone: no rule")
+    }
 }
