@@ -119,7 +119,11 @@ public struct Request: Sendable {
         authorization = environment["HTTP_AUTHORIZATION"]
         isHTTPS = environment["HTTPS"] == "on"
         requestURI = environment["REQUEST_URI"]
-        if let coding = environment["HTTP_TRANSFER_ENCODING"] { isChunked = coding.lowercased().contains("chunked") }
+        if let coding = environment["HTTP_TRANSFER_ENCODING"] {
+            // ASCII case folding by bytes (String.lowercased() would link Unicode's tables into the CGI).
+            let folded = coding.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            isChunked = folded.count >= 7 && (0...(folded.count - 7)).contains { folded[$0..<($0 + 7)].elementsEqual("chunked".utf8) }
+        }
         if method == "POST", let report = ReportRequest(path: path) {
             self.report = report
         } else {

@@ -40,11 +40,11 @@ public enum Secrets {
 
     static let keyWord = Array("key".utf8)
     /// Words that make a name secret wherever they stand.
-    static let secretWords: Set<[UInt8]> = Set(["pwd", "psk", "pin", "passphrase", "community", "token", "credential",
-                                                "credentials", "license", "licenses", "licence", "licences"].map { Array($0.utf8) })
+    static let secretWords: [[UInt8]] = ["pwd", "psk", "pin", "passphrase", "community", "token", "credential",
+                                         "credentials", "license", "licenses", "licence", "licences"].map { Array($0.utf8) }
     /// The words before `Key` that make it key material rather than a button.
-    static let keyQualifiers: Set<[UInt8]> = Set(["private", "auth", "wep", "psk", "shared", "encryption", "aes", "api",
-                                                  "ssh", "vpn", "wpa", "wpa2", "srtp"].map { Array($0.utf8) })
+    static let keyQualifiers: [[UInt8]] = ["private", "auth", "wep", "psk", "shared", "encryption", "aes", "api",
+                                           "ssh", "vpn", "wpa", "wpa2", "srtp"].map { Array($0.utf8) }
 
     /// The lower-cased words of a name, numbers left out: split at anything not a letter or digit, at a
     /// lower-to-upper case change (`wepKey0` is `wep key`) and between letters and digits.
