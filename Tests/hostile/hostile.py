@@ -351,9 +351,19 @@ SIP/2.0 {status}
     def outputs(self):
         mac, _, cert = self.phone("escapes")
         failures = []
-        agent = "Cisco-CP-8841-3PCC/11.3.7 (" + mac + ")\x1b]0;owned\x07\u202egpj.exe\u009b31m"
+        # Apache refuses a header with C0 controls (400), but passes UTF-8: bidi overrides and C1 codes get in.
+        agent = "Cisco-CP-8841-3PCC/11.3.7\u202e\u009b2J (" + mac + ")\u202egpj.exe\u009b31m"
         self.curl(f"/cgi-bin/profile/{mac}.xml", cert=cert, headers=[f"User-Agent: {agent}"])
         self.curl(f"/prov/{mac}.xml", source=STRANGER, headers=[f"User-Agent: {agent}"])
+        # A valid certificate of no known device: a claim, whose User-Agent `provctl claims` shows.
+        self.curl("/cgi-bin/profile/000e08fffffe.xml", cert=os.path.join(self.pki, "demo-unknown"),
+                  headers=[f"User-Agent: {agent}"])
+        # Syslog lines carry any byte: an escape sequence in a phone's "Resync failed" line.
+        now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        log = os.path.join(self.work, "escapes.log")
+        with open(log, "w") as f:
+            f.write(f"{now}.000001+00:00 127.0.0.1 CP-8841-3PCC {mac} -- Resync failed: \x1b]0;owned\x07\x1b[2J\u202e\n")
+        self.provctl("syslog", log)
         for command in (["fetches", mac], ["device", "show", mac], ["claims"], ["pending"]):
             out = self.provctl(*command).stdout
             for bad in ("\x1b", "\x07", "\u202e", "\u009b"):
@@ -395,6 +405,8 @@ SIP/2.0 {status}
         cases = [self.push_address, self.cleartext, self.pending, self.secrets, self.brakes, self.reports,
                  self.outputs, self.syslog]
         for case in cases:
+            if self.args.only and case.__name__ not in self.args.only.split(","):
+                continue
             try:
                 case()
             except Exception as error:  # a case that cannot even run is a failure, named
@@ -408,6 +420,8 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mode", default="cgi")
     parser.add_argument("--provctl")
+    parser.add_argument("--only", help="comma-separated case names (push_address, cleartext, pending, secrets, "
+                                       "brakes, reports, outputs, syslog)")
     sys.exit(Suite(parser.parse_args()).run())
 
 
