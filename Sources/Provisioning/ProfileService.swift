@@ -74,6 +74,8 @@ public final class ProfileService {
             bookkeeping.mac = identity.mac
         }
         let device = try checkedDevice(identity, store: store, bookkeeping: &bookkeeping)
+        // Proven (certificate or account) and the device's own: this record may move the admin's picture.
+        bookkeeping.trusted = level == .full
         if level == .bootstrap && device.bootstrap == .cfg && profileRequest.form != .cfg {
             throw Refusal(403, "bootstrap serves only the encrypted .cfg", detail: "no certificate, no account")
         }

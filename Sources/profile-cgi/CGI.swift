@@ -10,7 +10,7 @@ enum CGIRequest {
         let environment = StringTable.processEnvironment()
         let service = ProfileService(configuration: Configuration(environment: environment))
         var request = Request(environment: environment)
-        if request.contentLength > 0 { request.body = readBody(length: request.contentLength) }
+        request.body = readBody(plan: request.bodyPlan)
         var answer = service.respond(to: request, now: Clock.unixMicroseconds())
         // mod_cgid sends SIGTERM to a CGI still running once the answer is out (and SIGKILL 3 s later): from here
         // SIGTERM only marks the request, so that the journal write below finishes (see Termination); a busy
@@ -36,20 +36,30 @@ enum CGIRequest {
         }
     }
 
-    /// The body from stdin: up to `Request.bodyLimit` bytes kept, the rest (up to `Request.drainLimit`) read and
-    /// dropped, so that Apache does not reset the connection of a refused request.
-    static func readBody(length: Int) -> [UInt8] {
-        let kept = min(length, Request.bodyLimit)
-        var body = [UInt8](repeating: 0, count: kept)
-        var got = 0
-        while got < kept {
-            let n = body.withUnsafeMutableBytes { read(0, $0.baseAddress! + got, kept - got) }
+    /// The body from stdin, as `Request.bodyPlan` says (decided from the caller's identity before any byte is
+    /// read): `keep` bytes kept, up to `read` in all read, within `Request.bodySeconds`.
+    static func readBody(plan: (keep: Int, read: Int)) -> [UInt8] {
+        guard plan.read > 0 else { return [] }
+        let deadline = Clock.monotonicMicroseconds() + Request.bodySeconds * 1_000_000
+        var body = [UInt8](repeating: 0, count: plan.keep)
+        var scratch = [UInt8](repeating: 0, count: 16384)
+        var got = 0, total = 0
+        while total < plan.read {
+            let left = Int32(clamping: (deadline - Clock.monotonicMicroseconds()) / 1000)
+            var descriptor = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            guard left > 0, poll(&descriptor, 1, left) > 0 else { break }
+            let n: Int
+            if got < plan.keep {
+                n = body.withUnsafeMutableBytes { read(0, $0.baseAddress! + got, min(plan.keep - got, plan.read - total)) }
+            } else {
+                n = scratch.withUnsafeMutableBytes { read(0, $0.baseAddress!, min($0.count, plan.read - total)) }
+            }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            got += n
+            if got < plan.keep { got += n }
+            total += n
         }
-        body.removeLast(kept - got)
-        if length > kept { FileDescriptor.drain(0, limit: min(length, Request.drainLimit) - kept) }
+        body.removeLast(plan.keep - got)
         return body
     }
 }

@@ -25,6 +25,9 @@ import Glibc
 ///   the journal and the queue.
 enum FastCGIResponder {
     static let pendingLimit = 10_000
+    /// The queue's bound in bytes (a report row carries up to `Request.bodyLimit` of XML): past it a record is
+    /// counted as lost rather than queued, so a held journal lock cannot grow a responder without bound.
+    static let pendingByteLimit = 8 << 20
     /// A batch is written when it holds this many records, or its oldest is this old, even with a phone waiting.
     static let batchLimit = 128
     static let batchDelayMicroseconds = 100_000
@@ -44,6 +47,7 @@ enum FastCGIResponder {
         let service = ProfileService(configuration: configuration)
         let journal = Journal(path: configuration.journalPath, node: configuration.node)
         var pending: [Bookkeeping] = []
+        var pendingBytes = 0
         var request = FCGX_Request()
         guard FCGX_InitRequest(&request, 0, 0) == 0 else { exit(1) }
 
@@ -55,11 +59,13 @@ enum FastCGIResponder {
             do {
                 try journal.write(pending, waitMilliseconds: waitMilliseconds, checkpoint: idle)
                 pending.removeAll(keepingCapacity: true)
-            } catch let error where error.isBusy && pending.count <= pendingLimit {
+                pendingBytes = 0
+            } catch let error where error.isBusy && pending.count <= pendingLimit && pendingBytes <= pendingByteLimit {
                 return false
             } catch {
                 journal.countLost(pending)
                 pending.removeAll(keepingCapacity: true)
+                pendingBytes = 0
             }
             return true
         }
@@ -82,7 +88,14 @@ enum FastCGIResponder {
             FCGX_Finish_r(&request)
             if configuration.recordsJournal {
                 if pending.isEmpty { oldest = finished }
+                let size = answer.bookkeeping.approximateBytes
+                if pendingBytes + size > pendingByteLimit && !pending.isEmpty && blocked {
+                    // The lock still holds and the queue is full: this record is counted, not kept.
+                    journal.countLost([answer.bookkeeping])
+                    continue
+                }
                 pending.append(answer.bookkeeping)
+                pendingBytes += size
                 if pending.count >= batchLimit || finished - oldest >= batchDelayMicroseconds {
                     blocked = !flush(waitMilliseconds: configuration.journalWaitMilliseconds, idle: false)
                 }
@@ -97,23 +110,24 @@ enum FastCGIResponder {
     static func respond(to request: inout FCGX_Request, service: ProfileService) -> Answer {
         let environment = StringTable(environment: request.envp)
         var parsed = Request(environment: environment)
-        if parsed.contentLength > 0 { parsed.body = readBody(request.in, length: parsed.contentLength) }
+        parsed.body = readBody(request.in, plan: parsed.bodyPlan)
         let answer = service.respond(to: parsed, now: Clock.unixMicroseconds())
         put(answer.response.serialized(), request.out)
         return answer
     }
 
-    /// Up to `Request.bodyLimit` bytes of the body; the rest, up to `Request.drainLimit`, read and dropped.
-    static func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, length: Int) -> [UInt8] {
-        guard let stream else { return [] }
+    /// The body as `Request.bodyPlan` says: `keep` bytes kept, up to `read` read (mod_fcgid has the whole body
+    /// already, at most `FcgidMaxRequestLen`; a chunked one arrives with its end marked).
+    static func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, plan: (keep: Int, read: Int)) -> [UInt8] {
+        guard let stream, plan.read > 0 else { return [] }
         var body: [UInt8] = []
         var buffer = [CChar](repeating: 0, count: 16384)
         var total = 0
-        while total < min(length, Request.drainLimit) {
-            let n = Int(FCGX_GetStr(&buffer, Int32(min(buffer.count, length - total)), stream))
+        while total < plan.read {
+            let n = Int(FCGX_GetStr(&buffer, Int32(min(buffer.count, plan.read - total)), stream))
             if n <= 0 { break }
-            if body.count < Request.bodyLimit {
-                let keep = min(n, Request.bodyLimit - body.count)
+            if body.count < plan.keep {
+                let keep = min(n, plan.keep - body.count)
                 buffer.withUnsafeBytes { body.append(contentsOf: $0.prefix(keep)) }
             }
             total += n

@@ -113,8 +113,34 @@ enum CSV {
         return out + "\""
     }
 
-    /// One record with its CRLF.
-    static func line(_ fields: [String]) -> String { fields.map(field).joined(separator: ",") + "\r\n" }
+    /// One record with its CRLF. `neutralise`: each cell a spreadsheet would run as a formula is written as text
+    /// (`neutralised`).
+    static func line(_ fields: [String], neutralise: Bool = false) -> String {
+        fields.map { field(neutralise ? neutralised($0) : $0) }.joined(separator: ",") + "\r\n"
+    }
+
+    /// The characters a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"): `=`, `+`, `-`,
+    /// `@`, tab and carriage return, and their full-width forms.
+    static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r", "\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}"]
+
+    /// A cell as text for a spreadsheet: OWASP's rule, a single quote before a cell that starts with a formula
+    /// character (`=HYPERLINK(...)` is written `'=HYPERLINK(...)`). `provctl import` takes the quote off again
+    /// (`unneutralised`), so an export imports back unchanged.
+    static func neutralised(_ cell: String) -> String {
+        guard let first = cell.first, formulaStarts.contains(first) || (first == "'" && cell.dropFirst().first.map(formulaStarts.contains) == true) else {
+            return cell
+        }
+        return "'" + cell
+    }
+
+    /// `neutralised` undone: one leading `'` before a formula character (or before another such quote) goes.
+    static func unneutralised(_ cell: String) -> String {
+        guard cell.hasPrefix("'"), let second = cell.dropFirst().first,
+              formulaStarts.contains(second) || (second == "'" && cell.dropFirst(2).first.map(formulaStarts.contains) == true) else {
+            return cell
+        }
+        return String(cell.dropFirst())
+    }
 }
 
 /// The `variables` cell: `name=value;name=value`, a `;` or `\` inside a value written `\;` or `\\`.

@@ -113,6 +113,7 @@ struct DeviceEdit: ParsableCommand {
                                      fields: [("mac", .string(mac.hex))]), json: output.json)
             return
         }
+        if let weak = BootstrapKeyRule.problem(device) { throw Failure(.refused, "--key: \(weak)") }
         if device.model != old.model { try warnIfNew("model", device.model.map { [$0] } ?? [], in: opened) }
         if device.group != old.group { try warnIfNew("group", device.group.map { [$0] } ?? [], in: opened) }
         let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some([mac]) }) { audit in

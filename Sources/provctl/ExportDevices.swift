@@ -13,7 +13,9 @@ struct ExportDevices: ParsableCommand {
             unless --show-secrets; importing *** keeps the stored value. With --show-secrets the file restores \
             every device, its key and its variables into another database (a variable set to an empty value is \
             the one thing a var: cell cannot carry). Settings of the default, model and group scopes are not \
-            part of it: provctl backup copies everything.
+            part of it: provctl backup copies everything. A cell that starts with = + - @, a tab or a carriage \
+            return is written with a ' in front (OWASP's rule against CSV injection: a spreadsheet would run it \
+            as a formula); provctl import takes it off again. --raw writes cells exactly as stored.
             Example: provctl export devices.csv --group sales
             """
     )
@@ -23,6 +25,8 @@ struct ExportDevices: ParsableCommand {
     @Option(help: "Only devices of this group.", completion: .custom(Completion.groups)) var group: String?
     @Option(help: "Only devices of this model.", completion: .custom(Completion.models)) var model: String?
     @Flag(help: "Write keys and secret variable values instead of ***.") var showSecrets = false
+    @Flag(help: "Write every cell as stored, without the ' that keeps a spreadsheet from running it as a formula.")
+    var raw = false
 
     func run() throws {
         let opened = try store.open()
@@ -40,7 +44,7 @@ struct ExportDevices: ParsableCommand {
         }
         let columns = names.sorted()
         var text = CSV.line(["mac", "serial", "model", "group", "enabled", "gzip", "encryption", "key", "digest"]
-                            + columns.map { "var:" + $0 })
+                            + columns.map { "var:" + $0 }, neutralise: !raw)
         for (device, _) in devices {
             var key = "", digest = ""
             if case .aes256cbc(let secret, let kdf) = device.encryption {
@@ -50,7 +54,7 @@ struct ExportDevices: ParsableCommand {
             let own = variables[device.mac.hex] ?? [:]
             text += CSV.line([device.mac.hex, device.serial ?? "", device.model ?? "", device.group ?? "",
                               device.enabled ? "yes" : "no", device.gzip ? "yes" : "no", device.encryption.name, key, digest]
-                             + columns.map { own[$0] ?? "" })
+                             + columns.map { own[$0] ?? "" }, neutralise: !raw)
         }
         if let file {
             let old = umask(showSecrets ? 0o077 : 0o022)

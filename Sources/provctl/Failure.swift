@@ -105,13 +105,13 @@ struct Failure: Error, CustomStringConvertible {
             Output.emit(ErrorResult(failure: self), json: true)
             return
         }
-        if !message.isEmpty { FileHandle.standardError.write(Data(("provctl: " + message + "\n").utf8)) }
-        for problem in problems { FileHandle.standardError.write(Data(("  " + problem.text + "\n").utf8)) }
+        if !message.isEmpty { FileHandle.standardError.write(Data(("provctl: " + TextEscaper.visible(message) + "\n").utf8)) }
+        for problem in problems { FileHandle.standardError.write(Data(("  " + TextEscaper.visible(problem.text) + "\n").utf8)) }
     }
 }
 
 /// Writes one line to stderr; a "provctl: warning: ..." line is also kept for the JSON result.
 func warn(_ line: String) {
     if line.hasPrefix("provctl: warning: ") { Output.warnings.append(String(line.dropFirst("provctl: warning: ".count))) }
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileHandle.standardError.write(Data((TextEscaper.visible(line) + "\n").utf8))
 }

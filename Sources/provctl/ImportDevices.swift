@@ -79,7 +79,13 @@ struct ImportDevices: ParsableCommand {
     func run() throws {
         let bytes = file == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile()) : try readFile(file)
         let separator = delimiter.flatMap(Self.delimiterByte) ?? CSV.sniffDelimiter(bytes)
-        var (rows, problems) = try Self.rows(CSV.records(bytes, delimiter: separator))
+        // A cell export wrote with a ' in front (a spreadsheet formula, neutralised) is read without it.
+        let records = try CSV.records(bytes, delimiter: separator).map { record -> CSV.Record in
+            var record = record
+            record.fields = record.fields.map(CSV.unneutralised)
+            return record
+        }
+        var (rows, problems) = try Self.rows(records)
         let opened = try store.open()
         // A large file touches many pages in one transaction: keep them in memory rather than spilling to the WAL
         // before the commit (128 MiB at most, for this connection only).
@@ -332,6 +338,7 @@ struct ImportDevices: ParsableCommand {
                     ? "a key for a device without encryption: add encryption aes-256-cbc"
                     : "aes-256-cbc needs a key (*** keeps a stored one; this device has none: export with --show-secrets)"))
             }
+            if let weak = BootstrapKeyRule.problem(device) { rowProblems.append(Failure.Problem(line: row.line, field: "key", rule: weak)) }
             var oldVariables: [(name: String, value: String)] = []
             var newVariables: [(name: String, value: String)]?
             if row.variables != nil || !row.variableCells.isEmpty {

@@ -19,7 +19,7 @@ struct Table {
         func line(_ cells: [String]) -> String {
             var out = ""
             for (index, cell) in cells.enumerated() {
-                let clean = cell.replacingOccurrences(of: "\n", with: "\\n")
+                let clean = TextEscaper.visible(cell, singleLine: true)
                 if index == cells.count - 1 {
                     out += clean
                 } else {
@@ -32,6 +32,13 @@ struct Table {
     }
 
     func print() { Swift.print(render()) }
+}
+
+/// Every `print` in provctl goes through the one escaper (`TextEscaper`): what a caller wrote (a syslog line, a
+/// User-Agent, a phone's SIP reply) cannot drive the admin's terminal. JSON is written by `Output` as bytes and
+/// escapes control characters itself.
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    Swift.print(TextEscaper.visible(items.map { "\($0)" }.joined(separator: separator)), terminator: terminator)
 }
 
 /// Writes a JSON value (dictionaries, arrays, strings, integers, booleans, `NSNull`) to stdout, keys sorted,

@@ -84,5 +84,17 @@ func accessFindings(user: WebUser, database: String, journal: String) -> [Access
         findings.append(AccessFinding(path: path, problem: "\(user.name) cannot write the journal: fetches, seen and claims are lost",
                                       fix: "chown \(user.name):\(group) \(quoted(path)) && chmod 0660 \(quoted(path))"))
     }
+    // Too open: the configuration (keys, passwords) readable by everyone or writable by the web server (a
+    // compromised CGI would rewrite every phone's profile).
+    for path in [database, database + "-wal"] {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & 0o004 != 0 else { continue }
+        findings.append(AccessFinding(path: path, problem: "everyone on this machine can read the configuration (keys and passwords)",
+                                      fix: "chmod o-rwx \(quoted(path))"))
+    }
+    if user.uid != 0, user.may(2, database) == true {
+        findings.append(AccessFinding(path: database, problem: "\(user.name) can write the configuration database: profile-cgi only reads it, and a compromised web server would rewrite every phone's profile",
+                                      fix: "chown root:\(group) \(quoted(database)) && chmod 0640 \(quoted(database))"))
+    }
     return findings
 }

@@ -14,7 +14,10 @@ struct Render: ParsableCommand {
             --all --out DIR writes DIR/<mac>.xml|.gz|.cfg for every enabled device, and only where the file there \
             does not already hold the same profile (an encrypted one is compared by what it decrypts to), each \
             written beside and renamed into place: a TFTP or HTTP folder for phones can be re-exported at any time (disabled devices are answered \
-            403, devices without encryption have no .cfg: both are skipped and counted).
+            403, devices without encryption have no .cfg: both are skipped and counted). Each file is written \
+            to a new temporary file of its own (created exclusively, never through a link) and renamed into \
+            place, mode 0640: readable by its owner and by --file-group (the TFTP or web server's group), never \
+            by everyone, since a .xml holds the device's secrets in plaintext.
             --partition NAME renders that partition of the profile, as the phone's $MA-NAME.xml (with --all: \
             DIR/<mac>-NAME.<form>).
             Examples: provctl render 000e08abcdef --form cfg > 000e08abcdef.cfg
@@ -31,6 +34,8 @@ struct Render: ParsableCommand {
     @Flag(help: "Render every device into --out DIR.") var all = false
     @Option(help: ArgumentHelp("The folder for --all (created if missing).", valueName: "dir")) var out: String?
     @Option(help: "Workers for --all, each with its own connection (default: one per processor).") var jobs: Int?
+    @Option(help: ArgumentHelp("With --all: the group the files belong to (the TFTP or web server's), mode 0640.", valueName: "group"))
+    var fileGroup: String?
     @OptionGroup var part: PartitionOption
 
     func validate() throws {
@@ -41,10 +46,12 @@ struct Render: ParsableCommand {
             if out == nil { throw ValidationError("--out: required with --all") }
             if plain { throw ValidationError("--plain: not with --all") }
             if let jobs, jobs < 1 { throw ValidationError("--jobs: at least 1") }
+            if let fileGroup, getgrnam(fileGroup) == nil { throw ValidationError("--file-group: no group \"\(fileGroup)\" on this system") }
         } else {
             guard let mac else { throw ValidationError("MAC: required (or --all --out DIR)") }
             _ = try parseMAC(mac)
             if out != nil { throw ValidationError("--out: only with --all") }
+            if fileGroup != nil { throw ValidationError("--file-group: only with --all") }
             if format.json { throw ValidationError("--json: only with --all (render MAC prints the profile itself)") }
         }
     }
@@ -105,6 +112,7 @@ struct Render: ParsableCommand {
         let progress = stdoutIsTerminal
         let partitionName = part.name
         let fileSuffix = partitionName.isEmpty ? "" : "-" + partitionName
+        let group: gid_t? = fileGroup.flatMap { getgrnam($0)?.pointee.gr_gid }
         DispatchQueue.concurrentPerform(iterations: workers) { [lower, upper] worker in
             do {
                 let store = try DeviceStore(path: path, mode: .readOnly)
@@ -134,7 +142,7 @@ struct Render: ParsableCommand {
                         warn("provctl: \(device.mac): \(provctlRenderProblem(error))")
                         return
                     }
-                    try Self.write(body, to: path)
+                    try Self.write(body, to: path, group: group)
                     tally.add(\.written)
                 }
             } catch {
@@ -161,17 +169,28 @@ struct Render: ParsableCommand {
 
     /// Writes a whole file with open/write/close: no buffering layer, one write for a profile.
     /// Written beside the target and renamed over it, so a TFTP or HTTP server reading the folder never hands
-    /// out half a file.
-    static func write(_ body: [UInt8], to path: String) throws {
-        let temporary = path + ".tmp"
-        try writeWhole(body, to: temporary)
-        guard rename(temporary, path) == 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+    /// out half a file. The temporary file has a random name and is created exclusively without following a
+    /// link (O_EXCL | O_NOFOLLOW): a link planted in the folder cannot redirect the write; rename replaces a
+    /// link at the target itself rather than writing through it. Mode 0640, group `group` when given.
+    static func write(_ body: [UInt8], to path: String, group: gid_t? = nil) throws {
+        let temporary = path + ".tmp." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        do {
+            try writeWhole(body, to: temporary, group: group)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw Failure(.runtime, "\(path): \(reason)")
+        }
     }
 
     /// The file's bytes, or nil when it cannot be read (most often: it does not exist yet). Plain open/read: in a
     /// new folder this is one failed open per device, not Foundation's error object.
     static func readWhole(_ path: String) -> [UInt8]? {
-        let descriptor = Foundation.open(path, O_RDONLY)
+        let descriptor = Foundation.open(path, O_RDONLY | O_NOFOLLOW)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var status = stat()
@@ -188,10 +207,15 @@ struct Render: ParsableCommand {
         }
     }
 
-    static func writeWhole(_ body: [UInt8], to path: String) throws {
-        let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    static func writeWhole(_ body: [UInt8], to path: String, group: gid_t? = nil) throws {
+        let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        // The mode whatever the umask, and the group the TFTP or web server reads with.
+        if let group, fchown(descriptor, uid_t.max, group) != 0 {
+            throw Failure(.runtime, "\(path): cannot give it group \(group): \(String(cString: strerror(errno)))")
+        }
+        guard fchmod(descriptor, 0o640) == 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
         var offset = 0
         while offset < body.count {
             let count = body.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }

@@ -319,6 +319,13 @@ struct AdminDayTests {
         let lost = try box.provctl("check", "--web-user", currentUserName, "--permissions-only")
         #expect(lost.status == 0 && lost.text.contains("seen 7"), "a warning: the phones were served: \(lost)")
         _ = try box.journalSQL("DELETE FROM lost")
+        // Created 0640 by provctl; a configuration anyone may read, or the web server may write, is a finding.
+        let mode = try FileManager.default.attributesOfItem(atPath: box.path("provisioner.db"))[.posixPermissions] as? Int
+        #expect(mode == 0o640)
+        chmod(box.path("provisioner.db"), 0o644)
+        let open = try box.provctl("check", "--web-user", currentUserName, "--permissions-only")
+        #expect(open.status != 0 && (open.text + open.stderr).contains("everyone on this machine can read the configuration"), "\(open)")
+        chmod(box.path("provisioner.db"), 0o640)
         guard getuid() == 0, getpwnam("www-data") != nil else { return }
         // As Debian leaves a folder made by root: 0755 root:root. www-data can read but not write the journal.
         chmod(box.folder.path, 0o755)

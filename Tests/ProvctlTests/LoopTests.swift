@@ -10,7 +10,8 @@ extension Sandbox {
     /// body on stdin for a POST; returns the status and the body.
     @discardableResult
     func phone(_ path: String, method: String = "GET", body: Data? = nil, mac: String = "000e08abcdef",
-               serial: String = "88012BA01234", address: String = "127.0.0.1") throws -> (status: Int, body: String) {
+               serial: String = "88012BA01234", address: String = "127.0.0.1",
+               certificate: Bool = true) throws -> (status: Int, body: String) {
         var environment = [
             "PROVISIONER_DB": db, "REQUEST_METHOD": method, "PATH_INFO": path, "REMOTE_ADDR": address,
             "HTTP_USER_AGENT": "Cisco-CP-8841-3PCC/11.3.7 (\(mac))", "SSL_CLIENT_VERIFY": "SUCCESS",
@@ -18,6 +19,8 @@ extension Sandbox {
             "PROVISIONER_NODE": "node-a",
         ]
         if let body { environment["CONTENT_LENGTH"] = String(body.count) }
+        // A caller that proves nothing (bootstrap): no certificate at all.
+        if !certificate { environment = environment.filter { !$0.key.hasPrefix("SSL_") } }
         let outcome = try run(cgiBinary, [], environment: environment, input: body)
         guard outcome.status == 0 else { throw TestFailure("profile-cgi failed: \(outcome)") }
         let text = outcome.text
@@ -172,7 +175,7 @@ struct LoopTests {
     @Test("syslog lines in both rsyslog formats attach to the fetch they follow; importing twice adds nothing")
     func syslog() throws {
         let box = try box()
-        try box.phone("/000e08abcdef.xml")
+        try box.phone("/000e08abcdef.xml", address: "192.0.2.10")
         let at = Int(try box.journalSQL("SELECT at FROM fetches"))! / 1_000_000
         func rfc3339(_ seconds: Int) -> String {
             let date = Date(timeIntervalSince1970: TimeInterval(seconds))
@@ -210,7 +213,7 @@ struct LoopTests {
         #expect(phone.map { $0["kind"] as! String } == ["request", "failure"])
         // A second fetch takes the lines after it.
         Thread.sleep(forTimeInterval: 1.1)
-        try box.phone("/000e08abcdef.xml")
+        try box.phone("/000e08abcdef.xml", address: "192.0.2.10")
         #expect(try box.ok("syslog", "--all", file).text.contains("1 new"))
         let again = try #require(try box.ok("fetches", "000e08abcdef", "--json").json() as? [[String: Any]])
         #expect(again.count == 2)
@@ -219,6 +222,29 @@ struct LoopTests {
         let custom = try box.write("custom.log", "\(rfc3339(at + 10)) 192.0.2.10 CP-8841-3PCC 00:0e:08:ab:cd:ef -- Provisioning broke: 404\n")
         #expect(try box.ok("syslog", custom).text.contains("1 attached"))
         #expect(try box.journalSQL("SELECT kind FROM phone_log WHERE message LIKE '%broke%'") == "failure")
+        // A line is a claim: kept only from the device's proven address or a relay; a future time is now.
+        let forged = try box.write("forged.log", """
+            \(rfc3339(at + 20)) 203.0.113.66 CP-8841-3PCC 00:0e:08:ab:cd:ef -- Resync failed: forged
+            \(rfc3339(at + 86_400 * 365)) 192.0.2.10 CP-8841-3PCC 00:0e:08:ab:cd:ef -- Resync failed: from the future
+
+            """)
+        let refused = try box.ok("syslog", forged).text
+        #expect(refused.contains("1 attached") && refused.contains("1 from a host that is not the device's proven address"), "\(refused)")
+        #expect(try box.journalSQL("SELECT count(*) FROM phone_log WHERE message LIKE '%forged%'") == "0")
+        #expect(Int(try box.journalSQL("SELECT at FROM phone_log WHERE message LIKE '%future%'"))! / 1_000_000 <= Int(Date().timeIntervalSince1970) + 1)
+        // (The future line, taken as now, is a new line at each import: the per-device cap below bounds that.)
+        #expect(try box.ok("syslog", "--relay", "203.0.113.66", forged).text.contains("(2 new)"))
+        // A bootstrap fetch from another address proves nothing: its address does not speak for the device.
+        try box.ok("device", "edit", "000e08abcdef", "--bootstrap", "profile")
+        #expect(try box.phone("/000e08abcdef.xml", address: "198.51.100.9", certificate: false).status == 200)
+        let claimed = try box.write("claimed.log", "\(rfc3339(at + 30)) 198.51.100.9 CP-8841-3PCC 00:0e:08:ab:cd:ef -- Resync failed: claimed\n")
+        #expect(try box.ok("syslog", claimed).text.contains("0 attached"))
+        // At most the retention's rows per device.
+        try box.ok("retention", "--max-per-device", "3")
+        let many = try box.write("many.log", (0..<10).map { "\(rfc3339(at + 40 + $0)) 192.0.2.10 CP-8841-3PCC 00:0e:08:ab:cd:ef -- Resync failed: n\($0)" }.joined(separator: "\n") + "\n")
+        try box.ok("syslog", many)
+        #expect(try box.journalSQL("SELECT count(*) FROM phone_log WHERE mac = '000e08abcdef'") == "3")
+        #expect(try box.journalSQL("SELECT count(*) FROM phone_log WHERE message LIKE '%n9'") == "1", "the newest stay")
     }
 
     @Test("retention: the writer prunes in batches as it writes; provctl prune trims the rest")
@@ -254,12 +280,14 @@ struct LoopTests {
         let box = try box()
         let journal = box.path("journal.db")
         let v1 = Journal.schema.replacingOccurrences(of: Journal.migrations[0], with: "")
-            .replacingOccurrences(of: "PRAGMA user_version = 2;", with: "PRAGMA user_version = 1;")
+            .replacingOccurrences(of: ",\n    trusted INTEGER\n", with: "\n")
+            .replacingOccurrences(of: "PRAGMA user_version = 3;", with: "PRAGMA user_version = 1;")
+        #expect(!v1.contains("trusted"))
         #expect(try run("sqlite3", [journal, v1 + "INSERT INTO fetches (at, node, status, reason, bytes, micros) VALUES (1, 'old', 404, 'x', 0, 0);"]).status == 0)
         #expect(try run("sqlite3", [journal, "PRAGMA user_version"]).text.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         // provctl reads it as it is (no reports there yet).
         #expect(try box.ok("pending", "--json").text.contains("never seen"))
         try box.phone("/000e08abcdef.xml")
-        #expect(try run("sqlite3", [journal, "PRAGMA user_version; SELECT count(*) FROM fetches; SELECT count(*) FROM reports"]).text == "2\n2\n0\n")
+        #expect(try run("sqlite3", [journal, "PRAGMA user_version; SELECT count(*) FROM fetches; SELECT count(*) FROM reports; SELECT count(*) FROM fetches WHERE trusted = 1"]).text == "3\n2\n0\n1\n")
     }
 }

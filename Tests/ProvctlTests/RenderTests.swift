@@ -39,6 +39,32 @@ struct RenderTests {
         #expect(try box.provctl("render", "000e08abcdef", "--form", "pdf").status == 64)
     }
 
+    @Test("render --all: a link planted at the temporary or target name redirects nothing; files are 0640")
+    func renderAllIsSafe() throws {
+        let box = try Sandbox()
+        try box.ok("device", "add", "000e08abcdef")
+        try box.ok("set", "default", "Password_1_=plain-secret-1")
+        let out = box.path("out")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let victim = box.path("victim.txt")
+        try Data("untouched".utf8).write(to: URL(fileURLWithPath: victim))
+        // The old temporary name, and the target itself, as links to a file of someone else's.
+        try FileManager.default.createSymbolicLink(atPath: out + "/000e08abcdef.xml.tmp", withDestinationPath: victim)
+        let outcome = try box.ok("render", "--all", "--out", out)
+        #expect(outcome.text.contains("rendered 1 profile(s)"))
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "untouched")
+        let attributes = try FileManager.default.attributesOfItem(atPath: out + "/000e08abcdef.xml")
+        #expect((attributes[.posixPermissions] as? Int) == 0o640, "no world-readable plaintext secrets")
+        try FileManager.default.removeItem(atPath: out + "/000e08abcdef.xml")
+        try FileManager.default.createSymbolicLink(atPath: out + "/000e08abcdef.xml", withDestinationPath: victim)
+        #expect(try box.ok("render", "--all", "--out", out).text.contains("rendered 1 profile(s)"))
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "untouched", "the link is replaced, not written through")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/000e08abcdef.xml.tmp") == victim)
+        #expect(try box.provctl("render", "--all", "--out", out, "--file-group", "no-such-group-zz").status == 64)
+        let group = try #require(getgrgid(getegid())).pointee.gr_name.map { String(cString: $0) }
+        #expect(try box.provctl("render", "--all", "--out", box.path("out2"), "--file-group", try #require(group)).status == 0)
+    }
+
     @Test("render --all writes one file per enabled device, equal to render MAC")
     func renderAll() throws {
         let box = try populated()

@@ -250,7 +250,12 @@ struct ResyncTests {
     func refusals() throws {
         let box = try box()
         let never = try box.provctl("resync", "000e08abcdef")
-        #expect(never.status == 7 && never.text.contains("skipped: no address"))
+        #expect(never.status == 7 && never.text.contains("REFUSED") && never.text.contains("refused: no address proven"))
+        // A bootstrap fetch (no certificate, no account) names the device but proves nothing: still refused.
+        try box.ok("device", "edit", "000e08abcdef", "--bootstrap", "profile")
+        #expect(try box.phone("/000e08abcdef.xml", certificate: false).status == 200)
+        let claimed = try box.provctl("resync", "000e08abcdef", "--json")
+        #expect(claimed.status == 7 && claimed.text.contains("\"outcome\": \"refused\"") && claimed.text.contains("\"address_source\": null"), "\(claimed)")
         try box.ok("set", "default", "Resync_From_SIP=No")
         let off = try box.provctl("resync", "000e08abcdef", "--address", "127.0.0.1:9")
         #expect(off.status == 7 && off.text.contains("Resync_From_SIP is No"))
@@ -359,20 +364,26 @@ struct ResyncHTTPTests {
         try box.ok("set", "default", "Admin_Password=admin-secret", "Profile_Rule=https://prov.example.com/cgi-bin/profile/$MA.xml")
         let phone = try ApachePhone(password: "admin-secret")
         defer { phone.stop() }
-        let outcome = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)")
+        // Admin_Password over plain HTTP only when asked for, with a warning.
+        let guarded = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)", "--json")
+        #expect(guarded.status == 7 && guarded.text.contains("\"outcome\": \"refused\"") && guarded.text.contains("--cleartext-credentials"), "\(guarded)")
+        #expect(phone.received == nil, "nothing sent")
+        let outcome = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)", "--cleartext-credentials")
         #expect(outcome.status == 0 && outcome.text.contains("200 OK after 401 challenge"), "\(outcome)")
+        #expect(outcome.stderr.contains("warning: --cleartext-credentials"))
+        #expect(outcome.text.contains("(admin)"))
         let body = try #require(phone.received)
         #expect(body.hasPrefix("XML="))
         let document = body.dropFirst(4).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
         #expect(document == "<CP-8841-3PCCExecute><ExecuteItem URL=\"Resync:https://prov.example.com/cgi-bin/profile/$MA.xml\"/></CP-8841-3PCCExecute>")
 
         try box.ok("set", "default", "Admin_Password=not-it")
-        let refused = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)")
+        let refused = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)", "--cleartext-credentials")
         #expect(refused.status == 7 && refused.text.contains("401") && refused.text.contains("admin credentials refused"), "\(refused)")
         #expect(!refused.text.contains("not-it") && !refused.stderr.contains("not-it"))
         // A rule carrying a key is not sent over plain HTTP.
         try box.ok("set", "default", "Profile_Rule=[--key abc123] https://prov.example.com/$MA.cfg")
-        let keyed = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)")
+        let keyed = try box.provctl("resync", "000e08abcdef", "--via", "http", "--address", "127.0.0.1:\(phone.port)", "--cleartext-credentials")
         #expect(keyed.status == 7 && keyed.text.contains("skipped: Profile_Rule holds a --key") && !keyed.text.contains("abc123"))
     }
 }

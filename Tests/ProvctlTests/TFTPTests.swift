@@ -55,7 +55,9 @@ struct TFTPTests {
         let port = try freeUDPPort()
         let pidFile = box.path("tftpd.pid")
         let started = try run("/usr/sbin/in.tftpd", ["--listen", "--address", "127.0.0.1:\(port)", "--user", "root",
-                                                     "--pidfile", pidFile, "--secure", site])
+                                                     // --permissive: the files are 0640 (render --all --file-group), and
+                                                     // tftpd-hpa serves only world-readable files without it.
+                                                     "--pidfile", pidFile, "--secure", "--permissive", site])
         #expect(started.status == 0, "\(started)")
         defer {
             if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {

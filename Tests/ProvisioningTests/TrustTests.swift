@@ -136,11 +136,91 @@ struct TrustTests {
             #expect(wrong.status == 401)
         }
         let (slowed, log) = try answer(anonymous(db, directory, authorization: basic(Self.user, Self.password)))
-        #expect(slowed.status == 429, "even the right password waits")
-        #expect(Int(slowed.headers["Retry-After"] ?? "") ?? 0 > 800)
+        #expect(slowed.status == 429, "even the right password waits: a guesser learns nothing")
+        #expect((1...AuthState.backoff(AuthState.failureLimit)).contains(Int(slowed.headers["Retry-After"] ?? "") ?? 0))
         #expect(log.contains("too many failed logins"))
-        let (elsewhere, _) = try answer(anonymous(db, directory, authorization: basic(Self.user, Self.password), address: "192.0.2.99"))
-        #expect(elsewhere.status == 200, "other addresses are not affected")
+        let (other, _) = try answer(anonymous(db, directory, authorization: basic("nobody-else", "x"), address: "192.0.2.99"))
+        #expect(other.status == 401, "other addresses and accounts are not affected")
+    }
+
+    /// The brake, with the clock in hand: per account, per address and per pair; back-off grows; a success
+    /// clears only its own account; a known phone is not locked out by others' failures from its NAT address.
+    @Test func brakesStopAttackersNotPhones() throws {
+        let directory = try TemporaryDirectory()
+        let state = try AuthState(path: directory.path("auth.db"))
+        let nat = "198.51.100.7", now = 2_000_000_000
+        #expect(AuthState.backoff(4) == 0 && AuthState.backoff(5) == 4 && AuthState.backoff(6) == 8 && AuthState.backoff(30) == 900)
+        // The phone of account "phone-a" has logged in from behind the NAT before.
+        try state.recordSuccess(user: "phone-a", address: nat, now: now - 3600)
+        // The holder of account "mine" fails at "victim" from the same NAT, and then logs in as "mine".
+        for second in 0..<5 { try state.recordFailure(user: "victim", address: nat, now: now + second) }
+        try state.recordSuccess(user: "mine", address: nat, now: now + 5)
+        // One success did not clear the address: guessing any other unknown account from it waits.
+        #expect(try state.retryAfter(user: "victim", address: nat, now: now + 6) != nil)
+        #expect(try state.retryAfter(user: "third", address: nat, now: now + 6) != nil, "the address backs off for new names")
+        // The phone that logged in before is not locked out by others' failures from its address.
+        #expect(try state.retryAfter(user: "phone-a", address: nat, now: now + 6) == nil)
+        #expect(try state.retryAfter(user: "mine", address: nat, now: now + 6) == nil)
+        // The account guessed backs off elsewhere too (distributed guessing), unless that pair is known.
+        #expect(try state.retryAfter(user: "victim", address: "203.0.113.9", now: now + 6) != nil)
+        try state.recordSuccess(user: "victim", address: "192.0.2.50", now: now - 7200)
+        // (recordSuccess cleared "victim"'s account count: a real login of the account is its own proof.)
+        #expect(try state.retryAfter(user: "victim", address: "192.0.2.50", now: now + 6) == nil)
+        // Back-off grows with every failure and ends: 4 s, 8 s, ... and nothing after a quiet day.
+        for second in 0..<8 { try state.recordFailure(user: "g", address: "192.0.2.77", now: now + second) }
+        let wait = try #require(try state.retryAfter(user: "g", address: "192.0.2.77", now: now + 8))
+        #expect(wait == AuthState.backoff(8) - 1, "eight failures, the last a second ago: \(wait) s")
+        #expect(try state.retryAfter(user: "g", address: "192.0.2.77", now: now + 8 + AuthState.forgetAfter) == nil)
+        // Bounded: quiet rows are pruned by the next write.
+        try state.recordFailure(user: "h", address: "192.0.2.78", now: now + 2 * AuthState.forgetAfter)
+        let rows = try state.database.prepare("SELECT count(*) FROM attempts")
+        _ = try rows.step()
+        #expect(rows.int(0) == 3, "only the last failure's three keys remain")
+    }
+
+    /// A nonce issued by one node is not accepted by another (each keeps its own replay state).
+    @Test func noncesAreBoundToTheirNode() throws {
+        let directory = try TemporaryDirectory()
+        let db = try world(in: directory)
+        var onA = anonymous(db, directory)
+        onA["PROVISIONER_NODE"] = "node-a"
+        let (challenge, _) = try answer(onA)
+        let header = try digest(challenge: try #require(challenge.headers["WWW-Authenticate"]),
+                                uri: "/cgi-bin/profile/000e08abcdef.xml", nc: 1)
+        var onB = anonymous(db, directory, authorization: header)
+        onB["PROVISIONER_NODE"] = "node-b"
+        onB["PROVISIONER_JOURNAL"] = directory.path("b/journal.db")
+        try FileManager.default.createDirectory(atPath: directory.path("b"), withIntermediateDirectories: true)
+        let (elsewhere, log) = try answer(onB)
+        #expect(elsewhere.status == 401 && log.contains("nonce not issued here"))
+        var backOnA = anonymous(db, directory, authorization: header)
+        backOnA["PROVISIONER_NODE"] = "node-a"
+        let (home, _) = try answer(backOnA)
+        #expect(home.status == 200)
+    }
+
+    /// A caller that proved nothing writes a fetch row marked untrusted and nothing else: no `seen` row (last
+    /// contact, address, firmware); a certificate's fetch is trusted and does.
+    @Test func onlyProvenCallersWriteTheRecord() throws {
+        let directory = try TemporaryDirectory()
+        let db = try world(bootstrap: .profile, in: directory)
+        let (bootstrap, _) = try answer(anonymous(db, directory, https: false, address: "203.0.113.66"))
+        #expect(bootstrap.status == 200)
+        let (refused, _) = try answer(anonymous(db, directory, path: "/000e08abcdef.cfg", https: false, address: "203.0.113.67"))
+        #expect(refused.status != 200)
+        let journal = try SQLiteDatabase(path: directory.path("journal.db"), mode: .readOnly)
+        func count(_ sql: String) throws -> Int {
+            let statement = try journal.prepare(sql)
+            _ = try statement.step()
+            return statement.int(0)
+        }
+        #expect(try count("SELECT count(*) FROM fetches WHERE trusted = 0 AND mac = '000e08abcdef'") == 2)
+        #expect(try count("SELECT count(*) FROM seen") == 0, "a bootstrap caller moves no last contact")
+        let (byCertificate, _) = try answer(phoneEnvironment(database: db))
+        #expect(byCertificate.status == 200)
+        #expect(try count("SELECT count(*) FROM fetches WHERE trusted = 1") == 1)
+        #expect(try count("SELECT count(*) FROM seen WHERE remote_addr LIKE '203.0.113.%'") == 0)
+        #expect(try count("SELECT count(*) FROM seen") == 1)
     }
 
     @Test func bootstrapPolicies() throws {
@@ -168,8 +248,9 @@ struct TrustTests {
         #expect(secrets.count > 30, "the catalogue's secrets: \(secrets.count)")
         let rules = [Setting(scope: .all, name: "Profile_Rule", value: "[--key rulekey77] http://p.example.com/$MA.cfg"),
                      Setting(scope: .all, name: "Profile_Rule_B", value: "[--uid u1 --pwd rulepwd88] https://p.example.com/$MA-b.xml"),
+                     Setting(scope: .all, name: "Profile_Rule_C", value: "https://urluser:urlpass99@p.example.com/$MA-c.xml"),
                      Setting(scope: .group("g"), name: "GPP_A", value: "not secret")]
-        let values = secrets.map(\.value) + ["rulekey77", "rulepwd88", "sip-secret-1", "yqdlZ-tYemfogSmv7Ws5PQ"]
+        let values = secrets.map(\.value) + ["rulekey77", "rulepwd88", "sip-secret-1", "yqdlZ-tYemfogSmv7Ws5PQ", "urlpass99"]
         let directory = try TemporaryDirectory()
         let ikm = Encryption.aes128gcm(ContentEncryptionKey(ikm: "yqdlZ-tYemfogSmv7Ws5PQ"))
         for policy in BootstrapPolicy.allCases {

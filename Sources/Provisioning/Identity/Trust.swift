@@ -31,25 +31,33 @@ extension ProfileService {
             } catch {
                 throw Refusal(503, "authentication unavailable", detail: "auth state: \(error)")
             }
+            // The name tried, for counting failures per account (nil for a header that names nobody).
+            let tried: String? = switch HTTPAuthorization(header) {
+            case .basic(let user, _)?: user
+            case .digest(let digest)?: digest.user
+            case nil: nil
+            }
+            // Nonces are bound to this node (see `nonceBinding`).
+            let binding = Self.nonceBinding(address: address, node: configuration.node)
             return try reading { () throws -> (ClientIdentity, TrustLevel) in
-                if let wait = try state.retryAfter(address: address, now: seconds) {
-                    throw Refusal(429, "too many failed logins", detail: "\(AuthState.failureLimit) failures from \(address)",
+                if let wait = try state.retryAfter(user: tried, address: address, now: seconds) {
+                    throw Refusal(429, "too many failed logins", detail: "back-off for \(tried.map { String($0.prefix(64)) } ?? "-") from \(address)",
                                   retryAfter: wait)
                 }
                 let key = try store.nonceKey() ?? []
-                switch try verify(header, request: request, store: store, key: key, address: address, now: seconds, state: state) {
+                switch try verify(header, request: request, store: store, key: key, address: binding, now: seconds, state: state) {
                 case .accepted(let device):
-                    try state.clearFailures(address: address)
+                    try state.recordSuccess(user: tried ?? "", address: address, now: seconds)
                     var identity = ClientIdentity.standIn(for: device)
                     identity.source = .account
                     return (identity, .full)
                 case .stale(let realm):
                     throw Refusal(401, "authentication required", detail: "stale nonce",
-                                  challenge: Self.challenge(realm: realm, key: key, address: address, now: seconds, stale: true))
+                                  challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: true))
                 case .rejected(let realm, let why):
-                    try state.recordFailure(address: address, now: seconds)
+                    try state.recordFailure(user: tried, address: address, now: seconds)
                     throw Refusal(401, "wrong credentials", detail: why,
-                                  challenge: Self.challenge(realm: realm, key: key, address: address, now: seconds, stale: false))
+                                  challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: false))
                 }
             }
         }
@@ -78,9 +86,19 @@ extension ProfileService {
             let key = try reading { try store.nonceKey() ?? [] }
             throw Refusal(401, "authentication required", detail: certificateRefusal.reason,
                           challenge: Self.challenge(realm: device?.account?.realm ?? DeviceAccount.defaultRealm, key: key,
-                                                    address: address, now: seconds, stale: false))
+                                                    address: Self.nonceBinding(address: address, node: configuration.node),
+                                                    now: seconds, stale: false))
         }
         throw certificateRefusal
+    }
+
+    /// What a Digest nonce is bound to: the client's address and this node. Each node keeps its own replay
+    /// state (`auth.db` beside its journal; sharing it would put a network write on every phone's login), so a
+    /// nonce issued by one node is `forged` on another, whose answer is a fresh challenge: a captured answer
+    /// cannot be replayed against a second node, at the cost of one more round trip for a phone whose load
+    /// balancer switches nodes between the challenge and the answer.
+    static func nonceBinding(address: String, node: String) -> String {
+        address + "|" + node
     }
 
     enum Verdict {
@@ -144,9 +162,9 @@ extension ProfileService {
 }
 
 extension ResolvedRows {
-    /// The bootstrap profile's parameters: every secret parameter (`Secrets.isSecret`: passwords, keys,
-    /// `GPP_SA`..`GPP_SD`, `IKM_HTTP_Encrypt_Content`) left out, and the `--key`/`--pwd` options of rules removed
-    /// with their arguments.
+    /// The bootstrap profile's parameters: every secret parameter (`Secrets.isSecret`: passwords, keys, PSKs,
+    /// PINs, communities, activation codes, licences, `GPP_SA`..`GPP_SD`, `IKM_HTTP_Encrypt_Content`) left out,
+    /// the `--key`/`--pwd` options of rules removed with their arguments, and every URL's user info removed.
     func withoutSecrets(_ rows: LayerRows) -> ResolvedRows {
         var kept = ResolvedRows()
         for index in 0..<count {
@@ -172,7 +190,9 @@ extension Secrets {
     /// `value` without the `--key`/`--pwd` options of a rule and their arguments (an empty `[ ]` left behind
     /// goes too): `[--uid u --pwd p] https://x` becomes `[--uid u] https://x`, `[--key k] http://x` becomes
     /// `http://x`.
+    /// A URL's user info (`https://user:pass@host/`) goes too.
     public static func removingRuleSecrets(_ value: String) -> String {
+        let value = removingURLUserInfo(value)
         let masked = maskRule(value)
         guard masked != value else { return value }
         var bytes = Array(masked.utf8)

@@ -32,7 +32,7 @@ extension Journal {
     }
 
     /// One batch of pruning, inside the caller's transaction: up to `batch` `fetches` rows and as many `phone_log`
-    /// lines older than the retention's age, and up to `batch` of `mac`'s oldest rows beyond its per-device
+    /// lines and `claims` older than the retention's age, and up to `batch` of `mac`'s oldest rows beyond its per-device
     /// limit (`mac` nil: the rows of unidentified requests). Returns the rows deleted. A writer calls it for the
     /// MAC it has just recorded, so the devices that write most are the ones most often trimmed.
     @discardableResult
@@ -50,6 +50,13 @@ extension Journal {
                 try old.step()
                 deleted += database.changes
             }
+            // Claims (a certificate of no known device) by the time they were last made.
+            let claims = try database.prepare(
+                "DELETE FROM claims WHERE mac IN (SELECT mac FROM claims WHERE last_seen < ?1 LIMIT ?2)")
+            try claims.bind(1, cutoff / 1_000_000)
+            try claims.bind(2, batch)
+            try claims.step()
+            deleted += database.changes
         }
         if policy.maxPerDevice > 0 {
             let excess = try database.prepare("""

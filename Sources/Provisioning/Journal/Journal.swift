@@ -26,7 +26,10 @@ public final class Journal {
 
     /// The journal's schema version (`PRAGMA user_version`).
     /// 2: `reports`, `phone_log`, `retention` (added by `migrations[0]` to a version 1 journal).
-    public static let schemaVersion = 2
+    /// 3: `fetches.trusted` (`migrations[1]`): 1 when the caller proved the identity the row names (a certificate
+    /// or an account, and the device's checks passed), 0 for a caller that proved nothing (bootstrap, a factory
+    /// name), NULL in rows written before version 3 (read as trusted only when a certificate was presented).
+    public static let schemaVersion = 3
 
     /// The journal's tables; created by the first writer (profile-cgi or provctl), `IF NOT EXISTS` throughout so
     /// two first writers cannot collide.
@@ -49,7 +52,8 @@ public final class Journal {
             reason TEXT NOT NULL,
             sha256 TEXT,
             bytes INTEGER NOT NULL,
-            micros INTEGER NOT NULL
+            micros INTEGER NOT NULL,
+            trusted INTEGER
         );
         CREATE INDEX IF NOT EXISTS fetches_by_mac ON fetches (mac, at);
         CREATE INDEX IF NOT EXISTS fetches_by_at ON fetches (at);
@@ -81,9 +85,10 @@ public final class Journal {
             last_at INTEGER NOT NULL,
             PRIMARY KEY (node, what)
         ) WITHOUT ROWID;
-        """ + migrations[0] + "PRAGMA user_version = 2;"
+        """ + migrations[0] + "PRAGMA user_version = 3;"
 
-    /// What brings a journal of version `index + 1` to `index + 2`; `schema` includes them all.
+    /// What brings a journal of version `index + 1` to `index + 2`; `schema` includes them all (`fetches.trusted`
+    /// in its CREATE TABLE, so that running `schema` again on a journal is harmless).
     public static let migrations = [
         """
         CREATE TABLE IF NOT EXISTS reports (
@@ -115,6 +120,11 @@ public final class Journal {
             set_at INTEGER NOT NULL,
             set_by TEXT
         );
+
+        """,
+        // Version 3 (issue 19): which rows a proven caller wrote.
+        """
+        ALTER TABLE fetches ADD COLUMN trusted INTEGER;
 
         """,
     ]
@@ -163,9 +173,9 @@ public final class Journal {
 
     static let insertFetch = """
         INSERT INTO fetches (at, node, mac, serial, model, cert_sha256, cert_serial, firmware, remote_addr, method,
-            path, form, status, reason, sha256, bytes, micros)
+            path, form, status, reason, sha256, bytes, micros, trusted)
         VALUES (?1, ?2, ?3, substr(?4, 1, 256), substr(?5, 1, 256), ?6, substr(?7, 1, 128), substr(?8, 1, 64),
-            substr(?9, 1, 256), substr(?10, 1, 16), substr(?11, 1, 512), ?12, ?13, ?14, ?15, ?16, ?17)
+            substr(?9, 1, 256), substr(?10, 1, 16), substr(?11, 1, 512), ?12, ?13, ?14, ?15, ?16, ?17, ?18)
         """
     static let upsertSeen = """
         INSERT INTO seen (mac, node, first_seen, last_seen, remote_addr, firmware, count)
@@ -253,6 +263,7 @@ public final class Journal {
         try fetch.bind(15, entry.sha256)
         try fetch.bind(16, entry.bytes)
         try fetch.bind(17, entry.microseconds)
+        try fetch.bind(18, entry.trusted ? 1 : 0)
         try fetch.step()
         if database.lastInsertRowID % Self.pruneEvery == 0 {
             try Self.prune(database, now: entry.at, mac: entry.mac, batch: Self.pruneBatch)

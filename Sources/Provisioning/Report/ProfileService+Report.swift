@@ -15,6 +15,7 @@ extension ProfileService {
             log.reason = "ok"
             bookkeeping.status = 200
             bookkeeping.reason = "ok"
+            bookkeeping.trusted = true  // a verified certificate of the device, checked as for a GET
             bookkeeping.reportEncoding = encoding
             bookkeeping.reportName = request.report?.fileName
             bookkeeping.reportReceivedBytes = request.body.count
@@ -44,6 +45,7 @@ extension ProfileService {
             throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
         }
         if request.contentLength > ReportRequest.maximumBytes || request.body.count > ReportRequest.maximumBytes {
+            // (A chunked body is kept to one byte past the limit: more than the limit is too large.)
             throw Refusal(413, "report too large", detail: "more than \(ReportRequest.maximumBytes) bytes")
         }
         guard !request.body.isEmpty else { throw Refusal(400, "empty report") }

@@ -83,10 +83,31 @@ public struct Request: Sendable {
     /// `REQUEST_URI`: what a Digest response signs.
     public var requestURI: String?
 
-    /// The most of a body the caller keeps; a larger body is drained up to `drainLimit` and refused.
+    /// `HTTP_TRANSFER_ENCODING` names `chunked`: no `CONTENT_LENGTH`, the body is read to its end.
+    public var isChunked = false
+
+    /// The most of a body the caller keeps; a larger body is refused (413).
     public static let bodyLimit = 1 << 20
-    /// How much of a body the caller reads at most, so that the web server sees it consumed (no reset).
-    public static let drainLimit = 16 << 20
+    /// How much of an allowed body the caller reads at most, so that the web server sees a slightly larger one
+    /// consumed (no reset) before the 413.
+    public static let drainLimit = 2 << 20
+    /// How much of a body no identity allows is read and dropped: enough for a stray form post, nothing more.
+    public static let unwantedDrainLimit = 64 << 10
+    /// The time a CGI gives a body to arrive, in seconds (a slow sender holds a process; mod_reqtimeout's
+    /// `body=20,MinRate=500` is Apache's own limit in front).
+    public static let bodySeconds = 10
+
+    /// True when the caller's identity allows a body at all: a report POST from a verified certificate with
+    /// nothing refused yet. Any other body is not kept (read and dropped up to `unwantedDrainLimit`).
+    public var bodyAllowed: Bool { report != nil && identity != nil && refusal == nil }
+
+    /// How many bytes of the body to keep (one past `bodyLimit`, so a chunked body too large shows as such) and
+    /// how many to read in all.
+    public var bodyPlan: (keep: Int, read: Int) {
+        guard bodyAllowed else { return (0, min(contentLength, Self.unwantedDrainLimit)) }
+        if contentLength > 0 { return (min(contentLength, Self.bodyLimit + 1), min(contentLength, Self.drainLimit)) }
+        return isChunked ? (Self.bodyLimit + 1, Self.bodyLimit + 1) : (0, 0)
+    }
 
     public init(environment: StringTable) {
         method = environment["REQUEST_METHOD"] ?? "GET"
@@ -98,6 +119,11 @@ public struct Request: Sendable {
         authorization = environment["HTTP_AUTHORIZATION"]
         isHTTPS = environment["HTTPS"] == "on"
         requestURI = environment["REQUEST_URI"]
+        if let coding = environment["HTTP_TRANSFER_ENCODING"] {
+            // ASCII case folding by bytes (String.lowercased() would link Unicode's tables into the CGI).
+            let folded = coding.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            isChunked = folded.count >= 7 && (0...(folded.count - 7)).contains { folded[$0..<($0 + 7)].elementsEqual("chunked".utf8) }
+        }
         if method == "POST", let report = ReportRequest(path: path) {
             self.report = report
         } else {

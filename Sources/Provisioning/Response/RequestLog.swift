@@ -134,6 +134,11 @@ public struct Bookkeeping: Sendable {
     public var microseconds = 0
     /// A valid certificate named no device: remember it as a claim.
     public var claim = false
+    /// The caller proved the identity this record names (a verified certificate or an accepted account) and the
+    /// device's checks passed. Only such a record moves the admin's picture of the device (`seen`, its address,
+    /// firmware, `pending`); the others are kept as untrusted claims (a bootstrap fetch names a device without
+    /// proving anything).
+    public var trusted = false
     /// A report the phone POSTed (`Report_Rule`), stored as the device's latest: how it came (`xml`, `gz`, `cfg`,
     /// `cfg+gz`; nil when this is no stored report), the file name it was posted to, the bytes received, and the
     /// plaintext XML. Flat fields, not an optional struct: see `RequestLog`.
@@ -166,7 +171,14 @@ public struct Bookkeeping: Sendable {
         if let plaintext { sha256 = Digest.sha256Hex(plaintext) }
     }
 
+    /// About what this record holds in memory, in bytes (its report body and texts): what bounds a FastCGI
+    /// responder's queue while the journal is locked.
+    public var approximateBytes: Int {
+        256 + reportBody.count + (userAgent?.utf8.count ?? 0) + (path?.utf8.count ?? 0) + (serial?.utf8.count ?? 0)
+            + (model?.utf8.count ?? 0) + (remoteAddress?.utf8.count ?? 0) + reason.utf8.count
+    }
+
     /// True when the device's `seen` row is to be updated: it was answered its profile (a report POST is not a
     /// fetch).
-    public var seen: Bool { status == 200 && mac != nil && method != "POST" }
+    public var seen: Bool { trusted && status == 200 && mac != nil && method != "POST" }
 }

@@ -188,23 +188,50 @@ public struct LostCounter: Sendable {
     /// Past this size further losses are only counted by the line "overflow" already there.
     static let limit = 1 << 20
 
+    /// The user the file belongs to: the owner of the journal's folder (the web server's user).
+    let owner: uid_t
+
     public init(journalPath: String) {
         var info = stat()
         let folder = FilePath.directory(of: journalPath)
         if stat(folder, &info) == 0 {
-            path = "/dev/shm/provisioner-lost-\(UInt64(info.st_dev))-\(UInt64(info.st_ino))"
+            owner = info.st_uid
+            path = "/dev/shm/provisioner-lost-\(UInt64(info.st_uid))-\(UInt64(info.st_dev))-\(UInt64(info.st_ino))"
         } else {
+            owner = 0
             path = nil
         }
     }
 
+    /// Opens the counter file: never through a link (O_NOFOLLOW), mode 0600, and only when it belongs to the
+    /// journal folder's owner (a file someone else planted under the predictable name is not used: its losses
+    /// are then not counted, rather than told to a stranger). Root creating it hands it to that owner.
+    func openFile(_ flags: Int32) -> Int32 {
+        guard let path else { return -1 }
+        let fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return -1 }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            return -1
+        }
+        if info.st_uid != owner {
+            guard geteuid() == 0, info.st_uid == 0, fchown(fd, owner, gid_t.max) == 0 else {
+                // Made just now by this (other) user: take it away again, so the owner can make its own.
+                if info.st_uid == geteuid() { unlink(path) }
+                Glibc.close(fd)
+                return -1
+            }
+        }
+        if info.st_mode & 0o077 != 0 { fchmod(fd, 0o600) }
+        return fd
+    }
+
     /// Counts one lost record of kind `what` (`fetch`, `seen`, `claim`, ...).
     public func count(_ what: String, now: Int) {
-        guard let path else { return }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o666)
+        let fd = openFile(O_WRONLY | O_APPEND | O_CREAT)
         guard fd >= 0 else { return }
         defer { Glibc.close(fd) }
-        fchmod(fd, 0o666)
         flock(fd, LOCK_EX)
         defer { flock(fd, LOCK_UN) }
         var info = stat()
@@ -214,8 +241,7 @@ public struct LostCounter: Sendable {
 
     /// The pending lines, each (time, kind), and empties the file when `take` is set.
     public func read(take: Bool) -> [(at: Int, what: String)] {
-        guard let path else { return [] }
-        let fd = open(path, (take ? O_RDWR : O_RDONLY) | O_CLOEXEC)
+        let fd = openFile(take ? O_RDWR : O_RDONLY)
         guard fd >= 0 else { return [] }
         defer { Glibc.close(fd) }
         flock(fd, take ? LOCK_EX : LOCK_SH)

@@ -92,7 +92,7 @@ extension DeviceStore {
             try database.execute("""
                 CREATE TEMP VIEW seen AS SELECT '' AS mac, '' AS node, 0 AS first_seen, 0 AS last_seen, NULL AS remote_addr, NULL AS firmware, 0 AS count WHERE 0;
                 CREATE TEMP VIEW claims AS SELECT '' AS mac, '' AS node, NULL AS serial, NULL AS model, NULL AS remote_addr, NULL AS user_agent, 0 AS first_seen, 0 AS last_seen, 0 AS count WHERE 0;
-                CREATE TEMP VIEW fetches AS SELECT 0 AS id, 0 AS at, '' AS node, NULL AS mac, NULL AS serial, NULL AS model, NULL AS cert_sha256, NULL AS cert_serial, NULL AS firmware, NULL AS remote_addr, NULL AS method, NULL AS path, NULL AS form, 0 AS status, '' AS reason, NULL AS sha256, 0 AS bytes, 0 AS micros WHERE 0;
+                CREATE TEMP VIEW fetches AS SELECT 0 AS id, 0 AS at, '' AS node, NULL AS mac, NULL AS serial, NULL AS model, NULL AS cert_sha256, NULL AS cert_serial, NULL AS firmware, NULL AS remote_addr, NULL AS method, NULL AS path, NULL AS form, 0 AS status, '' AS reason, NULL AS sha256, 0 AS bytes, 0 AS micros, 0 AS trusted WHERE 0;
                 CREATE TEMP VIEW lost AS SELECT '' AS node, '' AS what, 0 AS count, 0 AS first_at, 0 AS last_at WHERE 0;
                 """)
             return
@@ -124,8 +124,18 @@ extension DeviceStore {
                     FROM (\(union("claims", claimColumns))) c GROUP BY mac;
                 """)
         }
+        // `trusted`: the row's own (journal version 3), else, for a row written before, only a fetch that presented
+        // a certificate counts as proven (an older journal did not record how an account or bootstrap caller came).
+        let fetchColumns = "id, at, node, mac, serial, model, cert_sha256, cert_serial, firmware, remote_addr, method, path, form, status, reason, sha256, bytes, micros"
+        var fetchSelects: [String] = []
+        for name in names {
+            let check = try database.prepare("SELECT count(*) FROM pragma_table_info('fetches', '\(name)') WHERE name = 'trusted'")
+            let hasColumn = try check.step() && check.int(0) > 0
+            fetchSelects.append("SELECT \(fetchColumns), "
+                + (hasColumn ? "coalesce(trusted, cert_sha256 IS NOT NULL)" : "cert_sha256 IS NOT NULL") + " AS trusted FROM \(name).fetches")
+        }
         try database.execute("""
-            CREATE TEMP VIEW fetches AS \(union("fetches", "id, at, node, mac, serial, model, cert_sha256, cert_serial, firmware, remote_addr, method, path, form, status, reason, sha256, bytes, micros"));
+            CREATE TEMP VIEW fetches AS \(fetchSelects.joined(separator: " UNION ALL "));
             CREATE TEMP VIEW lost AS \(union("lost", "node, what, count, first_at, last_at"));
             """)
         attachedJournals = names

@@ -21,6 +21,9 @@ public struct FetchRecord: Sendable, Equatable {
     public var sha256: String?
     public var bytes: Int
     public var microseconds: Int
+    /// The caller proved the identity the row names (certificate or account); false for a caller that proved
+    /// nothing (bootstrap, a factory name): such a row is a claim and moves nothing the admin sees.
+    public var trusted: Bool = true
     /// The phone's own syslog lines about this fetch (`provctl syslog`), in time order.
     public var phone: [PhoneLine] = []
 }
@@ -65,7 +68,7 @@ public struct FetchQuery: Sendable {
 extension DeviceStore {
     static let fetchColumns = """
         at, node, mac, serial, model, cert_sha256, cert_serial, firmware, remote_addr, method, path, form, status,
-        reason, sha256, bytes, micros
+        reason, sha256, bytes, micros, trusted
         """
 
     static func fetchRecord(_ row: SQLiteStatement) -> FetchRecord {
@@ -73,7 +76,8 @@ extension DeviceStore {
                     serial: row.text(3), model: row.text(4), certificateSHA256: row.text(5),
                     certificateSerial: row.text(6), firmware: row.text(7), remoteAddress: row.text(8),
                     method: row.text(9), path: row.text(10), form: row.text(11), status: row.int(12),
-                    reason: row.text(13) ?? "", sha256: row.text(14), bytes: row.int(15), microseconds: row.int(16))
+                    reason: row.text(13) ?? "", sha256: row.text(14), bytes: row.int(15), microseconds: row.int(16),
+                    trusted: row.int(17) != 0)
     }
 
     /// The newest `query.limit` fetches `query` selects, oldest first, each with the phone's syslog lines about
@@ -159,7 +163,7 @@ extension DeviceStore {
     public func lastServed(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: FetchRecord] {
         let statement = try database.prepare("""
             SELECT \(Self.fetchColumns) FROM fetches
-            WHERE mac = ?1 AND status = 200 AND sha256 IS NOT NULL ORDER BY at DESC LIMIT 1
+            WHERE mac = ?1 AND status = 200 AND sha256 IS NOT NULL AND trusted ORDER BY at DESC LIMIT 1
             """)
         var served: [MACAddress: FetchRecord] = [:]
         for mac in macs {
@@ -170,10 +174,11 @@ extension DeviceStore {
         return served
     }
 
-    /// Per device of `macs`, its newest answered request of any kind (for the address to push to and when it
-    /// last called).
+    /// Per device of `macs`, its newest answered request of any kind from a caller that proved it is the device
+    /// (certificate or account): the address to push to, and when it last called. A bootstrap caller's rows are
+    /// claims and never count here.
     public func lastFetch(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: FetchRecord] {
-        let statement = try database.prepare("SELECT \(Self.fetchColumns) FROM fetches WHERE mac = ?1 ORDER BY at DESC LIMIT 1")
+        let statement = try database.prepare("SELECT \(Self.fetchColumns) FROM fetches WHERE mac = ?1 AND trusted ORDER BY at DESC LIMIT 1")
         var last: [MACAddress: FetchRecord] = [:]
         for mac in macs {
             statement.reset()

@@ -93,3 +93,38 @@ extension DeviceStore {
         return uses
     }
 }
+
+/// The key of a device whose `.cfg` anyone may download (`bootstrap cfg`): the file is the whole profile, so the
+/// key alone protects it, and a downloader can guess keys offline as fast as its hardware hashes. `openssl enc`'s
+/// key derivation (EVP_BytesToKey, one round of MD5 or SHA-256 over passphrase and salt) adds no work, so the
+/// passphrase itself must carry the strength: at least `minimumPassphraseLength` characters (22 random
+/// characters of the 62 letters and digits are 131 bits, beyond any offline search) of at least
+/// `minimumDistinctCharacters` different ones (so `aaaa...` or `abababab...` do not pass on length). An RFC 8188
+/// key must be its full 16 bytes (128 bits: the 22-character base64url IKM `provctl device add --encrypt
+/// aes128gcm` makes).
+public enum BootstrapKeyRule {
+    public static let minimumPassphraseLength = 22
+    public static let minimumDistinctCharacters = 10
+    public static let minimumIKMBytes = 16
+
+    /// Why `device`'s key is too weak for its `.cfg` to be served without identity, or nil.
+    public static func problem(_ device: Device) -> String? {
+        guard device.bootstrap == .cfg else { return nil }
+        switch device.encryption {
+        case .none:
+            return nil
+        case .aes256cbc(let key, _):
+            if key.count < minimumPassphraseLength || Set(key).count < minimumDistinctCharacters {
+                return "bootstrap cfg serves this device's .cfg to anyone, who may guess its key offline: the key must be "
+                    + "at least \(minimumPassphraseLength) characters with \(minimumDistinctCharacters) different ones "
+                    + "(for example: openssl rand -base64 24)"
+            }
+            return nil
+        case .aes128gcm(let key):
+            if (key.ikmBytes?.count ?? 0) < minimumIKMBytes {
+                return "bootstrap cfg serves this device's .cfg to anyone: its RFC 8188 key must be \(minimumIKMBytes) bytes"
+            }
+            return nil
+        }
+    }
+}

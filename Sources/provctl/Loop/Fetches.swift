@@ -7,7 +7,10 @@ struct Fetches: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the fetch history: every answered request, with what the phone logged about it.",
         discussion: """
-            One row per request profile-cgi answered (every node's journal), oldest first: time, MAC, status, \
+            One row per request profile-cgi answered (every node's journal), oldest first: time, MAC, TRUST \
+            (`proven`: a certificate or account of the device; `CLAIM`: a caller that proved nothing, such as a \
+            bootstrap fetch, whose row moves nothing: not the device's last contact, address, firmware or \
+            pending state; JSON `"trusted": true|false`), status, \
             reason, form, the SHA-256 of the plaintext profile served, the address, and the phone's own syslog \
             lines about it (`provctl syslog`), for example "200 ok cfg ... phone: Resync failed: decrypt error". \
             --limit keeps the newest N (default 50). Kept for the journal's retention (`provctl retention`).
@@ -48,15 +51,15 @@ struct Fetches: ParsableCommand {
             return
         }
         var rows: [(Int, [String?])] = fetches.map { fetch in
-            (fetch.at, [timestamp(micros: fetch.at), fetch.mac?.hex, String(fetch.status), fetch.reason, fetch.form,
+            (fetch.at, [timestamp(micros: fetch.at), fetch.mac?.hex, fetch.trusted ? "proven" : "CLAIM", String(fetch.status), fetch.reason, fetch.form,
                         fetch.sha256.map { String($0.prefix(12)) }, fetch.remoteAddress, fetch.node,
                         fetch.phone.isEmpty ? nil : "phone: " + fetch.phone.map(Self.describe).joined(separator: "; ")])
         }
         rows += unattached.map { line in
-            (line.at, [timestamp(micros: line.at), line.mac.hex, nil, "phone log only", nil, nil, line.host, nil,
+            (line.at, [timestamp(micros: line.at), line.mac.hex, nil, nil, "phone log only", nil, nil, line.host, nil,
                        "phone: " + Self.describe(line)])
         }
-        var table = Table("TIME", "MAC", "STATUS", "REASON", "FORM", "SHA256", "ADDRESS", "NODE", "PHONE")
+        var table = Table("TIME", "MAC", "TRUST", "STATUS", "REASON", "FORM", "SHA256", "ADDRESS", "NODE", "PHONE")
         for row in rows.sorted(by: { $0.0 < $1.0 }) { table.append(row.1) }
         table.print()
     }
@@ -82,6 +85,7 @@ struct Fetches: ParsableCommand {
             "remote_addr": json(fetch.remoteAddress), "method": json(fetch.method), "path": json(fetch.path),
             "form": json(fetch.form), "status": fetch.status, "reason": fetch.reason, "sha256": json(fetch.sha256),
             "bytes": fetch.bytes, "micros": fetch.microseconds, "phone": fetch.phone.map(lineJSON),
+            "trusted": fetch.trusted,
         ]
     }
 }

@@ -8,13 +8,21 @@ struct Resync: ParsableCommand {
         abstract: "Tell phones to resync now: SIP NOTIFY (Event: resync) or the phone's XML execute interface.",
         discussion: """
             --via sip (default): a NOTIFY with `Event: resync` over UDP to the phone, at --address, else the \
-            address of its last fetch, on its SIP_Port_1_ (default 5060). The phone challenges it (401/407); \
+            address of its last proven fetch (a certificate or account fetch; a bootstrap caller proves nothing \
+            and its address is never used: with no proven fetch the phone is `refused`), on its SIP_Port_1_ \
+            (default 5060). Each line says where the address came from (address_source: certificate, account or \
+            admin). The phone challenges it (401/407); \
             the answer uses its first line's credentials from its settings (Auth_ID_1_ when Use_Auth_ID_1_ is \
             Yes, else User_ID_1_; Password_1_). Retransmitted as RFC 3261 says (T1 500 ms doubling to 4 s; no \
             final answer in 32 s is a failure). The phone must have Resync_From_SIP Yes.
             --via http: POST of XML=<CP-xxxx-3PCCExecute><ExecuteItem URL="Resync:RULE"/>... to \
-            http://PHONE/CGI/Execute (CISCO_XML_EXE_Enable), as admin with Admin_Password when set; refused when \
-            the rule holds a --key or --pwd, which plain HTTP would expose.
+            http://PHONE/CGI/Execute (CISCO_XML_EXE_Enable), as admin with Admin_Password when set: plain HTTP \
+            carries Basic in cleartext and Digest over a nonce the listener chose, so a phone with an \
+            Admin_Password is `refused` unless --cleartext-credentials is given (with a warning); refused too \
+            when the rule holds a --key or --pwd, which plain HTTP would expose.
+            What a hostile listener at a proven address can still learn from a SIP push: the answer to its own \
+            digest challenge (crackable offline for a weak password). Send the NOTIFY through the provider's SIP \
+            proxy instead (--address PROXY) where phones may be impersonated (docs/security.md).
             Phones are pushed --rate per second (default 10), so that 10,000 phones resync over 17 minutes \
             rather than at once; each answer is printed as it comes. Exit status 0 when every phone accepted, \
             7 when any did not (or could not be reached).
@@ -37,6 +45,8 @@ struct Resync: ParsableCommand {
     var address: String?
     @Option(help: ArgumentHelp("SIP timer T1 in milliseconds (RFC 3261: 500).", valueName: "ms")) var t1: Int = 500
     @Flag(name: .customLong("json"), help: "Print JSON (for scripts): one entry per phone.") var jsonOutput = false
+    @Flag(help: "--via http: send Admin_Password over plain HTTP (Basic or Digest to /CGI/Execute) all the same.")
+    var cleartextCredentials = false
 
     func validate() throws {
         _ = try macs.map { try parseMAC($0) }
@@ -78,6 +88,10 @@ struct Resync: ParsableCommand {
         var parameters: [String: ResolvedParameter]
         var problem: String?
         var model: String?
+        /// `certificate`, `account` (the last proven fetch's) or `admin` (--address).
+        var addressSource: String?
+        /// A refusal of trust (no proven address, cleartext credentials), not a failure of the phone.
+        var refused: String?
     }
 
     func run() throws {
@@ -115,13 +129,20 @@ struct Resync: ParsableCommand {
                 plan.parameters[name].map { DeviceLoop.expandMacros($0.value.trimmingCharacters(in: .whitespaces), device: presented) }
             }
             let defaultPort = via == "sip" ? (value("SIP_Port_1_").flatMap { Int($0) } ?? 5060) : 80
+            // Only a proven address (lastFetch reads trusted rows only) or the admin's own.
             if let address {
                 (plan.host, plan.port) = try Self.split(address, defaultPort: defaultPort)
-            } else if let remote = try last?.remoteAddress ?? opened.seen(mac: device.mac)?.remoteAddress {
+                plan.addressSource = "admin"
+            } else if let last, let remote = last.remoteAddress {
                 plan.host = remote
                 plan.port = defaultPort
-            } else if plan.problem == nil {
-                plan.problem = "no address: never fetched a profile (use --address)"
+                plan.addressSource = last.certificateSHA256 != nil ? "certificate" : "account"
+            } else {
+                plan.refused = "no address proven by a certificate or account fetch (a bootstrap fetch proves nothing; use --address)"
+            }
+            if via == "http", plan.refused == nil, !cleartextCredentials,
+               !(plan.parameters["Admin_Password"]?.value.trimmingCharacters(in: .whitespaces).isEmpty ?? true) {
+                plan.refused = "Admin_Password would cross plain HTTP to /CGI/Execute (--cleartext-credentials to send it anyway, or --via sip)"
             }
             if !device.enabled && plan.problem == nil { plan.problem = "disabled" }
             if via == "sip" && value("Resync_From_SIP")?.lowercased() == "no" && plan.problem == nil {
@@ -130,17 +151,28 @@ struct Resync: ParsableCommand {
             plans.append(plan)
         }
         var outcomes: [ResyncOutcome] = []
+        let sources = Dictionary(plans.map { ($0.device.mac, $0.addressSource ?? "-") }, uniquingKeysWith: { a, _ in a })
+        var refusedMACs = Set<MACAddress>()
         let report: (ResyncOutcome) -> Void = { outcome in
             outcomes.append(outcome)
             if !jsonOutput {
-                print("\(outcome.mac.hex)  \(outcome.address)  \(outcome.succeeded ? "ok    " : "FAILED")  \(outcome.detail)"
-                      + (outcome.sent > 0 ? "  (\(outcome.sent) sent, \(outcome.milliseconds) ms)" : ""))
+                let word = refusedMACs.contains(outcome.mac) ? "REFUSED" : outcome.succeeded ? "ok     " : "FAILED "
+                print(TextEscaper.visible("\(outcome.mac.hex)  \(outcome.address) (\(sources[outcome.mac] ?? "-"))  \(word)  \(outcome.detail)"
+                      + (outcome.sent > 0 ? "  (\(outcome.sent) sent, \(outcome.milliseconds) ms)" : "")))
                 fflush(nil)
             }
         }
+        if via == "http" && cleartextCredentials {
+            FileHandle.standardError.write(Data("provctl: warning: --cleartext-credentials: Admin_Password goes over plain HTTP to /CGI/Execute; anyone on the path, or at the address, can read or crack it\n".utf8))
+        }
         var runnable: [Plan] = []
         for plan in plans {
-            if let problem = plan.problem {
+            if let refused = plan.refused {
+                refusedMACs.insert(plan.device.mac)
+                let address = plan.host.map { $0.contains(":") ? "[\($0)]:\(plan.port)" : "\($0):\(plan.port)" } ?? "-"
+                report(ResyncOutcome(mac: plan.device.mac, address: address, succeeded: false, status: nil,
+                                     detail: "refused: \(refused)", sent: 0, milliseconds: 0))
+            } else if let problem = plan.problem {
                 let address = plan.host.map { $0.contains(":") ? "[\($0)]:\(plan.port)" : "\($0):\(plan.port)" } ?? "-"
                 report(ResyncOutcome(mac: plan.device.mac, address: address, succeeded: false, status: nil,
                                      detail: "skipped: \(problem)", sent: 0, milliseconds: 0))
@@ -187,6 +219,8 @@ struct Resync: ParsableCommand {
         if jsonOutput {
             try printJSON(outcomes.map { outcome -> [String: Any] in
                 ["mac": outcome.mac.hex, "address": outcome.address, "via": via, "ok": outcome.succeeded,
+                 "address_source": json(sources[outcome.mac].flatMap { $0 == "-" ? nil : $0 }),
+                 "outcome": refusedMACs.contains(outcome.mac) ? "refused" : outcome.succeeded ? "ok" : outcome.detail.hasPrefix("skipped:") ? "skipped" : "failed",
                  "status": json(outcome.status), "detail": outcome.detail, "sent": outcome.sent, "ms": outcome.milliseconds]
             })
         }

@@ -14,14 +14,26 @@ struct Syslog: ParsableCommand {
             a device's MAC in any spelling (Syslog_Identifier $MA, $MAU or $MAC, or the $MAC of the message) or \
             its serial ($SN). Importing the same lines again adds nothing. `provctl fetches MAC` then shows \
             each line beside the fetch it belongs to.
+            A syslog line is a claim: anyone who can send UDP to the syslog server can write one. A line is \
+            kept only when its host is the device's proven address (the address of its last certificate or \
+            account fetch) or a relay given with --relay; write the sender's real address into the file \
+            (rsyslog's %FROMHOST-IP% in place of %HOSTNAME%, docs/security.md). A time more than 5 minutes \
+            ahead of now is taken as now, and each device keeps at most its retention's rows per device \
+            (`provctl retention`, default 1000) lines, the newest.
             Examples: provctl syslog /var/log/phones.log
                       provctl syslog --all /var/log/phones.log
+                      provctl syslog --relay 192.0.2.2 /var/log/phones.log
             """
     )
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "The log file (- for stdin).") var file: String
     @Flag(help: "Keep every message of a known device, not only resync messages.") var all = false
+    @Option(name: .customLong("relay"), help: ArgumentHelp("A host whose lines are kept for any device (a syslog relay); repeatable.", valueName: "host"))
+    var relays: [String] = []
+
+    /// How far ahead of now a line's time may be before it is taken as now: 5 minutes.
+    static let futureSkew = 300_000_000
 
     func run() throws {
         let opened = try store.open()
@@ -47,8 +59,25 @@ struct Syslog: ParsableCommand {
             case .unreadable: unreadable += 1
             }
         }
-        let journal = try openLocalJournal(store)
+        // Only a device's proven address, or a relay, speaks for it; a future time is taken as now.
         let imported = Clock.unixMicroseconds()
+        let macs = Array(Set(lines.map(\.mac)))
+        var proven: [MACAddress: Set<String>] = [:]
+        for (mac, fetch) in try opened.lastFetch(macs) { if let address = fetch.remoteAddress { proven[mac, default: []].insert(address) } }
+        for mac in macs { if let address = try opened.seen(mac: mac)?.remoteAddress { proven[mac, default: []].insert(address) } }
+        let relaySet = Set(relays)
+        var unproven = 0
+        lines = lines.compactMap { line in
+            guard let host = line.host, relaySet.contains(host) || proven[line.mac]?.contains(host) == true else {
+                unproven += 1
+                return nil
+            }
+            var kept = line
+            if kept.at > imported + Self.futureSkew { kept.at = imported }
+            return kept
+        }
+        let journal = try openLocalJournal(store)
+        let cap = try Journal.retention(journal).maxPerDevice
         var added = 0
         // Short transactions: profile-cgi writes the same journal.
         for chunk in stride(from: 0, to: lines.count, by: 500) {
@@ -74,6 +103,18 @@ struct Syslog: ParsableCommand {
                 throw error
             }
         }
+        // Each device's newest `cap` lines stay.
+        if cap > 0 {
+            let trim = try journal.prepare("""
+                DELETE FROM phone_log WHERE mac = ?1 AND id NOT IN (SELECT id FROM phone_log WHERE mac = ?1 ORDER BY at DESC, id DESC LIMIT ?2)
+                """)
+            for mac in Set(lines.map(\.mac)) {
+                trim.reset()
+                try trim.bind(1, mac.hex)
+                try trim.bind(2, cap)
+                try trim.step()
+            }
+        }
         let devicesSeen = Set(lines.map(\.mac)).count
         var summary = "read \(total) line(s): \(lines.count) attached to \(devicesSeen) device(s) (\(added) new)"
         let unknownCount = unknown.values.reduce(0, +)
@@ -84,6 +125,7 @@ struct Syslog: ParsableCommand {
         }
         if unrelated > 0 { summary += "; \(unrelated) not about resyncs" + (all ? "" : " (--all keeps them)") }
         if unreadable > 0 { summary += "; \(unreadable) without an rsyslog timestamp" }
+        if unproven > 0 { summary += "; \(unproven) from a host that is not the device's proven address (--relay for a relay)" }
         print(summary)
     }
 }
