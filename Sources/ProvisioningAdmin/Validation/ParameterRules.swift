@@ -87,6 +87,10 @@ public enum ParameterRules {
             warnings.append(error.description + " (kept as it is)")
             return CheckedValue(value: value, warnings: warnings)
         }
+        if lenient && stored != value {
+            // Kept as written (the phone reads `yes` as Yes): no "stored as" warning.
+            warnings.removeAll { $0.hasSuffix(": stored as \(stored)") }
+        }
         if let warning = listedValueWarning(name: name, value: stored) {
             if listedValues && !lenient, let entry = ParameterCatalogue.entry(for: name) {
                 throw RuleViolation(name: name, value: value, rule: "one of the values the phones list: "
@@ -95,7 +99,9 @@ public enum ParameterRules {
             }
             warnings.append(warning)
         }
-        return CheckedValue(value: stored, warnings: warnings)
+        // A file phones run comes back byte for byte (`yes` stays `yes`: the phone reads it as Yes); `set` stores
+        // the guides' spelling.
+        return CheckedValue(value: lenient ? value : stored, warnings: warnings)
     }
 
     /// A warning when the catalogue lists values for `name` (the phone's own `available options`, the guides'
