@@ -717,7 +717,7 @@ Interdigit_Long_Timer		ata,ata19x,mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-expo
 Interdigit_Short_Timer		ata,ata19x,mpp11,mpp12,spa	guides-mpp11,mpp12-cp9861-export,real-ata19x-mpp,real-mpp-phones,real-spa-ata,real-spa-phones,spa525g2-export
 Jitter		spa	real-spa-phones,spa525g2-export
 Jitter_Buffer_Adjustment_#_	up and down|up only|down only|disable	ata,ata19x,mpp11,spa	guides-mpp11,real-ata19x-mpp,real-spa-ata,real-spa-phones,spa525g2-export
-KEM_Type	DP-9800-KEM	mpp12	mpp12-cp9861-export
+KEM_Type	BEKEM|CP-8800-Audio|CP-8800-Video|DP-9800-KEM	mpp11,mpp12	guides-mpp11-8800-kem,mpp12-cp9861-export
 Keep_Referee_When_REFER_Failed	Yes|No	ata19x,mpp11,spa	guides-mpp11,real-ata19x-mpp,real-spa-phones,spa525g2-export
 Keep_Referee_When_Refer_Failed		mpp11,mpp12	mpp12-cp9861-export,real-mpp-phones
 Key_Navigation		mpp11	guides-mpp11
