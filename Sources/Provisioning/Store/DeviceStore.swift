@@ -36,7 +36,9 @@ public final class DeviceStore {
 
     /// The versions the serving core reads: their tables are the same (8 only took the undo triggers out of the
     /// file), so phones are served while an upgraded node waits for `provctl init`.
-    public static let servedVersions = 7...8
+    /// 9 added `settings.intent` and an index: a file at 7 or 8 is read with the query of its time, its empty
+    /// values served `<X/>` as they were.
+    public static let servedVersions = 7...9
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {
@@ -182,7 +184,11 @@ public final class DeviceStore {
     /// `partition` is '' for the main profile.
     public func layerRows(model: String?, group: String?, mac: MACAddress, partition: String = "") throws(SQLiteError) -> LayerRows {
         let statement: SQLiteStatement
-        if let layersStatement { statement = layersStatement } else { statement = try database.prepare(Self.allFourScopesQuery) }
+        if let layersStatement {
+            statement = layersStatement
+        } else {
+            statement = try database.prepare(versionAtOpen >= 9 ? Self.allFourScopesQuery : Self.allFourScopesQueryBefore9)
+        }
         layersStatement = statement
         defer { statement.reset() }
         try statement.bind(1, model)
@@ -201,6 +207,15 @@ public final class DeviceStore {
     /// `layersQuery(where: allFourScopes)` spelled out, for the CGI (see `deviceQuery`).
     static let allFourScopesQuery = """
         SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua, intent
+        FROM settings WHERE ((scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)) AND part = ?4
+        UNION ALL
+        SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL, NULL
+        FROM variables WHERE (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
+        """
+
+    /// The same for a file at schema 7 or 8, which has no `settings.intent`.
+    static let allFourScopesQueryBefore9 = """
+        SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua, NULL
         FROM settings WHERE ((scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)) AND part = ?4
         UNION ALL
         SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL, NULL
