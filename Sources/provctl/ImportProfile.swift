@@ -15,7 +15,11 @@ struct ImportProfile: ParsableCommand {
             <router-configuration> and its sections) is kept as one parameter per leaf, named by its path \
             (router-configuration/Time_Setup/Time_Server; repeated elements of a block get [1], [2], ...), and \
             rendered back nested in place.
-            An element written empty keeps its intent (FACTS §4): <X></X>, or blank, or holding only a comment, sets             the phone's value to empty and is rendered <X></X>; <X/> leaves the phone's value as it is and is             rendered <X/>. Phones read what their parser reads, so a comment containing --, white space before             <?xml, and an encoding declaration that disagrees with UTF-8 bytes (the bytes win, as on the phone)             are imported with a warning naming the line.
+            An element written empty keeps its intent (Cisco's provisioning guides): <X></X>, or blank, or holding \
+            only a comment, sets the phone's value to empty and is rendered <X></X>; <X/> leaves the phone's value \
+            as it is and is rendered <X/>. What phones read although XML forbids it is imported with a warning \
+            naming the line: a comment containing --, white space before <?xml, an encoding declaration that \
+            disagrees with UTF-8 bytes (the bytes win, as on the phone).
             A file phones run is evidence: a value outside what the guides say, an unknown or misspelt ua, a \
             repeated name (the last is kept, as the phone keeps it), a name the catalogue does not know, text or \
             attributes that are no parameter: each is imported with a warning naming the line and the rule. Only \

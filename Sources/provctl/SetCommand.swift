@@ -12,7 +12,10 @@ struct SetCommand: ParsableCommand {
             Yes/No booleans (yes/YES are stored as Yes), Privacy_Header_N_, Profile_Rule/Upgrade_Rule syntax, \
             characters XML forbids); a value with {{variables}} is checked per device by `provctl check`. \
             Names the Cisco guides do not list are stored with a warning. Without --ua an existing ua is kept. \
-            NAME= (nothing after =) sets the phone's value to empty: rendered <NAME></NAME>. --leave NAME stores             the other intent, "leave the phone's value as it is" (rendered <NAME/>, with its ua: with --ua rw the             user's own value survives every resync; FACTS §4).             --partition NAME stores them in a partition of the profile, which the phone fetches as $MA-NAME.xml \
+            NAME= (nothing after =) sets the phone's value to empty: rendered <NAME></NAME>. --leave NAME stores \
+            the other intent, "leave the phone's value as it is" (rendered <NAME/>, with its ua: with --ua rw the \
+            user's own value survives every resync). A value outside the values the phones list for a name is \
+            refused. --partition NAME stores them in a partition of the profile, which the phone fetches as $MA-NAME.xml \
             (e.g. with Profile_Rule_B); without it they go to the main profile ($MA.xml).
             Example: provctl set default Resync_Periodic=3600 \
             'Profile_Rule=[--key {{profile_key}}] https://prov.example.com/cgi-bin/profile/$MA.cfg' --ua na

@@ -9,7 +9,7 @@ struct SettleEmpty: ParsableCommand {
         abstract: "Decide what the empty values stored before schema 9 mean: set empty, or leave the phone's value.",
         discussion: """
             Before schema 9 an empty value was stored without its intent and served as <NAME/>, which phones \
-            read as "leave my value as it is" (FACTS §4). Such rows are served exactly so until this command \
+            read as "leave my value as it is" (Cisco's provisioning guides). Such rows are served exactly so until this command \
             settles them; `provctl check` lists them. --as empty makes them set the phone's value to empty \
             (served <NAME></NAME>); --as leave keeps today's answer and records it as meant. Only rows whose intent \
             is unknown change; --scope limits it to one scope, NAME... to some parameters. One history entry; \
