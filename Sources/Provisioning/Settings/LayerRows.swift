@@ -98,7 +98,9 @@ public struct LayerRows: Sendable {
         let valueStart = bytes.count
         statement.appendText(3, to: &bytes)
         appendEntry(kind: kind, rank: rank, nameStart: nameStart, valueStart: valueStart,
-                    access: kind == 0 ? statement.accessCode(4) : -1, intent: kind == 0 ? statement.intentCode(5) : 0)
+                    access: kind == 0 ? statement.accessCode(4) : -1,
+                    // Only an empty value has an intent: the column is not read for the others.
+                    intent: kind == 0 && valueStart == bytes.count ? statement.intentCode(5) : 0)
     }
 
     private mutating func appendEntry(kind: Int, rank: Int, nameStart: Int, valueStart: Int, access: Int, intent: Int) {
