@@ -183,7 +183,10 @@ struct ChangeRunner {
             var masked = parameters
             for index in masked.indices {
                 let shown = output.shown(name: masked[index].name, value: masked[index].value)
-                view.parameters[masked[index].name] = (masked[index].value, shown, masked[index].access?.rawValue)
+                // An empty value's intent is part of what the phone gets (`<X></X>` or `<X/>`).
+                let form = masked[index].value.isEmpty ? "(\(intentWord(masked[index].intent)))" : nil
+                view.parameters[masked[index].name] = (masked[index].value + (form.map { "\u{0}" + $0 } ?? ""), form ?? shown,
+                                                       masked[index].access?.rawValue)
                 masked[index].value = shown
             }
             view.shownText += FlatProfile.render(masked)

@@ -56,6 +56,11 @@ struct Check: ParsableCommand {
             if case .device(let mac) = setting.scope, !deviceMACs.contains(mac.hex) {
                 findings.append(Finding(severity: "warning", location: location, message: "\(mac) is not a device"))
             }
+            if setting.value.isEmpty && setting.intent == nil {
+                findings.append(Finding(severity: "warning", location: location + (setting.partition.isEmpty ? "" : " (partition \(setting.partition))"),
+                                        message: "empty value stored before schema 9: intent unknown, served <\(setting.name)/> (leave the phone's value); "
+                                        + "settle it: provctl settle-empty --as empty|leave"))
+            }
         }
         }
         for variable in try permissionsOnly ? [] : opened.variables() {

@@ -7,7 +7,8 @@ struct Claims: ParsableCommand {
         abstract: "List phones that called with a valid certificate but have no device row.",
         discussion: """
             profile-cgi answers them 404 and remembers them here, with the serial and model of their \
-            certificate. `provctl adopt` makes them devices.
+            certificate. `provctl adopt` makes them devices. DEVICE WITH SERIAL names the device whose serial \
+            is the claim's (the certificate's, else the one its User-Agent carries), as a MAC would.
             Example: provctl claims --json
             """
     )
@@ -16,19 +17,27 @@ struct Claims: ParsableCommand {
     @OptionGroup var output: JSONOption
 
     func run() throws {
-        let claims = try store.open().claims()
+        let opened = try store.open()
+        let claims = try opened.claims()
+        // A serial finds the device wherever a MAC would: a claim whose serial (the certificate's, else the
+        // User-Agent's) is a device's names that device, e.g. a phone whose MAC changed with a repaired board.
+        let bySerial = try claims.map { claim -> String? in
+            guard let serial = claim.serial ?? claim.userAgent.flatMap({ UserAgent($0).serial }) else { return nil }
+            return try opened.device(serial: serial).map { $0.mac.hex }
+        }
         if output.json {
-            try printJSON(claims.map { claim -> [String: Any] in
+            try printJSON(zip(claims, bySerial).map { claim, device -> [String: Any] in
                 ["mac": claim.mac.hex, "serial": json(claim.serial), "model": json(claim.model),
                  "remote_addr": json(claim.remoteAddress), "user_agent": json(claim.userAgent),
-                 "first_seen": timestamp(claim.firstSeen), "last_seen": timestamp(claim.lastSeen), "count": claim.count]
+                 "first_seen": timestamp(claim.firstSeen), "last_seen": timestamp(claim.lastSeen), "count": claim.count,
+                 "device_with_serial": json(device)]
             })
             return
         }
-        var table = Table("MAC", "SERIAL", "MODEL", "ADDRESS", "LAST SEEN", "CALLS", "USER AGENT")
-        for claim in claims {
+        var table = Table("MAC", "SERIAL", "MODEL", "ADDRESS", "LAST SEEN", "CALLS", "DEVICE WITH SERIAL", "USER AGENT")
+        for (claim, device) in zip(claims, bySerial) {
             table.append([claim.mac.hex, claim.serial, claim.model, claim.remoteAddress, timestamp(claim.lastSeen),
-                          String(claim.count), claim.userAgent])
+                          String(claim.count), device, claim.userAgent])
         }
         table.print()
     }

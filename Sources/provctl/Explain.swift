@@ -38,10 +38,12 @@ struct Explain: ParsableCommand {
         var resolved: String?
         var problem: String?
         var access: UserAccess?
+        var intent: EmptyIntent?
         do {
             let parameter = try renderer.parameters(for: device).first { $0.name == name }
             resolved = parameter?.value
             access = parameter?.access
+            intent = parameter?.intent
         } catch {
             problem = provctlRenderProblem(error)
         }
@@ -50,22 +52,27 @@ struct Explain: ParsableCommand {
                 "mac": mac.hex, "name": name, "scope": winner.scope.description,
                 "value": json(resolved.map { output.shown(name: name, value: $0) }),
                 "template": output.shown(name: name, value: winner.value), "ua": json(access?.rawValue),
+                "intent": json(resolved?.isEmpty == true ? intent?.rawValue : nil),
                 "error": json(problem),
                 "layers": rows.map { row -> [String: Any] in
                     ["scope": row.scope.description, "value": output.shown(name: name, value: row.value),
-                     "ua": json(row.access?.rawValue), "wins": row.scope == winner.scope]
+                     "ua": json(row.access?.rawValue), "wins": row.scope == winner.scope,
+                     "intent": json(row.value.isEmpty ? row.intent?.rawValue : nil)]
                 },
             ])
             return
         }
-        if let resolved {
+        if let resolved, resolved.isEmpty {
+            print("\(mac) \(name) is empty, \(intentText(intent))   (from \(winner.scope)\(access.map { ", ua=\($0.rawValue)" } ?? ""))")
+        } else if let resolved {
             print("\(mac) \(name) = \(output.shown(name: name, value: resolved))   (from \(winner.scope)\(access.map { ", ua=\($0.rawValue)" } ?? ""))")
         } else {
             print("\(mac) \(name): cannot resolve: \(problem ?? "unknown")")
         }
         var table = Table("SCOPE", "UA", "VALUE", "")
         for row in rows {
-            table.append([row.scope.description, row.access?.rawValue, output.shown(name: name, value: row.value),
+            table.append([row.scope.description, row.access?.rawValue,
+                          row.value.isEmpty ? "(\(intentWord(row.intent)))" : output.shown(name: name, value: row.value),
                           row.scope == winner.scope ? "<- wins" : "overridden"])
         }
         table.print()

@@ -15,6 +15,11 @@ struct ImportProfile: ParsableCommand {
             <router-configuration> and its sections) is kept as one parameter per leaf, named by its path \
             (router-configuration/Time_Setup/Time_Server; repeated elements of a block get [1], [2], ...), and \
             rendered back nested in place.
+            An element written empty keeps its intent (Cisco's provisioning guides): <X></X>, or blank, or holding \
+            only a comment, sets the phone's value to empty and is rendered <X></X>; <X/> leaves the phone's value \
+            as it is and is rendered <X/>. What phones read although XML forbids it is imported with a warning \
+            naming the line: a comment containing --, white space before <?xml, an encoding declaration that \
+            disagrees with UTF-8 bytes (the bytes win, as on the phone).
             A file phones run is evidence: a value outside what the guides say, an unknown or misspelt ua, a \
             repeated name (the last is kept, as the phone keeps it), a name the catalogue does not know, text or \
             attributes that are no parameter: each is imported with a warning naming the line and the rule. Only \
@@ -101,7 +106,8 @@ struct ImportedProfile {
                     warnings.append("\(location): \(parameter.name) ua=\"\(ua)\": ua is na, ro or rw; stored without ua")
                 }
             }
-            let setting = Setting(scope: scope, name: parameter.name, value: checked.value, access: access)
+            let setting = Setting(scope: scope, name: parameter.name, value: checked.value, access: access,
+                                  intent: parameter.emptyElement ? .keep : .empty)
             if let at = index[parameter.name] {
                 warnings.append("\(location): \(parameter.name) repeated (first on line \(firstLine[parameter.name]!)); "
                                 + "the last one is kept, as the phone keeps it")
@@ -124,6 +130,10 @@ enum FlatProfileFile {
         /// The `ua` attribute as written, if any.
         var ua: String?
         var line: Int
+        /// Written `<X/>` (leave the phone's value), not `<X></X>` (set it empty).
+        var emptyElement = false
+        /// The element's place in document order (`numberElements`), to match it with the reader's view.
+        var order: Int?
     }
 
     struct Document {
@@ -139,7 +149,8 @@ enum FlatProfileFile {
 
     /// The parameters of a `<flat-profile>` (optionally inside `<device>`), in document order. XML that does not
     /// parse is refused with every error libxml2 finds (it reads on past the first to list them).
-    static func read(_ bytes: [UInt8], name: String) throws -> Document {
+    static func read(_ original: [UInt8], name: String) throws -> Document {
+        let (bytes, leniencies) = tolerated(original, name: name)
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue)
         let log = ErrorLog()
         let context = Unmanaged.passUnretained(log).toOpaque()
@@ -182,9 +193,19 @@ enum FlatProfileFile {
             throw Failure(.refused, "refused: \(name): the root element is <\(rootName)>, not <flat-profile> or <device>")
         }
         var result = Document()
+        result.warnings = leniencies
+        let emptyForms = emptyElementForms(bytes, name: name, options: options)
+        var order: [xmlNodePtr: Int] = [:]
+        numberElements(xmlDocGetRootElement(document), into: &order)
         var otherAttributes: [String: Int] = [:]
         var firstAttributeLine = 0
-        walk(root, path: "", file: name, into: &result, otherAttributes: &otherAttributes, firstAttributeLine: &firstAttributeLine)
+        walk(root, path: "", file: name, into: &result, otherAttributes: &otherAttributes, firstAttributeLine: &firstAttributeLine,
+             order: order)
+        for index in result.parameters.indices {
+            if let position = result.parameters[index].order, position < emptyForms.count {
+                result.parameters[index].emptyElement = emptyForms[position]
+            }
+        }
         if !otherAttributes.isEmpty {
             let names = otherAttributes.keys.sorted().map { "\($0) (\(otherAttributes[$0]!))" }.joined(separator: ", ")
             result.warnings.append("\(name):\(firstAttributeLine): attributes other than ua are not kept (phones read ua only): \(names)")
@@ -194,7 +215,7 @@ enum FlatProfileFile {
 
     /// The element children of `node`, and any text beside them.
     static func walk(_ node: xmlNodePtr, path: String, file: String, into document: inout Document,
-                     otherAttributes: inout [String: Int], firstAttributeLine: inout Int) {
+                     otherAttributes: inout [String: Int], firstAttributeLine: inout Int, order: [xmlNodePtr: Int]? = nil) {
         var elements: [xmlNodePtr] = []
         var child = node.pointee.children
         while let item = child {
@@ -253,12 +274,122 @@ enum FlatProfileFile {
                     document.warnings.append("\(file):\(line): <\(elementName)> is a block; its ua=\"\(ua!)\" is not kept")
                 }
                 walk(element, path: fullName, file: file, into: &document, otherAttributes: &otherAttributes,
-                     firstAttributeLine: &firstAttributeLine)
+                     firstAttributeLine: &firstAttributeLine, order: order)
                 continue
             }
-            document.parameters.append(Parameter(name: fullName, value: trimmed(text(of: element)),
-                                                 ua: ua, line: line))
+            var parameter = Parameter(name: fullName, value: trimmed(text(of: element)), ua: ua, line: line)
+            parameter.order = order?[element]
+            document.parameters.append(parameter)
         }
+    }
+
+    /// Every element in document order (pre-order), numbered from 0 from the root: the order libxml2's reader
+    /// meets them in.
+    static func numberElements(_ first: xmlNodePtr?, into order: inout [xmlNodePtr: Int]) {
+        var node = first
+        while let current = node {
+            if current.pointee.type == XML_ELEMENT_NODE {
+                order[current] = order.count
+                numberElements(current.pointee.children, into: &order)
+            }
+            node = current.pointee.next
+        }
+    }
+
+    /// Per element in document order, whether it was written in the empty-element form `<X/>`. The tree does
+    /// not keep the difference; libxml2's reader does (`xmlTextReaderIsEmptyElement`).
+    static func emptyElementForms(_ bytes: [UInt8], name: String, options: Int32) -> [Bool] {
+        var forms: [Bool] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { pointer in
+                guard let reader = xmlReaderForMemory(pointer, Int32(buffer.count), name, nil, options) else { return }
+                defer { xmlFreeTextReader(reader) }
+                while xmlTextReaderRead(reader) == 1 {
+                    if xmlTextReaderNodeType(reader) == 1 { forms.append(xmlTextReaderIsEmptyElement(reader) == 1) }
+                }
+            }
+        }
+        return forms
+    }
+
+    /// What phones read although XML does not allow it, made readable for libxml2 without moving a line or
+    /// touching a value, each with a warning naming the line: white space before `<?xml` and an encoding
+    /// declaration that disagrees with bytes that are UTF-8 (the declaration is blanked out: the bytes are read
+    /// as UTF-8, as the phone reads them), and `--` inside a comment or a comment ending in `-` (the comment's
+    /// dashes are blanked out; a comment is no value).
+    static func tolerated(_ original: [UInt8], name: String) -> ([UInt8], [String]) {
+        var bytes = original
+        var warnings: [String] = []
+        func line(at offset: Int) -> Int {
+            var count = 1
+            for byte in bytes[..<offset] where byte == 0x0a { count += 1 }
+            return count
+        }
+        func blank(_ range: Range<Int>) {
+            for index in range where bytes[index] != 0x0a && bytes[index] != 0x0d { bytes[index] = 0x20 }
+        }
+        // The declaration.
+        var start = 0
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }
+        var first = start
+        while first < bytes.count, [0x20, 0x09, 0x0a, 0x0d].contains(bytes[first]) { first += 1 }
+        if bytes[first...].starts(with: Array("<?xml".utf8)),
+           let end = find(Array("?>".utf8), in: bytes, from: first) {
+            let declaration = String(decoding: bytes[first..<end], as: UTF8.self)
+            var reasons: [String] = []
+            if first > start { reasons.append("white space before the XML declaration") }
+            if let encoding = declaredEncoding(declaration),
+               !["utf-8", "utf8"].contains(encoding.lowercased()),
+               isUTF8(bytes) {
+                reasons.append("declares encoding \(encoding) but the bytes are UTF-8: read as UTF-8, as the phone reads them")
+            }
+            if !reasons.isEmpty {
+                warnings.append("\(name):\(line(at: first)): \(reasons.joined(separator: "; ")) (phones ignore the declaration)")
+                blank(first..<(end + 2))
+            }
+        }
+        // Comments.
+        var position = 0
+        let open = Array("<!--".utf8), close = Array("-->".utf8), cdata = Array("<![CDATA[".utf8), cdataEnd = Array("]]>".utf8)
+        while let at = find(Array("<!".utf8), in: bytes, from: position) {
+            if bytes[at...].starts(with: cdata) {
+                position = (find(cdataEnd, in: bytes, from: at + cdata.count) ?? bytes.count - 3) + 3
+                continue
+            }
+            guard bytes[at...].starts(with: open) else { position = at + 2; continue }
+            let innerStart = at + open.count
+            guard let end = find(close, in: bytes, from: innerStart) else { break }
+            let inner = bytes[innerStart..<end]
+            let doubled = zip(inner, inner.dropFirst()).contains { $0 == 0x2d && $1 == 0x2d }
+            if doubled || inner.last == 0x2d {
+                warnings.append("\(name):\(line(at: at)): comment contains -- (XML forbids it; phones read it as a comment)")
+                for index in innerStart..<end where bytes[index] == 0x2d { bytes[index] = 0x20 }
+            }
+            position = end + close.count
+        }
+        return (bytes, warnings)
+    }
+
+    static func find(_ needle: [UInt8], in bytes: [UInt8], from: Int) -> Int? {
+        guard needle.count <= bytes.count else { return nil }
+        var index = from
+        while index + needle.count <= bytes.count {
+            if bytes[index] == needle[0] && bytes[index..<(index + needle.count)].elementsEqual(needle) { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The `encoding="..."` of a declaration.
+    static func declaredEncoding(_ declaration: String) -> String? {
+        guard let range = declaration.range(of: "encoding") else { return nil }
+        let rest = declaration[range.upperBound...].drop { $0 == " " || $0 == "=" }
+        guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
+        return String(rest.dropFirst().prefix { $0 != quote })
+    }
+
+    static func isUTF8(_ bytes: [UInt8]) -> Bool {
+        String(validating: bytes, as: UTF8.self) != nil
     }
 
     /// Without the spaces, tabs and line breaks around it, as the phone trims a value (FACTS.md §4); other white

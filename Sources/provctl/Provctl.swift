@@ -52,7 +52,7 @@ struct Provctl: ParsableCommand {
             Adopt.self, ImportDevices.self, ExportDevices.self, ImportProfile.self, History.self, Revert.self,
             Groups.self, Models.self, Backup.self, Restore.self, Completions.self,
             Fetches.self, Pending.self, Resync.self, DriftCommand.self, Syslog.self, RetentionCommand.self, Prune.self,
-            NodeCommand.self,
+            NodeCommand.self, SettleEmpty.self,
         ]
     )
 

@@ -5,7 +5,7 @@ import ProvisioningAdmin
 /// A broken rule is a `Failure(.refused)` naming the parameter, the value (masked when secret) and the rule.
 func checkedSetting(name: String, value: String, source: String? = nil) throws -> String {
     do {
-        let checked = try ParameterRules.check(name: name, value: value)
+        let checked = try ParameterRules.check(name: name, value: value, listedValues: true)
         for warning in checked.warnings { warn("provctl: warning: " + (source.map { $0 + ": " } ?? "") + warning) }
         return checked.value
     } catch {
@@ -26,6 +26,25 @@ func checkVariable(name: String, value: String, source: String? = nil) throws {
 func auditValue(_ setting: Setting?) -> String? {
     guard let setting else { return nil }
     return Secrets.mask(name: setting.name, value: setting.value) + (setting.access.map { " [ua=\($0.rawValue)]" } ?? "")
+        + (setting.value.isEmpty ? " [\(intentWord(setting.intent))]" : "")
+}
+
+/// An empty value's intent in one word: empty, leave, or intent unknown.
+func intentWord(_ intent: EmptyIntent?) -> String {
+    switch intent {
+    case .empty: "empty"
+    case .keep: "leave"
+    case nil: "intent unknown"
+    }
+}
+
+/// How an empty value is shown to the admin: what the phone does with it.
+func intentText(_ intent: EmptyIntent?) -> String {
+    switch intent {
+    case .empty: "empty: sets the phone's value to empty"
+    case .keep: "leave: the phone keeps its own value"
+    case nil: "intent unknown: served as leave (<X/>); provctl settle-empty decides"
+    }
 }
 
 /// A variable as one audit value, masked when its name or a secret parameter that uses it says so.

@@ -12,7 +12,10 @@ struct SetCommand: ParsableCommand {
             Yes/No booleans (yes/YES are stored as Yes), Privacy_Header_N_, Profile_Rule/Upgrade_Rule syntax, \
             characters XML forbids); a value with {{variables}} is checked per device by `provctl check`. \
             Names the Cisco guides do not list are stored with a warning. Without --ua an existing ua is kept. \
-            --partition NAME stores them in a partition of the profile, which the phone fetches as $MA-NAME.xml \
+            NAME= (nothing after =) sets the phone's value to empty: rendered <NAME></NAME>. --leave NAME stores \
+            the other intent, "leave the phone's value as it is" (rendered <NAME/>, with its ua: with --ua rw the \
+            user's own value survives every resync). A value outside the values the phones list for a name is \
+            refused. --partition NAME stores them in a partition of the profile, which the phone fetches as $MA-NAME.xml \
             (e.g. with Profile_Rule_B); without it they go to the main profile ($MA.xml).
             Example: provctl set default Resync_Periodic=3600 \
             'Profile_Rule=[--key {{profile_key}}] https://prov.example.com/cgi-bin/profile/$MA.cfg' --ua na
@@ -23,14 +26,19 @@ struct SetCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
     @OptionGroup var target: ScopeArgument
-    @Argument(help: "NAME=VALUE pairs.", completion: .custom(Completion.assignments)) var assignments: [String]
+    @Argument(help: "NAME=VALUE pairs.", completion: .custom(Completion.assignments)) var assignments: [String] = []
+    @Option(name: .customLong("leave"), help: "A parameter whose phone value is left as it is (rendered <NAME/>); repeatable.")
+    var leave: [String] = []
     @Option(help: "The phone's ua attribute for these parameters: na, ro or rw.") var ua: String?
     @OptionGroup var part: PartitionOption
 
     func validate() throws {
         try part.check()
         if let ua, UserAccess(rawValue: ua) == nil { throw ValidationError("--ua: \"\(ua)\" must be na, ro or rw") }
-        if assignments.isEmpty { throw ValidationError("give at least one NAME=VALUE") }
+        if assignments.isEmpty && leave.isEmpty { throw ValidationError("give at least one NAME=VALUE or --leave NAME") }
+        for name in leave where !XMLText.isValidName(name) {
+            throw ValidationError("--leave: \"\(name)\" is not a parameter name")
+        }
         for assignment in assignments { _ = try splitAssignment(assignment) }
     }
 
@@ -38,17 +46,22 @@ struct SetCommand: ParsableCommand {
         let scope = try target.parsed()
         let access = ua.flatMap(UserAccess.init)
         // Every value is checked before anything is written.
-        let checked = try assignments.map { assignment -> (String, String) in
+        var checked = try assignments.map { assignment -> (String, String, EmptyIntent?) in
             let (name, value) = try splitAssignment(assignment)
-            return (name, try checkedSetting(name: name, value: value))
+            return (name, try checkedSetting(name: name, value: value), nil)
+        }
+        for name in leave {
+            _ = try checkedSetting(name: name, value: "")
+            checked.append((name, "", .keep))
         }
         let opened = try store.open()
         try checkTargetScope(scope, in: opened)
         var changed = 0
         let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
-            for (name, value) in checked {
+            for (name, value, intent) in checked {
                 let old = try opened.setting(scope: scope, name: name, partition: part.name)
-                let new = Setting(scope: scope, name: name, value: value, access: access ?? old?.access, partition: part.name)
+                let new = Setting(scope: scope, name: name, value: value, access: access ?? old?.access, partition: part.name,
+                                  intent: value.isEmpty ? intent ?? .empty : nil)
                 guard new != old else { continue }
                 try opened.set(new)
                 try audit.record("set", target: "\(scope)\(part.suffix) \(name)", old: auditValue(old), new: auditValue(new))

@@ -64,6 +64,31 @@ extension EndToEndTests {
         #expect(try xpath(full.body, "/flat-profile/Password_1_") == "sip-\(phone.mac)")
     }
 
+    @Test("every User-Agent shape of FACTS §2 through Apache: the last brackets name the device, by its MAC or by its serial")
+    func userAgentShapes() throws {
+        let (phone, userID) = try registeredPhone()
+        try provctl(["device", "edit", phone.mac, "--bootstrap", "profile"])
+        let mac = phone.mac.uppercased(), serial = phone.serial
+        // The real shapes (IdentityTests.realAgents has each real string and its source), with this phone's MAC
+        // and serial in them.
+        let agents = [
+            "Cisco-\(phone.model)/11.3.7 (\(phone.mac))",
+            "Cisco/SPA112-1.4.1(SR5) (\(mac))",
+            "Linksys/SPA-942-6.1.5(a) (\(mac))",
+            "Cisco/SPA504G-7.4.9c (\(mac))(\(serial))",
+            "Cisco/SPA525G-7.4.7 (\(serial))",
+            "Cisco/ATA191-MPP-11-1-0-MSR4 (\(serial))",
+        ]
+        for agent in agents {
+            let answer = try fetch("/prov/\(phone.model).xml", as: nil, headers: ["User-Agent: \(agent)"])
+            #expect(answer.status == 200, "\(agent): \(answer.text)")
+            #expect(try xpath(answer.body, "/flat-profile/User_ID_1_") == userID, "\(agent)")
+        }
+        // The firmware's own brackets name nothing: without an identifier group the caller stays unknown.
+        let unnamed = try fetch("/prov/\(phone.model).xml", as: nil, headers: ["User-Agent: Cisco/SPA112-1.4.1(SR5)"])
+        #expect(unnamed.status == 403, "\(unnamed.text)")
+    }
+
     @Test("bootstrap cfg: only the encrypted .cfg, which openssl decrypts with the device's key")
     func bootstrapCfg() throws {
         // A key anyone's download may be guessed against offline must be strong (BootstrapKeyRule).

@@ -188,7 +188,7 @@ struct RealProfileTests {
         #expect(rendered == """
             <flat-profile>
               <router-configuration>
-                <Empty_Section/>
+                <Empty_Section></Empty_Section>
                 <Port_Forwarding>
                   <Rule>
                     <Name>web</Name>

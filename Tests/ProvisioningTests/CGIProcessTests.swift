@@ -41,6 +41,28 @@ struct CGIProcessTests {
         #expect(log.contains("status=200") && log.contains("mac=000e08abcdef") && log.contains("us="))
     }
 
+    /// FACTS §4: `<X></X>` sets the phone's value to empty, `<X/>` leaves it; a row stored before schema 9 (no
+    /// intent) is served as before, `<X/>`.
+    @Test func emptyAndLeaveAreServedApart() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [Device(mac: phoneMAC, serial: phoneSerial, model: phoneModel)],
+                                  settings: [Setting(scope: .all, name: "GPP_A", value: "", intent: .empty),
+                                             Setting(scope: .all, name: "GPP_B", value: "", intent: .keep),
+                                             Setting(scope: .all, name: "Speed_Dial_2_2_", value: "", access: .rw, intent: .keep),
+                                             Setting(scope: .all, name: "GPP_C", value: "x"),
+                                             Setting(scope: .device(phoneMAC), name: "GPP_C", value: "", access: .na),
+                                             Setting(scope: .all, name: "GPP_E", value: "")])
+        let store = try DeviceStore(path: db, mode: .readWrite)
+        try store.database.execute("INSERT INTO settings (scope, target, part, name, value) VALUES ('default', '', '', 'GPP_L', '')")
+        let (answer, _) = try runCGI(phoneEnvironment(database: db))
+        let body = String(decoding: answer.body, as: UTF8.self)
+        #expect(answer.status == 200)
+        for element in ["<GPP_A></GPP_A>", "<GPP_B/>", "<Speed_Dial_2_2_ ua=\"rw\"/>", "<GPP_C ua=\"na\"></GPP_C>",
+                        "<GPP_E></GPP_E>", "<GPP_L/>"] {
+            #expect(body.contains(element), "\(element) in \(body)")
+        }
+    }
+
     @Test func fromThePEMItself() throws {
         let directory = try TemporaryDirectory()
         let pem = try makeCertificate(

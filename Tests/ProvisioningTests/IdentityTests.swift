@@ -37,6 +37,52 @@ struct MACAddressTests {
         #expect(other.firmware == "8.0")
         #expect(UserAgent("").firmware == nil)
     }
+
+    /// Every User-Agent shape of FACTS §2, each a real string with its source: product, firmware, and the
+    /// identifier from the last bracketed group(s) (12 hex digits: the MAC; anything else: the serial).
+    static let realAgents: [(text: String, product: String?, firmware: String?, mac: String?, serial: String?, source: String)] = [
+        ("Cisco-CP-8841-3PCC/11.0 (00562b043615)", "CP-8841-3PCC", "11.0", "00562b043615", nil, "Cisco MPP guides (FACTS §2)"),
+        ("Cisco-CP-7832-3PCC/11.0.1 (00562b043615)", "CP-7832-3PCC", "11.0.1", "00562b043615", nil,
+         "wazo-provd-plugins plugins/wazo_cisco_sip/v11_3_1/common.py"),
+        ("Cisco/SPA112-1.4.1(SR5) (88755A000001)", "SPA112", "1.4.1(SR5)", "88755a000001", nil, "FACTS §2"),
+        ("Cisco/ATA192-12.0.1(SR3) (88755A000003)", "ATA192", "12.0.1(SR3)", "88755a000003", nil,
+         "a PHP provisioning project's tests (search index), FACTS §2 shape"),
+        ("Linksys/SPA-942-6.1.5(a) (88019FA42805)", "SPA-942", "6.1.5(a)", "88019fa42805", nil,
+         "wazo-provd-plugins plugins/wazo_cisco_spa/common/common.py"),
+        ("Linksys/SPA-962-6.1.5(a) (4MM00F903042)", "SPA-962", "6.1.5(a)", nil, "4MM00F903042",
+         "wazo-provd-plugins plugins/wazo_cisco_spa/common/common.py (12 characters, not hex: a serial)"),
+        ("Cisco/SPA501G-7.4.4 (8843E157DDCC)(CBT141100HR)", "SPA501G", "7.4.4", "8843e157ddcc", "CBT141100HR",
+         "wazo-provd-plugins plugins/wazo_cisco_spa/common/common.py"),
+        ("Cisco/SPA508G-7.4.8a (0002FDFF2103)(CBT141400UK)", "SPA508G", "7.4.8a", "0002fdff2103", "CBT141400UK",
+         "wazo-provd-plugins plugins/wazo_cisco_spa/common/common.py"),
+        ("Cisco/SPA525G-7.4.7 (CBT141900G7)", "SPA525G", "7.4.7", nil, "CBT141900G7",
+         "wazo-provd-plugins plugins/wazo_cisco_spa/common/common.py"),
+        ("Cisco/ATA191-MPP-11-1-0-MSR4 (FCH2443D9R4)", "ATA191-MPP", "11-1-0-MSR4", nil, "FCH2443D9R4",
+         "wazo-provd-plugins plugins/wazo_cisco_sip/v11_1_0/common.py"),
+        ("Cisco/SPA525G-7.4.9a", "SPA525G", "7.4.9a", nil, nil, "a SIP trace in a public repository's tests (no identifier)"),
+    ]
+
+    @Test("each real User-Agent shape: product, firmware, MAC or serial from the last brackets",
+          arguments: realAgents.indices)
+    func realUserAgents(_ index: Int) {
+        let row = Self.realAgents[index]
+        let agent = UserAgent(row.text)
+        #expect(agent.product == row.product, "\(row.text) (\(row.source))")
+        #expect(agent.firmware == row.firmware, "\(row.text) (\(row.source))")
+        #expect(agent.mac?.hex == row.mac, "\(row.text) (\(row.source))")
+        #expect(agent.serial == row.serial, "\(row.text) (\(row.source))")
+    }
+
+    @Test func userAgentBracketsThatAreNoIdentifier() {
+        // The firmware's own brackets are never the identifier; trailing text after the brackets makes them none.
+        #expect(UserAgent("Cisco/SPA112-1.4.1(SR5)").mac == nil)
+        #expect(UserAgent("Cisco/SPA112-1.4.1(SR5)").serial == nil)
+        #expect(UserAgent("Cisco/SPA112-1.4.1(SR5) (88755A000001) extra").mac == nil)
+        #expect(UserAgent("Cisco-CP-8841-3PCC/11.0 (00562b043615) ").mac?.hex == "00562b043615")
+        #expect(UserAgent("x (a b)").serial == nil)
+        #expect(UserAgent("(").mac == nil)
+        #expect(UserAgent(" ()").serial == nil)
+    }
 }
 
 @Suite("Who is calling")

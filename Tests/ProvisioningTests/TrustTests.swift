@@ -107,6 +107,37 @@ struct TrustTests {
         #expect(other.status == 403)
     }
 
+    /// A SPA525G or ATA191 names only its serial (FACTS §2): the serial finds the device wherever a MAC would.
+    @Test func aSerialInTheUserAgentFindsTheDevice() throws {
+        let directory = try TemporaryDirectory()
+        let db = try makeDatabase(in: directory, devices: [
+            Device(mac: MACAddress("000e08000002")!, serial: "CBT141900G7", model: "SPA525G", bootstrap: .profile),
+            Device(mac: MACAddress("000e08000003")!, serial: "FCH2443D9R4", model: "ATA191",
+                   account: DeviceAccount(user: "ata", realm: "provisioner",
+                                          ha1: AccountCheck.ha1(user: "ata", realm: "provisioner", password: "pw"))),
+            Device(mac: MACAddress("000e08000004")!, serial: "TWIN", bootstrap: .profile),
+            Device(mac: MACAddress("000e08000005")!, serial: "TWIN", bootstrap: .profile),
+        ], settings: [Setting(scope: .all, name: "Resync_Periodic", value: "3600")])
+        func asking(_ agent: String, https: Bool = false) -> [String: String] {
+            var environment = anonymous(db, directory, path: "/spa525G.xml", https: https)
+            environment["HTTP_USER_AGENT"] = agent
+            return environment
+        }
+        // Bootstrap: the factory rule's file names no MAC; the agent's serial names the device.
+        let (served, log) = try answer(asking("Cisco/SPA525G-7.4.7 (CBT141900G7)"))
+        #expect(served.status == 200, "\(log)")
+        #expect(log.contains("mac=000e08000002") && log.contains("auth=bootstrap"))
+        // The SPA112's own brackets are not its identifier: its MAC (the last group) is.
+        let (spa112, _) = try answer(asking("Cisco/SPA112-1.4.1(SR5) (000E08000002)"))
+        #expect(spa112.status == 200)
+        // The account challenge: an ATA191 naming only its serial is asked for its credentials over HTTPS.
+        let (challenge, _) = try answer(asking("Cisco/ATA191-MPP-11-1-0-MSR4 (FCH2443D9R4)", https: true))
+        #expect(challenge.status == 401)
+        // A serial two devices share, or no device's serial, names none: the certificate's refusal stands.
+        #expect(try answer(asking("Cisco/SPA525G-7.4.7 (TWIN)")).0.status == 403)
+        #expect(try answer(asking("Cisco/SPA525G-7.4.7 (NOSUCHSERIAL)")).0.status == 403)
+    }
+
     @Test func digestWorksOnceperCount() throws {
         let directory = try TemporaryDirectory()
         let db = try world(in: directory)

@@ -61,16 +61,19 @@ extension ProfileService {
                 }
             }
         }
-        // Nothing proved: the device the file name (else the User-Agent) names, if it allows bootstrap.
+        // Nothing proved: the device the file name (else the User-Agent's MAC, else its serial: SPA525G and ATA191
+        // agents carry only the serial) names, if it allows bootstrap.
         log.auth = "bootstrap"
         let named = asked.namedMAC ?? log.userAgent?.mac
         var device: Device? = nil
-        if let named {
-            do {
+        do {
+            if let named {
                 device = try store.device(mac: named)
-            } catch {
-                throw Self.refusal(reading: error, store: self)
+            } else if let serial = log.userAgent?.serial {
+                device = try store.device(serial: serial)
             }
+        } catch {
+            throw Self.refusal(reading: error, store: self)
         }
         // A device with an account is challenged over HTTPS rather than handed its bootstrap answer: a phone
         // sends its [--uid --pwd] only in answer to a 401.
@@ -79,8 +82,8 @@ extension ProfileService {
             identity.source = .bootstrap
             return (identity, .bootstrap)
         }
-        // Over HTTPS, a device with an account (named by the file name, else by the User-Agent, which Cisco
-        // phones always fill with their MAC) is challenged: its phone answers with the [--uid --pwd] of its rule.
+        // Over HTTPS, a device with an account (named by the file name, else by the User-Agent's MAC or serial)
+        // is challenged: its phone answers with the [--uid --pwd] of its rule.
         // Anything else keeps the certificate's refusal (403 certificate not verified, generic certificate).
         if request.isHTTPS && device?.account != nil {
             let key = try reading { try store.nonceKey() ?? [] }

@@ -7,7 +7,8 @@ import Glibc
 /// Both renderings size the document first and then write it with pointers, one `memcpy` per piece: the CGI
 /// renders on every request, and appending piece by piece to an array cost more than the rest of the rendering.
 public enum FlatProfile {
-    /// Renders the parameters in the order given: `<Name ua="na">text</Name>`, `<Name/>` for an empty value,
+    /// Renders the parameters in the order given: `<Name ua="na">text</Name>`; an empty value is `<Name></Name>`
+    /// when its intent is `.empty` (set it empty) and `<Name/>` otherwise (leave the phone's value, FACTS §4);
     /// text and attributes escaped, characters XML 1.0 forbids replaced by U+FFFD.
     public static func render(_ parameters: [ResolvedParameter]) -> [UInt8] {
         var capacity = documentOverhead
@@ -27,7 +28,7 @@ public enum FlatProfile {
                 name.withUTF8 { name in
                     value.withUTF8 { value in
                         writeElement(name: name, access: LayerRows.accessCode(parameter.access), value: value,
-                                     nested: nested, blocks: &blocks, to: &out)
+                                     setsEmpty: parameter.intent == .empty, nested: nested, blocks: &blocks, to: &out)
                     }
                 }
             }
@@ -58,6 +59,7 @@ public enum FlatProfile {
                         writeElement(name: UnsafeBufferPointer(rebasing: names[rows.nameRange(resolved.row(index))]),
                                      access: resolved.access(index),
                                      value: UnsafeBufferPointer(rebasing: values[resolved.valueRange(index)]),
+                                     setsEmpty: rows.intent(resolved.row(index)) == 1,
                                      nested: nested, blocks: &blocks, to: &out)
                     }
                     blocks.closeAll(to: &out)
@@ -93,7 +95,7 @@ public enum FlatProfile {
     /// says whether the document has any nested name at all (the sizing pass found out), so a profile without
     /// blocks pays nothing here.
     static func writeElement(name fullName: UnsafeBufferPointer<UInt8>, access: Int, value: UnsafeBufferPointer<UInt8>,
-                             nested: Bool, blocks: inout Blocks, to out: inout UnsafeMutablePointer<UInt8>) {
+                             setsEmpty: Bool = false, nested: Bool, blocks: inout Blocks, to out: inout UnsafeMutablePointer<UInt8>) {
         var name = fullName
         if nested, let base = fullName.baseAddress, !fullName.isEmpty,
            blocks.isOpen || memchr(base, Int32(UInt8(ascii: "/")), fullName.count) != nil {
@@ -113,7 +115,7 @@ public enum FlatProfile {
         case 2: write(" ua=\"rw\"", to: &out)
         default: break
         }
-        if value.isEmpty {
+        if value.isEmpty && !setsEmpty {
             write("/>\n", to: &out)
             return
         }

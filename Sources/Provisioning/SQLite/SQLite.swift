@@ -280,6 +280,16 @@ public final class SQLiteStatement {
         }
     }
 
+    /// The 0-based `intent` column as a `LayerRows.intentCode`: 1 `empty`, 2 `keep`, 0 for NULL or anything else.
+    func intentCode(_ column: Int32) -> Int {
+        guard let pointer = sqlite3_column_text(statement, column) else { return 0 }
+        switch (sqlite3_column_bytes(statement, column), pointer[0]) {
+        case (5, UInt8(ascii: "e")): return 1
+        case (4, UInt8(ascii: "k")): return 2
+        default: return 0
+        }
+    }
+
     /// The 0-based column as an integer (`sqlite3_column_int64`); NULL reads as 0.
     public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
 

@@ -15,9 +15,9 @@ public struct LayerRows: Sendable {
     /// Names and values, back to back.
     var bytes: [UInt8] = []
     /// Per row, `stride` integers: kind (0 setting, 1 variable), rank (0 default … 3 device), name start, value
-    /// start (= name end), value end, access code (`accessCode`, settings only).
+    /// start (= name end), value end, access code (`accessCode`, settings only), intent code (`intentCode`).
     var table: [Int] = []
-    static let stride = 6
+    static let stride = 7
     /// The targets of this device's model, group and device scopes: a row's scope is rebuilt from its rank.
     let model: String?
     let group: String?
@@ -39,7 +39,7 @@ public struct LayerRows: Sendable {
         scopes.reserveCapacity(layers.settings.count + layers.variables.count)
         for setting in layers.settings {
             append(kind: 0, rank: setting.scope.rank, name: setting.name, value: setting.value,
-                   access: Self.accessCode(setting.access))
+                   access: Self.accessCode(setting.access), intent: Self.intentCode(setting.intent))
             scopes.append(setting.scope)
         }
         for variable in layers.variables {
@@ -64,6 +64,7 @@ public struct LayerRows: Sendable {
     func rank(_ row: Int) -> Int { table[row * Self.stride + 1] }
     func nameRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 2]..<table[row * Self.stride + 3] }
     func valueRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 3]..<table[row * Self.stride + 4] }
+    func intent(_ row: Int) -> Int { table[row * Self.stride + 6] }
 
     /// The scope the row was stored at.
     func scope(_ row: Int) -> Scope {
@@ -80,32 +81,53 @@ public struct LayerRows: Sendable {
         bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
     }
 
-    mutating func append(kind: Int, rank: Int, name: String, value: String, access: Int) {
+    mutating func append(kind: Int, rank: Int, name: String, value: String, access: Int, intent: Int = 0) {
         var name = name, value = value
         let nameStart = bytes.count
         name.withUTF8 { bytes.append(contentsOf: $0) }
         let valueStart = bytes.count
         value.withUTF8 { bytes.append(contentsOf: $0) }
-        appendEntry(kind: kind, rank: rank, nameStart: nameStart, valueStart: valueStart, access: access)
+        appendEntry(kind: kind, rank: rank, nameStart: nameStart, valueStart: valueStart, access: access, intent: intent)
     }
 
-    /// Appends the current row of a `DeviceStore.layersQuery` statement (columns: kind, rank, name, value, ua).
+    /// Appends the current row of a `DeviceStore.layersQuery` statement (columns: kind, rank, name, value, ua,
+    /// intent).
     mutating func appendRow(of statement: SQLiteStatement, kind: Int, rank: Int) {
         let nameStart = bytes.count
         statement.appendText(2, to: &bytes)
         let valueStart = bytes.count
         statement.appendText(3, to: &bytes)
         appendEntry(kind: kind, rank: rank, nameStart: nameStart, valueStart: valueStart,
-                    access: kind == 0 ? statement.accessCode(4) : -1)
+                    access: kind == 0 ? statement.accessCode(4) : -1,
+                    // Only an empty value has an intent: the column is not read for the others.
+                    intent: kind == 0 && valueStart == bytes.count ? statement.intentCode(5) : 0)
     }
 
-    private mutating func appendEntry(kind: Int, rank: Int, nameStart: Int, valueStart: Int, access: Int) {
+    private mutating func appendEntry(kind: Int, rank: Int, nameStart: Int, valueStart: Int, access: Int, intent: Int) {
         table.append(kind)
         table.append(rank)
         table.append(nameStart)
         table.append(valueStart)
         table.append(bytes.count)
         table.append(access)
+        table.append(intent)
+    }
+
+    /// 0 unknown (or not empty), 1 `empty`, 2 `keep`.
+    static func intentCode(_ intent: EmptyIntent?) -> Int {
+        switch intent {
+        case nil: 0
+        case .empty: 1
+        case .keep: 2
+        }
+    }
+
+    static func intent(code: Int) -> EmptyIntent? {
+        switch code {
+        case 1: .empty
+        case 2: .keep
+        default: nil
+        }
     }
 
     /// -1 for none, else 0 `na`, 1 `ro`, 2 `rw`.
@@ -166,7 +188,7 @@ extension LayerRows {
             }
             parameters.append(ResolvedParameter(name: string(nameRange(row)), value: value,
                                                 access: Self.access(code: resolved.access(index)), scope: scope(row),
-                                                template: string(valueRange(row))))
+                                                template: string(valueRange(row)), intent: Self.intent(code: intent(row))))
         }
         return parameters
     }

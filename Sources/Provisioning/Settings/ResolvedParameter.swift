@@ -8,4 +8,6 @@ public struct ResolvedParameter: Sendable, Equatable {
     public var scope: Scope
     /// The stored value before variables were replaced.
     public var template: String
+    /// The winning row's `Setting.intent`: how an empty value is written (`<X></X>` for `.empty`, `<X/>` else).
+    public var intent: EmptyIntent? = nil
 }

@@ -32,11 +32,13 @@ public final class DeviceStore {
     /// `account_ha1`, `bootstrap`), `server_keys`. 8: the undo log's triggers left the file: provctl makes them
     /// as TEMP triggers on its own connection, so a serving connection never parses them (they were 0.78M of a
     /// CGI request's 1.57M instructions, `bench/run`).
-    public static let schemaVersion = 8
+    public static let schemaVersion = 9
 
     /// The versions the serving core reads: their tables are the same (8 only took the undo triggers out of the
     /// file), so phones are served while an upgraded node waits for `provctl init`.
-    public static let servedVersions = 7...8
+    /// 9 added `settings.intent` and an index: a file at 7 or 8 is read with the query of its time, its empty
+    /// values served `<X/>` as they were.
+    public static let servedVersions = 7...9
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {
@@ -125,6 +127,20 @@ public final class DeviceStore {
     /// of presenting a certificate.
     static let accountQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap FROM devices WHERE account_user = ?1"
 
+    /// The device whose serial is this one (the same columns), for a caller that proved nothing and whose
+    /// User-Agent carries a serial but no MAC (`Cisco/SPA525G-7.4.7 (CBT141900G7)`). Two rows: a serial two devices
+    /// share names neither.
+    static let serialQuery = "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap FROM devices WHERE serial = ?1 LIMIT 2"
+
+    /// The one device with this serial, or `nil` (none, or more than one).
+    public func device(serial: String) throws(SQLiteError) -> Device? {
+        let statement = try database.prepare(Self.serialQuery)
+        try statement.bind(1, serial)
+        guard try statement.step() else { return nil }
+        let device = try Self.device(from: statement)
+        return try statement.step() ? nil : device
+    }
+
     /// The device with the account `user`, or `nil`.
     public func device(accountUser user: String) throws(SQLiteError) -> Device? {
         let statement = try database.prepare(Self.accountQuery)
@@ -168,7 +184,11 @@ public final class DeviceStore {
     /// `partition` is '' for the main profile.
     public func layerRows(model: String?, group: String?, mac: MACAddress, partition: String = "") throws(SQLiteError) -> LayerRows {
         let statement: SQLiteStatement
-        if let layersStatement { statement = layersStatement } else { statement = try database.prepare(Self.allFourScopesQuery) }
+        if let layersStatement {
+            statement = layersStatement
+        } else {
+            statement = try database.prepare(versionAtOpen >= 9 ? Self.allFourScopesQuery : Self.allFourScopesQueryBefore9)
+        }
         layersStatement = statement
         defer { statement.reset() }
         try statement.bind(1, model)
@@ -186,10 +206,19 @@ public final class DeviceStore {
 
     /// `layersQuery(where: allFourScopes)` spelled out, for the CGI (see `deviceQuery`).
     static let allFourScopesQuery = """
-        SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua
+        SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua, intent
         FROM settings WHERE ((scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)) AND part = ?4
         UNION ALL
-        SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL
+        SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL, NULL
+        FROM variables WHERE (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
+        """
+
+    /// The same for a file at schema 7 or 8, which has no `settings.intent`.
+    static let allFourScopesQueryBefore9 = """
+        SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua, NULL
+        FROM settings WHERE ((scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)) AND part = ?4
+        UNION ALL
+        SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL, NULL
         FROM variables WHERE (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
         """
 

@@ -206,13 +206,34 @@ public struct Setting: Sendable, Equatable {
     /// The partition of the profile the setting belongs to: '' for the main profile (`$MA.xml`), else a name
     /// the phone fetches as `$MA-<name>.xml` (see `Partition`).
     public var partition: String
+    /// What an empty value means (FACTS §4): `.empty` sets the phone's value to the empty string (`<X></X>`),
+    /// `.keep` leaves the phone's value as it is (`<X/>`). `nil` on an empty value: a row stored before schema 9,
+    /// whose intent is unknown (served `<X/>` as before; `provctl check` lists it). Always `nil` on a non-empty
+    /// value.
+    public var intent: EmptyIntent?
 
-    public init(scope: Scope, name: String, value: String, access: UserAccess? = nil, partition: String = "") {
+    public init(scope: Scope, name: String, value: String, access: UserAccess? = nil, partition: String = "",
+                intent: EmptyIntent? = nil) {
         self.scope = scope
         self.name = name
         self.value = value
         self.access = access
         self.partition = partition
+        self.intent = value.isEmpty ? intent : nil
+    }
+}
+
+/// The two meanings of a parameter with no value (FACTS §4), kept apart.
+public enum EmptyIntent: String, Sendable, Equatable {
+    /// Set the phone's value to the empty string: `<X></X>`.
+    case empty
+    /// Leave the phone's value as it is (with `ua="rw"`, what the user set): `<X/>`.
+    case keep
+
+    /// The stored text (`settings.intent`) as an intent; anything else is unknown.
+    public init?(column: String?) {
+        guard let column, let intent = EmptyIntent(rawValue: column) else { return nil }
+        self = intent
     }
 }
 

@@ -120,7 +120,19 @@ public enum ParameterCatalogue {
 
     /// The catalogue name closest to `name` when it differs only by case or by one or two edits, for a hint. An
     /// indexed name is compared with the families, its own indexes kept (`Display_Nmae_2_` → `Display_Name_2_`).
+    /// No hint that would rename what is plausibly a real name of another firmware: a mixed-case name that
+    /// differs only in case (`LDAP_item_4_Filter` is the SPA spelling of `LDAP_Item_4_Filter`), or a name that
+    /// differs only in digits, `_` or `-` (`Speed_Dial_3` is a SPA name, `Speed_Dial_3_` an MPP one).
     public static func nearest(to name: String) -> String? {
+        guard let candidate = closest(to: name) else { return nil }
+        if candidate.lowercased() == name.lowercased() {
+            return name == name.lowercased() || name == name.uppercased() ? candidate : nil
+        }
+        let letters = { (text: String) in text.filter { $0.isLetter }.lowercased() }
+        return letters(candidate) == letters(name) ? nil : candidate
+    }
+
+    static func closest(to name: String) -> String? {
         let lower = name.lowercased()
         if let sameLetters = entries.lowercased[lower] { return sameLetters }
         var best: (String, Int)?

@@ -111,6 +111,9 @@ public enum Drift {
             let parameter = expected[name]!
             let secret = Secrets.isSecret(name)
             let want = parameter.value.trimmingSpaces
+            // `<X/>` (leave, or a row whose intent is unknown, served the same) leaves the phone's value: whatever
+            // it reports is not drift.
+            if want.isEmpty && parameter.intent != .empty { continue }
             guard let got = values[name]?.trimmingSpaces else {
                 entries.append(DriftEntry(name: name, expected: want, reported: nil, secret: secret, scope: parameter.scope))
                 continue

@@ -227,11 +227,12 @@ extension DeviceStore {
 
     /// The setting `name` at `scope`, if stored.
     public func setting(scope: Scope, name: String, partition: String = "") throws(SQLiteError) -> Setting? {
-        let statement = try database.prepare("SELECT value, ua FROM settings WHERE scope = ?1 AND target = ?2 AND part = ?4 AND name = ?3")
+        let statement = try database.prepare("SELECT value, ua, intent FROM settings WHERE scope = ?1 AND target = ?2 AND part = ?4 AND name = ?3")
         try statement.bind([.text(scope.kind), .text(scope.target), .text(name), .text(partition)])
         guard try statement.step() else { return nil }
         return Setting(scope: scope, name: name, value: statement.text(0) ?? "",
-                       access: statement.text(1).flatMap { UserAccess(rawValue: $0) }, partition: partition)
+                       access: statement.text(1).flatMap { UserAccess(rawValue: $0) }, partition: partition,
+                       intent: EmptyIntent(column: statement.text(2)))
     }
 
     /// The variable `name` at `scope`, if stored.
@@ -262,14 +263,14 @@ extension DeviceStore {
 
     /// The settings at `scope`, or at every scope when `nil`: default, models, groups, devices, then by name.
     public func settings(at scope: Scope? = nil) throws(SQLiteError) -> [Setting] {
-        let statement = try database.prepare(scopeQuery("SELECT scope, target, name, value, ua, part FROM settings", scope))
+        let statement = try database.prepare(scopeQuery("SELECT scope, target, name, value, ua, part, intent FROM settings", scope))
         try bindScope(scope, to: statement)
         var settings: [Setting] = []
         while try statement.step() {
             guard let found = Scope(kind: statement.text(0) ?? "", target: statement.text(1) ?? "") else { continue }
             settings.append(Setting(scope: found, name: statement.text(2) ?? "", value: statement.text(3) ?? "",
                                     access: statement.text(4).flatMap { UserAccess(rawValue: $0) },
-                                    partition: statement.text(5) ?? ""))
+                                    partition: statement.text(5) ?? "", intent: EmptyIntent(column: statement.text(6))))
         }
         return settings
     }

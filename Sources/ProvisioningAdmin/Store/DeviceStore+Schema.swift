@@ -145,6 +145,17 @@ extension DeviceStore {
         // 8: the undo triggers leave the file (every connection parsed them, the CGI's on every request); provctl
         // makes them as TEMP triggers on its own connection (`UndoLog.temporaryTriggers`).
         UndoLog.dropFileTriggers,
+        // 9 (issue 20, "empty is not unchanged"): a setting whose value is empty says what the admin meant:
+        // `empty` sets the phone's value to the empty string (`<X></X>`), `keep` leaves the phone's value as it is
+        // (`<X/>`, FACTS §4). NULL on an empty value is a row written before this migration: its intent is
+        // unknown, it is served as before (`<X/>`) until `provctl settle-empty` decides, and `provctl check` lists
+        // it. Non-empty values carry NULL (provctl writes it so; the CHECK stays short because every CGI request
+        // parses the schema: `value = '' AND ...` cost 11k instructions a request more, a partial index 3k).
+        // Serials get an index: a caller whose User-Agent names only a serial is matched to its device by it.
+        """
+        ALTER TABLE settings ADD COLUMN intent TEXT CHECK (intent IN ('empty', 'keep'));
+        CREATE INDEX devices_by_serial ON devices (serial);
+        """,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -209,10 +220,10 @@ extension DeviceStore {
     /// those of partition ?4 ('' for the main profile); variables are shared by every partition.
     static func layersQuery(where condition: String) -> String {
         """
-        SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua
+        SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua, intent
         FROM settings WHERE (\(condition)) AND part = ?4
         UNION ALL
-        SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL
+        SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL, NULL
         FROM variables WHERE \(condition)
         """
     }
@@ -242,7 +253,8 @@ extension DeviceStore {
             let value = statement.text(3) ?? ""
             if statement.int(0) == 0 {
                 layers.settings.append(Setting(scope: scope(rank: rank), name: name, value: value,
-                                               access: statement.text(4).flatMap { UserAccess(rawValue: $0) }))
+                                               access: statement.text(4).flatMap { UserAccess(rawValue: $0) },
+                                               intent: EmptyIntent(column: statement.text(5))))
             } else {
                 layers.variables.append(Variable(scope: scope(rank: rank), name: name, value: value))
             }
@@ -320,15 +332,17 @@ extension DeviceStore {
         return devices
     }
 
-    /// Sets (inserts or replaces) one setting.
+    /// Sets (inserts or replaces) one setting. An empty value without an intent is stored as `.empty` (what
+    /// `NAME=` says since schema 9); only rows older than that have none.
     public func set(_ setting: Setting) throws(SQLiteError) {
         let statement = try database.prepare("""
-            INSERT INTO settings (scope, target, name, value, ua, part) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-            ON CONFLICT (scope, target, part, name) DO UPDATE SET value = excluded.value, ua = excluded.ua
+            INSERT INTO settings (scope, target, name, value, ua, part, intent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            ON CONFLICT (scope, target, part, name) DO UPDATE SET value = excluded.value, ua = excluded.ua, intent = excluded.intent
             """)
+        let intent = setting.value.isEmpty ? (setting.intent ?? .empty) : nil
         try statement.bind([.text(setting.scope.kind), .text(setting.scope.target), .text(setting.name),
                             .text(setting.value), setting.access.map { .text($0.rawValue) } ?? .null,
-                            .text(setting.partition)])
+                            .text(setting.partition), intent.map { .text($0.rawValue) } ?? .null])
         try statement.step()
     }
 

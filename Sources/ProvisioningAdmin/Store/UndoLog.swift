@@ -13,8 +13,18 @@ public enum UndoLog {
         var key: [String]
     }
 
-    /// The tables as they are now (schema 7): what the triggers record and `revert` writes back.
+    /// The tables as they are now (schema 9: settings gained `intent`): what the triggers record and `revert`
+    /// writes back. An image taken before schema 9 has no `intent`: it reads back as NULL, as the row was.
     static let tables = [
+        Table(name: "devices", columns: ["mac", "serial", "model", "group_name", "enabled", "gzip", "encryption",
+                                         "encryption_key", "kdf_digest", "ece_key_id", "ece_record_size", "account_user",
+                                         "account_realm", "account_ha1", "bootstrap", "created_at", "updated_at"], key: ["mac"]),
+        Table(name: "settings", columns: ["scope", "target", "part", "name", "value", "ua", "intent"], key: ["scope", "target", "part", "name"]),
+        Table(name: "variables", columns: ["scope", "target", "name", "value"], key: ["scope", "target", "name"]),
+    ]
+
+    /// The tables as migration 7 saw them (frozen: a migration's SQL never changes).
+    static let tablesAtVersion7 = [
         Table(name: "devices", columns: ["mac", "serial", "model", "group_name", "enabled", "gzip", "encryption",
                                          "encryption_key", "kdf_digest", "ece_key_id", "ece_record_size", "account_user",
                                          "account_realm", "account_ha1", "bootstrap", "created_at", "updated_at"], key: ["mac"]),
@@ -57,10 +67,10 @@ public enum UndoLog {
     /// Drops whatever undo triggers exist and makes them over the current columns (the end of migration 7).
     static let recreateTriggers: String = {
         var sql = "\n"
-        for table in tables {
+        for table in tablesAtVersion7 {
             for event in ["insert", "update", "delete"] { sql += "DROP TRIGGER IF EXISTS \(table.name)_undo_\(event);\n" }
         }
-        return sql + triggers(tables)
+        return sql + triggers(tablesAtVersion7)
     }()
 
     /// Migration 8: the triggers leave the file. Kept there, every connection parses their nine json_object

@@ -54,8 +54,11 @@ public enum ParameterRules {
     ///
     /// `lenient` is for values phones already run (`import-profile`): only what cannot be stored or served is
     /// refused (a name XML cannot carry, a character XML forbids); a value outside its rule is kept and the rule
-    /// becomes a warning. `provctl set` is strict.
-    public static func check(name: String, value: String, lenient: Bool = false) throws(RuleViolation) -> CheckedValue {
+    /// becomes a warning. `provctl set` is strict, and with `listedValues` also refuses a value outside the values
+    /// the catalogue lists for the name (`Share_Ext_1_=maybe`); elsewhere (check, import) that is a warning, since
+    /// the lists come from particular firmware releases.
+    public static func check(name: String, value: String, lenient: Bool = false,
+                             listedValues: Bool = false) throws(RuleViolation) -> CheckedValue {
         if DerivedSettings.isDerived(name) {
             throw RuleViolation(name: name, value: value, rule: "written from the device's RFC 8188 key into its profile; "
                                 + "set it with provctl device edit MAC --encrypt aes128gcm --key IKM")
@@ -84,8 +87,21 @@ public enum ParameterRules {
             warnings.append(error.description + " (kept as it is)")
             return CheckedValue(value: value, warnings: warnings)
         }
-        if let warning = listedValueWarning(name: name, value: stored) { warnings.append(warning) }
-        return CheckedValue(value: stored, warnings: warnings)
+        if lenient && stored != value {
+            // Kept as written (the phone reads `yes` as Yes): no "stored as" warning.
+            warnings.removeAll { $0.hasSuffix(": stored as \(stored)") }
+        }
+        if let warning = listedValueWarning(name: name, value: stored) {
+            if listedValues && !lenient, let entry = ParameterCatalogue.entry(for: name) {
+                throw RuleViolation(name: name, value: value, rule: "one of the values the phones list: "
+                                    + entry.values.joined(separator: ", ")
+                                    + " (import-profile keeps other values a phone runs, with a warning)")
+            }
+            warnings.append(warning)
+        }
+        // A file phones run comes back byte for byte (`yes` stays `yes`: the phone reads it as Yes); `set` stores
+        // the guides' spelling.
+        return CheckedValue(value: lenient ? value : stored, warnings: warnings)
     }
 
     /// A warning when the catalogue lists values for `name` (the phone's own `available options`, the guides'

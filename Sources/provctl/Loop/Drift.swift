@@ -53,7 +53,8 @@ struct DriftCommand: ParsableCommand {
         guard !entries.isEmpty else { return }
         var table = Table("PARAMETER", "STATE", "SHOULD BE", "REPORTED", "FROM")
         for entry in entries {
-            table.append([entry.name, entry.state, entry.secret ? Secrets.mask : entry.expected,
+            // An empty expected value is one the profile empties (`<X></X>`); what it leaves to the phone is no drift.
+            table.append([entry.name, entry.state, entry.secret ? Secrets.mask : entry.expected.isEmpty ? "(empty)" : entry.expected,
                           entry.reported.map { entry.secret ? Secrets.mask : $0 }, entry.scope.description])
         }
         table.print()
