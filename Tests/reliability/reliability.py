@@ -58,7 +58,7 @@ class Server:
         self.ca = os.path.join(state, "pki", "ca.pem")
         self.error_log = os.path.join(state, "error.log")
         info = os.stat(state)
-        self.lost_counter = "/dev/shm/provisioner-lost-%d-%d-%d" % (info.st_uid, info.st_dev, info.st_ino)
+        self.lost_counter = "/dev/shm/provisioner-lost-%d-%d" % (info.st_dev, info.st_ino)
 
     def provctl(self, *args, check_status=True, timeout=60, env=None):
         run = subprocess.run([self.provctl_path, "--db", self.db] + list(args), capture_output=True, text=True,

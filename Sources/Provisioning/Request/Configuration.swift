@@ -91,8 +91,10 @@ public struct Request: Sendable {
     /// How much of an allowed body the caller reads at most, so that the web server sees a slightly larger one
     /// consumed (no reset) before the 413.
     public static let drainLimit = 2 << 20
-    /// How much of a body no identity allows is read and dropped: enough for a stray form post, nothing more.
-    public static let unwantedDrainLimit = 64 << 10
+    /// How much of a body no identity allows is read and dropped (never kept), so that Apache sees it consumed
+    /// and answers the refusal cleanly rather than resetting the connection: what Apache itself accepts
+    /// (`LimitRequestBody` 2 MiB in the site files), within `bodySeconds`.
+    public static let unwantedDrainLimit = drainLimit
     /// The time a CGI gives a body to arrive, in seconds (a slow sender holds a process; mod_reqtimeout's
     /// `body=20,MinRate=500` is Apache's own limit in front).
     public static let bodySeconds = 10

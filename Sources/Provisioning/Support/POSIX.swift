@@ -188,42 +188,45 @@ public struct LostCounter: Sendable {
     /// Past this size further losses are only counted by the line "overflow" already there.
     static let limit = 1 << 20
 
-    /// The user the file belongs to: the owner of the journal's folder (the web server's user).
-    let owner: uid_t
+    /// The group the file belongs to: the journal folder's (the web server's group; Debian: www-data).
+    let group: gid_t
 
     public init(journalPath: String) {
         var info = stat()
         let folder = FilePath.directory(of: journalPath)
         if stat(folder, &info) == 0 {
-            owner = info.st_uid
-            path = "/dev/shm/provisioner-lost-\(UInt64(info.st_uid))-\(UInt64(info.st_dev))-\(UInt64(info.st_ino))"
+            group = info.st_gid
+            path = "/dev/shm/provisioner-lost-\(UInt64(info.st_dev))-\(UInt64(info.st_ino))"
         } else {
-            owner = 0
+            group = 0
             path = nil
         }
     }
 
-    /// Opens the counter file: never through a link (O_NOFOLLOW), mode 0600, and only when it belongs to the
-    /// journal folder's owner (a file someone else planted under the predictable name is not used: its losses
-    /// are then not counted, rather than told to a stranger). Root creating it hands it to that owner.
+    /// Opens the counter file: never through a link (O_NOFOLLOW), mode 0660 in the journal folder's group (the
+    /// web server's), nothing for anyone else. A file under the predictable name that is not a regular file of
+    /// that group, or that others may read or write, was not made by a writer of this journal: it is not used
+    /// (its losses are then not counted, rather than told to, or forged by, a stranger).
     func openFile(_ flags: Int32) -> Int32 {
         guard let path else { return -1 }
-        let fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0o660)
         guard fd >= 0 else { return -1 }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             Glibc.close(fd)
             return -1
         }
-        if info.st_uid != owner {
-            guard geteuid() == 0, info.st_uid == 0, fchown(fd, owner, gid_t.max) == 0 else {
-                // Made just now by this (other) user: take it away again, so the owner can make its own.
-                if info.st_uid == geteuid() { unlink(path) }
-                Glibc.close(fd)
-                return -1
-            }
+        let mine = info.st_uid == geteuid()
+        if mine && info.st_size == 0 && (info.st_gid != group || info.st_mode & 0o007 != 0) {
+            // Just made (or empty and ours): the journal folder's group, no access for others.
+            _ = fchown(fd, uid_t.max, group)
+            _ = fchmod(fd, 0o660)
+            _ = fstat(fd, &info)
         }
-        if info.st_mode & 0o077 != 0 { fchmod(fd, 0o600) }
+        guard info.st_gid == group, info.st_mode & 0o007 == 0 else {
+            Glibc.close(fd)
+            return -1
+        }
         return fd
     }
 
