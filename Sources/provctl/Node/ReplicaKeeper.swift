@@ -156,8 +156,9 @@ struct ReplicaKeeper: ParsableCommand {
                 say("litestream exited with status \(child.status ?? -1) \(backOff.failures) times in a row; giving up")
                 throw ExitCode.failure
             }
-            say("litestream exited with status \(child.status ?? -1); serving the last copy, restoring a new one in "
-                + String(format: "%.0f s", wait))
+            say("litestream exited with status \(child.status ?? -1); "
+                + (NodeFiles.exists(link) ? "serving the last copy, restoring a new one" : "no copy yet, trying again")
+                + String(format: " in %.0f s", wait))
             NodeService.pause(wait)
         }
         say("stopped (\(link) stays)")
