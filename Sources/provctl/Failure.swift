@@ -18,13 +18,15 @@ struct Failure: Error, CustomStringConvertible {
         case notFound = 3
         /// The MAC is already a device, or the target is taken.
         case conflict = 4
-        /// `provctl check` found problems.
+        /// Done, with findings: `check` found problems, `pending` lists devices, `drift` found differences.
         case problems = 5
         /// The change would leave devices that render today unable to render (a phone would get 500); nothing was
         /// written (`--force` writes anyway). A `--dry-run` that finds such devices exits with it too.
         case breaks = 6
         /// `provctl resync`: at least one phone did not accept the push.
         case pushFailed = 7
+        /// Done, with rows skipped: `import --skip-invalid` left bad rows out (the good ones were written).
+        case rowsSkipped = 8
         /// A malformed or missing argument, an unknown subcommand or option; a bulk removal without `--yes`.
         case usage = 64
         /// A value breaks a rule; a CSV or profile file is malformed. Nothing was written.
@@ -41,6 +43,7 @@ struct Failure: Error, CustomStringConvertible {
             case .problems: "problems"
             case .breaks: "breaks"
             case .pushFailed: "push_failed"
+            case .rowsSkipped: "rows_skipped"
             case .usage: "usage"
             case .refused: "refused"
             }

@@ -106,6 +106,12 @@ struct ImportDevices: ParsableCommand {
             ("added", .int(counts.added)), ("changed", .int(counts.changed)), ("unchanged", .int(counts.unchanged)),
             ("skipped", .array(skipped.map(\.json))), ("history_entries", .int(ids.count)),
         ]), json: output.json)
+        if !skipped.isEmpty {
+            // Done, with rows skipped: the result above is the whole answer.
+            var failure = Failure(.rowsSkipped, "")
+            failure.reported = true
+            throw failure
+        }
     }
 
     func refusal(_ problems: [Failure.Problem]) -> Failure {

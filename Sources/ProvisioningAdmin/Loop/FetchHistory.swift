@@ -170,6 +170,25 @@ extension DeviceStore {
         return served
     }
 
+    /// Per device of `macs`, its phone's newest syslog line that says how a resync ended (`success` or
+    /// `failure`, `provctl syslog`), if any: `pending` reads "failed on phone" from it.
+    public func lastPhoneOutcome(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: PhoneLine] {
+        let statement = try database.prepare("""
+            SELECT at, mac, kind, message, host FROM phone_log WHERE mac = ?1 AND kind IN ('success', 'failure')
+            ORDER BY at DESC LIMIT 1
+            """)
+        var lines: [MACAddress: PhoneLine] = [:]
+        for mac in macs {
+            statement.reset()
+            try statement.bind(1, mac.hex)
+            if try statement.step() {
+                lines[mac] = PhoneLine(at: statement.int(0), mac: mac, kind: statement.text(2) ?? "", message: statement.text(3) ?? "",
+                                       host: statement.text(4))
+            }
+        }
+        return lines
+    }
+
     /// Per device of `macs`, its newest answered request of any kind (for the address to push to and when it
     /// last called).
     public func lastFetch(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: FetchRecord] {

@@ -15,14 +15,22 @@ struct Resync: ParsableCommand {
             --via http: POST of XML=<CP-xxxx-3PCCExecute><ExecuteItem URL="Resync:RULE"/>... to \
             http://PHONE/CGI/Execute (CISCO_XML_EXE_Enable), as admin with Admin_Password when set; refused when \
             the rule holds a --key or --pwd, which plain HTTP would expose.
+            --event: what the NOTIFY asks for: resync (default), check-sync (the same, as BroadWorks names it), \
+            report (the phone POSTs its configuration to Report_Rule: provctl drift then compares it), \
+            reboot_now or restart_now (Cisco's documented events; the phone restarts). Only resync with --via http.
+            --pending pushes the devices `provctl pending` lists as changed or failed on phone.
+            Each phone's outcome: ok, failed (it did not accept, or could not be reached), skipped (nothing to \
+            push to: no known address, disabled, Resync_From_SIP No), refused. Skipped devices are counted, \
+            listed by reason, and do not fail the run.
             Phones are pushed --rate per second (default 10), so that 10,000 phones resync over 17 minutes \
-            rather than at once; each answer is printed as it comes. Exit status 0 when every phone accepted, \
-            7 when any did not (or could not be reached).
+            rather than at once; each answer is printed as it comes. Exit status 0 when every phone pushed \
+            accepted (skipped ones included), 7 when any did not (or could not be reached).
             Behind NAT the fetch address is not the phone's: send the NOTIFY through the provider's SIP server \
             instead (README, "Closing the loop").
             Examples: provctl resync 000e08abcdef
                       provctl resync --pending --rate 5
                       provctl resync --group sales --via http
+                      provctl resync 000e08abcdef --event report
                       provctl resync 000e08abcdef --address 192.0.2.10:5062
             """
     )
@@ -30,7 +38,8 @@ struct Resync: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Argument(help: "The devices (any MAC spelling).") var macs: [String] = []
     @Option(help: "Every enabled device of this group.") var group: String?
-    @Flag(help: "Every device `provctl pending` lists (without --stale).") var pending = false
+    @Flag(help: "Every device `provctl pending` lists as changed or failed on phone.") var pending = false
+    @Option(help: "The NOTIFY's event: resync, check-sync, report, reboot_now or restart_now.") var event = "resync"
     @Option(help: "sip or http.") var via: String = "sip"
     @Option(help: "Phones per second.") var rate: Double = 10
     @Option(help: ArgumentHelp("Send to HOST[:PORT] instead of each phone's last fetch address.", valueName: "host[:port]"))
@@ -43,6 +52,8 @@ struct Resync: ParsableCommand {
         let sources = (macs.isEmpty ? 0 : 1) + (group == nil ? 0 : 1) + (pending ? 1 : 0)
         if sources != 1 { throw ValidationError("MAC: give MACs, --group G or --pending (one of them)") }
         if via != "sip" && via != "http" { throw ValidationError("--via: \"\(via)\" must be sip or http") }
+        if !Self.events.contains(event) { throw ValidationError("--event: \"\(event)\" must be one of \(Self.events.joined(separator: ", "))") }
+        if via == "http" && event != "resync" { throw ValidationError("--event: \(event) only with --via sip (the XML execute interface resyncs)") }
         if !(rate > 0 && rate <= 1000) { throw ValidationError("--rate: \(rate) must be above 0 and at most 1000 per second") }
         if !(10...5000).contains(t1) { throw ValidationError("--t1: \(t1) must be 10..5000 ms") }
         if let address { _ = try Self.split(address, defaultPort: 0) }
@@ -71,12 +82,22 @@ struct Resync: ParsableCommand {
         return (text, defaultPort)
     }
 
+    /// The SIP NOTIFY events Cisco documents for its phones (FACTS §7; check-sync as BroadWorks sends it).
+    static let events = ["resync", "check-sync", "report", "reboot_now", "restart_now"]
+
+    /// The device's last known address (may be absent): the one place the address to push to comes from.
+    static func lastKnownAddress(_ mac: MACAddress, lastFetch: FetchRecord?, store: DeviceStore) throws -> String? {
+        try lastFetch?.remoteAddress ?? store.seen(mac: mac)?.remoteAddress
+    }
+
     struct Plan {
         var device: Device
         var host: String?
         var port: Int
         var parameters: [String: ResolvedParameter]
         var problem: String?
+        /// Why there is nothing to push to (no address, disabled, Resync_From_SIP No): outcome `skipped`.
+        var skip: String?
         var model: String?
     }
 
@@ -93,7 +114,8 @@ struct Resync: ParsableCommand {
             devices = try opened.devices(matching: DeviceFilter(group: group, enabled: true)).map(\.device)
             if devices.isEmpty { throw Failure(.notFound, "--group: no enabled device in group \(group)") }
         } else {
-            devices = try PendingScan(store: opened, group: nil, stale: false, staleAfter: nil).run().map(\.device)
+            devices = try PendingScan(store: opened, group: nil, stale: false, staleAfter: nil).run()
+                .filter { $0.states.contains("changed") || $0.states.contains("failed on phone") }.map(\.device)
             if devices.isEmpty {
                 if !jsonOutput { print("no device pending") } else { try printJSON([Any]()) }
                 return
@@ -117,22 +139,24 @@ struct Resync: ParsableCommand {
             let defaultPort = via == "sip" ? (value("SIP_Port_1_").flatMap { Int($0) } ?? 5060) : 80
             if let address {
                 (plan.host, plan.port) = try Self.split(address, defaultPort: defaultPort)
-            } else if let remote = try last?.remoteAddress ?? opened.seen(mac: device.mac)?.remoteAddress {
+            } else if let remote = try Self.lastKnownAddress(device.mac, lastFetch: last, store: opened) {
                 plan.host = remote
                 plan.port = defaultPort
-            } else if plan.problem == nil {
-                plan.problem = "no address: never fetched a profile (use --address)"
+            } else {
+                plan.skip = "no address: never fetched a profile (use --address)"
             }
-            if !device.enabled && plan.problem == nil { plan.problem = "disabled" }
-            if via == "sip" && value("Resync_From_SIP")?.lowercased() == "no" && plan.problem == nil {
-                plan.problem = "Resync_From_SIP is No: the phone ignores the NOTIFY"
+            if !device.enabled { plan.skip = plan.skip ?? "disabled" }
+            if via == "sip" && ["resync", "check-sync"].contains(event) && value("Resync_From_SIP")?.lowercased() == "no" {
+                plan.skip = plan.skip ?? "Resync_From_SIP is No: the phone ignores the NOTIFY"
             }
             plans.append(plan)
         }
         var outcomes: [ResyncOutcome] = []
+        var skipped: [MACAddress: String] = [:]
+        var skippedByReason: [(reason: String, macs: [MACAddress])] = []
         let report: (ResyncOutcome) -> Void = { outcome in
             outcomes.append(outcome)
-            if !jsonOutput {
+            if !jsonOutput && skipped[outcome.mac] == nil {
                 print("\(outcome.mac.hex)  \(outcome.address)  \(outcome.succeeded ? "ok    " : "FAILED")  \(outcome.detail)"
                       + (outcome.sent > 0 ? "  (\(outcome.sent) sent, \(outcome.milliseconds) ms)" : ""))
                 fflush(nil)
@@ -140,10 +164,19 @@ struct Resync: ParsableCommand {
         }
         var runnable: [Plan] = []
         for plan in plans {
-            if let problem = plan.problem {
+            if let skip = plan.skip {
+                skipped[plan.device.mac] = skip
+                if let index = skippedByReason.firstIndex(where: { $0.reason == skip }) {
+                    skippedByReason[index].macs.append(plan.device.mac)
+                } else {
+                    skippedByReason.append((skip, [plan.device.mac]))
+                }
+                report(ResyncOutcome(mac: plan.device.mac, address: plan.host.map { ResyncTarget(mac: plan.device.mac, host: $0, port: plan.port, user: "", authID: nil, password: nil).address } ?? "-",
+                                     succeeded: false, status: nil, detail: "skipped: \(skip)", sent: 0, milliseconds: 0))
+            } else if let problem = plan.problem {
                 let address = plan.host.map { $0.contains(":") ? "[\($0)]:\(plan.port)" : "\($0):\(plan.port)" } ?? "-"
                 report(ResyncOutcome(mac: plan.device.mac, address: address, succeeded: false, status: nil,
-                                     detail: "skipped: \(problem)", sent: 0, milliseconds: 0))
+                                     detail: "not pushed: \(problem)", sent: 0, milliseconds: 0))
             } else {
                 runnable.append(plan)
             }
@@ -160,7 +193,7 @@ struct Resync: ParsableCommand {
                 return ResyncTarget(mac: plan.device.mac, host: plan.host!, port: plan.port, user: user,
                                     authID: authID ?? user, password: password)
             }
-            _ = SIPNotifier(t1Milliseconds: t1).run(targets, rate: rate, report: report)
+            _ = SIPNotifier(t1Milliseconds: t1, event: event).run(targets, rate: rate, report: report)
         } else {
             let client = HTTPExecute()
             let spacing = 1.0 / rate
@@ -184,15 +217,29 @@ struct Resync: ParsableCommand {
                                       password: password.flatMap { $0.isEmpty ? nil : $0 }))
             }
         }
+        func outcomeName(_ outcome: ResyncOutcome) -> String {
+            outcome.succeeded ? "ok" : skipped[outcome.mac] != nil ? "skipped" : "failed"
+        }
         if jsonOutput {
             try printJSON(outcomes.map { outcome -> [String: Any] in
-                ["mac": outcome.mac.hex, "address": outcome.address, "via": via, "ok": outcome.succeeded,
-                 "status": json(outcome.status), "detail": outcome.detail, "sent": outcome.sent, "ms": outcome.milliseconds]
+                ["mac": outcome.mac.hex, "address": outcome.address, "via": via, "event": event, "ok": outcome.succeeded,
+                 "outcome": outcomeName(outcome), "status": json(outcome.status), "detail": outcome.detail,
+                 "sent": outcome.sent, "ms": outcome.milliseconds]
             })
         }
-        let failed = outcomes.filter { !$0.succeeded }.count
+        let failed = outcomes.filter { outcomeName($0) == "failed" }.count
+        let accepted = outcomes.filter(\.succeeded).count
+        if !jsonOutput {
+            // Skipped devices as one line per reason, with the first few MACs: a migration's 2,000 devices that
+            // never fetched are one line, not 2,000.
+            for (reason, macs) in skippedByReason {
+                print("skipped \(macs.count): \(reason): " + macs.prefix(5).map(\.hex).joined(separator: ", ")
+                      + (macs.count > 5 ? ", ..." : ""))
+            }
+            print("resync: \(accepted) ok, \(failed) failed, \(skipped.count) skipped")
+        }
         if failed > 0 {
-            var failure = Failure(.pushFailed, "resync: \(failed) of \(outcomes.count) phone(s) did not accept")
+            var failure = Failure(.pushFailed, "resync: \(failed) of \(outcomes.count - skipped.count) phone(s) pushed did not accept")
             // With --json the entries above are the whole answer (each says ok or not): one JSON document.
             failure.reported = jsonOutput
             throw failure
