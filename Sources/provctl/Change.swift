@@ -37,6 +37,8 @@ final class AuditRecorder {
     let who = currentUser()
     let now = DeviceStore.now()
     private(set) var ids: [Int] = []
+    /// The change set the entries joined (the first entry's id), nil before any.
+    var changeSet: Int? { store.changeSet }
 
     init(store: DeviceStore) { self.store = store }
 
@@ -84,6 +86,8 @@ struct ChangeRunner {
         // Rows written outside provctl (sqlite3, a generator) belong to no entry: the entries this change writes
         // undo only what it wrote.
         try store.startUndoRange()
+        // One command, one change set: its entries share one ID (history, revert).
+        store.startChangeSet()
         let reachedBefore = try reach()
         if dryRun {
             // One renderer per side: each reads the shared default/model/group rows once, and none is reused
@@ -98,6 +102,7 @@ struct ChangeRunner {
         try refuseBreakage(reached: reachedBefore.union(try reach()))
         try store.database.execute("COMMIT")
         committed = true
+        ChangeResult.changeSet = store.changeSet
         return recorder.ids
     }
 

@@ -283,8 +283,8 @@ struct ImportDevices: ParsableCommand {
         let deleteVariables = try database.prepare("DELETE FROM variables WHERE scope = 'device' AND target = ?1")
         let insertVariable = try database.prepare("INSERT INTO variables (scope, target, name, value) VALUES ('device', ?1, ?2, ?3)")
         let auditRow = try database.prepare("""
-            INSERT INTO audit (at, who, action, target, old_value, new_value, first_change, last_change)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            INSERT INTO audit (at, who, action, target, old_value, new_value, first_change, last_change, change_set)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """)
         // The undo rows of each device are written here, in the order the triggers would write them (the device,
         // its variables deleted, its variables inserted), and without them: a trigger costs a program and a
@@ -421,9 +421,12 @@ struct ImportDevices: ParsableCommand {
             auditRow.reset()
             try auditRow.bind([.integer(audit.now), .text(audit.who), .text(old == nil ? "import add" : "import edit"),
                                .text(mac), oldText.map { .text($0) } ?? .null, .text(newText),
-                               last > mark ? .integer(mark + 1) : .null, last > mark ? .integer(last) : .null])
+                               last > mark ? .integer(mark + 1) : .null, last > mark ? .integer(last) : .null,
+                               store.changeSet.map { .integer($0) } ?? .null])
             try auditRow.step()
             mark = last
+            // The whole import is one change set: the first row's entry opens it (one UPDATE), the others join it.
+            if store.changeSet == nil { try store.joinChangeSet(entry: database.lastInsertRowID) }
             audit.note(database.lastInsertRowID)
         }
         if progress { progressLine("") }

@@ -106,10 +106,14 @@ struct ChangeResult: CommandResult {
     /// How many things the command changed (rows, devices), as its message counts them.
     var count: Int
     var fields: [(String, JSON)] = []
+    /// The change set the command wrote (`ChangeRunner`), what `provctl revert` takes; nil when it wrote none.
+    nonisolated(unsafe) static var changeSet: Int?
 
     var json: JSON {
-        .object([("ok", .bool(true)), ("action", .string(action)), ("count", .int(count)), ("message", .string(message))]
-                + fields)
+        var pairs: [(String, JSON)] = [("ok", .bool(true)), ("action", .string(action)), ("count", .int(count)),
+                                       ("message", .string(message))] + fields
+        if !pairs.contains(where: { $0.0 == "change_set" }) { pairs.append(("change_set", .number(Self.changeSet))) }
+        return .object(pairs)
     }
     var text: String { message }
 }

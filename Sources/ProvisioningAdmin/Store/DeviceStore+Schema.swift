@@ -145,6 +145,10 @@ extension DeviceStore {
         // 8: the undo triggers leave the file (every connection parsed them, the CGI's on every request); provctl
         // makes them as TEMP triggers on its own connection (`UndoLog.temporaryTriggers`).
         UndoLog.dropFileTriggers,
+        // 9 (issue 21, "change sets"): every provctl command is one change set, one ID: its audit entries share
+        // `change_set` (the id of its first entry), `history` lists sets and `revert ID` undoes a whole set (an
+        // import of 2,000 rows as one). Entries written before are each a set of their own.
+        UndoLog.migrationChangeSets,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -354,6 +358,7 @@ extension DeviceStore {
                             old.map { .text($0) } ?? .null, new.map { .text($0) } ?? .null])
         try statement.step()
         let id = database.lastInsertRowID
+        try joinChangeSet(entry: id)
         let range = try undoRange()
         if let range {
             let tie = try database.prepare("UPDATE audit SET first_change = ?2, last_change = ?3 WHERE id = ?1")
