@@ -11,6 +11,8 @@ struct DryRunOption: ParsableArguments {
     var diff = false
     @Flag(help: "Write even when devices that render today would no longer render (their phones would get 500).")
     var force = false
+    @Flag(help: "Accept a new model or group name though it differs from a known one only by case, or is one step from a Cisco product.")
+    var newName = false
 }
 
 /// The devices a change can alter: every device, or some.
