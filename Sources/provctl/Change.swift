@@ -146,6 +146,8 @@ struct ChangeRunner {
     struct View {
         var fields: [(name: String, exact: String, shown: String)]
         var parameters: [String: (exact: String, shown: String, ua: String?)]
+        /// Per parameter whose value holds {{variables}}: its template, masked (a templated change is one group).
+        var templates: [String: String] = [:]
         var problem: String?
         /// What a full diff shows: the fields line and the profile, masked.
         var shownText: [UInt8]
@@ -191,6 +193,9 @@ struct ChangeRunner {
             for index in masked.indices {
                 let shown = output.shown(name: masked[index].name, value: masked[index].value)
                 view.parameters[masked[index].name] = (masked[index].value, shown, masked[index].access?.rawValue)
+                if ParameterRules.holdsVariables(masked[index].template) {
+                    view.templates[masked[index].name] = output.shown(name: masked[index].name, value: masked[index].template)
+                }
                 masked[index].value = shown
             }
             view.shownText += FlatProfile.render(masked)
@@ -211,12 +216,25 @@ struct ChangeRunner {
         for (a, b) in zip(old.fields, new.fields) where a.exact != b.exact {
             out.append((a.name, a.shown, a.shown == b.shown ? b.shown + " (secret changed)" : b.shown))
         }
+        // A device that would no longer render: that is the change (its cause groups the devices), not every
+        // parameter going to (unset).
+        if new.problem != nil && new.parameters.isEmpty {
+            out.append(("renders", old.problem.map { "no: " + $0 } ?? "yes", "no: " + new.problem!))
+            return out
+        }
         for name in Set(old.parameters.keys).union(new.parameters.keys).sorted() {
             let a = old.parameters[name], b = new.parameters[name]
             guard a?.exact != b?.exact || a?.ua != b?.ua else { continue }
             func shown(_ p: (exact: String, shown: String, ua: String?)?) -> String {
                 guard let p else { return "(unset)" }
                 return p.shown + (p.ua.map { " [ua=\($0)]" } ?? "")
+            }
+            // A templated value that changes its template is shown as the template, so that every device it
+            // reaches is one group (--diff shows each device's values).
+            let ta = old.templates[name], tb = new.templates[name]
+            if ta != tb, ta != nil || tb != nil {
+                out.append((name, ta ?? shown(a), (tb ?? shown(b)) + (tb == nil ? "" : " (per device)")))
+                continue
             }
             var newText = shown(b)
             if shown(a) == newText { newText += " (secret changed)" }
@@ -310,7 +328,7 @@ struct DryRunResult: CommandResult {
             }
         }
         if !breaking.isEmpty {
-            out += "would no longer render (their phones would get 500):\n" + breaking.map { "  " + $0.text + "\n" }.joined()
+            out += "would no longer render (their phones would get 500):\n" + Failure.Problem.grouped(breaking).map { "  " + $0 + "\n" }.joined()
         }
         out += "dry run: \(changed) of \(checked) reached device(s) would change; nothing written"
         return out

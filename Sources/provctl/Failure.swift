@@ -68,6 +68,28 @@ struct Failure: Error, CustomStringConvertible {
             return .object(pairs)
         }
 
+        /// The problems as lines, those of devices grouped by identical cause: "N devices (first MACs): rule",
+        /// so that 2,000 devices failing for one reason are one line (JSON keeps every problem).
+        static func grouped(_ problems: [Problem]) -> [String] {
+            var order: [String] = []
+            var macs: [String: [String]] = [:]
+            var lines: [String] = []
+            for problem in problems {
+                guard let mac = problem.mac, problem.line == nil else { lines.append(problem.text); continue }
+                var bare = problem
+                bare.mac = nil
+                let key = bare.text
+                if macs[key] == nil { order.append(key) }
+                macs[key, default: []].append(mac)
+            }
+            for key in order {
+                let list = macs[key]!
+                lines.append(list.count == 1 ? list[0] + ": " + key
+                             : "\(list.count) devices (\(list.prefix(3).joined(separator: ", "))\(list.count > 3 ? ", ..." : "")): " + key)
+            }
+            return lines
+        }
+
         var text: String {
             var parts: [String] = []
             if let line { parts.append("line \(line)") }
@@ -109,7 +131,7 @@ struct Failure: Error, CustomStringConvertible {
             return
         }
         if !message.isEmpty { FileHandle.standardError.write(Data(("provctl: " + message + "\n").utf8)) }
-        for problem in problems { FileHandle.standardError.write(Data(("  " + problem.text + "\n").utf8)) }
+        for line in Problem.grouped(problems) { FileHandle.standardError.write(Data(("  " + line + "\n").utf8)) }
     }
 }
 
