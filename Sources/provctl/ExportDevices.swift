@@ -23,6 +23,7 @@ struct ExportDevices: ParsableCommand {
     @Option(help: "Only devices of this group.", completion: .custom(Completion.groups)) var group: String?
     @Option(help: "Only devices of this model.", completion: .custom(Completion.models)) var model: String?
     @Flag(help: "Write keys and secret variable values instead of ***.") var showSecrets = false
+    @Flag(help: "Write the same rows as JSON (one object per device, its variables as an object) instead of CSV.") var json = false
 
     func run() throws {
         let opened = try store.open()
@@ -41,6 +42,7 @@ struct ExportDevices: ParsableCommand {
         let columns = names.sorted()
         var text = CSV.line(["mac", "serial", "model", "group", "enabled", "gzip", "encryption", "key", "digest"]
                             + columns.map { "var:" + $0 })
+        var items: [JSON] = []
         for (device, _) in devices {
             var key = "", digest = ""
             if case .aes256cbc(let secret, let kdf) = device.encryption {
@@ -51,7 +53,17 @@ struct ExportDevices: ParsableCommand {
             text += CSV.line([device.mac.hex, device.serial ?? "", device.model ?? "", device.group ?? "",
                               device.enabled ? "yes" : "no", device.gzip ? "yes" : "no", device.encryption.name, key, digest]
                              + columns.map { own[$0] ?? "" })
+            if json {
+                items.append(.object([
+                    ("mac", .string(device.mac.hex)), ("serial", .text(device.serial)), ("model", .text(device.model)),
+                    ("group", .text(device.group)), ("enabled", .bool(device.enabled)), ("gzip", .bool(device.gzip)),
+                    ("encryption", .string(device.encryption.name)), ("key", .text(key.isEmpty ? nil : key)),
+                    ("digest", .text(digest.isEmpty ? nil : digest)),
+                    ("variables", .object(own.keys.sorted().map { ($0, .string(own[$0]!)) })),
+                ]))
+            }
         }
+        if json { text = String(decoding: JSON.array(items).bytes, as: UTF8.self) }
         if let file {
             let old = umask(showSecrets ? 0o077 : 0o022)
             defer { umask(old) }

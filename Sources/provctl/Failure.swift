@@ -59,13 +59,9 @@ struct Failure: Error, CustomStringConvertible {
         var rule: String
 
         var json: JSON {
-            var pairs: [(String, JSON)] = []
-            if let line { pairs.append(("line", .int(line))) }
-            if let mac { pairs.append(("mac", .string(mac))) }
-            pairs.append(("field", .text(field)))
-            if let value { pairs.append(("value", .string(value))) }
-            pairs.append(("rule", .string(rule)))
-            return .object(pairs)
+            // Every key always present, null when it does not apply.
+            .object([("line", .number(line)), ("mac", .text(mac)), ("field", .text(field)), ("value", .text(value)),
+                     ("rule", .string(rule))])
         }
 
         /// The problems as lines, those of devices grouped by identical cause: "N devices (first MACs): rule",

@@ -22,6 +22,7 @@ struct Syslog: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Argument(help: "The log file (- for stdin).") var file: String
     @Flag(help: "Keep every message of a known device, not only resync messages.") var all = false
+    @OptionGroup var format: JSONOption
 
     func run() throws {
         let opened = try store.open()
@@ -84,6 +85,11 @@ struct Syslog: ParsableCommand {
         }
         if unrelated > 0 { summary += "; \(unrelated) not about resyncs" + (all ? "" : " (--all keeps them)") }
         if unreadable > 0 { summary += "; \(unreadable) without an rsyslog timestamp" }
-        print(summary)
+        let named = unknown.keys.filter { !$0.isEmpty }.sorted()
+        Output.emit(AnyResult(value: JSON.object([
+            ("lines", .int(total)), ("attached", .int(lines.count)), ("devices", .int(devicesSeen)), ("new", .int(added)),
+            ("unknown_device", .int(unknownCount)), ("unknown_macs", .array(named.map(JSON.string))),
+            ("not_resync", .int(unrelated)), ("unreadable", .int(unreadable)),
+        ]), text: summary), json: format.json)
     }
 }
