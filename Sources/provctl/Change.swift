@@ -310,7 +310,8 @@ struct DryRunResult: CommandResult {
             })),
             ("would_break", .array(breaking.map(\.json))),
         ]
-        if showDiff { pairs.append(("changed", .array(diffs.map { .object([("mac", .string($0.0.hex)), ("diff", .string($0.1))]) }))) }
+        // With --diff every device's diff; null without (the key is always there).
+        pairs.append(("changed", showDiff ? .array(diffs.map { .object([("mac", .string($0.0.hex)), ("diff", .string($0.1))]) }) : .null))
         return .object(pairs)
     }
 
