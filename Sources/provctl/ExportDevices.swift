@@ -9,7 +9,8 @@ struct ExportDevices: ParsableCommand {
         abstract: "Write the devices as CSV, in the format `provctl import` reads.",
         discussion: """
             Columns mac, serial, model, group, enabled, gzip, encryption, key, digest, then var:NAME for each \
-            device-scope {{variable}} (see provctl import --help). Keys and secret variables are written *** \
+            device-scope {{variable}} and set:NAME for each device-scope setting of the main profile (see \
+            provctl import --help); secret settings (passwords, --key/--pwd of rules) are *** unless --show-secrets. Keys and secret variables are written *** \
             unless --show-secrets; importing *** keeps the stored value. With --show-secrets the file restores \
             every device, its key and its variables into another database (a variable set to an empty value is \
             the one thing a var: cell cannot carry). Settings of the default, model and group scopes are not \
@@ -40,8 +41,17 @@ struct ExportDevices: ParsableCommand {
             names.insert(variable.name)
         }
         let columns = names.sorted()
+        // Device-scope settings of the main profile: set:NAME columns.
+        var deviceSettings: [String: [String: String]] = [:]
+        var settingNames: Set<String> = []
+        for setting in try opened.settings() where setting.partition.isEmpty {
+            guard case .device(let mac) = setting.scope, wanted.contains(mac.hex) else { continue }
+            deviceSettings[mac.hex, default: [:]][setting.name] = showSecrets ? setting.value : Secrets.mask(name: setting.name, value: setting.value) == setting.value ? setting.value : Secrets.mask
+            settingNames.insert(setting.name)
+        }
+        let settingColumns = settingNames.sorted()
         var text = CSV.line(["mac", "serial", "model", "group", "enabled", "gzip", "encryption", "key", "digest"]
-                            + columns.map { "var:" + $0 })
+                            + columns.map { "var:" + $0 } + settingColumns.map { "set:" + $0 })
         var items: [JSON] = []
         for (device, _) in devices {
             var key = "", digest = ""
@@ -52,7 +62,7 @@ struct ExportDevices: ParsableCommand {
             let own = variables[device.mac.hex] ?? [:]
             text += CSV.line([device.mac.hex, device.serial ?? "", device.model ?? "", device.group ?? "",
                               device.enabled ? "yes" : "no", device.gzip ? "yes" : "no", device.encryption.name, key, digest]
-                             + columns.map { own[$0] ?? "" })
+                             + columns.map { own[$0] ?? "" } + settingColumns.map { deviceSettings[device.mac.hex]?[$0] ?? "" })
             if json {
                 items.append(.object([
                     ("mac", .string(device.mac.hex)), ("serial", .text(device.serial)), ("model", .text(device.model)),
@@ -60,6 +70,7 @@ struct ExportDevices: ParsableCommand {
                     ("encryption", .string(device.encryption.name)), ("key", .text(key.isEmpty ? nil : key)),
                     ("digest", .text(digest.isEmpty ? nil : digest)),
                     ("variables", .object(own.keys.sorted().map { ($0, .string(own[$0]!)) })),
+                    ("settings", .object((deviceSettings[device.mac.hex] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
                 ]))
             }
         }

@@ -43,3 +43,42 @@ struct NameTypoTests {
         #expect(own.status == 0 && !own.stderr.contains("name one phone"), "\(own)")
     }
 }
+
+/// Issue 21, point 4: export → import reproduces every device, its own settings included.
+@Suite("export --show-secrets → import round-trips a device: its settings, variables and key")
+struct RoundTripTests {
+    @Test("device-scope settings travel as set:NAME columns; a masked export keeps what is stored; the profile is the same")
+    func roundTrip() throws {
+        let box = try Sandbox()
+        try box.ok("device", "add", "000e08abcdef", "--group", "sales", "--encrypt", "aes-256-cbc", "--key", "own-key-1")
+        try box.ok("set", "default", "Resync_Periodic=600")
+        try box.ok("set", "device:000e08abcdef", "Display_Name_1_=Front, \"desk\"", "Password_1_=pw-line-1",
+                   "Profile_Rule=[--key {{device.key}}] https://p.example.com/$MA.cfg")
+        try box.ok("var", "device:000e08abcdef", "ext=101")
+        let file = box.path("all.csv")
+        try box.ok("export", file, "--show-secrets")
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.contains("set:Display_Name_1_") && text.contains("pw-line-1"), "\(text)")
+        // Into a new database: the same device-scope settings, the same profile.
+        let other = try Sandbox()
+        try other.ok("set", "default", "Resync_Periodic=600")
+        try other.ok("import", file)
+        for arguments in [["settings", "device:000e08abcdef", "--json", "--show-secrets"], ["variables", "device:000e08abcdef", "--json"],
+                          ["render", "000e08abcdef"]] {
+            #expect(try other.ok(arguments: arguments).text == box.ok(arguments: arguments).text, "\(arguments)")
+        }
+        // A masked export imported back changes nothing (*** keeps the stored secret); an empty cell removes.
+        let masked = try box.ok("export").text
+        #expect(!masked.contains("pw-line-1") && !masked.contains("own-key-1"))
+        let before = try box.ok("render", "000e08abcdef").text
+        try box.ok("import", try box.write("masked.csv", masked))
+        #expect(try box.ok("render", "000e08abcdef").text == before)
+        try box.ok("import", try box.write("unset.csv", "mac,set:Display_Name_1_\n000e08abcdef,\n"))
+        #expect(!(try box.ok("render", "000e08abcdef").text.contains("Display_Name_1_")))
+        // The import is one change set; reverting it puts the setting back.
+        let set = try #require((try box.ok("history", "--json").json() as? [[String: Any]])?.first?["id"] as? Int)
+        try box.ok("revert", String(set))
+        #expect(try box.ok("render", "000e08abcdef").text == before)
+        #expect(try box.provctl("import", try box.write("bad.csv", "mac,set:Resync_Periodic\n000e08abcdef,soon\n")).status == 65)
+    }
+}
