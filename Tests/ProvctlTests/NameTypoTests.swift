@@ -21,6 +21,17 @@ struct NameTypoTests {
         #expect(try box.provctl("set", "group:SALES", "Resync_Periodic=600").status == 65)
     }
 
+    @Test("a phone the server refuses (a model typo: 403 model mismatch) is 'refused by server' in pending, with the reason")
+    func refusedByServer() throws {
+        let box = try Sandbox()
+        try box.ok("device", "add", "000e08abcdef", "--model", "CP-8861-3PCC")
+        #expect(try box.phone("/000e08abcdef.xml").status == 403, "the phone presents CP-8841-3PCC")
+        let pending = try box.provctl("pending", "--json")
+        let entry = try #require((try pending.json() as? [[String: Any]])?.first)
+        #expect(pending.status == 5 && entry["states"] as? [String] == ["refused by server"], "\(pending)")
+        #expect(entry["refusal"] as? String == "403 model mismatch")
+    }
+
     @Test("import-profile into a shared scope names the values that identify one phone and offers its device scope")
     func onePhoneIdentity() throws {
         let box = try Sandbox()

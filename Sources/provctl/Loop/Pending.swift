@@ -67,6 +67,8 @@ struct PendingScan {
             // (A profile request: a refused report POST is no reason the phone lacks its profile.)
             if let fetch = lastFetch[device.mac], fetch.status >= 400, fetch.at > (last?.at ?? 0),
                fetch.method == nil || fetch.method == "GET" || fetch.method == "HEAD", !(fetch.path ?? "").contains("/report/") {
+                // It called: not "never seen", but refused (a model typo gets 403 model mismatch).
+                entry.states.removeAll { $0 == "never seen" }
                 entry.states.append("refused by server")
                 entry.refusal = "\(fetch.status) \(fetch.reason)"
             }
