@@ -177,6 +177,24 @@ struct LoopTests {
         #expect(try box.journalSQL("SELECT count FROM seen") == "1")
     }
 
+    @Test("a device served its bootstrap profile (no certificate, no secrets) is 'bootstrap', not 'changed' forever")
+    func bootstrapIsNotChanged() throws {
+        let box = try box()
+        try box.ok("device", "edit", "000e08abcdef", "--bootstrap", "profile")
+        // profile-cgi as Apache runs it for a caller with no client certificate.
+        let anonymous = try run(cgiBinary, [], environment: [
+            "PROVISIONER_DB": box.db, "REQUEST_METHOD": "GET", "PATH_INFO": "/000e08abcdef.xml", "HTTPS": "on",
+            "REQUEST_URI": "/cgi-bin/profile/000e08abcdef.xml", "REMOTE_ADDR": "192.0.2.10",
+            "HTTP_USER_AGENT": "Cisco-CP-8841-3PCC/11.3.7 (000e08abcdef)", "PROVISIONER_NODE": "node-a"])
+        #expect(anonymous.text.hasPrefix("Content-Type") || anonymous.text.contains("200"), "\(anonymous)")
+        #expect(!anonymous.text.contains("s3cret-pw"), "no secret without proof")
+        let pending = try #require(try box.listed("pending", "--json").json() as? [[String: Any]])
+        #expect(pending.first?["states"] as? [String] == ["bootstrap"], "\(pending)")
+        // A certified fetch gets the whole profile: done.
+        try box.phone("/000e08abcdef.xml")
+        #expect(try box.provctl("pending", "--json").status == 0)
+    }
+
     @Test("syslog lines in both rsyslog formats attach to the fetch they follow; importing twice adds nothing")
     func syslog() throws {
         let box = try box()

@@ -7,7 +7,9 @@ import ProvisioningAdmin
 struct PendingDevice {
     var device: Device
     /// `changed` (its profile now differs from the last one served), `never seen`, `unknown` (it fetched, but the
-    /// fetch history no longer says what: pruned), `render error`, `refused by server` (its newest request was refused),
+    /// fetch history no longer says what: pruned), `render error`, `bootstrap` (it was served its current
+    /// bootstrap profile, without secrets: it has proved no identity yet), `refused by server` (its newest
+    /// request was refused),
     /// `failed on phone` (after its last fetch the phone logged a failed resync, or reported settings that
     /// differ), `report differs`, `stale`.
     var states: [String]
@@ -56,7 +58,15 @@ struct PendingScan {
                 entry.problem = provctlRenderProblem(error)
             }
             if let last {
-                if let current = entry.currentSHA256, last.sha256 != current { entry.states.append("changed") }
+                // A device served its bootstrap profile (no secrets, it proved nothing) has the current one when
+                // that matches: "bootstrap", which a push cannot change, not "changed" forever.
+                if let current = entry.currentSHA256, last.sha256 != current {
+                    if last.sha256 != nil, (try? loop.bootstrapSHA256(presented)) == last.sha256 {
+                        entry.states.append("bootstrap")
+                    } else {
+                        entry.states.append("changed")
+                    }
+                }
             } else if seen != nil {
                 entry.states.append("unknown")
             } else {
@@ -117,7 +127,8 @@ struct Pending: ParsableCommand {
             For every enabled device: the SHA-256 of the XML profile-cgi would send it now (rendered by the same \
             code) against that of the last profile it was served (the fetch history). Listed: `changed` (a \
             change since its last fetch), `never seen`, `unknown` (it fetched, but its history was pruned), \
-            `render error` (profile-cgi would answer 500), `refused by server` (its newest request was refused, \
+            `render error` (profile-cgi would answer 500), `bootstrap` (it has its current bootstrap profile, the one \
+            without secrets, and proved no identity yet: no push changes that), `refused by server` (its newest request was refused, \
             e.g. 403 model mismatch), `failed on phone` (after its last fetch the phone logged "Resync failed: \
             ERR" (provctl syslog) with no success since, or sent a report that differs; the phone's words are \
             shown), `report differs` (its last report disagrees with its settings: `provctl drift MAC`). With --stale also `stale`: no contact for longer than --stale-after, \
