@@ -7,7 +7,7 @@
  * below it), expand {{variables}}, escape like XMLText.appendEscaped, sort by name bytewise, and write the
  * same CGI headers and body. .gz uses the same zlib settings (level 9, windowBits 31, memLevel 8); .cfg uses
  * the same low-level AES / MD5 / SHA-256 calls and getrandom(2) as OpenSSLEnc.swift. The configuration database
- * is opened read-only (schema version 8). After the answer it logs one line on stderr and, as profile-cgi does
+ * is opened read-only (schema versions 7..10). After the answer it logs one line on stderr and, as profile-cgi does
  * (Journal.write), writes the journal beside the database (PROVISIONER_JOURNAL, default journal.db; created with
  * profile-cgi's schema when missing): in one transaction a `fetches` row (with the SHA-256 of the plaintext
  * profile) and, on a 200, the device's `seen` row; then the write-ahead log is checkpointed past 64 frames.
@@ -512,7 +512,7 @@ static int records_seen(void) {
     return !(record && strcmp(record, "0") == 0);
 }
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 10  /* 9 (settings.intent) and 10 (change sets): the reference reads neither; 7..10 are served */
 
 /* The configuration database, strictly read-only (serving never writes it). */
 static int open_database(const char *dbpath) {
@@ -551,7 +551,7 @@ static int answer(const char *dbpath, const request *rq, identity *id, device *d
     if (prepare_kept(STMT_VERSION, "PRAGMA user_version", &s) < 0) return -1;
     int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
     done(s);
-    if (version != SCHEMA_VERSION)
+    if (version < 7 || version > SCHEMA_VERSION)
         return SERVER_ERROR("database unavailable: schema version %d, this build needs %d", version, SCHEMA_VERSION);
 
     if (prepare_kept(STMT_DEVICE, "SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, "

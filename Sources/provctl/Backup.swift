@@ -34,7 +34,7 @@ struct Backup: ParsableCommand {
         let started = Date()
         let old = umask(0o077)
         defer { umask(old) }
-        try vacuum(opened.database, schema: "main", into: file)
+        try Self.vacuum(opened.database, schema: "main", into: file)
         var copied: [(String, JSON)] = [("database", .string(file))]
         let local = store.journals.local
         if !noJournal, FileManager.default.fileExists(atPath: local) {
@@ -44,7 +44,7 @@ struct Backup: ParsableCommand {
             } catch {
                 throw Failure(.runtime, "journal \(local): \(error)")
             }
-            try vacuum(source, schema: "main", into: journal)
+            try Self.vacuum(source, schema: "main", into: journal)
             copied.append(("journal", .string(journal)))
         } else {
             copied.append(("journal", .null))
@@ -57,7 +57,7 @@ struct Backup: ParsableCommand {
                                  fields: copied), json: format.json)
     }
 
-    func vacuum(_ database: SQLiteDatabase, schema: String, into path: String) throws {
+    static func vacuum(_ database: SQLiteDatabase, schema: String, into path: String) throws {
         let statement = try database.prepare("VACUUM \(schema) INTO ?1")
         try statement.bind(1, path)
         do {
@@ -87,7 +87,10 @@ struct Restore: ParsableCommand {
             FILE is a file provctl backup wrote (or any copy of a Provisioner database); an older schema is \
             upgraded on a temporary copy first. The live database is rewritten inside one transaction, so phones \
             served meanwhile get either the old or the restored configuration, never a mix. The journal (what \
-            phones did) is not touched. Asks for --yes. The restore itself is recorded in the history.
+            phones did) is not touched. Asks for --yes. First a safety backup of the database as it is goes \
+            beside it (NAME.before-restore-TIME.db, mode 0600; its path is printed). The history only grows: it \
+            is kept (the backup's history is taken over only by a database that has none), and the restore is a \
+            change set of its own, which provctl revert ID undoes like any other.
             Example: provctl restore /var/backups/provisioner/2026-12-01.db --yes
             """
     )
@@ -124,25 +127,51 @@ struct Restore: ParsableCommand {
         } catch {
             throw Failure(.refused, "\(file): not a Provisioner database (\(error))", field: "FILE")
         }
+        // A safety copy of what is about to be replaced, beside the database.
+        let stamp = timestamp(DeviceStore.now()).replacingOccurrences(of: ":", with: "")
+        let path = opened.database.path
+        let safety = (path.hasSuffix(".db") ? String(path.dropLast(3)) : path) + ".before-restore-\(stamp).db"
+        if FileManager.default.fileExists(atPath: safety) {
+            throw Failure(.conflict, "\(safety): exists (a restore in this second already); try again", field: "FILE")
+        }
+        do {
+            let old = umask(0o077)
+            defer { umask(old) }
+            try Backup.vacuum(opened.database, schema: "main", into: safety)
+        }
         let attach = try opened.database.prepare("ATTACH DATABASE ?1 AS restored")
         try attach.bind(1, scratch)
         try attach.step()
         defer { try? opened.database.execute("DETACH DATABASE restored") }
         var devices = 0
+        var adopted = false
+        var changeSet: Int?
         try opened.database.transaction {
+            // A database without history (a new node) takes over the backup's; any other keeps its own, which
+            // only grows, so no ID is ever reused.
+            let count = try opened.database.prepare("SELECT count(*) FROM main.audit")
+            if try count.step(), count.int(0) == 0 {
+                try opened.database.execute("""
+                    DELETE FROM main.changes; INSERT INTO main.changes SELECT * FROM restored.changes;
+                    INSERT INTO main.audit SELECT * FROM restored.audit;
+                    """)
+                adopted = true
+            }
+            // The undo triggers record every row replaced: the restore's entry owns them, so it can be reverted.
+            try opened.startUndoRange()
+            opened.startChangeSet()
             for table in ["devices", "settings", "variables"] {
                 try opened.database.execute("DELETE FROM main.\(table); INSERT INTO main.\(table) SELECT * FROM restored.\(table)")
             }
-            // The history and undo log are the backup's: what the deletes and inserts above logged is dropped.
-            try opened.database.execute("""
-                DELETE FROM main.changes; INSERT INTO main.changes SELECT * FROM restored.changes;
-                DELETE FROM main.audit; INSERT INTO main.audit SELECT * FROM restored.audit;
-                """)
             devices = try opened.deviceCount()
-            try opened.audit(who: currentUser(), action: "restore", target: nil, old: nil, new: "from \(file): \(devices) device(s)",
-                             now: DeviceStore.now())
+            _ = try opened.audit(who: currentUser(), action: "restore", target: nil, old: "saved as \(safety)",
+                                 new: "from \(file): \(devices) device(s)", now: DeviceStore.now())
+            changeSet = opened.changeSet
         }
-        Output.emit(ChangeResult(action: "restore", message: "restored \(devices) device(s) from \(file)", count: devices,
-                                 fields: [("file", .string(file))]), json: format.json)
+        Output.emit(ChangeResult(action: "restore", message: "restored \(devices) device(s) from \(file) (change set #\(changeSet ?? 0); "
+                                 + "the previous configuration is saved as \(safety); provctl revert \(changeSet ?? 0) undoes the restore)",
+                                 count: devices,
+                                 fields: [("file", .string(file)), ("safety_backup", .string(safety)), ("change_set", .number(changeSet)),
+                                          ("history_adopted", .bool(adopted))]), json: format.json)
     }
 }

@@ -11,6 +11,8 @@ struct DryRunOption: ParsableArguments {
     var diff = false
     @Flag(help: "Write even when devices that render today would no longer render (their phones would get 500).")
     var force = false
+    @Flag(help: "Accept a new model or group name though it differs from a known one only by case, or is one step from a Cisco product.")
+    var newName = false
 }
 
 /// The devices a change can alter: every device, or some.
@@ -37,6 +39,8 @@ final class AuditRecorder {
     let who = currentUser()
     let now = DeviceStore.now()
     private(set) var ids: [Int] = []
+    /// The change set the entries joined (the first entry's id), nil before any.
+    var changeSet: Int? { store.changeSet }
 
     init(store: DeviceStore) { self.store = store }
 
@@ -84,6 +88,8 @@ struct ChangeRunner {
         // Rows written outside provctl (sqlite3, a generator) belong to no entry: the entries this change writes
         // undo only what it wrote.
         try store.startUndoRange()
+        // One command, one change set: its entries share one ID (history, revert).
+        store.startChangeSet()
         let reachedBefore = try reach()
         if dryRun {
             // One renderer per side: each reads the shared default/model/group rows once, and none is reused
@@ -98,6 +104,7 @@ struct ChangeRunner {
         try refuseBreakage(reached: reachedBefore.union(try reach()))
         try store.database.execute("COMMIT")
         committed = true
+        ChangeResult.changeSet = store.changeSet
         return recorder.ids
     }
 
@@ -139,6 +146,8 @@ struct ChangeRunner {
     struct View {
         var fields: [(name: String, exact: String, shown: String)]
         var parameters: [String: (exact: String, shown: String, ua: String?)]
+        /// Per parameter whose value holds {{variables}}: its template, masked (a templated change is one group).
+        var templates: [String: String] = [:]
         var problem: String?
         /// What a full diff shows: the fields line and the profile, masked.
         var shownText: [UInt8]
@@ -187,6 +196,9 @@ struct ChangeRunner {
                 let form = masked[index].value.isEmpty ? "(\(intentWord(masked[index].intent)))" : nil
                 view.parameters[masked[index].name] = (masked[index].value + (form.map { "\u{0}" + $0 } ?? ""), form ?? shown,
                                                        masked[index].access?.rawValue)
+                if ParameterRules.holdsVariables(masked[index].template) {
+                    view.templates[masked[index].name] = output.shown(name: masked[index].name, value: masked[index].template)
+                }
                 masked[index].value = shown
             }
             view.shownText += FlatProfile.render(masked)
@@ -207,12 +219,25 @@ struct ChangeRunner {
         for (a, b) in zip(old.fields, new.fields) where a.exact != b.exact {
             out.append((a.name, a.shown, a.shown == b.shown ? b.shown + " (secret changed)" : b.shown))
         }
+        // A device that would no longer render: that is the change (its cause groups the devices), not every
+        // parameter going to (unset).
+        if new.problem != nil && new.parameters.isEmpty {
+            out.append(("renders", old.problem.map { "no: " + $0 } ?? "yes", "no: " + new.problem!))
+            return out
+        }
         for name in Set(old.parameters.keys).union(new.parameters.keys).sorted() {
             let a = old.parameters[name], b = new.parameters[name]
             guard a?.exact != b?.exact || a?.ua != b?.ua else { continue }
             func shown(_ p: (exact: String, shown: String, ua: String?)?) -> String {
                 guard let p else { return "(unset)" }
                 return p.shown + (p.ua.map { " [ua=\($0)]" } ?? "")
+            }
+            // A templated value that changes its template is shown as the template, so that every device it
+            // reaches is one group (--diff shows each device's values).
+            let ta = old.templates[name], tb = new.templates[name]
+            if ta != tb, ta != nil || tb != nil {
+                out.append((name, ta ?? shown(a), (tb ?? shown(b)) + (tb == nil ? "" : " (per device)")))
+                continue
             }
             var newText = shown(b)
             if shown(a) == newText { newText += " (secret changed)" }
@@ -288,7 +313,8 @@ struct DryRunResult: CommandResult {
             })),
             ("would_break", .array(breaking.map(\.json))),
         ]
-        if showDiff { pairs.append(("changed", .array(diffs.map { .object([("mac", .string($0.0.hex)), ("diff", .string($0.1))]) }))) }
+        // With --diff every device's diff; null without (the key is always there).
+        pairs.append(("changed", showDiff ? .array(diffs.map { .object([("mac", .string($0.0.hex)), ("diff", .string($0.1))]) }) : .null))
         return .object(pairs)
     }
 
@@ -306,7 +332,7 @@ struct DryRunResult: CommandResult {
             }
         }
         if !breaking.isEmpty {
-            out += "would no longer render (their phones would get 500):\n" + breaking.map { "  " + $0.text + "\n" }.joined()
+            out += "would no longer render (their phones would get 500):\n" + Failure.Problem.grouped(breaking).map { "  " + $0 + "\n" }.joined()
         }
         out += "dry run: \(changed) of \(checked) reached device(s) would change; nothing written"
         return out

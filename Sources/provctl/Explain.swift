@@ -82,8 +82,14 @@ struct Explain: ParsableCommand {
         let rows = layers.variables.filter { $0.name == variable }.sorted { $0.scope.rank < $1.scope.rank }
         let shown = { (value: String) in output.shown(variable: variable, value: value, secretNames: secretNames) }
         if ResolvedSettings.builtInNames.contains(variable) {
-            let values = ["mac": device.mac.hex, "mac_upper": device.mac.upper, "mac_colon": device.mac.colon,
+            var values = ["mac": device.mac.hex, "mac_upper": device.mac.upper, "mac_colon": device.mac.colon,
                           "serial": device.serial ?? "", "model": device.model ?? "", "group": device.group ?? ""]
+            // The device's own key: masked unless --show-secrets.
+            switch device.encryption {
+            case .aes256cbc(let key, let digest): values["device.key"] = output.shown(key: key); values["device.kdf"] = digest.rawValue
+            case .aes128gcm(let material): values["device.key"] = output.shown(key: material.ikm)
+            case .none: break
+            }
             if output.json {
                 try printJSON(["mac": device.mac.hex, "name": variable, "scope": "server", "value": values[variable] ?? ""])
             } else {

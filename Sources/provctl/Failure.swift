@@ -18,13 +18,15 @@ struct Failure: Error, CustomStringConvertible {
         case notFound = 3
         /// The MAC is already a device, or the target is taken.
         case conflict = 4
-        /// `provctl check` found problems.
+        /// Done, with findings: `check` found problems, `pending` lists devices, `drift` found differences.
         case problems = 5
         /// The change would leave devices that render today unable to render (a phone would get 500); nothing was
         /// written (`--force` writes anyway). A `--dry-run` that finds such devices exits with it too.
         case breaks = 6
         /// `provctl resync`: at least one phone did not accept the push.
         case pushFailed = 7
+        /// Done, with rows skipped: `import --skip-invalid` left bad rows out (the good ones were written).
+        case rowsSkipped = 8
         /// A malformed or missing argument, an unknown subcommand or option; a bulk removal without `--yes`.
         case usage = 64
         /// A value breaks a rule; a CSV or profile file is malformed. Nothing was written.
@@ -41,6 +43,7 @@ struct Failure: Error, CustomStringConvertible {
             case .problems: "problems"
             case .breaks: "breaks"
             case .pushFailed: "push_failed"
+            case .rowsSkipped: "rows_skipped"
             case .usage: "usage"
             case .refused: "refused"
             }
@@ -56,13 +59,31 @@ struct Failure: Error, CustomStringConvertible {
         var rule: String
 
         var json: JSON {
-            var pairs: [(String, JSON)] = []
-            if let line { pairs.append(("line", .int(line))) }
-            if let mac { pairs.append(("mac", .string(mac))) }
-            pairs.append(("field", .text(field)))
-            if let value { pairs.append(("value", .string(value))) }
-            pairs.append(("rule", .string(rule)))
-            return .object(pairs)
+            // Every key always present, null when it does not apply.
+            .object([("line", .number(line)), ("mac", .text(mac)), ("field", .text(field)), ("value", .text(value)),
+                     ("rule", .string(rule))])
+        }
+
+        /// The problems as lines, those of devices grouped by identical cause: "N devices (first MACs): rule",
+        /// so that 2,000 devices failing for one reason are one line (JSON keeps every problem).
+        static func grouped(_ problems: [Problem]) -> [String] {
+            var order: [String] = []
+            var macs: [String: [String]] = [:]
+            var lines: [String] = []
+            for problem in problems {
+                guard let mac = problem.mac, problem.line == nil else { lines.append(problem.text); continue }
+                var bare = problem
+                bare.mac = nil
+                let key = bare.text
+                if macs[key] == nil { order.append(key) }
+                macs[key, default: []].append(mac)
+            }
+            for key in order {
+                let list = macs[key]!
+                lines.append(list.count == 1 ? list[0] + ": " + key
+                             : "\(list.count) devices (\(list.prefix(3).joined(separator: ", "))\(list.count > 3 ? ", ..." : "")): " + key)
+            }
+            return lines
         }
 
         var text: String {
@@ -106,7 +127,7 @@ struct Failure: Error, CustomStringConvertible {
             return
         }
         if !message.isEmpty { FileHandle.standardError.write(Data(("provctl: " + TextEscaper.visible(message) + "\n").utf8)) }
-        for problem in problems { FileHandle.standardError.write(Data(("  " + TextEscaper.visible(problem.text) + "\n").utf8)) }
+        for line in Problem.grouped(problems) { FileHandle.standardError.write(Data(("  " + TextEscaper.visible(line) + "\n").utf8)) }
     }
 }
 

@@ -10,8 +10,12 @@ struct History: ParsableCommand {
             With a MAC: the changes to that device and its device scope. --scope: the changes to a scope's \
             settings and variables; --user: one person's changes (who is $SUDO_USER, else $USER); --since and \
             --until: a time span (2026-12-01, 2026-12-01T14:30, 2026-12-01T14:30:00Z (UTC), Unix seconds, or \
-            30m, 2h, 7d ago). The ID is what provctl revert takes; UNDO says whether the entry can be reverted.
-            Example: provctl history --scope group:sales --since 2d --user alice
+            30m, 2h, 7d ago). Each line is one change set: everything one command wrote (an import of 2,000 \
+            rows is one line, ENTRIES 2000). Its ID is what provctl revert takes, undoing the whole set; UNDO says \
+            whether it can be reverted. --set ID lists the entries of one set. IDs are never reused: a restore \
+            is a set of its own and keeps the history before it.
+            Examples: provctl history --scope group:sales --since 2d --user alice
+                      provctl history --set 1284
             """
     )
 
@@ -23,7 +27,8 @@ struct History: ParsableCommand {
     @Option(help: "Only changes by this user.") var user: String?
     @Option(help: "Only changes at or after this time.") var since: String?
     @Option(help: "Only changes before this time.") var until: String?
-    @Option(help: "At most this many entries, newest first.") var limit = 100
+    @Option(help: "At most this many change sets (with --set: entries), newest first.") var limit = 100
+    @Option(name: .customLong("set"), help: ArgumentHelp("List the entries of this change set.", valueName: "ID")) var changeSet: Int?
 
     func validate() throws {
         if let mac { _ = try parseMAC(mac) }
@@ -35,20 +40,54 @@ struct History: ParsableCommand {
 
     func run() throws {
         let opened = try store.open()
-        let filter = AuditFilter(mac: try mac.map { try parseMAC($0) }, scope: try scope.map(parseScope), who: user,
+        var filter = AuditFilter(mac: try mac.map { try parseMAC($0) }, scope: try scope.map(parseScope), who: user,
                                  since: try since.map { try parseTime($0, field: "--since") },
                                  until: try until.map { try parseTime($0, field: "--until") }, limit: limit)
-        let entries = try opened.auditEntries(filter)
-        var table = Table("ID", "AT", "WHO", "ACTION", "TARGET", "UNDO", "CHANGE")
-        for entry in entries {
-            table.append([String(entry.id), timestamp(entry.at), entry.who, entry.action, entry.target,
-                          entry.revertible ? "yes" : "-", "\(entry.oldValue ?? "-") -> \(entry.newValue ?? "-")"])
+        if let changeSet {
+            filter.changeSet = changeSet
+            let entries = try opened.auditEntries(filter)
+            if entries.isEmpty { throw Failure(.notFound, "--set: no change set #\(changeSet)", field: "--set", rule: "an ID provctl history prints") }
+            var table = Table("ENTRY", "AT", "WHO", "ACTION", "TARGET", "UNDO", "CHANGE")
+            for entry in entries {
+                table.append([String(entry.id), timestamp(entry.at), entry.who, entry.action, entry.target,
+                              entry.revertible ? "yes" : "-", "\(entry.oldValue ?? "-") -> \(entry.newValue ?? "-")"])
+            }
+            Output.emit(ListResult(table: table, items: entries.map { entry in
+                .object([("id", .int(entry.id)), ("change_set", .int(changeSet)), ("at", .string(timestamp(entry.at))),
+                         ("who", .string(entry.who)), ("action", .string(entry.action)), ("target", .text(entry.target)),
+                         ("old", .text(entry.oldValue)), ("new", .text(entry.newValue)), ("revertible", .bool(entry.revertible))])
+            }), json: format.json)
+            return
         }
-        Output.emit(ListResult(table: table, items: entries.map { entry in
-            .object([("id", .int(entry.id)), ("at", .string(timestamp(entry.at))), ("who", .string(entry.who)),
-                     ("action", .string(entry.action)), ("target", .text(entry.target)), ("old", .text(entry.oldValue)),
-                     ("new", .text(entry.newValue)), ("revertible", .bool(entry.revertible))])
+        let sets = try opened.changeSets(filter)
+        var table = Table("ID", "AT", "WHO", "ACTION", "TARGET", "UNDO", "ENTRIES", "CHANGE")
+        for set in sets {
+            table.append([String(set.id), timestamp(set.at), set.who, Self.action(set), Self.target(set),
+                          set.revertible ? "yes" : "-", String(set.entries), Self.change(set)])
+        }
+        Output.emit(ListResult(table: table, items: sets.map { set in
+            .object([("id", .int(set.id)), ("at", .string(timestamp(set.at))), ("who", .string(set.who)),
+                     ("action", .string(Self.action(set))), ("target", .text(set.targets > 1 ? nil : set.target)), ("targets", .int(set.targets)),
+                     ("old", .text(set.oldValue)), ("new", .text(set.newValue)), ("revertible", .bool(set.revertible)),
+                     ("entries", .int(set.entries)), ("actions", .array(set.actions.map(JSON.string)))])
         }), json: format.json)
+    }
+
+    /// A set's action: its only one, else the word its actions share (`import` for `import add` and `import
+    /// edit`), else them all.
+    static func action(_ set: ChangeSetSummary) -> String {
+        if set.actions.count == 1 { return set.actions[0] }
+        let first = set.actions.map { $0.split(separator: " ").first.map(String.init) ?? $0 }
+        return Set(first).count == 1 ? first[0] : set.actions.joined(separator: ", ")
+    }
+
+    static func target(_ set: ChangeSetSummary) -> String? {
+        set.targets > 1 ? "\(set.targets) targets" : set.target
+    }
+
+    static func change(_ set: ChangeSetSummary) -> String {
+        if set.entries == 1 { return "\(set.oldValue ?? "-") -> \(set.newValue ?? "-")" }
+        return "\(set.entries) entries (provctl history --set \(set.id))"
     }
 }
 

@@ -20,6 +20,8 @@ struct ImportDevices: ParsableCommand {
                            empty keeps the stored key
               digest       the key derivation digest, md5 or sha256 (kdf is accepted too); empty: sha256
               var:NAME     the device's {{NAME}}; an empty cell removes it; *** keeps the stored value
+              set:NAME     the device-scope setting NAME (main profile); an empty cell removes it; *** keeps the
+                           stored value (what provctl export writes)
               variables    all the device's {{variables}} at once: name=value;name=value, \\; for a ; and \\\\ \
             for a \\ inside a value; it replaces them (an empty cell removes them); not with var: columns
             A new MAC is added; a known one has the columns present updated and keeps the rest. A claim of an \
@@ -74,6 +76,8 @@ struct ImportDevices: ParsableCommand {
         var variables: [(name: String, value: String)]?
         /// `var:NAME` cells: a value sets, nil removes.
         var variableCells: [(name: String, value: String?)] = []
+        /// `set:NAME` cells: the device-scope setting (main partition); a value sets, nil removes.
+        var settingCells: [(name: String, value: String?)] = []
     }
 
     func run() throws {
@@ -112,6 +116,12 @@ struct ImportDevices: ParsableCommand {
             ("added", .int(counts.added)), ("changed", .int(counts.changed)), ("unchanged", .int(counts.unchanged)),
             ("skipped", .array(skipped.map(\.json))), ("history_entries", .int(ids.count)),
         ]), json: output.json)
+        if !skipped.isEmpty {
+            // Done, with rows skipped: the result above is the whole answer.
+            var failure = Failure(.rowsSkipped, "")
+            failure.reported = true
+            throw failure
+        }
     }
 
     func refusal(_ problems: [Failure.Problem]) -> Failure {
@@ -132,9 +142,21 @@ struct ImportDevices: ParsableCommand {
         }
         var positions: [String: Int] = [:]
         var variableColumns: [(name: String, position: Int)] = []
+        var settingColumns: [(name: String, position: Int)] = []
         for (index, name) in header.fields.enumerated() {
             var column = name.trimmingSpacesAndTabs.lowercased()
             if column == "kdf" { column = "digest" }
+            if column.hasPrefix("set:") {
+                let parameter = String(name.trimmingSpacesAndTabs.dropFirst(4))
+                guard XMLText.isValidName(parameter) else {
+                    throw Failure(.refused, "line \(header.line): column \"\(name)\": not a parameter name", field: name, rule: "set:NAME names a parameter")
+                }
+                guard !settingColumns.contains(where: { $0.name == parameter }) else {
+                    throw Failure(.refused, "line \(header.line): column \(name) given twice", field: name, rule: "each column once")
+                }
+                settingColumns.append((parameter, index))
+                continue
+            }
             if column.hasPrefix("var:") {
                 let variable = String(name.trimmingSpacesAndTabs.dropFirst(4))
                 do {
@@ -152,7 +174,7 @@ struct ImportDevices: ParsableCommand {
                 var message = "line \(header.line): unknown column \"\(name)\""
                 if let close = DeviceFieldRules.suggestion(for: column, among: columns) { message += " (did you mean \(close)?)" }
                 if name.contains(";") || name.contains("\t") { message += "; is the delimiter right? (--delimiter)" }
-                throw Failure(.refused, message + "; columns are " + columns.joined(separator: ", ") + ", var:NAME",
+                throw Failure(.refused, message + "; columns are " + columns.joined(separator: ", ") + ", var:NAME, set:NAME",
                               field: name, rule: "a known column")
             }
             guard positions[column] == nil else {
@@ -266,6 +288,21 @@ struct ImportDevices: ParsableCommand {
                     problem("var:" + name, error.rule)
                 }
             }
+            for (name, position) in settingColumns {
+                let value = record.fields[position]
+                if value.isEmpty {
+                    row.settingCells.append((name, nil))
+                } else if value == Secrets.mask {
+                    row.settingCells.append((name, value))  // kept: checked against what is stored when applied
+                } else {
+                    do {
+                        _ = try ParameterRules.check(name: name, value: value)
+                        row.settingCells.append((name, value))
+                    } catch {
+                        problem("set:" + name, error.rule)
+                    }
+                }
+            }
             if !bad { rows.append(row) }
         }
         return (rows, problems)
@@ -283,8 +320,8 @@ struct ImportDevices: ParsableCommand {
         let deleteVariables = try database.prepare("DELETE FROM variables WHERE scope = 'device' AND target = ?1")
         let insertVariable = try database.prepare("INSERT INTO variables (scope, target, name, value) VALUES ('device', ?1, ?2, ?3)")
         let auditRow = try database.prepare("""
-            INSERT INTO audit (at, who, action, target, old_value, new_value, first_change, last_change)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            INSERT INTO audit (at, who, action, target, old_value, new_value, first_change, last_change, change_set)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """)
         // The undo rows of each device are written here, in the order the triggers would write them (the device,
         // its variables deleted, its variables inserted), and without them: a trigger costs a program and a
@@ -367,13 +404,35 @@ struct ImportDevices: ParsableCommand {
                     && zip(wanted, oldVariables).allSatisfy { $0.name == $1.name && $0.value == $1.value }
                 if !same { newVariables = wanted }
             }
+            // set:NAME cells against the device-scope settings stored (main partition).
+            var settingChanges: [(name: String, old: Setting?, new: String?)] = []
+            for (name, value) in row.settingCells {
+                let stored = old == nil ? nil : try store.setting(scope: .device(row.mac), name: name)
+                if value == Secrets.mask {
+                    if stored == nil {
+                        rowProblems.append(Failure.Problem(line: row.line, field: "set:" + name,
+                            rule: "\(name) is *** (a masked export) and has no stored value to keep; export with --show-secrets"))
+                    }
+                    continue
+                }
+                if stored?.value != value { settingChanges.append((name, stored, value)) }
+            }
             if !rowProblems.isEmpty {
                 problems += rowProblems
                 continue
             }
-            if let old, old == device, newVariables == nil {
+            if let old, old == device, newVariables == nil, settingChanges.isEmpty {
                 counts.unchanged += 1
                 continue
+            }
+            // Settings first: their undo rows (the triggers on settings stay) come before the device's, inside
+            // this row's range.
+            for change in settingChanges {
+                if let value = change.new {
+                    try store.set(Setting(scope: .device(row.mac), name: change.name, value: value, access: change.old?.access))
+                } else {
+                    try store.removeSetting(scope: .device(row.mac), name: change.name)
+                }
             }
             let statement = old == nil ? insert : update
             let oldImage = old == nil ? nil : try image(deviceImage, mac).first
@@ -408,6 +467,11 @@ struct ImportDevices: ParsableCommand {
             }
             var oldText = old.map { describe($0) }
             var newText = describe(device)
+            if !settingChanges.isEmpty {
+                func shown(_ name: String, _ value: String?) -> String { value.map { name + "=" + Secrets.mask(name: name, value: $0) } ?? name + " unset" }
+                oldText = (oldText ?? "") + " settings: " + settingChanges.map { shown($0.name, $0.old?.value) }.joined(separator: ", ")
+                newText += " settings: " + settingChanges.map { shown($0.name, $0.new) }.joined(separator: ", ")
+            }
             if let newVariables {
                 oldText = (oldText ?? "") + " variables=" + shownVariables(oldVariables)
                 newText += " variables=" + shownVariables(newVariables)
@@ -422,9 +486,12 @@ struct ImportDevices: ParsableCommand {
             auditRow.reset()
             try auditRow.bind([.integer(audit.now), .text(audit.who), .text(old == nil ? "import add" : "import edit"),
                                .text(mac), oldText.map { .text($0) } ?? .null, .text(newText),
-                               last > mark ? .integer(mark + 1) : .null, last > mark ? .integer(last) : .null])
+                               last > mark ? .integer(mark + 1) : .null, last > mark ? .integer(last) : .null,
+                               store.changeSet.map { .integer($0) } ?? .null])
             try auditRow.step()
             mark = last
+            // The whole import is one change set: the first row's entry opens it (one UPDATE), the others join it.
+            if store.changeSet == nil { try store.joinChangeSet(entry: database.lastInsertRowID) }
             audit.note(database.lastInsertRowID)
         }
         if progress { progressLine("") }

@@ -52,6 +52,7 @@ struct ImportProfile: ParsableCommand {
         if strict && !checked.warnings.isEmpty {
             throw Failure(.refused, "refused: \(file): --strict and \(checked.warnings.count) warning(s) above; nothing written")
         }
+        if case .device = scope {} else { Self.warnAboutOnePhone(checked.settings.map { ($0.name, $0.value) }, scope: scope) }
         let opened = try store.open()
         try checkTargetScope(scope, in: opened)
         var changed = 0
@@ -68,6 +69,31 @@ struct ImportProfile: ParsableCommand {
                                  + (checked.warnings.isEmpty ? "" : ", \(checked.warnings.count) warning(s)"), count: changed,
                                  fields: [("scope", .string(scope.description)), ("parameters", .int(checked.settings.count)),
                                           ("history", .array(ids.map(JSON.int)))]), json: output.json)
+    }
+}
+
+extension ImportProfile {
+    /// One phone's identity in a shared scope: its line credentials (`User_ID_N_`, `Auth_ID_N_`, `Password_N_`),
+    /// its `Station_Name`, or a value naming a MAC (any spelling) would reach every device of the scope. Warned
+    /// about (never printed: a password is named, not shown), with the device scope offered.
+    static func warnAboutOnePhone(_ settings: [(name: String, value: String)], scope: Scope) {
+        var named: [String] = []
+        var macs: Set<String> = []
+        for (name, value) in settings where !value.trimmingCharacters(in: .whitespaces).isEmpty {
+            let perLine = ["User_ID_", "Auth_ID_", "Password_"].contains { name.hasPrefix($0) }
+            var mac: MACAddress?
+            for word in value.split(whereSeparator: { !($0.isHexDigit || $0 == ":" || $0 == "-" || $0 == ".") }) {
+                if word.count >= 12, let found = MACAddress(String(word)) { mac = found; break }
+            }
+            if perLine || name == "Station_Name" || mac != nil {
+                named.append(name)
+                if let mac { macs.insert(mac.hex) }
+            }
+        }
+        guard !named.isEmpty else { return }
+        let target = macs.count == 1 ? "device:\(macs.first!)" : "device:MAC"
+        warn("provctl: warning: \(named.count) value(s) name one phone (\(named.prefix(6).joined(separator: ", "))\(named.count > 6 ? ", ..." : "")): "
+             + "at \(scope) they reach every device there; a phone's identity belongs to its device scope (--scope \(target))")
     }
 }
 

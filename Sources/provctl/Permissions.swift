@@ -35,12 +35,17 @@ struct WebUser {
 
     /// The first folder above `path` the user cannot search, if any.
     func blockedFolder(above path: String) -> String? {
-        var folder = FilePath.directory(of: path)
+        // A relative path (`--db s.db`) is walked from the working directory: the directory of "s.db" is ".",
+        // whose directory is "." again, and the walk never reached "/" (it grew its chain until allocation
+        // failed, issue 21).
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var folder = FilePath.directory(of: absolute)
         var chain: [String] = []
         while true {
             chain.append(folder)
-            if folder == "/" || folder.isEmpty { break }
-            folder = FilePath.directory(of: folder)
+            let parent = FilePath.directory(of: folder)
+            if folder == "/" || folder.isEmpty || parent == folder { break }
+            folder = parent
         }
         for folder in chain.reversed() where may(1, folder) == false { return folder }
         return nil

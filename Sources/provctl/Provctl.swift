@@ -33,9 +33,10 @@ struct Provctl: ParsableCommand {
               2   would_change: --dry-run, at least one profile would change (nothing was written)
               3   not_found: no such device, claim, setting, variable or history entry
               4   conflict: the MAC is already a device, a replacement MAC is taken, a row to revert changed since
-              5   problems: check found problems
+              5   problems: done, with findings (check found problems, pending listed devices, drift found differences)
               6   breaks: devices that render today would no longer render; nothing written (--dry-run too)
-              7   push_failed: resync, at least one phone did not accept the push
+              7   push_failed: resync, at least one phone pushed did not accept (skipped ones do not count)
+              8   rows_skipped: done, with rows skipped (import --skip-invalid left bad rows out)
               64  usage: unknown subcommand or option, malformed argument; removing several devices without --yes
               65  refused: a value breaks a rule, a CSV row or profile file is malformed; nothing written
 

@@ -52,7 +52,6 @@ struct Render: ParsableCommand {
             _ = try parseMAC(mac)
             if out != nil { throw ValidationError("--out: only with --all") }
             if fileGroup != nil { throw ValidationError("--file-group: only with --all") }
-            if format.json { throw ValidationError("--json: only with --all (render MAC prints the profile itself)") }
         }
     }
 
@@ -84,6 +83,16 @@ struct Render: ParsableCommand {
                 body = try AES128GCM.decrypt(body, ikm: ikm)
             }
             if Gzip.isGzip(body) { body = try Gzip.decompress(body) }
+        }
+        if format.json {
+            // The profile as served: text when it is UTF-8 (XML, --plain), else base64 (gz, cfg).
+            let text = String(validating: body, as: UTF8.self)
+            Output.emit(AnyResult(value: JSON.object([
+                ("mac", .string(mac.hex)), ("form", .string(form.rawValue)), ("partition", .text(part.name.isEmpty ? nil : part.name)),
+                ("plain", .bool(plain)), ("bytes", .int(body.count)), ("sha256", .string(Digest.sha256Hex(body))),
+                ("profile", .text(text)), ("profile_base64", .text(text == nil ? Data(body).base64EncodedString() : nil)),
+            ])), json: true)
+            return
         }
         FileHandle.standardOutput.write(Data(body))
     }

@@ -106,10 +106,15 @@ struct ChangeResult: CommandResult {
     /// How many things the command changed (rows, devices), as its message counts them.
     var count: Int
     var fields: [(String, JSON)] = []
+    /// The change set the command wrote (`ChangeRunner`), what `provctl revert` takes; nil when it wrote none.
+    nonisolated(unsafe) static var changeSet: Int?
 
     var json: JSON {
-        .object([("ok", .bool(true)), ("action", .string(action)), ("count", .int(count)), ("message", .string(message))]
-                + fields)
+        var pairs: [(String, JSON)] = [("ok", .bool(true)), ("action", .string(action)), ("count", .int(count)),
+                                       ("message", .string(message))] + fields
+        if !pairs.contains(where: { $0.0 == "change_set" }) { pairs.append(("change_set", .number(Self.changeSet))) }
+        if !pairs.contains(where: { $0.0 == "warnings" }) { pairs.append(("warnings", .array(Output.warnings.map(JSON.string)))) }
+        return .object(pairs)
     }
     var text: String { message }
 }
@@ -125,8 +130,8 @@ struct ListResult: CommandResult {
 /// Any value the older listing commands build as dictionaries.
 struct AnyResult: CommandResult {
     var value: Any
+    var text: String = ""
     var json: JSON { JSON(any: value) }
-    var text: String { "" }
 }
 
 /// A failure as JSON: `{"error": {"code": "refused", "status": 65, "message": ..., "field": ..., "rule": ...}}`.
@@ -138,8 +143,8 @@ struct ErrorResult: CommandResult {
             ("code", .string(failure.kind.name)), ("status", .int(Int(failure.kind.rawValue))),
             ("message", .string(failure.message)), ("field", .text(failure.field)), ("rule", .text(failure.rule)),
         ]
-        if !failure.problems.isEmpty { pairs.append(("problems", .array(failure.problems.map(\.json)))) }
-        if !Output.warnings.isEmpty { pairs.append(("warnings", .array(Output.warnings.map(JSON.string)))) }
+        pairs.append(("problems", .array(failure.problems.map(\.json))))
+        pairs.append(("warnings", .array(Output.warnings.map(JSON.string))))
         return .object([("error", .object(pairs))])
     }
 

@@ -6,10 +6,12 @@ struct Revert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Undo a change from the history, or every change since a time; the undo is recorded too.",
         discussion: """
-            ID is the ID provctl history shows. Each row the entry changed is put back as it was before, provided \
+            ID is the change set ID provctl history shows (everything one command wrote: an import is one). Each \
+            row the set changed is put back as it was before, provided \
             it is still as the entry left it; if a later change touched it, the revert is refused (exit 4) naming \
             the row: revert the later entry first, or --force. --since TIME reverts every entry at or after TIME, \
-            newest first, in one transaction. The revert is an entry of its own, so it can be reverted in turn. \
+            newest first, in one transaction. A restore is a change set too: reverting it puts back what the \
+            database held before. The revert is an entry of its own, so it can be reverted in turn. \
             Like every change it is refused when a device would no longer render, and --dry-run shows it first.
             Examples: provctl revert 1284 --dry-run
                       provctl revert --since 2026-12-02T14:00
@@ -19,7 +21,7 @@ struct Revert: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var change: DryRunOption
-    @Argument(help: "The history entry to undo.") var id: Int?
+    @Argument(help: "The change set to undo (the ID provctl history prints).") var id: Int?
     @Option(help: "Undo every entry at or after this time (see provctl history --help).") var since: String?
 
     func validate() throws {
@@ -29,33 +31,44 @@ struct Revert: ParsableCommand {
 
     func run() throws {
         let opened = try store.open()
-        var ids: [Int]
+        // Change sets, newest first, each with its entries (newest first).
+        var sets: [(set: Int, entries: [Int])] = []
         if let id {
-            let changes = try opened.rowChanges(entry: id)
-            if changes.isEmpty {
-                let exists = try opened.database.prepare("SELECT count(*) FROM audit WHERE id = ?1")
-                try exists.bind(1, id)
-                let known = try exists.step() && exists.int(0) > 0
-                throw Failure(.notFound, known ? "ID: entry #\(id) changed no stored row (or predates the undo log): nothing to revert"
-                                               : "ID: no history entry #\(id)", field: "ID", rule: "an entry provctl history marks UNDO yes")
+            let entries = try opened.changeSetEntries(id)
+            if entries.isEmpty {
+                let set = try opened.changeSet(of: id)
+                let message: String
+                if let set, set != id {
+                    message = "ID: #\(id) is an entry of change set #\(set): provctl revert \(set) undoes the whole command"
+                } else if set != nil {
+                    message = "ID: change set #\(id) changed no stored row (or predates the undo log): nothing to revert"
+                } else {
+                    message = "ID: no change set #\(id)"
+                }
+                throw Failure(.notFound, message, field: "ID", rule: "an ID provctl history prints with UNDO yes")
             }
-            ids = [id]
+            sets = [(id, entries)]
         } else {
-            ids = try opened.revertibleEntries(since: try parseTime(since!, field: "--since"))
+            let ids = try opened.revertibleChangeSets(since: try parseTime(since!, field: "--since"))
             if ids.isEmpty {
                 Output.emit(ChangeResult(action: "revert", message: "nothing to revert since \(since!)", count: 0), json: output.json)
                 return
             }
+            for set in ids { sets.append((set, try opened.changeSetEntries(set))) }
         }
-        var plan: [(Int, [RowChange])] = []
+        var plan: [(set: Int, entries: [(Int, [RowChange])])] = []
         var macs: Set<MACAddress> = []
         var scopes: Set<Scope> = []
-        for id in ids {
-            let changes = try opened.rowChanges(entry: id)
-            let touched = try opened.touched(by: changes)
-            macs.formUnion(touched.macs)
-            scopes.formUnion(touched.scopes)
-            plan.append((id, changes))
+        for (set, ids) in sets {
+            var entries: [(Int, [RowChange])] = []
+            for id in ids {
+                let changes = try opened.rowChanges(entry: id)
+                let touched = try opened.touched(by: changes)
+                macs.formUnion(touched.macs)
+                scopes.formUnion(touched.scopes)
+                entries.append((id, changes))
+            }
+            plan.append((set, entries))
         }
         let reach = {
             var reach = Reach.some(macs)
@@ -63,18 +76,28 @@ struct Revert: ParsableCommand {
             return reach
         }
         let entries = try ChangeRunner(store: opened, output: output, change: change).run(reach: reach) { audit in
-            for (id, changes) in plan {
-                let original = try opened.database.prepare("SELECT action, target, old_value, new_value FROM audit WHERE id = ?1")
-                try original.bind(1, id)
+            for (set, setEntries) in plan {
+                for (id, changes) in setEntries { try opened.revert(entry: id, changes: changes, force: change.force) }
+                // One entry per change set reverted, over all the rows it put back.
+                let original = try opened.database.prepare("""
+                    SELECT action, target, old_value, new_value, (SELECT count(*) FROM audit WHERE coalesce(change_set, id) = ?1)
+                    FROM audit WHERE id = ?1
+                    """)
+                try original.bind(1, set)
                 _ = try original.step()
-                try opened.revert(entry: id, changes: changes, force: change.force)
-                try audit.record("revert", target: original.text(1),
-                                 old: original.text(3), new: "\(original.text(2) ?? "-") (reverts #\(id) \(original.text(0) ?? ""))")
+                let count = original.int(4)
+                if count == 1 {
+                    try audit.record("revert", target: original.text(1),
+                                     old: original.text(3), new: "\(original.text(2) ?? "-") (reverts #\(set) \(original.text(0) ?? ""))")
+                } else {
+                    try audit.record("revert", target: nil, old: nil,
+                                     new: "reverts change set #\(set) (\(original.text(0) ?? "")..., \(count) entries)")
+                }
             }
         }
-        Output.emit(ChangeResult(action: "revert", message: "reverted \(plan.count) entr\(plan.count == 1 ? "y" : "ies"): "
-                                 + plan.map { "#\($0.0)" }.joined(separator: ", "), count: plan.count,
-                                 fields: [("reverted", .array(plan.map { .int($0.0) })), ("history", .array(entries.map(JSON.int)))]),
+        Output.emit(ChangeResult(action: "revert", message: "reverted \(plan.count) change set\(plan.count == 1 ? "" : "s"): "
+                                 + plan.map { "#\($0.set)" }.joined(separator: ", "), count: plan.count,
+                                 fields: [("reverted", .array(plan.map { .int($0.set) })), ("history", .array(entries.map(JSON.int)))]),
                     json: output.json)
     }
 }

@@ -21,6 +21,7 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the store read-write, creating the file only when `create` is set.
     func open(create: Bool = false) throws -> DeviceStore {
+        if let denied = permissionProblem(create: create) { throw denied }
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw Failure(.runtime, "database: no file at \(path) (run `provctl init`, or pass --db / set PROVISIONER_DB)")
         }
@@ -29,7 +30,7 @@ struct StoreOptions: ParsableArguments {
         do {
             store = try DeviceStore(path: path, mode: create ? .create : .readWrite)
         } catch {
-            throw Failure(.runtime, "database \(path): \(error)")
+            throw permissionProblem(create: create, writing: true) ?? Failure(.runtime, "database \(path): \(error)")
         }
         do {
             try store.attachJournals(journals)
@@ -37,6 +38,27 @@ struct StoreOptions: ParsableArguments {
             throw Failure(.runtime, "journal: \(error)")
         }
         return store
+    }
+
+    /// The real cause when this user may not reach, read or (`writing`) write the database or its folder:
+    /// "permission denied", never "no file" for a file that exists (issue 21). Nil when access is not the problem.
+    func permissionProblem(create: Bool, writing: Bool = false) -> Failure? {
+        let folder = FilePath.directory(of: path)
+        let advice = "; run provctl as a user who may (the database's owner, or root), and see provctl check --permissions-only"
+        func denied(_ what: String) -> Failure {
+            Failure(.runtime, "database \(path): permission denied: \(what)" + advice, field: "--db", rule: "readable and writable by this user")
+        }
+        if access(path, F_OK) != 0 {
+            if errno == EACCES { return denied("a folder above it cannot be entered by this user") }
+            if create && access(folder, W_OK) != 0 && errno == EACCES { return denied("this user cannot create files in \(folder)") }
+            return nil
+        }
+        if access(path, R_OK) != 0 { return denied("this user cannot read it") }
+        if writing && access(path, W_OK) != 0 { return denied("this user cannot write it") }
+        if writing && access(folder, W_OK) != 0 {
+            return denied("this user cannot create its -wal and -shm files in \(folder)")
+        }
+        return nil
     }
 
     /// Opens the store for a command that only reads (`check`): as `open()` does, or, when that fails for another

@@ -36,7 +36,9 @@ final class ReportEndToEndTests {
         #expect(answer.exitCode == 0, "curl: \(answer.curlError)")
         #expect(answer.status == 200 && answer.text == "report stored\n", "\(answer.text)")
         #expect(try journal("SELECT encoding FROM reports WHERE mac = '\(phone.mac)'", awaiting: "cfg+gz") == "cfg+gz")
-        let drift = String(decoding: try provctl(["drift", phone.mac, "--json"]), as: UTF8.self)
+        let drifted = try run(try E2E.provctl, ["--db", E2E.database, "drift", phone.mac, "--json"])
+        #expect(drifted.status == 5, "done, with findings: \(drifted.stderr)")
+        let drift = String(decoding: drifted.stdout, as: UTF8.self)
         #expect(drift.contains("\"name\": \"Display_Name_1_\"") && drift.contains("Lobby"))
         #expect(!drift.contains("Password_1_") && !drift.contains("e2e-line-pw"), "the same secret: no drift, never printed")
 

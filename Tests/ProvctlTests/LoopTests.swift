@@ -75,39 +75,39 @@ struct LoopTests {
     func pendingUntilFetched() throws {
         let box = try box()
         try box.ok("device", "add", "000e08abcd01", "--group", "lab")
-        var pending = try #require(try box.ok("pending", "--json").json() as? [[String: Any]])
+        var pending = try #require(try box.listed("pending", "--json").json() as? [[String: Any]])
         #expect(Set(pending.map { $0["mac"] as! String }) == ["000e08abcdef", "000e08abcd01"])
         #expect(pending.allSatisfy { ($0["states"] as? [String]) == ["never seen"] })
         try box.phone("/000e08abcdef.xml")
-        pending = try #require(try box.ok("pending", "--group", "sales", "--json").json() as? [[String: Any]])
+        pending = try #require(try box.listed("pending", "--group", "sales", "--json").json() as? [[String: Any]])
         #expect(pending.isEmpty, "fetched its current profile")
         try box.ok("set", "group:sales", "Display_Name_1_=Front Desk")
-        pending = try #require(try box.ok("pending", "--group", "sales", "--json").json() as? [[String: Any]])
+        pending = try #require(try box.listed("pending", "--group", "sales", "--json").json() as? [[String: Any]])
         #expect(pending.count == 1 && (pending[0]["states"] as? [String]) == ["changed"])
         #expect(pending[0]["served_sha256"] as? String != pending[0]["current_sha256"] as? String)
-        #expect(try box.ok("pending").text.contains("changed"))
+        #expect(try box.listed("pending").text.contains("changed"))
         try box.phone("/000e08abcdef.gz")
-        pending = try #require(try box.ok("pending", "--group", "sales", "--json").json() as? [[String: Any]])
+        pending = try #require(try box.listed("pending", "--group", "sales", "--json").json() as? [[String: Any]])
         #expect(pending.isEmpty, "the .gz carries the same XML: it leaves the list")
         // Disabled devices are not pending.
         try box.ok("device", "disable", "000e08abcd01")
-        #expect(try #require(try box.ok("pending", "--json").json() as? [[String: Any]]).isEmpty)
+        #expect(try #require(try box.listed("pending", "--json").json() as? [[String: Any]]).isEmpty)
     }
 
     @Test("--stale: not seen for 3x its Resync_Periodic, or --stale-after")
     func stale() throws {
         let box = try box()
         try box.phone("/000e08abcdef.xml")
-        #expect(try #require(try box.ok("pending", "--stale", "--json").json() as? [[String: Any]]).isEmpty)
+        #expect(try #require(try box.listed("pending", "--stale", "--json").json() as? [[String: Any]]).isEmpty)
         // Its last contact moved 4 hours back: 3 x 3600 s have passed.
         _ = try box.journalSQL("UPDATE fetches SET at = at - 4 * 3600 * 1000000; UPDATE seen SET last_seen = last_seen - 4 * 3600")
-        let pending = try #require(try box.ok("pending", "--stale", "--json").json() as? [[String: Any]])
+        let pending = try #require(try box.listed("pending", "--stale", "--json").json() as? [[String: Any]])
         #expect(pending.count == 1 && (pending[0]["states"] as? [String]) == ["stale"] && pending[0]["stale_after_s"] as? Int == 10800)
         try box.ok("set", "device:000e08abcdef", "Resync_Periodic=7200", "--ua", "na")
         // Its profile changed too now; the limit is 3 x 7200 s.
-        let after = try #require(try box.ok("pending", "--stale", "--json").json() as? [[String: Any]])
+        let after = try #require(try box.listed("pending", "--stale", "--json").json() as? [[String: Any]])
         #expect((after[0]["states"] as? [String]) == ["changed"] && after[0]["stale_after_s"] as? Int == 21600)
-        let tight = try #require(try box.ok("pending", "--stale", "--stale-after", "1h", "--json").json() as? [[String: Any]])
+        let tight = try #require(try box.listed("pending", "--stale", "--stale-after", "1h", "--json").json() as? [[String: Any]])
         #expect((tight[0]["states"] as? [String]) == ["changed", "stale"])
         #expect(try box.provctl("pending", "--stale-after", "1h").status == 64, "only with --stale")
     }
@@ -151,25 +151,51 @@ struct LoopTests {
         // The stored report is still the last good one.
         #expect(try box.journalSQL("SELECT count(*) || ' ' || encoding FROM reports") == "1 cfg+gz")
 
-        let text = try box.ok("drift", "000e08abcdef").text
+        let text = try box.listed("drift", "000e08abcdef").text
         #expect(text.contains("Display_Name_1_") && text.contains("Old Desk") && text.contains("Password_1_"))
         #expect(!text.contains("Station_Name"), "not set by us: the phone's own business")
         #expect(!text.contains("s3cret-pw") && !text.contains("old-pw-value"), "secrets compared, never printed")
-        let json = try #require(try box.ok("drift", "000e08abcdef", "--json").json() as? [String: Any])
+        let json = try #require(try box.listed("drift", "000e08abcdef", "--json").json() as? [String: Any])
         let drift = try #require(json["drift"] as? [[String: Any]])
         #expect(drift.map { $0["name"] as! String } == ["Display_Name_1_", "Password_1_"])
         #expect(drift[1]["secret"] as? Bool == true && drift[1]["expected"] as? String == "***" && drift[1]["reported"] as? String == "***")
-        #expect(!(try box.ok("drift", "000e08abcdef", "--json").text.contains("s3cret-pw")))
+        #expect(!(try box.listed("drift", "000e08abcdef", "--json").text.contains("s3cret-pw")))
         // pending marks the disagreement; a matching report clears it.
-        let pending = try #require(try box.ok("pending", "--json").json() as? [[String: Any]])
-        #expect((pending.first?["states"] as? [String]) == ["report differs"] && pending.first?["report_drift"] as? Int == 2)
+        let pending = try #require(try box.listed("pending", "--json").json() as? [[String: Any]])
+        // The report came after the last fetch and still differs: the phone did not take its profile.
+        #expect((pending.first?["states"] as? [String]) == ["failed on phone", "report differs"] && pending.first?["report_drift"] as? Int == 2, "\(pending)")
+        #expect((pending.first?["phone_said"] as? String)?.contains("differs in 2 parameter(s)") == true)
+        // drift over the fleet: an array of the same objects, exit 5 (findings).
+        let fleet = try box.provctl("drift", "--json")
+        let fleetEntries = try fleet.json() as? [[String: Any]]
+        #expect(fleet.status == 5 && fleetEntries?.first?["mac"] as? String == "000e08abcdef", "\(fleet)")
+        #expect(try box.provctl("drift", "--group", "sales").text.contains("1 device(s) with a report: 1 drift"))
+        #expect(try box.provctl("drift", "--group", "nosuch").status == 3)
         let good = report.replacingOccurrences(of: "Old Desk", with: "Desk").replacingOccurrences(of: "old-pw-value", with: "s3cret-pw")
         #expect(try box.phone("/report/000e08abcdef.xml", method: "POST", body: Data(good.utf8)).status == 200)
-        #expect(try box.ok("drift", "000e08abcdef").text.contains("no drift"))
-        #expect(try #require(try box.ok("pending", "--json").json() as? [[String: Any]]).isEmpty)
+        #expect(try box.listed("drift", "000e08abcdef").text.contains("no drift"))
+        #expect(try #require(try box.listed("pending", "--json").json() as? [[String: Any]]).isEmpty)
         #expect(try box.provctl("drift", "000e08abcd77").status == 3)
         // A report POST is no fetch: `seen` counts the two profile fetches only.
         #expect(try box.journalSQL("SELECT count FROM seen") == "1")
+    }
+
+    @Test("a device served its bootstrap profile (no certificate, no secrets) is 'bootstrap', not 'changed' forever")
+    func bootstrapIsNotChanged() throws {
+        let box = try box()
+        try box.ok("device", "edit", "000e08abcdef", "--bootstrap", "profile")
+        // profile-cgi as Apache runs it for a caller with no client certificate.
+        let anonymous = try run(cgiBinary, [], environment: [
+            "PROVISIONER_DB": box.db, "REQUEST_METHOD": "GET", "PATH_INFO": "/000e08abcdef.xml", "HTTPS": "on",
+            "REQUEST_URI": "/cgi-bin/profile/000e08abcdef.xml", "REMOTE_ADDR": "192.0.2.10",
+            "HTTP_USER_AGENT": "Cisco-CP-8841-3PCC/11.3.7 (000e08abcdef)", "PROVISIONER_NODE": "node-a"])
+        #expect(anonymous.text.hasPrefix("Content-Type") || anonymous.text.contains("200"), "\(anonymous)")
+        #expect(!anonymous.text.contains("s3cret-pw"), "no secret without proof")
+        let pending = try #require(try box.listed("pending", "--json").json() as? [[String: Any]])
+        #expect(pending.first?["states"] as? [String] == ["bootstrap"], "\(pending)")
+        // A certified fetch gets the whole profile: done.
+        try box.phone("/000e08abcdef.xml")
+        #expect(try box.provctl("pending", "--json").status == 0)
     }
 
     @Test("syslog lines in both rsyslog formats attach to the fetch they follow; importing twice adds nothing")
@@ -211,6 +237,12 @@ struct LoopTests {
         let entries = try #require(try box.ok("fetches", "000e08abcdef", "--json").json() as? [[String: Any]])
         let phone = try #require(entries.first?["phone"] as? [[String: Any]])
         #expect(phone.map { $0["kind"] as! String } == ["request", "failure"])
+        // The fetch answered 200, but the phone said it failed: pending says so, in the phone's words.
+        let failed = try box.provctl("pending", "--json")
+        let failedEntry = try #require((try failed.json() as? [[String: Any]])?.first)
+        #expect(failed.status == 5 && failedEntry["states"] as? [String] == ["failed on phone"], "\(failed)")
+        #expect((failedEntry["phone_said"] as? String)?.hasSuffix("Resync failed: decrypt error") == true)
+        #expect(try box.provctl("pending").text.contains("phone: CP-8841-3PCC 00:0E:08:AB:CD:EF -- Resync failed: decrypt error"))
         // A second fetch takes the lines after it.
         Thread.sleep(forTimeInterval: 1.1)
         try box.phone("/000e08abcdef.xml", address: "192.0.2.10")
@@ -222,6 +254,11 @@ struct LoopTests {
         let custom = try box.write("custom.log", "\(rfc3339(at + 10)) 192.0.2.10 CP-8841-3PCC 00:0e:08:ab:cd:ef -- Provisioning broke: 404\n")
         #expect(try box.ok("syslog", custom).text.contains("1 attached"))
         #expect(try box.journalSQL("SELECT kind FROM phone_log WHERE message LIKE '%broke%'") == "failure")
+        #expect(try box.listed("pending").text.contains("Provisioning broke: 404"), "the newest failure is the phone's word")
+        // A success after the failure closes it.
+        let success = try box.write("success.log", "\(rfc3339(at + 12)) 192.0.2.10 CP-8841-3PCC 00:0e:08:ab:cd:ef -- Successful resync https://prov.example.com/x\n")
+        try box.ok("syslog", success)
+        #expect(!(try box.provctl("pending", "--json").text.contains("failed on phone")), "changed since (Log_Failure_Msg), no longer failed")
         // A line is a claim: kept only from the device's proven address or a relay; a future time is now.
         let forged = try box.write("forged.log", """
             \(rfc3339(at + 20)) 203.0.113.66 CP-8841-3PCC 00:0e:08:ab:cd:ef -- Resync failed: forged
@@ -286,7 +323,7 @@ struct LoopTests {
         #expect(try run("sqlite3", [journal, v1 + "INSERT INTO fetches (at, node, status, reason, bytes, micros) VALUES (1, 'old', 404, 'x', 0, 0);"]).status == 0)
         #expect(try run("sqlite3", [journal, "PRAGMA user_version"]).text.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         // provctl reads it as it is (no reports there yet).
-        #expect(try box.ok("pending", "--json").text.contains("never seen"))
+        #expect(try box.listed("pending", "--json").text.contains("never seen"))
         try box.phone("/000e08abcdef.xml")
         #expect(try run("sqlite3", [journal, "PRAGMA user_version; SELECT count(*) FROM fetches; SELECT count(*) FROM reports; SELECT count(*) FROM fetches WHERE trusted = 1"]).text == "3\n2\n0\n1\n")
     }

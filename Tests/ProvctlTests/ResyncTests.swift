@@ -38,7 +38,7 @@ final class SippPhone {
     let folder: URL
     let messages: URL
 
-    init(user: String, password: String, calls: Int = 1, qop: Bool = false, in box: Sandbox) throws {
+    init(user: String, password: String, calls: Int = 1, qop: Bool = false, event: String = "resync", in box: Sandbox) throws {
         let sipp = try sippProgram()
         port = try freeUDPPort()
         folder = box.folder
@@ -65,7 +65,7 @@ final class SippPhone {
             <scenario name="Cisco phone: resync NOTIFY with digest">
               <recv request="NOTIFY">
                 <action>
-                  <ereg regexp="^ *resync *$" search_in="hdr" header="Event:" check_it="true" assign_to="event"/>
+                  <ereg regexp="^ *\(event) *$" search_in="hdr" header="Event:" check_it="true" assign_to="event"/>
                   <log message="event [$event] from [last_From:]"/>
                 </action>
               </recv>
@@ -246,11 +246,48 @@ struct ResyncTests {
         #expect(Date().timeIntervalSince(started) >= 1.2)
     }
 
+    @Test("--pending pushes the changed and the failed-on-phone devices; one without an address is skipped; exit 0")
+    func pendingLoop() throws {
+        let box = try box()
+        let phone = try SippPhone(user: "1001", password: "line-secret", in: box)
+        try box.ok("set", "device:000e08abcdef", "SIP_Port_1_=\(phone.port)")
+        try box.ok("device", "add", "000e08abcd02", "--model", "CP-8841-3PCC")
+        try box.ok("device", "add", "000e08abcd03", "--model", "CP-8841-3PCC")
+        // abcdef fetched, then changed; abcd02 never fetched but its phone logged a failure; abcd03 never seen.
+        try box.phone("/000e08abcdef.xml")
+        try box.ok("set", "default", "Display_Name_1_=Changed")
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        let log = try box.write("phones.log", "\(stamp) 192.0.2.11 CP-8841-3PCC 00:0e:08:ab:cd:02 -- Resync failed: decrypt error\n")
+        try box.ok("syslog", log)
+        let outcome = try box.provctl("resync", "--pending", "--json", "--t1", "50")
+        _ = phone.finish()
+        #expect(outcome.status == 0, "every pushable phone accepted: \(outcome)")
+        let entries = try #require(try outcome.json() as? [[String: Any]])
+        let byMAC = Dictionary(uniqueKeysWithValues: entries.map { ($0["mac"] as! String, $0) })
+        #expect(Set(byMAC.keys) == ["000e08abcdef", "000e08abcd02"], "never seen is not pushed")
+        #expect(byMAC["000e08abcdef"]?["outcome"] as? String == "ok")
+        #expect(byMAC["000e08abcd02"]?["outcome"] as? String == "skipped")
+        #expect(entries.allSatisfy { $0["event"] as? String == "resync" })
+    }
+
+    @Test("--event report sends NOTIFY with Event: report")
+    func reportEvent() throws {
+        let box = try box()
+        let phone = try SippPhone(user: "1001", password: "line-secret", event: "report", in: box)
+        let outcome = try box.provctl("resync", "000e08abcdef", "--event", "report", "--address", "127.0.0.1:\(phone.port)")
+        let (status, messages) = phone.finish()
+        #expect(outcome.status == 0 && outcome.text.contains("200 OK"), "\(outcome)")
+        #expect(status == 0 && messages.contains("Event: report"), "sipp checked the event: \(messages)")
+    }
+
     @Test("refused before sending: no address, Resync_From_SIP No, unknown MAC, bad options")
     func refusals() throws {
         let box = try box()
+        // Nothing to push to is skipped, counted, and fails nothing.
         let never = try box.provctl("resync", "000e08abcdef")
-        #expect(never.status == 7 && never.text.contains("REFUSED") && never.text.contains("refused: no address proven"))
+        #expect(never.status == 0 && never.text.contains("skipped 1: no address") && never.text.contains("0 ok, 0 failed, 1 skipped"), "\(never)")
+        let neverJSON = try #require(try box.provctl("resync", "000e08abcdef", "--json").json() as? [[String: Any]])
+        #expect(neverJSON.first?["outcome"] as? String == "skipped" && neverJSON.first?["ok"] as? Bool == false)
         // A bootstrap fetch (no certificate, no account) names the device but proves nothing: still refused.
         try box.ok("device", "edit", "000e08abcdef", "--bootstrap", "profile")
         #expect(try box.phone("/000e08abcdef.xml", certificate: false).status == 200)
@@ -258,7 +295,9 @@ struct ResyncTests {
         #expect(claimed.status == 7 && claimed.text.contains("\"outcome\": \"refused\"") && claimed.text.contains("\"address_source\": null"), "\(claimed)")
         try box.ok("set", "default", "Resync_From_SIP=No")
         let off = try box.provctl("resync", "000e08abcdef", "--address", "127.0.0.1:9")
-        #expect(off.status == 7 && off.text.contains("Resync_From_SIP is No"))
+        #expect(off.status == 0 && off.text.contains("Resync_From_SIP is No"), "\(off)")
+        #expect(try box.provctl("resync", "000e08abcdef", "--event", "reboot").status == 64)
+        #expect(try box.provctl("resync", "000e08abcdef", "--event", "report", "--via", "http").status == 64)
         #expect(try box.provctl("resync", "000e08abcd77").status == 3)
         #expect(try box.provctl("resync").status == 64)
         #expect(try box.provctl("resync", "000e08abcdef", "--group", "x").status == 64)

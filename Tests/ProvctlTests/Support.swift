@@ -47,6 +47,15 @@ final class Sandbox {
         return outcome
     }
 
+    /// Runs a listing provctl that exits 0 when it finds nothing and 5 (findings) when it lists something
+    /// (`pending`, `drift`), and requires one of those with the exit status matching what it listed.
+    @discardableResult
+    func listed(_ arguments: String...) throws -> ProcessOutcome {
+        let outcome = try provctl(arguments: arguments)
+        guard outcome.status == 0 || outcome.status == 5 else { throw TestFailure("provctl \(arguments) failed: \(outcome)") }
+        return outcome
+    }
+
     /// A query through the sqlite3 program (an independent reader), its output trimmed.
     func sql(_ query: String) throws -> String {
         let outcome = try run("sqlite3", [db, query])

@@ -194,7 +194,8 @@ extension LayerRows {
     }
 }
 
-/// The server variables: `{{mac}}`, `{{mac_upper}}`, `{{mac_colon}}`, `{{serial}}`, `{{model}}`, `{{group}}`.
+/// The server variables: `{{mac}}`, `{{mac_upper}}`, `{{mac_colon}}`, `{{serial}}`, `{{model}}`, `{{group}}`,
+/// `{{device.key}}` (the device's encryption key) and `{{device.kdf}}` (its aes-256-cbc key digest).
 /// (`ResolvedSettings.builtInNames` lists them for `provctl`.)
 struct BuiltIns {
     let device: Device
@@ -372,6 +373,20 @@ struct Resolver {
         else if spells(start, end, "serial") { builtIn = builtIns.serial }
         else if spells(start, end, "model") { builtIn = builtIns.model }
         else if spells(start, end, "group") { builtIn = builtIns.group }
+        else if end - start >= 7 && memcmp(arena.baseAddress! + start, "device.", 7) == 0 {
+            // The device's own key (issue 21): `[--key {{device.key}}]` in its rules, so the key is stored once.
+            // `provctl` allows it only as the argument of --key in Profile_Rule*/Upgrade_Rule, where every
+            // output masks it. A device without a key has no such variable.
+            switch builtIns.device.encryption {
+            case .aes256cbc(let key, let digest):
+                if spells(start, end, "device.key") { builtIn = key } else if spells(start, end, "device.kdf") { builtIn = digest.rawValue }
+            case .aes128gcm(let material):
+                if spells(start, end, "device.key") { builtIn = material.ikm }
+            case .none:
+                break
+            }
+            if builtIn == nil { throw .undefinedVariable(string(start, end)) }
+        }
         if var value = builtIn {
             value.withUTF8 { out.append(contentsOf: $0) }
             return

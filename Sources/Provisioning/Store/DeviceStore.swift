@@ -21,6 +21,9 @@ public final class DeviceStore {
     /// provctl: the last `changes` row already tied to an audit entry (or written before this change began); the
     /// next entry owns the rows after it.
     public var undoMark: Int?
+    /// provctl: the change set the entries of the running command join (schema 9): nil until its first entry,
+    /// whose id it becomes.
+    public var changeSet: Int?
 
     /// Where the CGI and `provctl` look when `PROVISIONER_DB` is not set.
     public static let defaultPath = "/var/lib/provisioner/provisioner.db"
@@ -31,14 +34,15 @@ public final class DeviceStore {
     /// profiles (`settings.part`). 7: device accounts and bootstrap policy (`account_user`, `account_realm`,
     /// `account_ha1`, `bootstrap`), `server_keys`. 8: the undo log's triggers left the file: provctl makes them
     /// as TEMP triggers on its own connection, so a serving connection never parses them (they were 0.78M of a
-    /// CGI request's 1.57M instructions, `bench/run`).
-    public static let schemaVersion = 9
+    /// CGI request's 1.57M instructions, `bench/run`). 9: `settings.intent`
+    /// (empty or keep) and an index on serials. 10: change sets (`audit.change_set`): one ID per command.
+    public static let schemaVersion = 10
 
     /// The versions the serving core reads: their tables are the same (8 only took the undo triggers out of the
     /// file), so phones are served while an upgraded node waits for `provctl init`.
     /// 9 added `settings.intent` and an index: a file at 7 or 8 is read with the query of its time, its empty
-    /// values served `<X/>` as they were.
-    public static let servedVersions = 7...9
+    /// values served `<X/>` as they were. 10 added only the audit's change sets, which serving never reads.
+    public static let servedVersions = 7...10
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {

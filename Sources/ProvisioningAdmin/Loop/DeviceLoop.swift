@@ -24,6 +24,14 @@ public struct DeviceLoop {
         Digest.sha256Hex(try renderer.profile(for: device, form: .xml))
     }
 
+    /// The SHA-256 of the bootstrap profile (every secret left out) profile-cgi sends a caller that proved
+    /// nothing, for a device whose bootstrap policy is `profile`; nil for any other policy.
+    public func bootstrapSHA256(_ device: Device) throws(RenderError) -> String? {
+        guard device.bootstrap == .profile else { return nil }
+        return Digest.sha256Hex(try ProfileService.document(store: renderer.store, device: device, identity: .standIn(for: device),
+                                                            withoutSecrets: true))
+    }
+
     /// The merged parameters of `device` by name.
     public func parameters(_ device: Device) throws(RenderError) -> [String: ResolvedParameter] {
         var byName: [String: ResolvedParameter] = [:]

@@ -174,6 +174,33 @@ extension DeviceStore {
         return served
     }
 
+    /// Per device of `macs`, its phone's newest syslog line that says how a resync ended (`success` or
+    /// `failure`, `provctl syslog`), if any: `pending` reads "failed on phone" from it.
+    public func lastPhoneOutcome(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: PhoneLine] {
+        let statement = try database.prepare("""
+            SELECT at, mac, kind, message, host FROM phone_log WHERE mac = ?1 AND kind IN ('success', 'failure')
+            ORDER BY at DESC LIMIT 1
+            """)
+        var lines: [MACAddress: PhoneLine] = [:]
+        for mac in macs {
+            statement.reset()
+            try statement.bind(1, mac.hex)
+            if try statement.step() {
+                lines[mac] = PhoneLine(at: statement.int(0), mac: mac, kind: statement.text(2) ?? "", message: statement.text(3) ?? "",
+                                       host: statement.text(4))
+            }
+        }
+        return lines
+    }
+
+    /// True when the device's MAC was named by a caller that proved nothing (a bootstrap or factory-name fetch):
+    /// such an address is never pushed to (`resync` says `refused`, where a device never heard of is `skipped`).
+    public func hasUnprovenFetch(_ mac: MACAddress) throws(SQLiteError) -> Bool {
+        let statement = try database.prepare("SELECT 1 FROM fetches WHERE mac = ?1 AND NOT trusted LIMIT 1")
+        try statement.bind(1, mac.hex)
+        return try statement.step()
+    }
+
     /// Per device of `macs`, its newest answered request of any kind from a caller that proved it is the device
     /// (certificate or account): the address to push to, and when it last called. A bootstrap caller's rows are
     /// claims and never count here.

@@ -10,7 +10,7 @@ public struct ResolvedSettings: Sendable {
     public var parameters: [ResolvedParameter]
 
     /// The server variables every profile can use, beside those set at any scope.
-    public static let builtInNames = ["mac", "mac_upper", "mac_colon", "serial", "model", "group"]
+    public static let builtInNames = ["mac", "mac_upper", "mac_colon", "serial", "model", "group", "device.key", "device.kdf"]
 
     /// Merges `layers` for `device` as identified by `identity` (see `LayerRows.resolve`, which the CGI calls
     /// directly). An undefined variable, a loop between variables, or a parameter name XML cannot carry is a

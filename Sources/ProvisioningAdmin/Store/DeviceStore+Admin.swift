@@ -69,8 +69,27 @@ public struct AuditEntry: Sendable, Equatable {
     public var revertible = false
 }
 
+/// One change set: what one provctl command wrote (schema 9), as `provctl history` lists it.
+public struct ChangeSetSummary: Sendable, Equatable {
+    /// The set's ID: its first entry's id (what `provctl revert` takes).
+    public var id: Int
+    public var at: Int
+    public var who: String
+    public var entries: Int
+    public var actions: [String]
+    public var targets: Int
+    /// The first target (the only one when `targets` is 1).
+    public var target: String?
+    public var revertible: Bool
+    /// A one-entry set's values.
+    public var oldValue: String?
+    public var newValue: String?
+}
+
 /// What `provctl history` shows; `nil` fields do not filter.
 public struct AuditFilter: Sendable, Equatable {
+    /// Only the entries of this change set.
+    public var changeSet: Int?
     /// The entries about this device: its row and its device scope.
     public var mac: MACAddress?
     /// The entries about this scope's settings and variables (for a device scope, the device too).
@@ -338,10 +357,52 @@ extension DeviceStore {
 
     /// The audit entries `filter` selects, newest first.
     public func auditEntries(_ filter: AuditFilter) throws(SQLiteError) -> [AuditEntry] {
-        var sql = """
+        var (sql, values) = Self.auditCondition(filter, select: """
             SELECT id, at, who, action, target, old_value, new_value,
                 first_change IS NOT NULL FROM audit WHERE 1
-            """
+            """)
+        values.append(.integer(filter.limit))
+        sql += " ORDER BY id DESC LIMIT ?\(values.count)"
+        let statement = try database.prepare(sql)
+        try statement.bind(values)
+        var entries: [AuditEntry] = []
+        while try statement.step() {
+            entries.append(AuditEntry(id: statement.int(0), at: statement.int(1), who: statement.text(2) ?? "",
+                                      action: statement.text(3) ?? "", target: statement.text(4),
+                                      oldValue: statement.text(5), newValue: statement.text(6),
+                                      revertible: statement.int(7) != 0))
+        }
+        return entries
+    }
+
+    /// The change sets (schema 9: one per provctl command) with an entry `filter` selects, newest first: the
+    /// set's ID, its first entry's time and user, how many entries it has (of those selected), their actions
+    /// and targets; a set of one entry carries that entry's old and new values.
+    public func changeSets(_ filter: AuditFilter) throws(SQLiteError) -> [ChangeSetSummary] {
+        var (sql, values) = Self.auditCondition(filter, select: """
+            SELECT coalesce(change_set, id) AS s, min(at), min(who), count(*), group_concat(DISTINCT action),
+                count(DISTINCT target), min(target), max(first_change IS NOT NULL),
+                CASE WHEN count(*) = 1 THEN min(old_value) END, CASE WHEN count(*) = 1 THEN min(new_value) END
+            FROM audit WHERE 1
+            """)
+        values.append(.integer(filter.limit))
+        sql += " GROUP BY s ORDER BY s DESC LIMIT ?\(values.count)"
+        let statement = try database.prepare(sql)
+        try statement.bind(values)
+        var sets: [ChangeSetSummary] = []
+        while try statement.step() {
+            let actions = (statement.text(4) ?? "").split(separator: ",").map(String.init)
+            sets.append(ChangeSetSummary(id: statement.int(0), at: statement.int(1), who: statement.text(2) ?? "",
+                                         entries: statement.int(3), actions: actions, targets: statement.int(5),
+                                         target: statement.text(6), revertible: statement.int(7) != 0,
+                                         oldValue: statement.text(8), newValue: statement.text(9)))
+        }
+        return sets
+    }
+
+    /// The WHERE clause `filter` makes, appended to `select`, with its values.
+    static func auditCondition(_ filter: AuditFilter, select: String) -> (String, [SQLiteValue]) {
+        var sql = select
         var values: [SQLiteValue] = []
         func about(_ target: String) {
             values.append(.text(target))
@@ -372,17 +433,10 @@ extension DeviceStore {
             values.append(.integer(until))
             sql += " AND at < ?\(values.count)"
         }
-        values.append(.integer(filter.limit))
-        sql += " ORDER BY id DESC LIMIT ?\(values.count)"
-        let statement = try database.prepare(sql)
-        try statement.bind(values)
-        var entries: [AuditEntry] = []
-        while try statement.step() {
-            entries.append(AuditEntry(id: statement.int(0), at: statement.int(1), who: statement.text(2) ?? "",
-                                      action: statement.text(3) ?? "", target: statement.text(4),
-                                      oldValue: statement.text(5), newValue: statement.text(6),
-                                      revertible: statement.int(7) != 0))
+        if let set = filter.changeSet {
+            values.append(.integer(set))
+            sql += " AND coalesce(change_set, id) = ?\(values.count)"
         }
-        return entries
+        return (sql, values)
     }
 }

@@ -156,6 +156,10 @@ extension DeviceStore {
         ALTER TABLE settings ADD COLUMN intent TEXT CHECK (intent IN ('empty', 'keep'));
         CREATE INDEX devices_by_serial ON devices (serial);
         """,
+        // 10 (issue 21, "change sets"): every provctl command is one change set, one ID: its audit entries share
+        // `change_set` (the id of its first entry), `history` lists sets and `revert ID` undoes a whole set (an
+        // import of 2,000 rows as one). Entries written before are each a set of their own.
+        UndoLog.migrationChangeSets,
     ]
 
     /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
@@ -368,6 +372,7 @@ extension DeviceStore {
                             old.map { .text($0) } ?? .null, new.map { .text($0) } ?? .null])
         try statement.step()
         let id = database.lastInsertRowID
+        try joinChangeSet(entry: id)
         let range = try undoRange()
         if let range {
             let tie = try database.prepare("UPDATE audit SET first_change = ?2, last_change = ?3 WHERE id = ?1")

@@ -134,6 +134,15 @@ public enum UndoLog {
         """
 }
 
+extension UndoLog {
+    /// Migration 9: change sets.
+    static let migrationChangeSets = """
+        ALTER TABLE audit ADD COLUMN change_set INTEGER;
+        UPDATE audit SET change_set = id;
+        CREATE INDEX audit_by_change_set ON audit (change_set);
+        """
+}
+
 /// One row change of an audit entry.
 public struct RowChange: Sendable, Equatable {
     public var seq: Int
@@ -180,6 +189,36 @@ extension DeviceStore {
         return last > mark ? (mark + 1)...last : nil
     }
 
+    /// Starts a new change set: the next audit entry opens it, the entries after it join it.
+    public func startChangeSet() { changeSet = nil }
+
+    /// Puts entry `entry` (just written) into the running change set, or opens one with it.
+    public func joinChangeSet(entry: Int) throws(SQLiteError) {
+        let set = changeSet ?? entry
+        changeSet = set
+        let statement = try database.prepare("UPDATE audit SET change_set = ?2 WHERE id = ?1")
+        try statement.bind([.integer(entry), .integer(set)])
+        try statement.step()
+    }
+
+    /// The entries of change set `set` that recorded rows, newest first (`revert`); empty when there is none.
+    public func changeSetEntries(_ set: Int) throws(SQLiteError) -> [Int] {
+        let statement = try database.prepare("""
+            SELECT id FROM audit WHERE coalesce(change_set, id) = ?1 AND first_change IS NOT NULL ORDER BY id DESC
+            """)
+        try statement.bind(1, set)
+        var ids: [Int] = []
+        while try statement.step() { ids.append(statement.int(0)) }
+        return ids
+    }
+
+    /// The change set entry `entry` belongs to, nil when there is no such entry.
+    public func changeSet(of entry: Int) throws(SQLiteError) -> Int? {
+        let statement = try database.prepare("SELECT coalesce(change_set, id) FROM audit WHERE id = ?1")
+        try statement.bind(1, entry)
+        return try statement.step() ? statement.int(0) : nil
+    }
+
     /// The row changes recorded for an audit entry, in the order they were written.
     public func rowChanges(entry: Int) throws(SQLiteError) -> [RowChange] {
         let statement = try database.prepare("""
@@ -195,10 +234,10 @@ extension DeviceStore {
         return rows
     }
 
-    /// The ids of the entries at or after `since` (Unix seconds) that have row changes, newest first.
-    public func revertibleEntries(since: Int) throws(SQLiteError) -> [Int] {
+    /// The change sets with an entry at or after `since` (Unix seconds) that has row changes, newest first.
+    public func revertibleChangeSets(since: Int) throws(SQLiteError) -> [Int] {
         let statement = try database.prepare("""
-            SELECT id FROM audit WHERE at >= ?1 AND first_change IS NOT NULL ORDER BY id DESC
+            SELECT DISTINCT coalesce(change_set, id) AS s FROM audit WHERE at >= ?1 AND first_change IS NOT NULL ORDER BY s DESC
             """)
         try statement.bind(1, since)
         var ids: [Int] = []

@@ -50,6 +50,33 @@ public enum ParameterRules {
     /// The options that must be followed by a value.
     public static let ruleOptionsWithValue: Set<String> = ["--key", "--uid", "--pwd", "--alias"]
 
+    /// The parameters `{{device.key}}` may appear in, as the argument of `--key`: where every output masks it.
+    static func mayHoldDeviceKey(_ name: String) -> Bool {
+        name == "Upgrade_Rule" || name == "Profile_Rule" || ["_B", "_C", "_D"].contains { name == "Profile_Rule" + $0 }
+    }
+
+    /// `{{device.key}}` only as the argument of `--key` in a rule (`name` nil: a variable, never).
+    public static func checkDeviceKeyUse(name: String?, value: String) throws(RuleViolation) {
+        let uses = Secrets.referencedVariables(in: value).filter { $0 == "device.key" }.count
+        guard uses > 0 else { return }
+        let rule = "{{device.key}} (the device's own key) belongs only after --key in Profile_Rule, Profile_Rule_B.._D "
+            + "or Upgrade_Rule, where every output masks it: [--key {{device.key}}]"
+        guard let name, mayHoldDeviceKey(name) else { throw RuleViolation(name: name ?? "variable", value: Secrets.maskRule(value), rule: rule) }
+        // Each `{{ device.key }}` must follow `--key` (spaces, and an opening quote, between).
+        var rest = Substring(value)
+        while let open = rest.range(of: "{{") {
+            let before = rest[..<open.lowerBound]
+            let after = rest[open.upperBound...]
+            guard let close = after.range(of: "}}") else { break }
+            if String(after[..<close.lowerBound]).trimmingSpaces == "device.key" {
+                var lead = before
+                while let last = lead.last, last == " " || last == "\t" || last == "\"" { lead = lead.dropLast() }
+                if !lead.hasSuffix("--key") { throw RuleViolation(name: name, value: Secrets.maskRule(value), rule: rule) }
+            }
+            rest = after[close.upperBound...]
+        }
+    }
+
     /// Checks one parameter; returns the value to store, or the rule it breaks.
     ///
     /// `lenient` is for values phones already run (`import-profile`): only what cannot be stored or served is
@@ -76,6 +103,7 @@ public enum ParameterRules {
             let hint = ParameterCatalogue.nearest(to: name).map { " (did you mean \($0)?)" } ?? ""
             warnings.append("\(name): not a parameter name the catalogue knows (Cisco's guides, real exports); phones ignore unknown names\(hint)")
         }
+        try checkDeviceKeyUse(name: name, value: value)
         if holdsVariables(value) {
             return CheckedValue(value: value, warnings: warnings)
         }
@@ -248,7 +276,8 @@ public enum ParameterRules {
             ($0 | 0x20 >= UInt8(ascii: "a") && $0 | 0x20 <= UInt8(ascii: "z")) || ($0 >= 0x30 && $0 <= 0x39)
                 || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
         }
-        guard !name.isEmpty, name.utf8.count <= 128, allowed, !name.hasPrefix("cert.") else {
+        try checkDeviceKeyUse(name: nil, value: value)
+        guard !name.isEmpty, name.utf8.count <= 128, allowed, !name.hasPrefix("cert."), !name.hasPrefix("device.") else {
             throw RuleViolation(name: "variable " + name, value: value,
                                 rule: "variable names are ASCII letters, digits, _ - . and do not start with cert.")
         }

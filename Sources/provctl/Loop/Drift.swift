@@ -14,49 +14,106 @@ struct DriftCommand: ParsableCommand {
             hundreds of its own defaults). Values compare trimmed, and with the phone's macros ($MA, $SN, ...) \
             expanded. Secrets are compared but never printed (*** on both sides); one the phone reports masked \
             cannot be compared and is skipped.
+            Without a MAC: every enabled device that has a report (of --group G), one row per differing \
+            parameter, and how many have no report yet. Exit status 5 when a device drifts (findings).
             Examples: provctl drift 000e08abcdef
                       provctl drift 000e08abcdef --json
+                      provctl drift --group sales
             """
     )
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "The device's MAC.") var mac: String
+    @Argument(help: "The device's MAC (without it: every enabled device, or --group's).") var mac: String?
+    @Option(help: "Every enabled device of this group.") var group: String?
     @Flag(name: .customLong("json"), help: "Print JSON (for scripts) instead of a table.") var jsonOutput = false
 
-    func validate() throws { _ = try parseMAC(mac) }
+    func validate() throws {
+        if let mac { _ = try parseMAC(mac) }
+        if mac != nil && group != nil { throw ValidationError("--group: give a MAC or --group, not both") }
+    }
+
+    /// One device's drift as JSON (the single-MAC answer, and each element of the fleet's).
+    static func entryJSON(_ mac: MACAddress, report: StoredReport, entries: [DriftEntry]) -> [String: Any] {
+        [
+            "mac": mac.hex, "report": ["time": timestamp(micros: report.at), "node": report.node, "name": json(report.name),
+                                       "encoding": report.encoding, "bytes": report.receivedBytes, "sha256": report.sha256],
+            "drift": entries.map { entry -> [String: Any] in
+                ["name": entry.name, "state": entry.state, "secret": entry.secret, "scope": entry.scope.description,
+                 "expected": entry.secret ? Secrets.mask : entry.shownExpected,
+                 "reported": entry.reported.map { entry.secret ? Secrets.mask : $0 } ?? NSNull()]
+            },
+        ]
+    }
 
     func run() throws {
         let opened = try store.open()
-        let mac = try parseMAC(mac)
+        let loop = try DeviceLoop(store: opened)
+        guard let text = mac else {
+            try fleet(opened, loop: loop)
+            return
+        }
+        let mac = try parseMAC(text)
         guard let device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
         guard let report = try opened.reports(mac: mac)[mac] else {
-            throw Failure(.notFound, "\(mac): no report yet (set Report_Rule to …/report/$MA.xml and send a SIP NOTIFY with Event: report, or wait for Report_To_Server)")
+            throw Failure(.notFound, "\(mac): no report yet (set Report_Rule to …/report/$MA.xml and run provctl resync \(mac.hex) --event report, or wait for Report_To_Server)")
         }
         let last = try opened.lastServed([mac])[mac]
-        let loop = try DeviceLoop(store: opened)
         let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
         let entries = try drift(of: presented, report: report, loop: loop)
         if jsonOutput {
-            try printJSON([
-                "mac": mac.hex, "report": ["time": timestamp(micros: report.at), "node": report.node, "name": json(report.name),
-                                           "encoding": report.encoding, "bytes": report.receivedBytes, "sha256": report.sha256],
-                "drift": entries.map { entry -> [String: Any] in
-                    ["name": entry.name, "state": entry.state, "secret": entry.secret, "scope": entry.scope.description,
-                     "expected": entry.secret ? Secrets.mask : entry.expected,
-                     "reported": entry.reported.map { entry.secret ? Secrets.mask : $0 } ?? NSNull()]
-                },
-            ])
+            try printJSON(Self.entryJSON(mac, report: report, entries: entries))
+            try Pending.findings(entries.count)
             return
         }
         print("report of \(timestamp(micros: report.at)) from \(report.node) (\(report.encoding), \(report.receivedBytes) bytes): "
               + (entries.isEmpty ? "no drift" : "\(entries.count) parameter(s) differ"))
-        guard !entries.isEmpty else { return }
-        var table = Table("PARAMETER", "STATE", "SHOULD BE", "REPORTED", "FROM")
-        for entry in entries {
-            // An empty expected value is one the profile empties (`<X></X>`); what it leaves to the phone is no drift.
-            table.append([entry.name, entry.state, entry.secret ? Secrets.mask : entry.expected.isEmpty ? "(empty)" : entry.expected,
-                          entry.reported.map { entry.secret ? Secrets.mask : $0 }, entry.scope.description])
+        if !entries.isEmpty {
+            var table = Table("PARAMETER", "STATE", "SHOULD BE", "REPORTED", "FROM")
+            for entry in entries {
+                table.append([entry.name, entry.state, entry.secret ? Secrets.mask : entry.shownExpected,
+                              entry.reported.map { entry.secret ? Secrets.mask : $0 }, entry.scope.description])
+            }
+            table.print()
         }
-        table.print()
+        try Pending.findings(entries.count)
     }
+
+    /// Every enabled device (of --group) that has a report: one row per differing parameter, and a count of the
+    /// devices without a report. Exit 5 when any device drifts.
+    func fleet(_ opened: DeviceStore, loop: DeviceLoop) throws {
+        let devices = try opened.devices(matching: DeviceFilter(group: group, enabled: true)).map(\.device)
+        if let group, devices.isEmpty { throw Failure(.notFound, "--group: no enabled device in group \(group)") }
+        let reports = try opened.reports()
+        let served = try opened.lastServed(devices.filter { reports[$0.mac] != nil }.map(\.mac))
+        var results: [(MACAddress, StoredReport, [DriftEntry])] = []
+        var withoutReport = 0
+        for device in devices {
+            guard let report = reports[device.mac] else { withoutReport += 1; continue }
+            let last = served[device.mac]
+            let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
+            results.append((device.mac, report, try drift(of: presented, report: report, loop: loop)))
+        }
+        let drifting = results.filter { !$0.2.isEmpty }.count
+        if jsonOutput {
+            try printJSON(results.map { Self.entryJSON($0.0, report: $0.1, entries: $0.2) })
+        } else {
+            var table = Table("MAC", "PARAMETER", "STATE", "SHOULD BE", "REPORTED", "FROM")
+            for (mac, _, entries) in results {
+                for entry in entries {
+                    table.append([mac.hex, entry.name, entry.state, entry.secret ? Secrets.mask : entry.shownExpected,
+                                  entry.reported.map { entry.secret ? Secrets.mask : $0 }, entry.scope.description])
+                }
+            }
+            if drifting > 0 { table.print() }
+            print("\(results.count) device(s) with a report: \(drifting) drift, \(results.count - drifting) match; "
+                  + "\(withoutReport) without a report (provctl resync --event report asks for one)")
+        }
+        try Pending.findings(drifting)
+    }
+}
+
+extension DriftEntry {
+    /// The expected value as a table shows it: an empty one is a value the profile empties (`<X></X>`); what a
+    /// profile leaves to the phone is no drift and never listed.
+    var shownExpected: String { expected.isEmpty ? "(empty)" : expected }
 }

@@ -43,9 +43,15 @@ struct Fetches: ParsableCommand {
         if jsonOutput {
             var entries: [[String: Any]] = fetches.map(Self.fetchJSON)
             entries += unattached.map { line -> [String: Any] in
-                ["time": timestamp(micros: line.at), "time_us": line.at, "mac": line.mac.hex, "status": NSNull(),
-                 "reason": "phone log only", "form": NSNull(), "sha256": NSNull(), "node": NSNull(),
-                 "phone": [Self.lineJSON(line)]]
+                // The same keys as a fetch (null where a log line has none).
+                var entry: [String: Any] = [:]
+                for key in ["bytes", "cert_serial", "cert_sha256", "firmware", "method", "micros", "model", "path", "remote_addr", "serial"] {
+                    entry[key] = NSNull()
+                }
+                entry.merge(["time": timestamp(micros: line.at), "time_us": line.at, "mac": line.mac.hex, "status": NSNull(),
+                             "reason": "phone log only", "form": NSNull(), "sha256": NSNull(), "node": NSNull(),
+                             "phone": [Self.lineJSON(line)]]) { $1 }
+                return entry
             }
             try printJSON(entries.sorted { ($0["time_us"] as! Int) < ($1["time_us"] as! Int) })
             return

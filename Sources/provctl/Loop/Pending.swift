@@ -7,8 +7,17 @@ import ProvisioningAdmin
 struct PendingDevice {
     var device: Device
     /// `changed` (its profile now differs from the last one served), `never seen`, `unknown` (it fetched, but the
-    /// fetch history no longer says what: pruned), `render error`, `report differs`, `stale`.
+    /// fetch history no longer says what: pruned), `render error`, `bootstrap` (it was served its current
+    /// bootstrap profile, without secrets: it has proved no identity yet), `refused by server` (its newest
+    /// request was refused),
+    /// `failed on phone` (after its last fetch the phone logged a failed resync, or reported settings that
+    /// differ), `report differs`, `stale`.
     var states: [String]
+    /// The phone's own words for `failed on phone` (its syslog line, or what its report says), and when.
+    var phoneSaid: String?
+    var phoneSaidAt: Int?
+    /// The server's reason for `refused` (`model mismatch`, ...).
+    var refusal: String?
     var currentSHA256: String?
     var served: FetchRecord?
     /// Unix seconds of its last contact (any fetch, or the `seen` row).
@@ -31,6 +40,7 @@ struct PendingScan {
         let macs = devices.map(\.device.mac)
         let served = try store.lastServed(macs)
         let lastFetch = try store.lastFetch(macs)
+        let phoneOutcomes = try store.lastPhoneOutcome(macs)
         let reports = try store.reports()
         let loop = try DeviceLoop(store: store)
         let now = Clock.unixSeconds()
@@ -48,16 +58,50 @@ struct PendingScan {
                 entry.problem = provctlRenderProblem(error)
             }
             if let last {
-                if let current = entry.currentSHA256, last.sha256 != current { entry.states.append("changed") }
+                // A device served its bootstrap profile (no secrets, it proved nothing) has the current one when
+                // that matches: "bootstrap", which a push cannot change, not "changed" forever.
+                if let current = entry.currentSHA256, last.sha256 != current {
+                    if last.sha256 != nil, (try? loop.bootstrapSHA256(presented)) == last.sha256 {
+                        entry.states.append("bootstrap")
+                    } else {
+                        entry.states.append("changed")
+                    }
+                }
             } else if seen != nil {
                 entry.states.append("unknown")
             } else {
                 entry.states.append("never seen")
             }
+            // The server refused the phone's newest request (403 model mismatch, ...): the phone cannot get its
+            // profile until the admin acts.
+            // (A profile request: a refused report POST is no reason the phone lacks its profile.)
+            if let fetch = lastFetch[device.mac], fetch.status >= 400, fetch.at > (last?.at ?? 0),
+               fetch.method == nil || fetch.method == "GET" || fetch.method == "HEAD", !(fetch.path ?? "").contains("/report/") {
+                // It called: not "never seen", but refused (a model typo gets 403 model mismatch).
+                entry.states.removeAll { $0 == "never seen" }
+                entry.states.append("refused by server")
+                entry.refusal = "\(fetch.status) \(fetch.reason)"
+            }
+            // What the phone said after its last profile: a failed resync in its syslog ("Resync failed: decrypt
+            // error") that no success followed.
+            let servedAt = last?.at ?? 0
+            if let said = phoneOutcomes[device.mac], said.kind == "failure", said.at >= servedAt - DeviceStore.phoneSkew {
+                entry.states.append("failed on phone")
+                entry.phoneSaid = said.message
+                entry.phoneSaidAt = said.at
+            }
             if let report = reports[device.mac] {
                 do {
                     entry.drift = try drift(of: presented, report: report, loop: loop).count
-                    if entry.drift! > 0 { entry.states.append("report differs") }
+                    if entry.drift! > 0 {
+                        // A report sent after the last fetch that still differs: the phone did not take it.
+                        if report.at > servedAt, last != nil, !entry.states.contains("failed on phone") {
+                            entry.states.append("failed on phone")
+                            entry.phoneSaid = "its report of \(timestamp(micros: report.at)) differs in \(entry.drift!) parameter(s) (provctl drift \(device.mac.hex))"
+                            entry.phoneSaidAt = report.at
+                        }
+                        entry.states.append("report differs")
+                    }
                 } catch {
                     entry.problem = entry.problem ?? "\(error)"
                 }
@@ -83,11 +127,15 @@ struct Pending: ParsableCommand {
             For every enabled device: the SHA-256 of the XML profile-cgi would send it now (rendered by the same \
             code) against that of the last profile it was served (the fetch history). Listed: `changed` (a \
             change since its last fetch), `never seen`, `unknown` (it fetched, but its history was pruned), \
-            `render error` (profile-cgi would answer 500), `report differs` (its last report disagrees with its \
-            settings: `provctl drift MAC`). With --stale also `stale`: no contact for longer than --stale-after, \
+            `render error` (profile-cgi would answer 500), `bootstrap` (it has its current bootstrap profile, the one \
+            without secrets, and proved no identity yet: no push changes that), `refused by server` (its newest request was refused, \
+            e.g. 403 model mismatch), `failed on phone` (after its last fetch the phone logged "Resync failed: \
+            ERR" (provctl syslog) with no success since, or sent a report that differs; the phone's words are \
+            shown), `report differs` (its last report disagrees with its settings: `provctl drift MAC`). With --stale also `stale`: no contact for longer than --stale-after, \
             else three times its own resync interval (Resync_Periodic, default 3600 s; daily with \
             Resync_At__HHmm_). A device that fetches its new profile leaves the list. `provctl resync --pending` \
-            pushes them.
+            pushes the changed and failed ones. Exit status 0 when \
+            no device is pending, 5 when the list is not empty (findings).
             Examples: provctl pending
                       provctl pending --group sales --stale --json
             """
@@ -120,9 +168,11 @@ struct Pending: ParsableCommand {
                     "last_served": json(entry.served.map { timestamp(micros: $0.at) }),
                     "last_contact": json(entry.lastContact.map { timestamp($0) }),
                     "stale_after_s": json(entry.staleAfter), "report_drift": json(entry.drift),
-                    "problem": json(entry.problem),
+                    "problem": json(entry.problem), "refusal": json(entry.refusal), "phone_said": json(entry.phoneSaid),
+                    "phone_said_at": json(entry.phoneSaidAt.map { timestamp(micros: $0) }),
                 ]
             })
+            try Self.findings(pending.count)
             return
         }
         var table = Table("MAC", "GROUP", "STATE", "LAST SERVED", "SERVED", "CURRENT", "LAST CONTACT", "NOTE")
@@ -130,11 +180,21 @@ struct Pending: ParsableCommand {
             table.append([entry.device.mac.hex, entry.device.group, entry.states.joined(separator: ", "),
                           entry.served.map { timestamp(micros: $0.at) }, entry.served?.sha256.map { String($0.prefix(12)) },
                           entry.currentSHA256.map { String($0.prefix(12)) }, entry.lastContact.map { timestamp($0) },
-                          entry.problem ?? entry.drift.flatMap { $0 > 0 ? "\($0) parameter(s) differ (provctl drift)" : nil }])
+                          entry.problem ?? entry.refusal.map { "server answered " + $0 } ?? entry.phoneSaid.map { "phone: " + $0 }
+                              ?? entry.drift.flatMap { $0 > 0 ? "\($0) parameter(s) differ (provctl drift)" : nil }])
         }
         table.print()
         if stdoutIsTerminal || pending.isEmpty {
             print("\(pending.count) device(s) pending")
         }
+        try Self.findings(pending.count)
+    }
+
+    /// Exit status 5 (findings) when something was listed; the listing is the whole answer.
+    static func findings(_ count: Int) throws {
+        guard count > 0 else { return }
+        var failure = Failure(.problems, "")
+        failure.reported = true
+        throw failure
     }
 }

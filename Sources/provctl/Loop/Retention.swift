@@ -69,6 +69,7 @@ struct Prune: ParsableCommand {
     static let batch = 250
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var format: JSONOption
 
     func run() throws {
         let journal = try openLocalJournal(store)
@@ -109,7 +110,10 @@ struct Prune: ParsableCommand {
             }
         }
         let policyText = policy.maxAgeDays == 0 ? "no age limit" : "\(policy.maxAgeDays) days"
-        print("pruned \(deleted) row(s) from \(store.journals.local) (\(policyText), "
-              + (policy.maxPerDevice == 0 ? "no limit per device)" : "\(policy.maxPerDevice) rows per device)"))
+        Output.emit(AnyResult(value: JSON.object([
+            ("journal", .string(store.journals.local)), ("deleted", .int(deleted)),
+            ("max_age_days", .int(policy.maxAgeDays)), ("max_per_device", .int(policy.maxPerDevice)),
+        ]), text: "pruned \(deleted) row(s) from \(store.journals.local) (\(policyText), "
+            + (policy.maxPerDevice == 0 ? "no limit per device)" : "\(policy.maxPerDevice) rows per device)")), json: format.json)
     }
 }

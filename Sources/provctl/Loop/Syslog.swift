@@ -34,6 +34,7 @@ struct Syslog: ParsableCommand {
 
     /// How far ahead of now a line's time may be before it is taken as now: 5 minutes.
     static let futureSkew = 300_000_000
+    @OptionGroup var format: JSONOption
 
     func run() throws {
         let opened = try store.open()
@@ -126,6 +127,11 @@ struct Syslog: ParsableCommand {
         if unrelated > 0 { summary += "; \(unrelated) not about resyncs" + (all ? "" : " (--all keeps them)") }
         if unreadable > 0 { summary += "; \(unreadable) without an rsyslog timestamp" }
         if unproven > 0 { summary += "; \(unproven) from a host that is not the device's proven address (--relay for a relay)" }
-        print(summary)
+        let named = unknown.keys.filter { !$0.isEmpty }.sorted()
+        Output.emit(AnyResult(value: JSON.object([
+            ("lines", .int(total)), ("attached", .int(lines.count)), ("devices", .int(devicesSeen)), ("new", .int(added)),
+            ("unknown_device", .int(unknownCount)), ("unknown_macs", .array(named.map(JSON.string))),
+            ("not_resync", .int(unrelated)), ("unreadable", .int(unreadable)), ("unproven", .int(unproven)),
+        ]), text: summary), json: format.json)
     }
 }
