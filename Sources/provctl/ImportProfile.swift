@@ -227,7 +227,12 @@ enum FlatProfileFile {
         var firstAttributeLine = 0
         walk(root, path: "", file: name, into: &result, otherAttributes: &otherAttributes, firstAttributeLine: &firstAttributeLine,
              order: order)
-        for index in result.parameters.indices {
+        // The reader and the tree see the same elements; should they ever disagree, no form is guessed (every
+        // empty element is taken as `<X></X>`, set empty) and the file says so.
+        if emptyForms.count != order.count {
+            result.warnings.append("\(name):1: could not tell <X/> from <X></X>; every empty element is imported as empty")
+        }
+        for index in result.parameters.indices where emptyForms.count == order.count {
             if let position = result.parameters[index].order, position < emptyForms.count {
                 result.parameters[index].emptyElement = emptyForms[position]
             }
