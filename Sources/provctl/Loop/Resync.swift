@@ -36,7 +36,7 @@ struct Resync: ParsableCommand {
             rather than at once; each answer is printed as it comes. Exit status 0 when every phone pushed \
             accepted (skipped ones included), 7 when any did not (or could not be reached).
             Behind NAT the fetch address is not the phone's: send the NOTIFY through the provider's SIP server \
-            instead (README, "Closing the loop").
+            instead (docs/reference.md, "Closing the loop": "Through the provider's SIP server instead").
             Examples: provctl resync 000e08abcdef
                       provctl resync --pending --rate 5
                       provctl resync --group sales --via http
@@ -165,6 +165,14 @@ struct Resync: ParsableCommand {
                !(plan.parameters["Admin_Password"]?.value.trimmingCharacters(in: .whitespaces).isEmpty ?? true) {
                 plan.refused = "Admin_Password would cross plain HTTP to /CGI/Execute (--cleartext-credentials to send it anyway, or --via sip)"
             }
+            if via == "http", plan.refused == nil, plan.skip == nil {
+                let rule = plan.parameters["Profile_Rule"]?.value ?? ""
+                if Secrets.maskRule(rule) != rule {
+                    plan.refused = "Profile_Rule holds a --key or --pwd, which plain HTTP would expose (use --via sip)"
+                } else if plan.model == nil {
+                    plan.skip = "model unknown (the element is CP-<model>-3PCCExecute)"
+                }
+            }
             if !device.enabled { plan.skip = plan.skip ?? "disabled" }
             if via == "sip" && ["resync", "check-sync"].contains(event) && value("Resync_From_SIP")?.lowercased() == "no" {
                 plan.skip = plan.skip ?? "Resync_From_SIP is No: the phone ignores the NOTIFY"
@@ -231,17 +239,8 @@ struct Resync: ParsableCommand {
             for (index, plan) in runnable.enumerated() {
                 if index > 0 { Thread.sleep(forTimeInterval: spacing) }
                 let rule = plan.parameters["Profile_Rule"]?.value ?? ""
-                if Secrets.maskRule(rule) != rule {
-                    report(ResyncOutcome(mac: plan.device.mac, address: "\(plan.host!):\(plan.port)", succeeded: false, status: nil,
-                                         detail: "skipped: Profile_Rule holds a --key or --pwd, which plain HTTP would expose (use --via sip)",
-                                         sent: 0, milliseconds: 0))
-                    continue
-                }
-                guard let model = plan.model else {
-                    report(ResyncOutcome(mac: plan.device.mac, address: "\(plan.host!):\(plan.port)", succeeded: false, status: nil,
-                                         detail: "skipped: model unknown (the element is CP-<model>-3PCCExecute)", sent: 0, milliseconds: 0))
-                    continue
-                }
+                // Refused (a key in the rule) and skipped (no model) were settled with the plan.
+                guard let model = plan.model else { continue }
                 let password = plan.parameters["Admin_Password"]?.value.trimmingCharacters(in: .whitespaces)
                 report(client.execute(mac: plan.device.mac, host: plan.host!, port: plan.port,
                                       document: HTTPExecute.document(model: model, rule: rule), username: "admin",
