@@ -52,7 +52,7 @@ struct ImportProfile: ParsableCommand {
         if strict && !checked.warnings.isEmpty {
             throw Failure(.refused, "refused: \(file): --strict and \(checked.warnings.count) warning(s) above; nothing written")
         }
-        if case .device = scope {} else { Self.warnAboutOnePhone(checked.settings.map { ($0.name, $0.value) }, scope: scope) }
+        if case .device = scope {} else { Self.warnAboutOnePhone(checked.settings.map { ($0.name, $0.value) }, scope: scope, file: file) }
         let opened = try store.open()
         try checkTargetScope(scope, in: opened)
         var changed = 0
@@ -76,14 +76,18 @@ extension ImportProfile {
     /// One phone's identity in a shared scope: its line credentials (`User_ID_N_`, `Auth_ID_N_`, `Password_N_`),
     /// its `Station_Name`, or a value naming a MAC (any spelling) would reach every device of the scope. Warned
     /// about (never printed: a password is named, not shown), with the device scope offered.
-    static func warnAboutOnePhone(_ settings: [(name: String, value: String)], scope: Scope) {
+    /// The warning names the file and the line of the first such value, as every import warning does.
+    static func warnAboutOnePhone(_ settings: [(name: String, value: String)], scope: Scope, file: String) {
         var named: [String] = []
         var macs: Set<String> = []
         for (name, value) in settings where !value.trimmingCharacters(in: .whitespaces).isEmpty {
             let perLine = ["User_ID_", "Auth_ID_", "Password_"].contains { name.hasPrefix($0) }
             var mac: MACAddress?
             for word in value.split(whereSeparator: { !($0.isHexDigit || $0 == ":" || $0 == "-" || $0 == ".") }) {
-                if word.count >= 12, let found = MACAddress(String(word)) { mac = found; break }
+                // All zeros or all ones name no phone (MAC_Address_Clone_Address's factory value, broadcast).
+                if word.count >= 12, let found = MACAddress(String(word)), found.hex != "000000000000", found.hex != "ffffffffffff" {
+                    mac = found; break
+                }
             }
             if perLine || name == "Station_Name" || mac != nil {
                 named.append(name)
@@ -92,7 +96,11 @@ extension ImportProfile {
         }
         guard !named.isEmpty else { return }
         let target = macs.count == 1 ? "device:\(macs.first!)" : "device:MAC"
-        warn("provctl: warning: \(named.count) value(s) name one phone (\(named.prefix(6).joined(separator: ", "))\(named.count > 6 ? ", ..." : "")): "
+        // The line of the first named value: where its element opens in the file.
+        let leaf = named[0].split(separator: "/").last.map(String.init) ?? named[0]
+        let lines = (try? String(contentsOfFile: file, encoding: .utf8))?.split(separator: "\n", omittingEmptySubsequences: false) ?? []
+        let line = lines.firstIndex { $0.contains("<" + leaf + " ") || $0.contains("<" + leaf + ">") || $0.contains("<" + leaf + "/") }.map { $0 + 1 } ?? 1
+        warn("provctl: warning: \(file):\(line): \(named.count) value(s) name one phone (\(named.prefix(6).joined(separator: ", "))\(named.count > 6 ? ", ..." : "")): "
              + "at \(scope) they reach every device there; a phone's identity belongs to its device scope (--scope \(target))")
     }
 }

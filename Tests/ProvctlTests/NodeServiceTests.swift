@@ -80,17 +80,17 @@ import Testing
         var shipper = try JournalShipper(journal: journalPath, ship: ship, definition: old)
         #expect(try shipper.shipOnce().rows["fetches"] == 1)
 
-        let added = "ALTER TABLE fetches ADD COLUMN trusted INTEGER NOT NULL DEFAULT 0;"
+        let added = "ALTER TABLE fetches ADD COLUMN probe_flag INTEGER NOT NULL DEFAULT 0;"
         let grown = try JournalDefinition(schema: Journal.schema + added)
-        #expect(grown.tables.first { $0.name == "fetches" }?.columns.map(\.name).last == "trusted")
-        _ = try runChecked("sqlite3", [journalPath, added + "UPDATE fetches SET trusted = 0;"])
+        #expect(grown.tables.first { $0.name == "fetches" }?.columns.map(\.name).last == "probe_flag")
+        _ = try runChecked("sqlite3", [journalPath, added + "UPDATE fetches SET probe_flag = 0;"])
         journal.close()
         try journal.write([Self.entry("2c3124c9f8e1", at: 1_700_000_001_000_000)], waitMilliseconds: 1000)
-        _ = try runChecked("sqlite3", [journalPath, "UPDATE fetches SET trusted = 1 WHERE id = 2"])
+        _ = try runChecked("sqlite3", [journalPath, "UPDATE fetches SET probe_flag = 1 WHERE id = 2"])
         shipper = try JournalShipper(journal: journalPath, ship: ship, definition: grown)
         let count = try shipper.shipOnce()
-        #expect(count.addedColumns == ["fetches.trusted"])
-        #expect(String(decoding: try runChecked("sqlite3", [ship, "SELECT id, trusted FROM fetches ORDER BY id"]), as: UTF8.self)
+        #expect(count.addedColumns == ["fetches.probe_flag"])
+        #expect(String(decoding: try runChecked("sqlite3", [ship, "SELECT id, probe_flag FROM fetches ORDER BY id"]), as: UTF8.self)
                 == "1|0\n2|1\n")
         // A journal without a table of the definition (an older node) is left for later, the rest shipped.
         let newer = try JournalDefinition(schema: Journal.schema + added + "CREATE TABLE future (id INTEGER PRIMARY KEY, at INTEGER);")

@@ -46,6 +46,8 @@ struct CatalogueSecretsTests {
         ("Use_Auto_Discovery__WPAD_", "WPAD, a proxy discovery switch"), ("Prompt_For_Empty_Credentials", "a switch"),
         ("Private_IP", "a DMZ address"), ("Mapping", "number and NAT mapping rules (`pin` inside `Mapping`)"),
         ("Starcode", "a switch"), ("Bypass", "a switch"), ("Re-Key", "an SRTP re-keying switch"),
+        ("Auth_Server", "the SPA adapters' RADIUS/802.1X server address (issue 20's real ATA profiles): a host name"),
+        ("Decode_Latency", "a codec timing setting of SPA phones (issue 20's real profiles)"),
     ]
 
     static func reviewed(_ name: String) -> Bool {

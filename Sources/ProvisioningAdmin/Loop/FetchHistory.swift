@@ -193,6 +193,24 @@ extension DeviceStore {
         return lines
     }
 
+    /// Per device of `macs`, its newest request from a caller whose certificate named it, whatever the answer: a
+    /// phone refused for a device check (`403 model mismatch`) proved who it is, so `pending` may say the server
+    /// refused it. Callers that proved nothing never count. A row's `model` comes only from a certificate Apache
+    /// verified (`SSL_CLIENT_VERIFY=SUCCESS`, `ClientIdentity`), as its `cert_sha256` does when the PEM is exported.
+    public func lastCertifiedRequest(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: FetchRecord] {
+        let statement = try database.prepare("""
+            SELECT \(Self.fetchColumns) FROM fetches WHERE mac = ?1 AND (trusted OR cert_sha256 IS NOT NULL OR model IS NOT NULL)
+            ORDER BY at DESC LIMIT 1
+            """)
+        var last: [MACAddress: FetchRecord] = [:]
+        for mac in macs {
+            statement.reset()
+            try statement.bind(1, mac.hex)
+            if try statement.step() { last[mac] = Self.fetchRecord(statement) }
+        }
+        return last
+    }
+
     /// True when the device's MAC was named by a caller that proved nothing (a bootstrap or factory-name fetch):
     /// such an address is never pushed to (`resync` says `refused`, where a device never heard of is `skipped`).
     public func hasUnprovenFetch(_ mac: MACAddress) throws(SQLiteError) -> Bool {

@@ -40,6 +40,7 @@ struct PendingScan {
         let macs = devices.map(\.device.mac)
         let served = try store.lastServed(macs)
         let lastFetch = try store.lastFetch(macs)
+        let lastCertified = try store.lastCertifiedRequest(macs)
         let phoneOutcomes = try store.lastPhoneOutcome(macs)
         let reports = try store.reports()
         let loop = try DeviceLoop(store: store)
@@ -75,7 +76,7 @@ struct PendingScan {
             // The server refused the phone's newest request (403 model mismatch, ...): the phone cannot get its
             // profile until the admin acts.
             // (A profile request: a refused report POST is no reason the phone lacks its profile.)
-            if let fetch = lastFetch[device.mac], fetch.status >= 400, fetch.at > (last?.at ?? 0),
+            if let fetch = lastCertified[device.mac], fetch.status >= 400, fetch.at > (last?.at ?? 0),
                fetch.method == nil || fetch.method == "GET" || fetch.method == "HEAD", !(fetch.path ?? "").contains("/report/") {
                 // It called: not "never seen", but refused (a model typo gets 403 model mismatch).
                 entry.states.removeAll { $0 == "never seen" }
