@@ -161,17 +161,7 @@ extension DeviceStore {
     /// indexed lookup per device (`fetches_by_mac`, newest first): a grouping over the whole history would visit
     /// every row (2.5 s for a million).
     public func lastServed(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: FetchRecord] {
-        let statement = try database.prepare("""
-            SELECT \(Self.fetchColumns) FROM fetches
-            WHERE mac = ?1 AND status = 200 AND sha256 IS NOT NULL AND trusted ORDER BY at DESC LIMIT 1
-            """)
-        var served: [MACAddress: FetchRecord] = [:]
-        for mac in macs {
-            statement.reset()
-            try statement.bind(1, mac.hex)
-            if try statement.step() { served[mac] = Self.fetchRecord(statement) }
-        }
-        return served
+        try newestFetch(macs, where: "status = 200 AND sha256 IS NOT NULL AND trusted")
     }
 
     /// Per device of `macs`, its phone's newest syslog line that says how a resync ended (`success` or
@@ -198,17 +188,7 @@ extension DeviceStore {
     /// refused it. Callers that proved nothing never count. A row's `model` comes only from a certificate Apache
     /// verified (`SSL_CLIENT_VERIFY=SUCCESS`, `ClientIdentity`), as its `cert_sha256` does when the PEM is exported.
     public func lastCertifiedRequest(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: FetchRecord] {
-        let statement = try database.prepare("""
-            SELECT \(Self.fetchColumns) FROM fetches WHERE mac = ?1 AND (trusted OR cert_sha256 IS NOT NULL OR model IS NOT NULL)
-            ORDER BY at DESC LIMIT 1
-            """)
-        var last: [MACAddress: FetchRecord] = [:]
-        for mac in macs {
-            statement.reset()
-            try statement.bind(1, mac.hex)
-            if try statement.step() { last[mac] = Self.fetchRecord(statement) }
-        }
-        return last
+        try newestFetch(macs, where: "(trusted OR cert_sha256 IS NOT NULL OR model IS NOT NULL)")
     }
 
     /// True when the device's MAC was named by a caller that proved nothing (a bootstrap or factory-name fetch):
@@ -223,13 +203,19 @@ extension DeviceStore {
     /// (certificate or account): the address to push to, and when it last called. A bootstrap caller's rows are
     /// claims and never count here.
     public func lastFetch(_ macs: [MACAddress]) throws(SQLiteError) -> [MACAddress: FetchRecord] {
-        let statement = try database.prepare("SELECT \(Self.fetchColumns) FROM fetches WHERE mac = ?1 AND trusted ORDER BY at DESC LIMIT 1")
-        var last: [MACAddress: FetchRecord] = [:]
+        try newestFetch(macs, where: "trusted")
+    }
+
+    /// Per device of `macs`, its newest fetch row meeting `condition` (a fixed SQL expression, never a caller's
+    /// text): one indexed lookup per device (`fetches_by_mac`, newest first).
+    private func newestFetch(_ macs: [MACAddress], where condition: String) throws(SQLiteError) -> [MACAddress: FetchRecord] {
+        let statement = try database.prepare("SELECT \(Self.fetchColumns) FROM fetches WHERE mac = ?1 AND \(condition) ORDER BY at DESC LIMIT 1")
+        var newest: [MACAddress: FetchRecord] = [:]
         for mac in macs {
             statement.reset()
             try statement.bind(1, mac.hex)
-            if try statement.step() { last[mac] = Self.fetchRecord(statement) }
+            if try statement.step() { newest[mac] = Self.fetchRecord(statement) }
         }
-        return last
+        return newest
     }
 }
