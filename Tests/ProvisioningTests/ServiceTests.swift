@@ -138,6 +138,9 @@ struct ServiceTests {
         #expect(throws: SQLiteError.self) { try journal.write([answer.bookkeeping], waitMilliseconds: 10) }
         // Counted where provctl check finds it (for a journal whose folder exists).
         let counted = Journal(path: directory.path("journal.db"), node: "n1")
+        // The counter is named by the folder's device and inode, and /dev/shm outlives folders: a counter left by
+        // an earlier folder with this inode (another user's, an Apache test's) would be ignored as not ours.
+        if let stale = LostCounter(journalPath: counted.path).path { unlink(stale) }
         let before = LostCounter(journalPath: counted.path).read(take: false).count
         counted.countLost([answer.bookkeeping])
         let after = LostCounter(journalPath: counted.path).read(take: true)

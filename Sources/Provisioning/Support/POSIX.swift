@@ -217,8 +217,9 @@ public struct LostCounter: Sendable {
             return -1
         }
         let mine = info.st_uid == geteuid()
-        if mine && info.st_size == 0 && (info.st_gid != group || info.st_mode & 0o007 != 0) {
-            // Just made (or empty and ours): the journal folder's group, no access for others.
+        if mine && (info.st_gid != group || info.st_mode & 0o007 != 0) {
+            // Just made, or ours from before (an older version made it 0666): only this user (or root) can own a
+            // file as this user, so nobody else planted it. The journal folder's group, no access for others.
             _ = fchown(fd, uid_t.max, group)
             _ = fchmod(fd, 0o660)
             _ = fstat(fd, &info)
