@@ -48,10 +48,13 @@ class Suite:
             raise RuntimeError(f"provctl {' '.join(args)}: {run.returncode}: {run.stderr.strip()}")
         return run
 
-    def curl(self, path, cert=None, source=None, user=None, headers=(), data=None, chunked=False, method=None):
-        """(status, headers text, body bytes) of one HTTPS request to the private Apache."""
+    def curl(self, path, cert=None, source=None, user=None, headers=(), data=None, chunked=False, method=None,
+             server=None):
+        """(status, headers text, body bytes) of one HTTPS request to the private Apache (or to `server`, a
+        (port, pki folder) of another one)."""
+        port, pki = server or (self.port, self.pki)
         command = ["curl", "-s", "-D", "-", "-o", os.path.join(self.work, "body"), "--max-time", "20",
-                   "--cacert", os.path.join(self.pki, "ca.pem"), f"https://127.0.0.1:{self.port}{path}"]
+                   "--cacert", os.path.join(pki, "ca.pem"), f"https://127.0.0.1:{port}{path}"]
         if cert:
             command += ["--cert", cert + ".pem", "--key", cert + ".key"]
         if source:
@@ -89,6 +92,19 @@ class Suite:
                        check=True, capture_output=True)
         self.provctl("device", "add", mac, "--serial", serial, "--model", model)
         return mac, serial, os.path.join(self.work, name)
+
+    def journaled(self, mac, rows=1):
+        """Waits (up to 10 s) until the journal holds `rows` fetches of `mac`: profile-cgi writes its row after
+        the answer is finished (the phone first), so curl can return before the row is there."""
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            run = self.provctl("fetches", mac, "--json", check=False)
+            try:
+                if len(json.loads(run.stdout or "[]")) >= rows:
+                    return
+            except ValueError:
+                pass
+            time.sleep(0.2)
 
     def check(self, name, failures):
         if failures:
@@ -167,6 +183,7 @@ SIP/2.0 {status}
             status, _, _ = self.curl(f"/prov/{mac}.xml", source=STRANGER)
             if status != 200:
                 failures.append(f"the bootstrap fetch itself: {status}")
+            self.journaled(mac)
             resync = self.provctl("resync", mac, "--json", "--t1", "100", check=False)
             entries = json.loads(resync.stdout or "[]")
             entry = entries[0] if entries else {}
@@ -254,12 +271,13 @@ SIP/2.0 {status}
         mac, _, _ = self.phone("pending")
         self.provctl("device", "edit", mac, "--bootstrap", "profile")
         failures = []
-        before = json.loads(self.provctl("pending", "--json").stdout)
+        before = json.loads(self.provctl("pending", "--json", check=False).stdout)
         if mac not in [p["mac"] for p in before]:
             failures.append("a new device is not pending")
         for _ in range(3):
             self.curl(f"/prov/{mac}.xml", source=STRANGER)
-        after = {p["mac"]: p["states"] for p in json.loads(self.provctl("pending", "--json").stdout)}
+        self.journaled(mac, 3)
+        after = {p["mac"]: p["states"] for p in json.loads(self.provctl("pending", "--json", check=False).stdout)}
         if after.get(mac) != ["never seen"]:
             failures.append(f"a stranger's fetches changed its pending state: {after.get(mac)}")
         listing = self.provctl("fetches", mac).stdout
@@ -293,6 +311,69 @@ SIP/2.0 {status}
             out = self.provctl(*command).stdout
             failures += [f"provctl {' '.join(command)} shows {s}" for s in secret_texts if s in out]
         self.check("no secret (PSK, WEP, SRTP key, activation, PIN, licence, URL user info) below its trust level", failures)
+
+    def nonces(self):
+        """A Digest answer computed for one node's nonce is refused by another node of the same database (401 and
+        a fresh challenge) and accepted by the node that issued it. Node B is a second apache/serve on this
+        server's database (--db) with PROVISIONER_NODE=hostile-node-b and a journal of its own, as a replica runs."""
+        import hashlib
+        caller = "127.0.0.6"  # an address of its own: the brakes case leaves failures counted against NAT's
+        mac, _, _ = self.phone("nonce")
+        user, password = f"nonce-{os.getpid()}", f"pw-nonce-{os.getpid()}"
+        self.provctl("device", "edit", mac, "--account", user, "--password-stdin", input=password + "\n")
+        other = os.path.join(self.work, "node-b")
+        os.makedirs(other, exist_ok=True)
+        port = self.free_port()
+        flags = ["--state", other, "--port", str(port), "--no-build", "--db", self.db, "--pki", self.pki,
+                 "--env", "PROVISIONER_NODE=hostile-node-b", "--env", f"PROVISIONER_JOURNAL={other}/journal.db"]
+        if self.args.mode == "fastcgi":
+            flags.append("--fastcgi")
+        serve = os.path.join(self.repo, "apache", "serve")
+        started = subprocess.run([serve] + flags, capture_output=True, text=True, timeout=180)
+        failures = []
+        try:
+            if started.returncode != 0:
+                raise RuntimeError(f"apache/serve for node B: {started.stderr.strip()[-300:]}")
+            node_b = (port, self.pki)
+            uri = f"/cgi-bin/profile/{mac}.xml"
+
+            def challenge(server=None):
+                status, head, _ = self.curl(uri, source=caller, server=server)
+                lines = [line for line in head.splitlines() if line.lower().startswith("www-authenticate: digest")]
+                nonce = lines[0].split('nonce="', 1)[1].split('"', 1)[0] if lines else None
+                return status, nonce
+
+            def answer(nonce):
+                md5 = lambda text: hashlib.md5(text.encode()).hexdigest()
+                ha1, ha2 = md5(f"{user}:provisioner:{password}"), md5(f"GET:{uri}")
+                response = md5(f"{ha1}:{nonce}:00000001:c0ffee:auth:{ha2}")
+                return (f'Authorization: Digest username="{user}", realm="provisioner", nonce="{nonce}", uri="{uri}", '
+                        f'qop=auth, nc=00000001, cnonce="c0ffee", response="{response}", algorithm=MD5')
+
+            status, nonce_a = challenge()
+            if status != 401 or not nonce_a:
+                raise RuntimeError(f"node A's challenge: {status}, nonce {nonce_a!r}")
+            header = answer(nonce_a)
+            status, head, _ = self.curl(uri, source=caller, headers=[header], server=node_b)
+            fresh = [line for line in head.splitlines() if line.lower().startswith("www-authenticate: digest")]
+            if status != 401:
+                failures.append(f"node B answered node A's nonce with {status}")
+            elif not fresh or nonce_a in fresh[0]:
+                failures.append(f"node B's refusal carries no fresh challenge: {fresh}")
+            status, _, body = self.curl(uri, source=caller, headers=[header])
+            if status != 200 or b"<flat-profile" not in body:
+                failures.append(f"node A refused the answer to its own nonce: {status}")
+            # And the other way: B's own nonce works on B (the second server really checks Digest).
+            status, nonce_b = challenge(node_b)
+            if status != 401 or not nonce_b:
+                failures.append(f"node B's challenge: {status}")
+            else:
+                status, _, _ = self.curl(uri, source=caller, headers=[answer(nonce_b)], server=node_b)
+                if status != 200:
+                    failures.append(f"node B refused the answer to its own nonce: {status}")
+        finally:
+            subprocess.run([serve, "--stop", "--state", other], capture_output=True, timeout=60)
+        self.check("a Digest nonce is bound to its node: another node of the same database refuses it", failures)
 
     # --- 3. brakes that stop attackers, not phones -----------------------------------------------------------
     def brakes(self):
@@ -347,6 +428,108 @@ SIP/2.0 {status}
             failures.append(f"a stranger's body: {status}")
         self.check("reports up to the documented size in this mode, chunked too; a stranger's body is not taken", failures)
 
+    def responders(self):
+        """{pid: (VmRSS, VmHWM) in KiB} of this server's FastCGI responders: the processes under its Apache (the
+        pid in httpd.pid) that are not apache2 (mod_fcgid starts cgi-bin/profile under its process manager)."""
+        with open(os.path.join(self.state, "httpd.pid")) as f:
+            root = int(f.read().strip())
+        parents, names = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/status") as f:
+                    fields = dict(line.split(":", 1) for line in f if ":" in line)
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields["PPid"])
+            names[int(entry)] = (fields["Name"].strip(), fields.get("VmRSS", "0 kB"), fields.get("VmHWM", "0 kB"))
+
+        def under(pid):
+            while pid > 1:
+                pid = parents.get(pid, 0)
+                if pid == root:
+                    return True
+            return False
+
+        return {pid: (int(rss.split()[0]), int(hwm.split()[0])) for pid, (name, rss, hwm) in names.items()
+                if name != "apache2" and under(pid)}
+
+    def queue(self):
+        """The hole as found: 40 reports while the journal was locked took one FastCGI responder from 5 MB to
+        334 MB. The queue is bounded in bytes (FastCGIResponder.pendingByteLimit, 8 MiB): a responder's high-water
+        mark stays well under what 40 report bodies alone take, and what it could not queue is counted as lost."""
+        if self.args.mode != "fastcgi":
+            print(f"--   {self.args.mode}: queue (a CGI process answers one request and exits: no queue)")
+            return
+        import sqlite3
+        mac, _, cert = self.phone("queue")
+        path = f"/cgi-bin/profile/report/{mac}.xml"
+        filler = "".join(f"<GPP_A>{'x' * 90}{i:06d}</GPP_A>\n" for i in range(9300))
+        report = ("<flat-profile>\n" + filler + "</flat-profile>\n").encode()  # just under the 1 MiB a report may be
+        failures = []
+        # Warm: the responder exists and has taken one such report, written at once (its peak is the baseline).
+        for _ in range(2):
+            self.curl(f"/cgi-bin/profile/{mac}.xml", cert=cert)
+            self.curl(path, cert=cert, data=report)
+        before = self.responders()
+        journal = os.path.join(self.state, "journal.db")
+
+        def counts():
+            with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=10) as db:
+                lost = db.execute("SELECT coalesce(sum(count), 0) FROM lost WHERE what = 'fetch'").fetchone()[0]
+                rows = db.execute("SELECT count(*) FROM fetches WHERE mac = ? AND method = 'POST'", (mac,)).fetchone()[0]
+            return lost, rows
+
+        time.sleep(0.5)  # the warm reports are written (a batch goes in when no phone comes within 2 ms)
+        lost_before, rows_before = counts()
+        # A writer holds the journal (a sqlite3 process, as an admin's long transaction or a stuck backup would).
+        holder = subprocess.Popen(["sqlite3", journal], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        holder.stdin.write(".timeout 5000\nBEGIN EXCLUSIVE;\nSELECT 'held';\n")
+        holder.stdin.flush()
+        held = holder.stdout.readline().strip()
+        statuses = []
+        try:
+            if held != "held":
+                failures.append(f"could not lock the journal: {held!r} {holder.stderr.read() if holder.poll() is not None else ''}")
+            for _ in range(40):
+                statuses.append(self.curl(path, cert=cert, data=report)[0])
+            during = self.responders()
+        finally:
+            holder.stdin.write("ROLLBACK;\n.quit\n")
+            holder.stdin.flush()
+            holder.wait(timeout=10)
+        if any(status != 200 for status in statuses):
+            failures.append(f"a phone's report was answered {sorted(set(statuses))} while the journal was locked")
+        grown = {pid: hwm - before.get(pid, (0, 0))[1] for pid, (_, hwm) in during.items()}
+        figures = ", ".join(f"pid {pid}: VmRSS {during[pid][0] // 1024} MiB, VmHWM {before.get(pid, (0, 0))[1] // 1024}"
+                            f" -> {during[pid][1] // 1024} MiB" for pid in sorted(during))
+        print(f"     {len(report) // 1024} KiB x 40 reports, journal locked: {figures}")
+        # Unbounded, one responder keeps every body: 40 x 1 MiB of report alone (it was 334 MB as found). Bounded,
+        # at most 8 MiB of records wait (plus the one being answered and what the heap keeps).
+        limit = 24 * 1024
+        if not during:
+            failures.append("no FastCGI responder found under this Apache")
+        if sum(grown.values()) > limit:
+            failures.append(f"the responders grew {sum(grown.values()) // 1024} MiB (over {limit // 1024} MiB): {figures}")
+        # Once the lock is gone, the responder writes what it kept while idle and folds in the count of the rest.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            self.curl(f"/cgi-bin/profile/{mac}.xml", cert=cert)
+            time.sleep(0.5)
+            lost, rows = counts()
+            if rows - rows_before + lost - lost_before >= 40:
+                break
+        lost, rows = counts()
+        print(f"     afterwards: {rows - rows_before} reports journaled, {lost - lost_before} counted as lost")
+        if lost - lost_before < 40 - (8 << 20) // len(report) - 1:
+            failures.append(f"only {lost - lost_before} counted as lost, {rows - rows_before} journaled")
+        if rows - rows_before + lost - lost_before != 40:
+            failures.append(f"of 40 reports {rows - rows_before} journaled and {lost - lost_before} counted lost")
+        self.check("a locked journal: the FastCGI queue stays bounded in bytes and counts what it drops as lost",
+                   failures)
+
     # --- 5. safe outputs -------------------------------------------------------------------------------------
     def outputs(self):
         mac, _, cert = self.phone("escapes")
@@ -365,7 +548,7 @@ SIP/2.0 {status}
             f.write(f"{now}.000001+00:00 127.0.0.1 CP-8841-3PCC {mac} -- Resync failed: \x1b]0;owned\x07\x1b[2J\u202e\n")
         self.provctl("syslog", log)
         for command in (["fetches", mac], ["device", "show", mac], ["claims"], ["pending"]):
-            out = self.provctl(*command).stdout
+            out = self.provctl(*command, check=False).stdout  # pending exits 5 when it lists devices
             for bad in ("\x1b", "\x07", "\u202e", "\u009b"):
                 if bad in out:
                     failures.append(f"provctl {' '.join(command)} prints {bad!r} raw")
@@ -403,7 +586,7 @@ SIP/2.0 {status}
 
     def run(self):
         cases = [self.push_address, self.cleartext, self.pending, self.secrets, self.brakes, self.reports,
-                 self.outputs, self.syslog]
+                 self.queue, self.nonces, self.outputs, self.syslog]
         for case in cases:
             if self.args.only and case.__name__ not in self.args.only.split(","):
                 continue
@@ -421,7 +604,7 @@ def main():
     parser.add_argument("--mode", default="cgi")
     parser.add_argument("--provctl")
     parser.add_argument("--only", help="comma-separated case names (push_address, cleartext, pending, secrets, "
-                                       "brakes, reports, outputs, syslog)")
+                                       "brakes, reports, queue, nonces, outputs, syslog)")
     sys.exit(Suite(parser.parse_args()).run())
 
 
