@@ -4,7 +4,7 @@ import Testing
 /// `provctl export` → `provctl import` reproduces every device (issue 21, point 4): keys of both ciphers, device
 /// settings in every partition with their ua and the intent of an empty value, variables, bootstrap, account.
 @Suite("provctl export and import: round trips")
-struct RoundTripTests {
+struct ExportRoundTripTests {
     static let cbc = "000e08aaaa01"
     static let gcm = "000e08aaaa02"
     /// RFC 8188 §3.1's example IKM (base64url, 16 octets).
