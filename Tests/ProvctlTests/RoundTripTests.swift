@@ -136,6 +136,20 @@ struct ExportRoundTripTests {
         #expect(try box.sql("SELECT encryption || '|' || ece_key_id || '|' || ece_record_size || '|' || bootstrap FROM devices") == "aes128gcm|k9|4096|cfg")
     }
 
+    @Test("the text of a change names its change set, the ID revert takes; a dry run names none")
+    func changeSetLine() throws {
+        let box = try Sandbox()
+        try box.ok("device", "add", "000e08aaaa09")
+        let text = try box.ok("set", "device:000e08aaaa09", "Display_Name_1_=Bob", "Station_Name=Desk").text
+        let last = try #require(text.split(separator: "\n").last.map(String.init))
+        let id = try #require((try box.ok("history", "--json").json() as? [[String: Any]])?.first?["id"] as? Int)
+        #expect(last == "change set #\(id) (provctl revert \(id) undoes it)", "\(text)")
+        let dry = try box.provctl("set", "device:000e08aaaa09", "Display_Name_1_=Rob", "--dry-run")
+        #expect(!dry.text.contains("change set #"), "\(dry)")
+        #expect(try box.ok("revert", String(id)).text.contains("change set #\(id + 2)"))
+        #expect(try box.sql("SELECT count(*) FROM settings") == "0")
+    }
+
     @Test("files written before the new columns import as before; ua:/intent: cells are checked")
     func oldFilesAndBadCells() throws {
         let box = try Sandbox()
