@@ -15,27 +15,30 @@ struct ImportDevices: ParsableCommand {
               serial, model, group   empty means none; letters, digits and . _ - (model also + =, group + @),
                            at most 64 characters
               enabled, gzip          yes/no (also true/false, 1/0); empty means yes for enabled, no for gzip
-              encryption   none, aes-256-cbc or aes128gcm (RFC 8188); empty keeps what is stored (none for a new
-                           device)
-              key          aes-256-cbc: the passphrase, as in the phone's [--key ...]; aes128gcm: the IKM in
-                           base64url (at least 16 octets); *** (as a masked export writes it) or empty keeps the
-                           stored key
-              digest       aes-256-cbc's key derivation digest, md5 or sha256 (kdf is accepted too); empty: sha256
-              key_id, record_size   aes128gcm's header key id and record size (18 or more); empty keeps what is
-                           stored (empty and 4096 for a new key); the rules of provctl device edit apply
-              bootstrap    none, cfg or profile (provctl device edit --bootstrap); empty keeps what is stored;
-                           cfg needs a strong key (issue 19's rule)
-              account, realm, ha1   the HTTP account: user, Digest realm and HA1 = MD5(user:realm:password), 32
-                           hex digits (as export --show-secrets writes it); an empty account removes it; *** or
-                           an empty ha1 keeps the stored one when user and realm are unchanged
-              var:NAME     the device's {{NAME}}; an empty cell removes it; *** keeps the stored value
-              set:NAME     the device-scope setting NAME (set:PART/NAME: in the partition PART); an empty cell
-                           removes it unless its intent: cell says empty or keep; *** keeps the stored value
-              ua:NAME      (ua:PART/NAME) the setting's ua: na, ro or rw; empty: none; without the column the
-                           stored ua is kept
-              intent:NAME  (intent:PART/NAME) for an empty set: cell: empty (the phone's value becomes empty,
-                           <X></X>, as provctl set SCOPE NAME=) or keep (the phone keeps its value, <X/>, as
-                           provctl set SCOPE --leave NAME); an empty intent: cell removes the setting
+              encryption   none, aes-256-cbc or aes128gcm (RFC 8188); empty keeps
+                           what is stored (none for a new device)
+              key          aes-256-cbc: the passphrase ([--key ...]); aes128gcm: the
+                           IKM in base64url (16 octets or more); *** or empty keeps
+                           the stored key
+              digest       aes-256-cbc's digest, md5 or sha256 (or kdf); empty: sha256
+              key_id       aes128gcm's header key id; empty keeps what is stored
+              record_size  aes128gcm's record size, 18 or more (default 4096)
+              bootstrap    none, cfg or profile (device edit --bootstrap); empty
+                           keeps what is stored; cfg needs a strong key
+              account, realm, ha1   the HTTP account: user, Digest realm and
+                           HA1 = MD5(user:realm:password) in hex; an empty account
+                           removes it; *** keeps the stored HA1 (same user, realm)
+              var:NAME     the device's {{NAME}}; an empty cell removes it; ***
+                           keeps the stored value
+              set:NAME     the device-scope setting NAME (set:PART/NAME: in the
+                           partition PART); *** keeps the stored value; an empty
+                           cell removes it unless its intent: cell says empty or keep
+              ua:NAME      (ua:PART/NAME) the setting's ua: na, ro or rw, empty for
+                           none; without the column the stored ua is kept
+              intent:NAME  (intent:PART/NAME) for an empty set: cell: empty (the
+                           phone's value becomes empty, <X></X>, as set SCOPE NAME=)
+                           or keep (the phone keeps its value, <X/>, as set SCOPE
+                           --leave NAME); an empty intent: cell removes the setting
               variables    all the device's {{variables}} at once: name=value;name=value, \\; for a ; and \\\\ \
             for a \\ inside a value; it replaces them (an empty cell removes them); not with var: columns
             A new MAC is added; a known one has the columns present updated and keeps the rest. A claim of an \
