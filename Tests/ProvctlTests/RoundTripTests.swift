@@ -63,6 +63,11 @@ struct ExportRoundTripTests {
         let fresh = try Sandbox()
         let imported = try fresh.ok("import", try fresh.write("all.csv", exported)).text
         #expect(imported.contains("2 added"))
+        // The history of the import holds no secret (keys, IKM, HA1, secret settings and variables are masked).
+        let history = try fresh.sql("SELECT group_concat(ifnull(old_value, '') || new_value) FROM audit")
+        for secret in [Self.ikm, "Cbc-Passphrase-2026-abcdefgh", "S3cret!", "Pw9;x", try box.sql("SELECT account_ha1 FROM devices WHERE mac = '\(Self.cbc)'")] {
+            #expect(!history.contains(secret), "\(secret) in the history")
+        }
         #expect(try fresh.sql(Self.deviceRows) == box.sql(Self.deviceRows))
         #expect(try fresh.sql(Self.settingRows) == box.sql(Self.settingRows))
         #expect(try fresh.sql(Self.variableRows) == box.sql(Self.variableRows))
