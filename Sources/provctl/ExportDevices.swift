@@ -8,13 +8,17 @@ struct ExportDevices: ParsableCommand {
         commandName: "export",
         abstract: "Write the devices as CSV, in the format `provctl import` reads.",
         discussion: """
-            Columns mac, serial, model, group, enabled, gzip, encryption, key, digest, then var:NAME for each \
-            device-scope {{variable}} and set:NAME for each device-scope setting of the main profile (see \
-            provctl import --help); secret settings (passwords, --key/--pwd of rules) are *** unless --show-secrets. Keys and secret variables are written *** \
-            unless --show-secrets; importing *** keeps the stored value. With --show-secrets the file restores \
-            every device, its key and its variables into another database (a variable set to an empty value is \
-            the one thing a var: cell cannot carry). Settings of the default, model and group scopes are not \
-            part of it: provctl backup copies everything. A cell that starts with = + - @, a tab or a carriage \
+            Columns mac, serial, model, group, enabled, gzip, encryption, key, digest (key_id and record_size when \
+            a device uses aes128gcm; bootstrap when one is not none; account, realm and ha1 when one has an HTTP \
+            account), then var:NAME for each device-scope {{variable}} and set:NAME for each \
+            device-scope setting (set:PART/NAME in a named partition), followed by ua:[PART/]NAME when one of them \
+            has a ua and intent:[PART/]NAME (empty or keep) when one of them is empty (see provctl import --help). \
+            Keys, secret variables and secret settings (passwords, --key/--pwd of rules) are written *** unless \
+            --show-secrets; importing *** keeps the stored value. With --show-secrets the file restores every \
+            device, its key, its variables and its own settings into another database (a variable set to an empty \
+            value is the one thing a var: cell cannot carry). \
+            Settings of the default, model and group scopes are not part of it: provctl backup copies everything. \
+            A cell that starts with = + - @, a tab or a carriage \
             return is written with a ' in front (OWASP's rule against CSV injection: a spreadsheet would run it \
             as a formula); provctl import takes it off again. --raw writes cells exactly as stored.
             Example: provctl export devices.csv --group sales
@@ -45,37 +49,87 @@ struct ExportDevices: ParsableCommand {
             names.insert(variable.name)
         }
         let columns = names.sorted()
-        // Device-scope settings of the main profile: set:NAME columns.
-        var deviceSettings: [String: [String: String]] = [:]
-        var settingNames: Set<String> = []
-        for setting in try opened.settings() where setting.partition.isEmpty {
+        // Device-scope settings of every partition: set:[PART/]NAME columns, with ua:[PART/]NAME when one of them
+        // has a ua and intent:[PART/]NAME when one of them is empty.
+        var deviceSettings: [String: [SettingColumn: Setting]] = [:]
+        var settingColumns: Set<SettingColumn> = [], uaColumns: Set<SettingColumn> = [], intentColumns: Set<SettingColumn> = []
+        for setting in try opened.settings() {
             guard case .device(let mac) = setting.scope, wanted.contains(mac.hex) else { continue }
-            deviceSettings[mac.hex, default: [:]][setting.name] = showSecrets ? setting.value : Secrets.mask(name: setting.name, value: setting.value) == setting.value ? setting.value : Secrets.mask
-            settingNames.insert(setting.name)
+            let column = SettingColumn(partition: setting.partition, name: setting.name)
+            var shown = setting
+            if !showSecrets && Secrets.mask(name: setting.name, value: setting.value) != setting.value { shown.value = Secrets.mask }
+            deviceSettings[mac.hex, default: [:]][column] = shown
+            settingColumns.insert(column)
+            if setting.access != nil { uaColumns.insert(column) }
+            if setting.value.isEmpty { intentColumns.insert(column) }
         }
-        let settingColumns = settingNames.sorted()
+        let orderedSettings = settingColumns.sorted()
+        var settingHeader: [String] = []
+        for column in orderedSettings {
+            settingHeader.append("set:" + column.spelled)
+            if uaColumns.contains(column) { settingHeader.append("ua:" + column.spelled) }
+            if intentColumns.contains(column) { settingHeader.append("intent:" + column.spelled) }
+        }
+        let gcm = devices.contains { if case .aes128gcm = $0.device.encryption { true } else { false } }
+        let bootstrap = devices.contains { $0.device.bootstrap != .none }
+        let accounts = devices.contains { $0.device.account != nil }
         var text = CSV.line(["mac", "serial", "model", "group", "enabled", "gzip", "encryption", "key", "digest"]
-                            + columns.map { "var:" + $0 } + settingColumns.map { "set:" + $0 }, neutralise: !raw)
+                            + (gcm ? ["key_id", "record_size"] : []) + (bootstrap ? ["bootstrap"] : [])
+                            + (accounts ? ["account", "realm", "ha1"] : [])
+                            + columns.map { "var:" + $0 } + settingHeader, neutralise: !raw)
         var items: [JSON] = []
         for (device, _) in devices {
-            var key = "", digest = ""
-            if case .aes256cbc(let secret, let kdf) = device.encryption {
+            var key = "", digest = "", keyID = "", recordSize = ""
+            switch device.encryption {
+            case .none: break
+            case .aes256cbc(let secret, let kdf):
                 key = showSecrets ? secret : Secrets.mask
                 digest = kdf.rawValue
+            case .aes128gcm(let material):
+                key = showSecrets ? material.ikm : Secrets.mask
+                keyID = material.keyID
+                recordSize = String(material.recordSize)
             }
             let own = variables[device.mac.hex] ?? [:]
+            let settings = deviceSettings[device.mac.hex] ?? [:]
+            var settingCells: [String] = []
+            for column in orderedSettings {
+                let setting = settings[column]
+                settingCells.append(setting?.value ?? "")
+                if uaColumns.contains(column) { settingCells.append(setting?.access?.rawValue ?? "") }
+                if intentColumns.contains(column) {
+                    // An empty value: empty (<X></X>) or keep (<X/>); a row stored before schema 9 has no intent
+                    // and is served <X/>, so it is written keep.
+                    settingCells.append(setting.map { $0.value.isEmpty ? ($0.intent ?? .keep).rawValue : "" } ?? "")
+                }
+            }
             text += CSV.line([device.mac.hex, device.serial ?? "", device.model ?? "", device.group ?? "",
                               device.enabled ? "yes" : "no", device.gzip ? "yes" : "no", device.encryption.name, key, digest]
-                             + columns.map { own[$0] ?? "" } + settingColumns.map { deviceSettings[device.mac.hex]?[$0] ?? "" },
+                             + (gcm ? [keyID, recordSize] : []) + (bootstrap ? [device.bootstrap.rawValue] : [])
+                             + (accounts ? [device.account?.user ?? "", device.account?.realm ?? "",
+                                            device.account.map { showSecrets ? $0.ha1 : Secrets.mask } ?? ""] : [])
+                             + columns.map { own[$0] ?? "" } + settingCells,
                              neutralise: !raw)
             if json {
+                var keyIDJSON = JSON.null, recordSizeJSON = JSON.null
+                if case .aes128gcm(let material) = device.encryption {
+                    keyIDJSON = .string(material.keyID)
+                    recordSizeJSON = .int(material.recordSize)
+                }
                 items.append(.object([
                     ("mac", .string(device.mac.hex)), ("serial", .text(device.serial)), ("model", .text(device.model)),
                     ("group", .text(device.group)), ("enabled", .bool(device.enabled)), ("gzip", .bool(device.gzip)),
                     ("encryption", .string(device.encryption.name)), ("key", .text(key.isEmpty ? nil : key)),
-                    ("digest", .text(digest.isEmpty ? nil : digest)),
+                    ("digest", .text(digest.isEmpty ? nil : digest)), ("key_id", keyIDJSON), ("record_size", recordSizeJSON),
+                    ("bootstrap", .string(device.bootstrap.rawValue)), ("account", .text(device.account?.user)),
+                    ("realm", .text(device.account?.realm)), ("ha1", .text(device.account.map { showSecrets ? $0.ha1 : Secrets.mask })),
                     ("variables", .object(own.keys.sorted().map { ($0, .string(own[$0]!)) })),
-                    ("settings", .object((deviceSettings[device.mac.hex] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+                    ("settings", .array(settings.sorted { $0.key < $1.key }.map { column, setting in
+                        .object([("partition", .text(column.partition.isEmpty ? nil : column.partition)),
+                                 ("name", .string(column.name)), ("value", .string(setting.value)),
+                                 ("ua", .text(setting.access?.rawValue)),
+                                 ("intent", .text(setting.value.isEmpty ? (setting.intent ?? .keep).rawValue : nil))])
+                    })),
                 ]))
             }
         }
@@ -91,5 +145,19 @@ struct ExportDevices: ParsableCommand {
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
+    }
+}
+
+/// The column of a device-scope setting in `provctl export`/`import`: `NAME` for the main profile, `PART/NAME` for
+/// a named partition (a partition name is a-z 0-9 _, a parameter name has no /, so the spelling is unambiguous).
+struct SettingColumn: Hashable, Comparable {
+    var partition: String
+    var name: String
+
+    var spelled: String { partition.isEmpty ? name : partition + "/" + name }
+
+    /// The main profile first, then the partitions by name; by parameter name within each.
+    static func < (lhs: SettingColumn, rhs: SettingColumn) -> Bool {
+        lhs.partition != rhs.partition ? lhs.partition < rhs.partition : lhs.name < rhs.name
     }
 }

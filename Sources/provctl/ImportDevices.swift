@@ -15,13 +15,30 @@ struct ImportDevices: ParsableCommand {
               serial, model, group   empty means none; letters, digits and . _ - (model also + =, group + @),
                            at most 64 characters
               enabled, gzip          yes/no (also true/false, 1/0); empty means yes for enabled, no for gzip
-              encryption   none or aes-256-cbc; empty keeps what is stored (none for a new device)
-              key          the passphrase, as in the phone's [--key ...]; *** (as a masked export writes it) or
-                           empty keeps the stored key
-              digest       the key derivation digest, md5 or sha256 (kdf is accepted too); empty: sha256
-              var:NAME     the device's {{NAME}}; an empty cell removes it; *** keeps the stored value
-              set:NAME     the device-scope setting NAME (main profile); an empty cell removes it; *** keeps the
-                           stored value (what provctl export writes)
+              encryption   none, aes-256-cbc or aes128gcm (RFC 8188); empty keeps
+                           what is stored (none for a new device)
+              key          aes-256-cbc: the passphrase ([--key ...]); aes128gcm: the
+                           IKM in base64url (16 octets or more); *** or empty keeps
+                           the stored key
+              digest       aes-256-cbc's digest, md5 or sha256 (or kdf); empty: sha256
+              key_id       aes128gcm's header key id; empty keeps what is stored
+              record_size  aes128gcm's record size, 18 or more (default 4096)
+              bootstrap    none, cfg or profile (device edit --bootstrap); empty
+                           keeps what is stored; cfg needs a strong key
+              account, realm, ha1   the HTTP account: user, Digest realm and
+                           HA1 = MD5(user:realm:password) in hex; an empty account
+                           removes it; *** keeps the stored HA1 (same user, realm)
+              var:NAME     the device's {{NAME}}; an empty cell removes it; ***
+                           keeps the stored value
+              set:NAME     the device-scope setting NAME (set:PART/NAME: in the
+                           partition PART); *** keeps the stored value; an empty
+                           cell removes it unless its intent: cell says empty or keep
+              ua:NAME      (ua:PART/NAME) the setting's ua: na, ro or rw, empty for
+                           none; without the column the stored ua is kept
+              intent:NAME  (intent:PART/NAME) for an empty set: cell: empty (the
+                           phone's value becomes empty, <X></X>, as set SCOPE NAME=)
+                           or keep (the phone keeps its value, <X/>, as set SCOPE
+                           --leave NAME); an empty intent: cell removes the setting
               variables    all the device's {{variables}} at once: name=value;name=value, \\; for a ; and \\\\ \
             for a \\ inside a value; it replaces them (an empty cell removes them); not with var: columns
             A new MAC is added; a known one has the columns present updated and keeps the rest. A claim of an \
@@ -41,7 +58,8 @@ struct ImportDevices: ParsableCommand {
     @Option(help: "The field delimiter: , ; or tab (default: found from the header line).") var delimiter: String?
     @Flag(help: "Import the good rows and list the bad ones, instead of refusing the file.") var skipInvalid = false
 
-    static let columns = ["mac", "serial", "model", "group", "enabled", "gzip", "encryption", "key", "digest", "variables"]
+    static let columns = ["mac", "serial", "model", "group", "enabled", "gzip", "encryption", "key", "digest", "key_id",
+                          "record_size", "bootstrap", "account", "realm", "ha1", "variables"]
 
     func validate() throws {
         if let delimiter, Self.delimiterByte(delimiter) == nil {
@@ -67,17 +85,36 @@ struct ImportDevices: ParsableCommand {
         var group: String??
         var enabled: Bool?
         var gzip: Bool?
-        /// "none" or "aes-256-cbc"; nil: keep.
+        /// "none", "aes-256-cbc" or "aes128gcm"; nil: keep.
         var encryption: String?
         /// nil: no column or keep (empty, ***).
         var key: String?
         var digest: KeyDerivationDigest?
+        /// aes128gcm's key id and record size; nil: no column or an empty cell (keep).
+        var keyID: String?
+        var recordSize: Int?
+        /// nil: no column or an empty cell (keep).
+        var bootstrap: BootstrapPolicy?
+        /// The HTTP account's user: nil no column, .some(nil) an empty cell (no account).
+        var account: String??
+        var realm: String?
+        /// The account's HA1; nil: no column, empty or *** (keep the stored one).
+        var ha1: String?
         /// The whole `variables` cell: replaces every device variable.
         var variables: [(name: String, value: String)]?
         /// `var:NAME` cells: a value sets, nil removes.
         var variableCells: [(name: String, value: String?)] = []
-        /// `set:NAME` cells: the device-scope setting (main partition); a value sets, nil removes.
-        var settingCells: [(name: String, value: String?)] = []
+        /// `set:[PART/]NAME` cells (with `ua:` and `intent:`): the device-scope setting.
+        var settingCells: [SettingCell] = []
+    }
+
+    /// One device-scope setting of a row: `value` nil removes it; `access` nil when the file has no `ua:` column
+        /// (the stored ua is kept), `.some(nil)` for an empty `ua:` cell (no ua); `intent` for an empty value.
+    struct SettingCell {
+        var column: SettingColumn
+        var value: String?
+        var access: UserAccess??
+        var intent: EmptyIntent?
     }
 
     func run() throws {
@@ -142,19 +179,38 @@ struct ImportDevices: ParsableCommand {
         }
         var positions: [String: Int] = [:]
         var variableColumns: [(name: String, position: Int)] = []
-        var settingColumns: [(name: String, position: Int)] = []
+        var settingColumns: [(column: SettingColumn, position: Int)] = []
+        var uaColumns: [SettingColumn: Int] = [:], intentColumns: [SettingColumn: Int] = [:]
         for (index, name) in header.fields.enumerated() {
             var column = name.trimmingSpacesAndTabs.lowercased()
             if column == "kdf" { column = "digest" }
-            if column.hasPrefix("set:") {
-                let parameter = String(name.trimmingSpacesAndTabs.dropFirst(4))
-                guard XMLText.isValidName(parameter) else {
-                    throw Failure(.refused, "line \(header.line): column \"\(name)\": not a parameter name", field: name, rule: "set:NAME names a parameter")
+            if let kind = ["set:", "ua:", "intent:"].first(where: { column.hasPrefix($0) }) {
+                let spelled = String(name.trimmingSpacesAndTabs.dropFirst(kind.count))
+                var parameter = spelled, partition = ""
+                if let slash = spelled.firstIndex(of: "/") {
+                    partition = String(spelled[..<slash])
+                    parameter = String(spelled[spelled.index(after: slash)...])
+                    guard Partition.isValidName(partition) else {
+                        throw Failure(.refused, "line \(header.line): column \"\(name)\": \"\(partition)\" is not a partition name",
+                                      field: name, rule: "\(kind)PART/NAME: PART is 1 to \(Partition.maximumLength) of a-z 0-9 _")
+                    }
                 }
-                guard !settingColumns.contains(where: { $0.name == parameter }) else {
+                guard XMLText.isValidName(parameter) else {
+                    throw Failure(.refused, "line \(header.line): column \"\(name)\": not a parameter name", field: name,
+                                  rule: "\(kind)NAME or \(kind)PART/NAME names a parameter")
+                }
+                let setting = SettingColumn(partition: partition, name: parameter)
+                let twice: Bool
+                switch kind {
+                case "set:":
+                    twice = settingColumns.contains { $0.column == setting }
+                    if !twice { settingColumns.append((setting, index)) }
+                case "ua:": twice = uaColumns.updateValue(index, forKey: setting) != nil
+                default: twice = intentColumns.updateValue(index, forKey: setting) != nil
+                }
+                guard !twice else {
                     throw Failure(.refused, "line \(header.line): column \(name) given twice", field: name, rule: "each column once")
                 }
-                settingColumns.append((parameter, index))
                 continue
             }
             if column.hasPrefix("var:") {
@@ -174,13 +230,19 @@ struct ImportDevices: ParsableCommand {
                 var message = "line \(header.line): unknown column \"\(name)\""
                 if let close = DeviceFieldRules.suggestion(for: column, among: columns) { message += " (did you mean \(close)?)" }
                 if name.contains(";") || name.contains("\t") { message += "; is the delimiter right? (--delimiter)" }
-                throw Failure(.refused, message + "; columns are " + columns.joined(separator: ", ") + ", var:NAME, set:NAME",
+                throw Failure(.refused, message + "; columns are " + columns.joined(separator: ", ")
+                              + ", var:NAME, set:NAME, ua:NAME, intent:NAME (PART/NAME for a partition)",
                               field: name, rule: "a known column")
             }
             guard positions[column] == nil else {
                 throw Failure(.refused, "line \(header.line): column \(column) given twice", field: column, rule: "each column once")
             }
             positions[column] = index
+        }
+        for (setting, _) in uaColumns.merging(intentColumns, uniquingKeysWith: { a, _ in a })
+        where !settingColumns.contains(where: { $0.column == setting }) {
+            throw Failure(.refused, "line \(header.line): column ua:/intent:\(setting.spelled) without set:\(setting.spelled)",
+                          field: "set:" + setting.spelled, rule: "ua: and intent: columns belong to a set: column")
         }
         guard let macColumn = positions["mac"] else {
             throw Failure(.refused, "line \(header.line): no mac column", field: "mac", rule: "a mac column is required")
@@ -240,8 +302,8 @@ struct ImportDevices: ParsableCommand {
             row.enabled = flag("enabled", empty: true)
             row.gzip = flag("gzip", empty: false)
             if let encryption = cell("encryption"), !encryption.isEmpty {
-                if encryption == "none" || encryption == "aes-256-cbc" { row.encryption = encryption } else {
-                    problem("encryption", "none or aes-256-cbc", value: encryption)
+                if Encryption.names.contains(encryption) { row.encryption = encryption } else {
+                    problem("encryption", Encryption.names.joined(separator: ", "), value: encryption)
                 }
             }
             if let key = cell("key"), !key.isEmpty, key != Secrets.mask {
@@ -257,6 +319,50 @@ struct ImportDevices: ParsableCommand {
                 if let parsed = KeyDerivationDigest(rawValue: digest.lowercased()) { row.digest = parsed } else {
                     problem("digest", "md5 or sha256", value: digest)
                 }
+            }
+            if let keyID = cell("key_id"), !keyID.isEmpty {
+                if row.encryption != nil && row.encryption != "aes128gcm" { problem("key_id", "only with encryption aes128gcm") }
+                row.keyID = keyID
+            }
+            if let size = cell("record_size"), !size.isEmpty {
+                if row.encryption != nil && row.encryption != "aes128gcm" { problem("record_size", "only with encryption aes128gcm") }
+                if let parsed = Int(size) { row.recordSize = parsed } else {
+                    problem("record_size", "a whole number, 18 to \(AES128GCM.maximumRecordSize) (RFC 8188 §2)", value: size)
+                }
+            }
+            if let policy = cell("bootstrap"), !policy.isEmpty {
+                if let parsed = BootstrapPolicy(rawValue: policy.lowercased()) { row.bootstrap = parsed } else {
+                    problem("bootstrap", "none, cfg or profile", value: policy)
+                }
+            }
+            // The HTTP account, with provctl device edit --account/--realm's rules; HA1 = MD5(user:realm:password).
+            if let user = cell("account") {
+                if user.isEmpty { row.account = .some(nil) } else if user.utf8.count > 64 || user.contains(":") || user.contains("\"")
+                    || user.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+                    problem("account", "1 to 64 characters, no ':' (Basic splits there), no '\"', no control characters", value: user)
+                } else {
+                    row.account = user
+                }
+            }
+            if let realm = cell("realm"), !realm.isEmpty {
+                if realm.contains("\"") || realm.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+                    problem("realm", "one line without '\"'")
+                } else {
+                    row.realm = realm
+                }
+            }
+            if let ha1 = cell("ha1"), !ha1.isEmpty, ha1 != Secrets.mask {
+                if ha1.utf8.count == 32 && ha1.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) {
+                    row.ha1 = ha1
+                } else {
+                    problem("ha1", "32 lower-case hex digits, MD5(user:realm:password) as provctl export --show-secrets writes it")
+                }
+            }
+            if case .some(nil) = row.account, row.realm != nil || row.ha1 != nil {
+                problem("account", "realm or ha1 without an account")
+            }
+            if row.digest != nil && row.encryption == "aes128gcm" {
+                problem("digest", "only with aes-256-cbc (aes128gcm derives its key with HKDF-SHA-256)")
             }
             if let position = positions["variables"] {
                 do {
@@ -288,20 +394,38 @@ struct ImportDevices: ParsableCommand {
                     problem("var:" + name, error.rule)
                 }
             }
-            for (name, position) in settingColumns {
+            for (setting, position) in settingColumns {
                 let value = record.fields[position]
-                if value.isEmpty {
-                    row.settingCells.append((name, nil))
-                } else if value == Secrets.mask {
-                    row.settingCells.append((name, value))  // kept: checked against what is stored when applied
-                } else {
-                    do {
-                        _ = try ParameterRules.check(name: name, value: value)
-                        row.settingCells.append((name, value))
-                    } catch {
-                        problem("set:" + name, error.rule)
+                var cell = SettingCell(column: setting, value: value)
+                if let uaPosition = uaColumns[setting] {
+                    let ua = record.fields[uaPosition].trimmingSpacesAndTabs
+                    if ua.isEmpty { cell.access = .some(nil) } else if let access = UserAccess(rawValue: ua.lowercased()) {
+                        cell.access = access
+                    } else {
+                        problem("ua:" + setting.spelled, "na, ro or rw (empty: none)", value: ua)
                     }
                 }
+                if let intentPosition = intentColumns[setting] {
+                    let intent = record.fields[intentPosition].trimmingSpacesAndTabs
+                    if !intent.isEmpty {
+                        if let parsed = EmptyIntent(rawValue: intent.lowercased()) { cell.intent = parsed } else {
+                            problem("intent:" + setting.spelled, "empty (<X></X>) or keep (<X/>), for an empty value", value: intent)
+                        }
+                        if !value.isEmpty { problem("intent:" + setting.spelled, "only for an empty set: cell") }
+                    }
+                }
+                if value.isEmpty && cell.intent == nil {
+                    // No value and no intent: the setting is removed.
+                    cell.value = nil
+                    if case .some(.some) = cell.access { problem("ua:" + setting.spelled, "a ua for a setting the row removes (intent empty or keep keeps it)") }
+                } else if !value.isEmpty && value != Secrets.mask {  // *** is checked against what is stored when applied
+                    do {
+                        _ = try ParameterRules.check(name: setting.name, value: value)
+                    } catch {
+                        problem("set:" + setting.spelled, error.rule)
+                    }
+                }
+                row.settingCells.append(cell)
             }
             if !bad { rows.append(row) }
         }
@@ -344,6 +468,7 @@ struct ImportDevices: ParsableCommand {
         }
         let progress = stdoutIsTerminal
         var counts = Counts()
+        var accountUsers: [String: Int] = [:]
         func shownVariables(_ pairs: [(name: String, value: String)]) -> String {
             VariablesCell.format(pairs.map { pair in
                 (pair.name, secretNames.contains(pair.name) ? Secrets.mask : Secrets.mask(variable: pair.name, value: pair.value))
@@ -365,15 +490,58 @@ struct ImportDevices: ParsableCommand {
             // Encryption: the wanted cipher, then the key (given, else the stored one) and the digest.
             var storedKey: String?, storedDigest = KeyDerivationDigest.sha256
             if case .aes256cbc(let key, let digest) = old?.encryption { storedKey = key; storedDigest = digest }
-            let cipher = row.encryption ?? (row.key != nil ? "aes-256-cbc" : (storedKey != nil ? "aes-256-cbc" : "none"))
+            let storedCipher = old.map(\.encryption.name).flatMap { $0 == "none" ? nil : $0 }
+            let cipher = row.encryption ?? storedCipher ?? (row.key != nil ? "aes-256-cbc" : "none")
+            func problem(_ field: String, _ rule: String) { rowProblems.append(Failure.Problem(line: row.line, field: field, rule: rule)) }
+            if cipher != "aes128gcm" {
+                if row.keyID != nil { problem("key_id", "only with encryption aes128gcm") }
+                if row.recordSize != nil { problem("record_size", "only with encryption aes128gcm") }
+            }
             if cipher == "none" {
                 device.encryption = .none
+            } else if cipher == "aes128gcm" {
+                // The same fields and rules as provctl device edit --encrypt aes128gcm --key --key-id --record-size.
+                if row.digest != nil { problem("digest", "only with aes-256-cbc (aes128gcm derives its key with HKDF-SHA-256)") }
+                var fields = ContentEncryptionKey(ikm: "")
+                var hadKey = false
+                if case .aes128gcm(let stored) = old?.encryption { fields = stored; hadKey = true }
+                if let key = row.key { fields.ikm = key } else if !hadKey {
+                    problem("key", "aes128gcm needs its IKM in base64url (*** keeps a stored one; this device has none: export with --show-secrets)")
+                }
+                if let keyID = row.keyID { fields.keyID = keyID }
+                if let recordSize = row.recordSize { fields.recordSize = recordSize }
+                if row.key != nil || hadKey, let why = fields.problem {
+                    // "--key-id: ..." names device edit's option; the column is key_id.
+                    let field = why.hasPrefix("--key-id") ? "key_id" : why.hasPrefix("--record-size") ? "record_size" : "key"
+                    problem(field, why.firstIndex(of: " ").map { String(why[why.index(after: $0)...]) } ?? why)
+                }
+                device.encryption = .aes128gcm(fields)
             } else if let key = row.key ?? storedKey {
                 device.encryption = .aes256cbc(key: key, digest: row.digest ?? storedDigest)
             } else {
-                rowProblems.append(Failure.Problem(line: row.line, field: "key", rule: row.encryption == nil
-                    ? "a key for a device without encryption: add encryption aes-256-cbc"
-                    : "aes-256-cbc needs a key (*** keeps a stored one; this device has none: export with --show-secrets)"))
+                problem("key", row.encryption == nil
+                    ? "a key for a device without encryption: add encryption aes-256-cbc or aes128gcm"
+                    : "aes-256-cbc needs a key (*** keeps a stored one; this device has none: export with --show-secrets)")
+            }
+            if let policy = row.bootstrap { device.bootstrap = policy }
+            if case .some(let user) = row.account {
+                if let user {
+                    let realm = row.realm ?? old?.account?.realm ?? DeviceAccount.defaultRealm
+                    if let ha1 = row.ha1 {
+                        device.account = DeviceAccount(user: user, realm: realm, ha1: ha1)
+                    } else if let current = old?.account, current.user == user, current.realm == realm {
+                        device.account = current
+                    } else {
+                        problem("ha1", "a new account, user name or realm needs its ha1 (HA1 covers all three; *** keeps only an unchanged one)")
+                    }
+                    if let other = try store.device(accountUser: user), other.mac != row.mac {
+                        problem("account", "\(user) is already the account of \(other.mac)")
+                    } else if let first = accountUsers.updateValue(row.line, forKey: user) {
+                        problem("account", "\(user) is already the account on line \(first)")
+                    }
+                } else {
+                    device.account = nil
+                }
             }
             if let weak = BootstrapKeyRule.problem(device) { rowProblems.append(Failure.Problem(line: row.line, field: "key", rule: weak)) }
             var oldVariables: [(name: String, value: String)] = []
@@ -404,18 +572,26 @@ struct ImportDevices: ParsableCommand {
                     && zip(wanted, oldVariables).allSatisfy { $0.name == $1.name && $0.value == $1.value }
                 if !same { newVariables = wanted }
             }
-            // set:NAME cells against the device-scope settings stored (main partition).
-            var settingChanges: [(name: String, old: Setting?, new: String?)] = []
-            for (name, value) in row.settingCells {
-                let stored = old == nil ? nil : try store.setting(scope: .device(row.mac), name: name)
-                if value == Secrets.mask {
-                    if stored == nil {
-                        rowProblems.append(Failure.Problem(line: row.line, field: "set:" + name,
-                            rule: "\(name) is *** (a masked export) and has no stored value to keep; export with --show-secrets"))
-                    }
+            // set:[PART/]NAME cells (with ua: and intent:) against the device-scope settings stored.
+            var settingChanges: [(column: SettingColumn, old: Setting?, new: Setting?)] = []
+            for cell in row.settingCells {
+                let name = cell.column.name, partition = cell.column.partition
+                let stored = old == nil ? nil : try store.setting(scope: .device(row.mac), name: name, partition: partition)
+                guard var value = cell.value else {
+                    if stored != nil { settingChanges.append((cell.column, stored, nil)) }
                     continue
                 }
-                if stored?.value != value { settingChanges.append((name, stored, value)) }
+                if value == Secrets.mask {
+                    guard let stored else {
+                        problem("set:" + cell.column.spelled,
+                                "\(cell.column.spelled) is *** (a masked export) and has no stored value to keep; export with --show-secrets")
+                        continue
+                    }
+                    value = stored.value
+                }
+                let wanted = Setting(scope: .device(row.mac), name: name, value: value,
+                                     access: cell.access ?? stored?.access, partition: partition, intent: cell.intent)
+                if stored != wanted { settingChanges.append((cell.column, stored, wanted)) }
             }
             if !rowProblems.isEmpty {
                 problems += rowProblems
@@ -428,10 +604,10 @@ struct ImportDevices: ParsableCommand {
             // Settings first: their undo rows (the triggers on settings stay) come before the device's, inside
             // this row's range.
             for change in settingChanges {
-                if let value = change.new {
-                    try store.set(Setting(scope: .device(row.mac), name: change.name, value: value, access: change.old?.access))
+                if let setting = change.new {
+                    try store.set(setting)
                 } else {
-                    try store.removeSetting(scope: .device(row.mac), name: change.name)
+                    try store.removeSetting(scope: .device(row.mac), name: change.column.name, partition: change.column.partition)
                 }
             }
             let statement = old == nil ? insert : update
@@ -468,9 +644,15 @@ struct ImportDevices: ParsableCommand {
             var oldText = old.map { describe($0) }
             var newText = describe(device)
             if !settingChanges.isEmpty {
-                func shown(_ name: String, _ value: String?) -> String { value.map { name + "=" + Secrets.mask(name: name, value: $0) } ?? name + " unset" }
-                oldText = (oldText ?? "") + " settings: " + settingChanges.map { shown($0.name, $0.old?.value) }.joined(separator: ", ")
-                newText += " settings: " + settingChanges.map { shown($0.name, $0.new) }.joined(separator: ", ")
+                func shown(_ column: SettingColumn, _ setting: Setting?) -> String {
+                    guard let setting else { return column.spelled + " unset" }
+                    var text = column.spelled + "=" + Secrets.mask(name: column.name, value: setting.value)
+                    if let access = setting.access { text += " ua=" + access.rawValue }
+                    if let intent = setting.intent { text += " (" + intent.rawValue + ")" }
+                    return text
+                }
+                oldText = (oldText ?? "") + " settings: " + settingChanges.map { shown($0.column, $0.old) }.joined(separator: ", ")
+                newText += " settings: " + settingChanges.map { shown($0.column, $0.new) }.joined(separator: ", ")
             }
             if let newVariables {
                 oldText = (oldText ?? "") + " variables=" + shownVariables(oldVariables)

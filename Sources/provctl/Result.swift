@@ -116,7 +116,12 @@ struct ChangeResult: CommandResult {
         if !pairs.contains(where: { $0.0 == "warnings" }) { pairs.append(("warnings", .array(Output.warnings.map(JSON.string)))) }
         return .object(pairs)
     }
-    var text: String { message }
+    /// The message, then one line naming the change set when the command wrote one (what `provctl revert` takes),
+    /// unless the message names it already (`restore`).
+    var text: String {
+        guard let id = Self.changeSet, !message.contains("change set #") else { return message }
+        return message + "\nchange set #\(id) (provctl revert \(id) undoes it)"
+    }
 }
 
 /// A listing as a table, and the same rows as a JSON array.
