@@ -122,10 +122,16 @@ struct Render: ParsableCommand {
         let partitionName = part.name
         let fileSuffix = partitionName.isEmpty ? "" : "-" + partitionName
         let group: gid_t? = fileGroup.flatMap { getgrnam($0)?.pointee.gr_gid }
+        // Read once, before the workers start (umask can only be read by setting it): when it clears none of
+        // 0640's bits, open's mode is already 0640 and no fchmod per file is needed.
+        let mask = umask(0o077)
+        umask(mask)
+        let modeNeedsFix = mask & 0o640 != 0
         DispatchQueue.concurrentPerform(iterations: workers) { [lower, upper] worker in
             do {
                 let store = try DeviceStore(path: path, mode: .readOnly)
                 let renderer = try ProfileRenderer(store: store, cachesSharedLayers: true)
+                var names = TemporaryNames()
                 var count = 0
                 try renderer.forEachDevice(from: lower[worker], below: upper[worker]) { device in
                     count += 1
@@ -151,7 +157,7 @@ struct Render: ParsableCommand {
                         warn("provctl: \(device.mac): \(provctlRenderProblem(error))")
                         return
                     }
-                    try Self.write(body, to: path, group: group)
+                    try Self.write(body, to: path, group: group, temporary: names.next(for: path), fixMode: modeNeedsFix)
                     tally.add(\.written)
                 }
             } catch {
@@ -181,10 +187,13 @@ struct Render: ParsableCommand {
     /// out half a file. The temporary file has a random name and is created exclusively without following a
     /// link (O_EXCL | O_NOFOLLOW): a link planted in the folder cannot redirect the write; rename replaces a
     /// link at the target itself rather than writing through it. Mode 0640, group `group` when given.
-    static func write(_ body: [UInt8], to path: String, group: gid_t? = nil) throws {
-        let temporary = path + ".tmp." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    /// `temporary` is the random name to write first (`TemporaryNames`); `fixMode` false only when the umask is
+    /// known to leave 0640 as it is.
+    static func write(_ body: [UInt8], to path: String, group: gid_t? = nil, temporary: String? = nil,
+                      fixMode: Bool = true) throws {
+        let temporary = temporary ?? path + ".tmp." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         do {
-            try writeWhole(body, to: temporary, group: group)
+            try writeWhole(body, to: temporary, group: group, fixMode: fixMode)
         } catch {
             unlink(temporary)
             throw error
@@ -216,7 +225,7 @@ struct Render: ParsableCommand {
         }
     }
 
-    static func writeWhole(_ body: [UInt8], to path: String, group: gid_t? = nil) throws {
+    static func writeWhole(_ body: [UInt8], to path: String, group: gid_t? = nil, fixMode: Bool = true) throws {
         let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -224,13 +233,35 @@ struct Render: ParsableCommand {
         if let group, fchown(descriptor, uid_t.max, group) != 0 {
             throw Failure(.runtime, "\(path): cannot give it group \(group): \(String(cString: strerror(errno)))")
         }
-        guard fchmod(descriptor, 0o640) == 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+        guard !fixMode || fchmod(descriptor, 0o640) == 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
         var offset = 0
         while offset < body.count {
             let count = body.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
             guard count > 0 else { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
             offset += count
         }
+    }
+}
+
+/// Random temporary names for one render worker: 64 random bits each, as `UInt64.random` gives, but taken from
+/// the kernel's generator 4 KiB at a time (512 names per read of /dev/urandom instead of a getrandom call per file).
+struct TemporaryNames {
+    private var pool: [UInt64] = []
+
+    mutating func next(for path: String) -> String {
+        if pool.isEmpty {
+            // Glibc's module does not export getrandom(2); /dev/urandom is the same generator.
+            pool = [UInt64](repeating: 0, count: 512)
+            let device = Foundation.open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+            let filled = device < 0 ? -1 : pool.withUnsafeMutableBytes { Foundation.read(device, $0.baseAddress!, $0.count) }
+            if device >= 0 { close(device) }
+            if filled != pool.count * 8 {
+                // Not the whole pool (a signal, an old kernel): the stdlib's generator, one name at a time.
+                var generator = SystemRandomNumberGenerator()
+                pool = [generator.next()]
+            }
+        }
+        return path + ".tmp." + String(pool.removeLast(), radix: 16)
     }
 }
 

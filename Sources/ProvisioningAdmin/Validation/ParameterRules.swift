@@ -57,6 +57,9 @@ public enum ParameterRules {
 
     /// `{{device.key}}` only as the argument of `--key` in a rule (`name` nil: a variable, never).
     public static func checkDeviceKeyUse(name: String?, value: String) throws(RuleViolation) {
+        // Most values hold no {{ at all: one byte scan instead of referencedVariables' walk (import checks
+        // every variable of every row here).
+        guard value.utf8.contains(UInt8(ascii: "{")) else { return }
         let uses = Secrets.referencedVariables(in: value).filter { $0 == "device.key" }.count
         guard uses > 0 else { return }
         let rule = "{{device.key}} (the device's own key) belongs only after --key in Profile_Rule, Profile_Rule_B.._D "
