@@ -42,7 +42,8 @@ enum CGIRequest {
         guard plan.read > 0 else { return [] }
         let deadline = Clock.monotonicMicroseconds() + Request.bodySeconds * 1_000_000
         var body = [UInt8](repeating: 0, count: plan.keep)
-        var scratch = [UInt8](repeating: 0, count: 16384)
+        // Only a body read past what is kept needs somewhere to go.
+        var scratch = [UInt8](repeating: 0, count: plan.read > plan.keep ? 16384 : 0)
         var got = 0, total = 0
         while total < plan.read {
             let left = Int32(clamping: (deadline - Clock.monotonicMicroseconds()) / 1000)

@@ -186,26 +186,26 @@ public enum Secrets {
 
     /// `value` with each URL's password (`scheme://user:password@`) replaced by `***`.
     public static func maskURLPasswords(_ value: String) -> String {
-        let bytes = Array(value.utf8)
-        guard contains(bytes, "://") else { return value }
-        let found = urlUserInfo(bytes)
-        guard !found.isEmpty else { return value }
-        var out = bytes
-        for (_, password) in found.reversed() {
-            if let password, !password.isEmpty { out.replaceSubrange(password, with: Array(mask.utf8)) }
+        editingURLUserInfo(value) { bytes, _, password in
+            if let password, !password.isEmpty { bytes.replaceSubrange(password, with: Array(mask.utf8)) }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `value` with each URL's user info (`scheme://user:password@`) removed: what a caller below the
     /// credentials' trust level may see.
     public static func removingURLUserInfo(_ value: String) -> String {
+        editingURLUserInfo(value) { bytes, userInfo, _ in bytes.removeSubrange(userInfo) }
+    }
+
+    /// `value` with `edit` applied to each URL's user info and password ranges, last first (so earlier ranges
+    /// stay valid); the value itself when it holds none.
+    static func editingURLUserInfo(_ value: String, _ edit: (inout [UInt8], Range<Int>, Range<Int>?) -> Void) -> String {
         let bytes = Array(value.utf8)
         guard contains(bytes, "://") else { return value }
         let found = urlUserInfo(bytes)
         guard !found.isEmpty else { return value }
         var out = bytes
-        for (userInfo, _) in found.reversed() { out.removeSubrange(userInfo) }
+        for (userInfo, password) in found.reversed() { edit(&out, userInfo, password) }
         return String(decoding: out, as: UTF8.self)
     }
 
