@@ -3,7 +3,7 @@
  * It does the same work as profile-cgi for a phone whose identity comes in mod_ssl's subject variables and
  * prints the same bytes: read the environment, open the SQLite file read-only with a busy timeout, check
  * PRAGMA user_version, select the device row, select the settings and variables of the four scopes with the
- * same SQL as DeviceStore.layers, merge default -> model -> group -> device (a row without ua inherits the ua
+ * same SQL as ConfigurationStore.layers, merge default -> model -> group -> device (a row without ua inherits the ua
  * below it), expand {{variables}}, escape like XMLText.appendEscaped, sort by name bytewise, and write the
  * same CGI headers and body. .gz uses the same zlib settings (level 9, windowBits 31, memLevel 8); .cfg uses
  * the same low-level AES / MD5 / SHA-256 calls and getrandom(2) as OpenSSLEnc.swift. The configuration database
@@ -525,7 +525,7 @@ static int open_database(const char *dbpath) {
     return 0;
 }
 
-/* The same statement as DeviceStore.layers: one OR per table, answered by a multi-index OR over the primary key. */
+/* The same statement as ConfigurationStore.layers: one OR per table, answered by a multi-index OR over the primary key. */
 static const char *LAYERS_SQL =
     "SELECT 0, scope, target, name, value, ua FROM settings WHERE ((scope = 'default' AND target = '')\n"
     "    OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3))\n"

@@ -1,4 +1,4 @@
-/// One request from its value to its answer: Request → ClientIdentity → DeviceStore (LayerRows) → Resolver →
+/// One request from its value to its answer: Request → ClientIdentity → ConfigurationStore (LayerRows) → Resolver →
 /// FlatProfile → ProfileEncoding → CGIResponse. Every outcome, refusals included, comes back as an `Answer`: the
 /// response, its log line, and the bookkeeping the caller runs once the phone has its bytes.
 ///
@@ -9,7 +9,7 @@
 public final class ProfileService {
     public let configuration: Configuration
     /// The configuration connection and the file it was opened on; reopened when the file is replaced.
-    var store: DeviceStore?
+    var store: ConfigurationStore?
     var storeStamp: FileStamp?
 
     public init(configuration: Configuration) {
@@ -107,7 +107,7 @@ public final class ProfileService {
     /// The device the caller names, checked as every request is (inside the caller's read transaction): known
     /// (else 404, and a claim when a certificate named it), enabled, and its stored serial and product those of
     /// the certificate (an account's or a bootstrap caller's identity is the device's own).
-    func checkedDevice(_ identity: ClientIdentity, store: DeviceStore, bookkeeping: inout Bookkeeping) throws(Refusal) -> Device {
+    func checkedDevice(_ identity: ClientIdentity, store: ConfigurationStore, bookkeeping: inout Bookkeeping) throws(Refusal) -> Device {
         let device = try reading { () throws -> Device in
             guard let found = try store.device(mac: identity.mac) else {
                 if identity.source == .certificate || identity.source == .variables { bookkeeping.claim = true }
@@ -127,7 +127,7 @@ public final class ProfileService {
 
     /// The configuration connection, opened on first use and again when the file at the path was replaced (a
     /// restore, a replica swapped in) or the last read failed.
-    func openStore() throws(Refusal) -> DeviceStore {
+    func openStore() throws(Refusal) -> ConfigurationStore {
         let stamp = FileStamp.of(configuration.databasePath)
         if let store, let stamp, let storeStamp, stamp.inode == storeStamp.inode && stamp.device == storeStamp.device,
            store.immutableStamp == nil {
@@ -135,7 +135,7 @@ public final class ProfileService {
         }
         store = nil
         do {
-            let opened = try DeviceStore(serving: configuration.databasePath, busyTimeout: configuration.databaseWaitMilliseconds)
+            let opened = try ConfigurationStore(serving: configuration.databasePath, busyTimeout: configuration.databaseWaitMilliseconds)
             store = opened
             storeStamp = stamp
             return opened
@@ -148,7 +148,7 @@ public final class ProfileService {
     /// 500; the connection is dropped so the next request opens the file afresh.
     /// The configuration database, open and in a read transaction of this request's own: one committed state for
     /// everything the request reads. The caller ends it (`COMMIT`).
-    func openStoreForReading() throws(Refusal) -> DeviceStore {
+    func openStoreForReading() throws(Refusal) -> ConfigurationStore {
         let store = try openStore()
         do {
             try store.database.execute("BEGIN")
@@ -219,7 +219,7 @@ public final class ProfileService {
     /// `partition` ('' for the main profile) picks the settings; a named partition holding no setting for this
     /// device is `RenderError.unknownPartition`.
     /// `withoutSecrets` renders the bootstrap profile (`ResolvedRows.withoutSecrets`).
-    public static func document(store: DeviceStore, device: Device, identity: ClientIdentity,
+    public static func document(store: ConfigurationStore, device: Device, identity: ClientIdentity,
                                 partition: String = "", withoutSecrets: Bool = false) throws(RenderError) -> [UInt8] {
         var rows: LayerRows
         do {
@@ -243,7 +243,7 @@ public final class ProfileService {
 
     /// The body a phone with `identity` receives for `device` in `form`: exactly what the CGI sends, and what
     /// `provctl render` prints.
-    public static func profile(store: DeviceStore, device: Device, identity: ClientIdentity, form: ProfileForm,
+    public static func profile(store: ConfigurationStore, device: Device, identity: ClientIdentity, form: ProfileForm,
                                partition: String = "") throws(RenderError) -> [UInt8] {
         let xml = try document(store: store, device: device, identity: identity, partition: partition)
         do {

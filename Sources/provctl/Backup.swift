@@ -119,7 +119,7 @@ struct Restore: ParsableCommand {
             throw Failure(.runtime, "\(file): \(error.localizedDescription)")
         }
         do {
-            let copy = try DeviceStore(path: scratch, mode: .readWrite)
+            let copy = try ConfigurationEditor(path: scratch, mode: .readWrite)
             let check = try copy.database.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('devices', 'settings', 'variables', 'audit')")
             guard try check.step(), check.int(0) == 4 else { throw Failure(.refused, "\(file): not a Provisioner database", field: "FILE") }
         } catch let failure as Failure {
@@ -128,7 +128,7 @@ struct Restore: ParsableCommand {
             throw Failure(.refused, "\(file): not a Provisioner database (\(error))", field: "FILE")
         }
         // A safety copy of what is about to be replaced, beside the database.
-        let stamp = timestamp(DeviceStore.now()).replacingOccurrences(of: ":", with: "")
+        let stamp = timestamp(ConfigurationEditor.now()).replacingOccurrences(of: ":", with: "")
         let path = opened.database.path
         let safety = (path.hasSuffix(".db") ? String(path.dropLast(3)) : path) + ".before-restore-\(stamp).db"
         if FileManager.default.fileExists(atPath: safety) {
@@ -165,7 +165,7 @@ struct Restore: ParsableCommand {
             }
             devices = try opened.deviceCount()
             _ = try opened.audit(who: currentUser(), action: "restore", target: nil, old: "saved as \(safety)",
-                                 new: "from \(file): \(devices) device(s)", now: DeviceStore.now())
+                                 new: "from \(file): \(devices) device(s)", now: ConfigurationEditor.now())
             changeSet = opened.changeSet
         }
         Output.emit(ChangeResult(action: "restore", message: "restored \(devices) device(s) from \(file) (change set #\(changeSet ?? 0); "

@@ -20,7 +20,7 @@ enum Reach {
     case every
     case some(Set<MACAddress>)
 
-    static func scope(_ scope: Scope, in store: DeviceStore) throws -> Reach {
+    static func scope(_ scope: Scope, in store: ConfigurationEditor) throws -> Reach {
         try store.macs(reachedBy: scope).map { .some(Set($0)) } ?? .every
     }
 
@@ -35,14 +35,14 @@ enum Reach {
 /// Writes audit rows inside a change's transaction, and keeps their ids (what `provctl revert` takes). Values
 /// must be masked already.
 final class AuditRecorder {
-    let store: DeviceStore
+    let store: ConfigurationEditor
     let who = currentUser()
-    let now = DeviceStore.now()
+    let now = ConfigurationEditor.now()
     private(set) var ids: [Int] = []
     /// The change set the entries joined (the first entry's id), nil before any.
     var changeSet: Int? { store.changeSet }
 
-    init(store: DeviceStore) { self.store = store }
+    init(store: ConfigurationEditor) { self.store = store }
 
     func record(_ action: String, target: String?, old: String?, new: String?) throws {
         ids.append(try store.audit(who: who, action: action, target: target, old: old, new: new, now: now))
@@ -57,19 +57,19 @@ final class AuditRecorder {
 /// render, unless `force`. With `--dry-run` the transaction is always rolled back, after the reached devices were
 /// rendered before and after and the differences reported, grouped by identical change.
 struct ChangeRunner {
-    let store: DeviceStore
+    let store: ConfigurationEditor
     let output: OutputOptions
     let dryRun: Bool
     var force = false
     var showDiff = false
 
-    init(store: DeviceStore, output: OutputOptions, dryRun: Bool) {
+    init(store: ConfigurationEditor, output: OutputOptions, dryRun: Bool) {
         self.store = store
         self.output = output
         self.dryRun = dryRun
     }
 
-    init(store: DeviceStore, output: OutputOptions, change: DryRunOption) {
+    init(store: ConfigurationEditor, output: OutputOptions, change: DryRunOption) {
         self.init(store: store, output: output, dryRun: change.dryRun)
         force = change.force
         showDiff = change.diff
@@ -124,7 +124,7 @@ struct ChangeRunner {
             for mac in macs.sorted() { if let device = try renderer.device(mac: mac) { visit(device) } }
         }
         guard !failing.isEmpty else { return }
-        let committed = try DeviceStore(path: store.database.path, mode: .readOnly)
+        let committed = try ConfigurationEditor(path: store.database.path, mode: .readOnly)
         let before = try ProfileRenderer(store: committed, cachesSharedLayers: true)
         var breaking: [Failure.Problem] = []
         for (device, problem) in failing {

@@ -119,7 +119,7 @@ struct LostRecords {
     var pending: [String: Int] = [:]
     var pendingFirst = 0, pendingLast = 0
 
-    static func read(store: DeviceStore, journal: String) -> LostRecords {
+    static func read(store: ConfigurationEditor, journal: String) -> LostRecords {
         var lost = LostRecords()
         if let statement = try? store.database.prepare(
             "SELECT node, what, sum(count), min(first_at), max(last_at) FROM lost GROUP BY node, what ORDER BY node, what") {

@@ -5,12 +5,12 @@ import ProvisioningAdmin
 /// Value completion: the shell asks provctl (`provctl ---completion ...`), which reads the database named by the
 /// command line's --db, else $PROVISIONER_DB, else the default path. Nothing is printed on errors.
 enum Completion {
-    static func store(_ words: [String]) -> DeviceStore? {
+    static func store(_ words: [String]) -> ConfigurationEditor? {
         var path = Configuration(environment: ProcessInfo.processInfo.environment).databasePath
         if let index = words.firstIndex(of: "--db"), index + 1 < words.count { path = words[index + 1] }
         for word in words where word.hasPrefix("--db=") { path = String(word.dropFirst(5)) }
         guard FileManager.default.isReadableFile(atPath: path) else { return nil }
-        return try? DeviceStore(path: path, mode: .readOnly)
+        return try? ConfigurationEditor(path: path, mode: .readOnly)
     }
 
     static func column(_ words: [String], _ sql: String, _ prefix: String) -> [String] {

@@ -107,7 +107,7 @@ struct DeviceEdit: ParsableCommand {
         try save(device, old: old, in: opened, mac: mac)
     }
 
-    func save(_ device: Device, old: Device, in opened: DeviceStore, mac: MACAddress) throws {
+    func save(_ device: Device, old: Device, in opened: ConfigurationEditor, mac: MACAddress) throws {
         if device == old {
             Output.emit(ChangeResult(action: "device edit", message: "\(mac): no change", count: 0,
                                      fields: [("mac", .string(mac.hex))]), json: output.json)

@@ -93,7 +93,7 @@ struct History: ParsableCommand {
 
 /// A time argument as Unix seconds: `2026-12-01`, `2026-12-01T14:30[:00][Z]` or with a space (UTC), Unix seconds,
 /// or a span ago: `30m`, `2h`, `7d`, `1w` (also `s`).
-func parseTime(_ text: String, field: String, now: Int = DeviceStore.now()) throws -> Int {
+func parseTime(_ text: String, field: String, now: Int = ConfigurationEditor.now()) throws -> Int {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     if let last = trimmed.last, let unit = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800][String(last)],
        let count = Int(trimmed.dropLast()), count >= 0 {

@@ -434,12 +434,12 @@ struct ImportDevices: ParsableCommand {
 
     /// Writes the rows with statements prepared once; a row whose cells cannot be applied to what is stored
     /// (a *** with nothing stored, a key for a device without encryption) is a problem and is not written.
-    static func apply(_ rows: [Row], to store: DeviceStore, audit: AuditRecorder, secretNames: Set<String>,
+    static func apply(_ rows: [Row], to store: ConfigurationEditor, audit: AuditRecorder, secretNames: Set<String>,
                       problems: inout [Failure.Problem]) throws -> Counts {
         let database = store.database
-        let select = try database.prepare("SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1")
-        let insert = try database.prepare(DeviceStore.insertDeviceSQL)
-        let update = try database.prepare(DeviceStore.updateDeviceSQL)
+        let select = try database.prepare("SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE mac = ?1")
+        let insert = try database.prepare(ConfigurationEditor.insertDeviceSQL)
+        let update = try database.prepare(ConfigurationEditor.updateDeviceSQL)
         let selectVariables = try database.prepare("SELECT name, value FROM variables WHERE scope = 'device' AND target = ?1 ORDER BY name")
         let deleteVariables = try database.prepare("DELETE FROM variables WHERE scope = 'device' AND target = ?1")
         let insertVariable = try database.prepare("INSERT INTO variables (scope, target, name, value) VALUES ('device', ?1, ?2, ?3)")
@@ -479,7 +479,7 @@ struct ImportDevices: ParsableCommand {
             let mac = row.mac.hex
             select.reset()
             try select.bind(1, mac)
-            let old: Device? = try select.step() ? DeviceStore.device(from: select) : nil
+            let old: Device? = try select.step() ? ConfigurationStore.device(from: select) : nil
             var device = old ?? Device(mac: row.mac)
             if let serial = row.serial { device.serial = serial }
             if let model = row.model { device.model = model }

@@ -16,7 +16,7 @@ struct Init: ParsableCommand {
         let existed = FileManager.default.fileExists(atPath: store.path)
         let opened = try store.open(create: true)
         let from = opened.versionAtOpen
-        let to = DeviceStore.schemaVersion
+        let to = ConfigurationStore.schemaVersion
         let message: String
         if !existed || from == 0 {
             message = "created the database \(store.path) (schema version \(to))"

@@ -16,7 +16,7 @@ func checkDeviceFieldValues(_ fields: [(field: String, option: String, value: St
 
 /// Warns when a model or group name is new to the database: probably a typo, with the closest name in use.
 /// `kind` is "model" or "group".
-func warnIfNew(_ kind: String, _ names: some Sequence<String>, in store: DeviceStore) throws {
+func warnIfNew(_ kind: String, _ names: some Sequence<String>, in store: ConfigurationEditor) throws {
     let wanted = Set(names.filter { !$0.isEmpty })
     guard !wanted.isEmpty else { return }
     let known = try store.scopeNames(kind: kind).map(\.name)
@@ -44,7 +44,7 @@ func warnIfNew(_ kind: String, _ names: some Sequence<String>, in store: DeviceS
 
 /// The checks a scope gets before something is stored at it: a device scope must name a device; a new model or
 /// group name is a warning.
-func checkTargetScope(_ scope: Scope, in store: DeviceStore) throws {
+func checkTargetScope(_ scope: Scope, in store: ConfigurationEditor) throws {
     switch scope {
     case .device(let mac):
         if try store.device(mac: mac) == nil {

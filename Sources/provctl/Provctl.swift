@@ -10,7 +10,7 @@ struct Provctl: ParsableCommand {
         abstract: "Manage the devices and settings Provisioner serves to Cisco MPP phones.",
         discussion: """
             The database is the SQLite file profile-cgi reads: --db PATH (before or after the subcommand), \
-            else $PROVISIONER_DB, else \(DeviceStore.defaultPath).
+            else $PROVISIONER_DB, else \(ConfigurationStore.defaultPath).
 
             Scopes: default, model:NAME, group:NAME, device:MAC; later scopes win. MACs may be spelled \
             000e08abcdef, 000E08ABCDEF, 00:0e:08:ab:cd:ef, 00-0E-08-AB-CD-EF or 000e.08ab.cdef.
@@ -61,7 +61,7 @@ struct Provctl: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     /// `provctl --version`: the release and the database schema it reads and writes.
-    static let version = "provctl 1.1.0 (configuration schema \(DeviceStore.schemaVersion), journal schema \(Journal.schemaVersion))"
+    static let version = "provctl 1.1.0 (configuration schema \(ConfigurationStore.schemaVersion), journal schema \(Journal.schemaVersion))"
 
     /// Runs the command; every failure is reported once (as JSON with --json) and exits with its documented status.
     static func main() {

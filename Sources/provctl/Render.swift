@@ -97,7 +97,7 @@ struct Render: ParsableCommand {
         FileHandle.standardOutput.write(Data(body))
     }
 
-    func renderAll(_ opened: DeviceStore, form: ProfileForm, into folder: String) throws {
+    func renderAll(_ opened: ConfigurationEditor, form: ProfileForm, into folder: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
@@ -129,7 +129,7 @@ struct Render: ParsableCommand {
         let modeNeedsFix = mask & 0o640 != 0
         DispatchQueue.concurrentPerform(iterations: workers) { [lower, upper] worker in
             do {
-                let store = try DeviceStore(path: path, mode: .readOnly)
+                let store = try ConfigurationEditor(path: path, mode: .readOnly)
                 let renderer = try ProfileRenderer(store: store, cachesSharedLayers: true)
                 var names = TemporaryNames()
                 var count = 0

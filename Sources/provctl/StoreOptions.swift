@@ -20,15 +20,15 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store read-write, creating the file only when `create` is set.
-    func open(create: Bool = false) throws -> DeviceStore {
+    func open(create: Bool = false) throws -> ConfigurationEditor {
         if let denied = permissionProblem(create: create) { throw denied }
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw Failure(.runtime, "database: no file at \(path) (run `provctl init`, or pass --db / set PROVISIONER_DB)")
         }
         LockHolders.databasePath = path
-        let store: DeviceStore
+        let store: ConfigurationEditor
         do {
-            store = try DeviceStore(path: path, mode: create ? .create : .readWrite)
+            store = try ConfigurationEditor(path: path, mode: create ? .create : .readWrite)
         } catch {
             throw permissionProblem(create: create, writing: true) ?? Failure(.runtime, "database \(path): \(error)")
         }
@@ -64,11 +64,11 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store for a command that only reads (`check`): as `open()` does, or, when that fails for another
     /// reason than a lock (a full or read-only disk, where SQLite cannot make the `-shm` file a writer needs),
     /// read-only the way profile-cgi opens it, with a note on stderr.
-    func openForReading() throws -> DeviceStore {
+    func openForReading() throws -> ConfigurationEditor {
         do {
             return try open()
         } catch let failure as Failure where FileManager.default.fileExists(atPath: path) && !failure.message.contains("locked") {
-            guard let store = try? DeviceStore(serving: path) else { throw failure }
+            guard let store = try? ConfigurationStore(serving: path) else { throw failure }
             warn("provctl: note: \(failure.message); reading it without writing, as profile-cgi does")
             if (try? store.attachJournals(journals)) == nil { warn("provctl: note: the journals could not be read") }
             return store
@@ -167,7 +167,7 @@ func splitAssignment(_ text: String) throws -> (String, String) {
 
 /// The variables whose values feed a secret: a secret parameter (`Password_1_={{sip_pw}}`) or the `--key`/`--pwd`
 /// of a rule (`[--key {{profile_key}}] https://...`).
-func secretVariableNames(_ store: DeviceStore) throws -> Set<String> {
+func secretVariableNames(_ store: ConfigurationEditor) throws -> Set<String> {
     var names: Set<String> = []
     for setting in try store.settings() where ParameterRules.holdsVariables(setting.value) {
         if Secrets.isSecret(setting.name) {

@@ -13,16 +13,16 @@ struct AdminDayTests {
         return try #require(object["error"] as? [String: Any], "\(outcome)")
     }
 
-    @Test("the migrations and DeviceStore.schemaVersion agree; init on a new file says it created it")
+    @Test("the migrations and ConfigurationStore.schemaVersion agree; init on a new file says it created it")
     func schema() throws {
-        #expect(DeviceStore.migrations.count == DeviceStore.schemaVersion)
+        #expect(ConfigurationEditor.migrations.count == ConfigurationStore.schemaVersion)
         let box = try Sandbox(initialise: false)
         let created = try box.ok("init", "--json").json() as? [String: Any]
         #expect(created?["created"] as? Bool == true)
         #expect((created?["message"] as? String)?.hasPrefix("created the database") == true)
         #expect(try box.ok("init").text.contains("up to date"))
         let version = try box.ok("--version").text
-        #expect(version.contains("configuration schema \(DeviceStore.schemaVersion)"))
+        #expect(version.contains("configuration schema \(ConfigurationStore.schemaVersion)"))
     }
 
     @Test("schema 8: no undo trigger in the file (a serving connection never parses one); provctl still records and reverts; a schema-7 file is served, then migrated")
@@ -45,14 +45,14 @@ struct AdminDayTests {
         let old = box.path("old.db")
         let database = try SQLiteDatabase(path: old, mode: .create)
         try database.execute("PRAGMA journal_mode = WAL")
-        for version in 1...7 { try database.execute(DeviceStore.migrations[version - 1] + "PRAGMA user_version = \(version);") }
+        for version in 1...7 { try database.execute(ConfigurationEditor.migrations[version - 1] + "PRAGMA user_version = \(version);") }
         try database.execute("INSERT INTO devices (mac, model) VALUES ('000e08abcdef', 'CP-8841-3PCC')")
-        let served = try DeviceStore(serving: old)
+        let served = try ConfigurationStore(serving: old)
         #expect(served.versionAtOpen == 7, "the serving core reads a schema-7 file while it waits for provctl init")
         let migrated = try run(provctlBinary, ["--db", old, "init"], environment: ["PATH": "/usr/bin:/bin", "USER": "tester"])
         #expect(migrated.status == 0, "\(migrated)")
         let triggers = try run("sqlite3", [old, "SELECT count(*) || ' ' || (SELECT user_version FROM pragma_user_version) FROM sqlite_master WHERE type = 'trigger'"])
-        #expect(triggers.text.trimmingCharacters(in: .whitespacesAndNewlines) == "0 \(DeviceStore.schemaVersion)")
+        #expect(triggers.text.trimmingCharacters(in: .whitespacesAndNewlines) == "0 \(ConfigurationStore.schemaVersion)")
     }
 
     @Test("import writes its undo rows itself, as the triggers would: each imported device reverts exactly, edits and additions")

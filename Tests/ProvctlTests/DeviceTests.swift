@@ -8,8 +8,8 @@ struct DeviceTests {
     func initialise() throws {
         let box = try Sandbox(initialise: false)
         let first = try box.ok("init")
-        #expect(first.text.contains("created the database \(box.db) (schema version \(DeviceStore.schemaVersion))"))
-        #expect(try box.sql("PRAGMA user_version") == String(DeviceStore.schemaVersion))
+        #expect(first.text.contains("created the database \(box.db) (schema version \(ConfigurationStore.schemaVersion))"))
+        #expect(try box.sql("PRAGMA user_version") == String(ConfigurationStore.schemaVersion))
         #expect(try box.sql("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")
                 == "audit,changes,devices,server_keys,settings,variables")
         #expect(try box.ok("init").text.contains("up to date"))

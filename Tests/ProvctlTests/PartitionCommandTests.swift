@@ -61,7 +61,7 @@ struct PartitionCommandTests {
             PRAGMA user_version = 5;
             """])
         try box.ok("init")
-        #expect(try box.sql("PRAGMA user_version") == String(DeviceStore.schemaVersion))
+        #expect(try box.sql("PRAGMA user_version") == String(ConfigurationStore.schemaVersion))
         #expect(try box.sql("SELECT part || '|' || name || '|' || value || '|' || ua FROM settings") == "|Resync_Periodic|3600|na")
         #expect(try box.ok("render", "000e08abcdef").text.contains("<Resync_Periodic ua=\"na\">3600</Resync_Periodic>"))
     }

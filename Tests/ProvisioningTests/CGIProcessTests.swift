@@ -52,7 +52,7 @@ struct CGIProcessTests {
                                              Setting(scope: .all, name: "GPP_C", value: "x"),
                                              Setting(scope: .device(phoneMAC), name: "GPP_C", value: "", access: .na),
                                              Setting(scope: .all, name: "GPP_E", value: "")])
-        let store = try DeviceStore(path: db, mode: .readWrite)
+        let store = try ConfigurationEditor(path: db, mode: .readWrite)
         try store.database.execute("INSERT INTO settings (scope, target, part, name, value) VALUES ('default', '', '', 'GPP_L', '')")
         let (answer, _) = try runCGI(phoneEnvironment(database: db))
         let body = String(decoding: answer.body, as: UTF8.self)

@@ -49,7 +49,7 @@ final class FastCGIProcessTests {
     }
 
     func setting(_ name: String, _ value: String) throws {
-        try DeviceStore(path: database, mode: .readWrite).set(Setting(scope: .all, name: name, value: value))
+        try ConfigurationEditor(path: database, mode: .readWrite).set(Setting(scope: .all, name: name, value: value))
     }
 
     /// True while the responder runs (not gone, not a zombie waiting for its new parent to reap it).
@@ -110,7 +110,7 @@ final class FastCGIProcessTests {
         // A new file at the path (a restore): the responder sees the new inode.
         let replacement = directory.path("replacement.db")
         try FileManager.default.copyItem(atPath: database, toPath: replacement)
-        try DeviceStore(path: replacement, mode: .readWrite).set(Setting(scope: .all, name: "GPP_A", value: "restored"))
+        try ConfigurationEditor(path: replacement, mode: .readWrite).set(Setting(scope: .all, name: "GPP_A", value: "restored"))
         try FileManager.default.removeItem(atPath: database)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         try FileManager.default.moveItem(atPath: replacement, toPath: database)

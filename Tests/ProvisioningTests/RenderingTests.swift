@@ -61,7 +61,7 @@ struct RenderingTests {
             Setting(scope: .device(phoneMAC), name: "D", value: "device"),
             Setting(scope: .device(other), name: "D", value: "other device"),
         ])
-        let store = try DeviceStore(path: path, mode: .readOnly)
+        let store = try ConfigurationEditor(path: path, mode: .readOnly)
         let layers = try store.layers(model: phoneModel, group: "sales", mac: phoneMAC)
         #expect(Set(layers.settings.map(\.value)) == ["default", "model", "group", "device"])
     }
@@ -205,7 +205,7 @@ struct RenderingTests {
         }
     }
 
-    /// The CGI renders from bytes (`DeviceStore.layerRows`, `FlatProfile.render(_:_:)`); `provctl` and the tests
+    /// The CGI renders from bytes (`ConfigurationStore.layerRows`, `FlatProfile.render(_:_:)`); `provctl` and the tests
     /// above go through values (`Layers`, `ResolvedSettings`). Both must give the same bytes, for every kind of
     /// row: escapes, non-ASCII, variables at several scopes, ua inheritance, and bytes that are not UTF-8 (written
     /// behind provctl's back with sqlite3), which both turn into U+FFFD.
@@ -228,7 +228,7 @@ struct RenderingTests {
         try raw.execute("""
             INSERT INTO settings (scope, target, name, value) VALUES ('default', '', 'Broken', CAST(X'41C3284220E282' AS TEXT))
             """)
-        let store = try DeviceStore(path: path, mode: .readOnly)
+        let store = try ConfigurationEditor(path: path, mode: .readOnly)
         let viaBytes = try ProfileService.profile(store: store, device: device, identity: identity(), form: .xml)
         let layers = try store.layers(model: phoneModel, group: "sales", mac: phoneMAC)
         let viaValues = FlatProfile.render(try ResolvedSettings(layers: layers, device: device, identity: identity()).parameters)
@@ -259,7 +259,7 @@ struct RenderingTests {
             Setting(scope: .all, name: "router-configuration/SSH/SSH_ACCESS", value: ""),
             Setting(scope: .all, name: "Z_Last", value: "2"),
         ], variables: [Variable(scope: .all, name: "site", value: "branch")])
-        let store = try DeviceStore(path: path, mode: .readOnly)
+        let store = try ConfigurationEditor(path: path, mode: .readOnly)
         let viaBytes = try ProfileService.profile(store: store, device: device, identity: identity(), form: .xml)
         let layers = try store.layers(model: phoneModel, group: "sales", mac: phoneMAC)
         let viaValues = FlatProfile.render(try ResolvedSettings(layers: layers, device: device, identity: identity()).parameters)
@@ -298,7 +298,7 @@ struct RenderingTests {
 @Suite("The CGI's queries")
 struct QueryTests {
     @Test func spelledOutQueriesMatchTheirParts() {
-        #expect(DeviceStore.deviceQuery == "SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1")
-        #expect(DeviceStore.allFourScopesQuery == DeviceStore.layersQuery(where: DeviceStore.allFourScopes))
+        #expect(ConfigurationStore.deviceQuery == "SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE mac = ?1")
+        #expect(ConfigurationStore.allFourScopesQuery == ConfigurationEditor.layersQuery(where: ConfigurationEditor.allFourScopes))
     }
 }

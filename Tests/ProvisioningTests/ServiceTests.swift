@@ -114,7 +114,7 @@ struct ServiceTests {
         for _ in 0..<50 {
             try journal.write([ProfileService.respond(environment: stranger, now: 1_800_000_000_000_000).bookkeeping], waitMilliseconds: 100)
         }
-        let store = try DeviceStore(path: db, mode: .readWrite)
+        let store = try ConfigurationEditor(path: db, mode: .readWrite)
         try store.attachJournals(JournalFiles(databasePath: db, environment: [:]))
         let claims = try store.claims()
         #expect(claims.count == 1)
@@ -159,7 +159,7 @@ struct ServiceTests {
     @Test func olderSchemaIs500() throws {
         let directory = try TemporaryDirectory()
         let db = try makeDatabase(in: directory, devices: [device])
-        try DeviceStore(path: db, mode: .readWrite).database.execute("PRAGMA user_version = 0")
+        try ConfigurationEditor(path: db, mode: .readWrite).database.execute("PRAGMA user_version = 0")
         let (response, log) = respond(phoneEnvironment(database: db))
         #expect(response.status == 500)
         #expect(log.line.contains("provctl init"))

@@ -31,7 +31,7 @@ public func makeCertificate(subject: String, in directory: TemporaryDirectory, n
 public func makeDatabase(in directory: TemporaryDirectory, devices: [Device], settings: [Setting] = [],
                          variables: [Variable] = []) throws -> String {
     let path = directory.path("provisioner.db")
-    let store = try DeviceStore(path: path, mode: .create)
+    let store = try ConfigurationEditor(path: path, mode: .create)
     for device in devices { try store.insert(device) }
     for setting in settings { try store.set(setting) }
     for variable in variables { try store.set(variable) }

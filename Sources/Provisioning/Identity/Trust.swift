@@ -18,7 +18,7 @@ extension ProfileService {
     /// Settles a caller that presented no usable certificate (`certificateRefusal` says why): by its
     /// `Authorization` header over HTTPS, else at bootstrap trust for a device that allows it, else a 401
     /// challenge (over HTTPS) or the certificate's own refusal. Runs inside the request's read transaction.
-    func settleWithoutCertificate(_ request: Request, _ asked: ProfileRequest, store: DeviceStore,
+    func settleWithoutCertificate(_ request: Request, _ asked: ProfileRequest, store: ConfigurationStore,
                                   certificateRefusal: Refusal, log: inout RequestLog,
                                   now: Int) throws(Refusal) -> (ClientIdentity, TrustLevel) {
         let seconds = now / 1_000_000
@@ -111,7 +111,7 @@ extension ProfileService {
     }
 
     /// Checks Basic or Digest credentials against the account they name.
-    func verify(_ header: String, request: Request, store: DeviceStore, key: [UInt8], address: String, now: Int,
+    func verify(_ header: String, request: Request, store: ConfigurationStore, key: [UInt8], address: String, now: Int,
                 state: AuthState) throws -> Verdict {
         guard let credentials = HTTPAuthorization(header) else {
             return .rejected(realm: DeviceAccount.defaultRealm, why: "unreadable Authorization header")

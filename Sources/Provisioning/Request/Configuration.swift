@@ -29,7 +29,7 @@ public struct Configuration: Sendable, Equatable {
 
     /// Reads the `PROVISIONER_*` variables.
     public init(environment: StringTable) {
-        let database = environment["PROVISIONER_DB"].nonEmpty ?? DeviceStore.defaultPath
+        let database = environment["PROVISIONER_DB"].nonEmpty ?? ConfigurationStore.defaultPath
         self.init(databasePath: database,
                   journalPath: environment["PROVISIONER_JOURNAL"].nonEmpty,
                   recordsJournal: environment["PROVISIONER_RECORD_SEEN"] != "0",

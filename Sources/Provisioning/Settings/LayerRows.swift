@@ -90,7 +90,7 @@ public struct LayerRows: Sendable {
         appendEntry(kind: kind, rank: rank, nameStart: nameStart, valueStart: valueStart, access: access, intent: intent)
     }
 
-    /// Appends the current row of a `DeviceStore.layersQuery` statement (columns: kind, rank, name, value, ua,
+    /// Appends the current row of a `ConfigurationStore.layersQuery` statement (columns: kind, rank, name, value, ua,
     /// intent).
     mutating func appendRow(of statement: SQLiteStatement, kind: Int, rank: Int) {
         let nameStart = bytes.count

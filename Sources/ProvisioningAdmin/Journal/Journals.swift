@@ -58,7 +58,7 @@ public struct JournalFiles: Sendable, Equatable {
     }
 }
 
-extension DeviceStore {
+extension ConfigurationEditor {
     /// Attaches the journals and creates the fleet-wide views. Safe to call once per connection.
     @discardableResult
     public func attachJournals(_ journals: JournalFiles) throws(SQLiteError) -> [String] {

@@ -4,7 +4,7 @@ public import Provisioning
 public struct DeviceLoop {
     public let renderer: ProfileRenderer
 
-    public init(store: DeviceStore) throws(SQLiteError) {
+    public init(store: ConfigurationEditor) throws(SQLiteError) {
         renderer = try ProfileRenderer(store: store, cachesSharedLayers: true)
     }
 
@@ -147,7 +147,7 @@ public struct StoredReport: Sendable {
     public var body: [UInt8]
 }
 
-extension DeviceStore {
+extension ConfigurationEditor {
     /// The newest report of `mac` (or of every device when nil) over all journals.
     public func reports(mac: MACAddress? = nil) throws(SQLiteError) -> [MACAddress: StoredReport] {
         let statement = try database.prepare("""

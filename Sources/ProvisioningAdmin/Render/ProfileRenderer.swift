@@ -1,9 +1,9 @@
 public import Provisioning
 /// Renders many profiles on one connection with its statements prepared once: `provctl render --all`,
 /// `check` and `--dry-run`. Each profile goes through the code the CGI runs (`ResolvedSettings`,
-/// `FlatProfile`, `ProfileEncoding`) on the same rows `DeviceStore.layers` reads.
+/// `FlatProfile`, `ProfileEncoding`) on the same rows `ConfigurationEditor.layers` reads.
 public final class ProfileRenderer {
-    let store: DeviceStore
+    let store: ConfigurationEditor
     let layersStatement: SQLiteStatement
     let deviceStatement: SQLiteStatement
     /// With `cachesSharedLayers`: the default, model and group rows per (model, group), read once.
@@ -22,25 +22,25 @@ public final class ProfileRenderer {
     /// `cachesSharedLayers` reads the default, model and group rows once per (model, group) pair and only the
     /// device's own rows per device: for renderings of many devices while nothing changes (`render --all`,
     /// `check`), never across a change.
-    public init(store: DeviceStore, cachesSharedLayers: Bool = false) throws(SQLiteError) {
+    public init(store: ConfigurationEditor, cachesSharedLayers: Bool = false) throws(SQLiteError) {
         self.store = store
         if cachesSharedLayers {
-            sharedStatement = try store.database.prepare(DeviceStore.layersQuery(
+            sharedStatement = try store.database.prepare(ConfigurationEditor.layersQuery(
                 where: "(scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2)"))
-            deviceLayerStatement = try store.database.prepare(DeviceStore.layersQuery(where: "scope = 'device' AND target = ?3"))
+            deviceLayerStatement = try store.database.prepare(ConfigurationEditor.layersQuery(where: "scope = 'device' AND target = ?3"))
         } else {
             sharedStatement = nil
             deviceLayerStatement = nil
         }
-        layersStatement = try store.database.prepare(DeviceStore.layersQuery(where: DeviceStore.allFourScopes))
-        deviceStatement = try store.database.prepare("SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1")
+        layersStatement = try store.database.prepare(ConfigurationEditor.layersQuery(where: ConfigurationEditor.allFourScopes))
+        deviceStatement = try store.database.prepare("SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE mac = ?1")
     }
 
     /// The stored device with this MAC, or `nil`.
     public func device(mac: MACAddress) throws(SQLiteError) -> Device? {
         deviceStatement.reset()
         try deviceStatement.bind(1, mac.hex)
-        return try deviceStatement.step() ? DeviceStore.device(from: deviceStatement) : nil
+        return try deviceStatement.step() ? ConfigurationStore.device(from: deviceStatement) : nil
     }
 
     /// The settings and variables that apply to `device` as its stand-in identity presents it.
@@ -56,14 +56,14 @@ public final class ProfileRenderer {
                 try sharedStatement.bind(2, device.group)
                 try sharedStatement.bind(4, partition)
                 layers = Layers()
-                try DeviceStore.readLayers(sharedStatement, model: device.model, group: device.group, mac: device.mac,
+                try ConfigurationEditor.readLayers(sharedStatement, model: device.model, group: device.group, mac: device.mac,
                                            into: &layers)
                 shared[key] = layers
             }
             deviceLayerStatement.reset()
             try deviceLayerStatement.bind(3, device.mac.hex)
             try deviceLayerStatement.bind(4, partition)
-            try DeviceStore.readLayers(deviceLayerStatement, model: device.model, group: device.group, mac: device.mac,
+            try ConfigurationEditor.readLayers(deviceLayerStatement, model: device.model, group: device.group, mac: device.mac,
                                        into: &layers)
             return layers
         }
@@ -73,7 +73,7 @@ public final class ProfileRenderer {
         try layersStatement.bind(3, device.mac.hex)
         try layersStatement.bind(4, partition)
         var layers = Layers()
-        try DeviceStore.readLayers(layersStatement, model: device.model, group: device.group, mac: device.mac, into: &layers)
+        try ConfigurationEditor.readLayers(layersStatement, model: device.model, group: device.group, mac: device.mac, into: &layers)
         return layers
     }
 
@@ -168,10 +168,10 @@ public final class ProfileRenderer {
     /// (hex, inclusive and exclusive) to split the work.
     public func forEachDevice(from lower: String? = nil, below upper: String? = nil, _ body: (Device) throws -> Void) throws {
         let statement = try store.database.prepare("""
-            SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac >= ifnull(?1, '') AND (?2 IS NULL OR mac < ?2) ORDER BY mac
+            SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE mac >= ifnull(?1, '') AND (?2 IS NULL OR mac < ?2) ORDER BY mac
             """)
         try statement.bind(1, lower)
         try statement.bind(2, upper)
-        while try statement.step() { try body(try DeviceStore.device(from: statement)) }
+        while try statement.step() { try body(try ConfigurationStore.device(from: statement)) }
     }
 }

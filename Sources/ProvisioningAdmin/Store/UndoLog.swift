@@ -2,7 +2,7 @@ public import Provisioning
 
 /// The undo log: the `changes` table and the triggers that fill it. Each write to `devices`, `settings` or
 /// `variables` leaves one row: the table, the row's image before (NULL when it was inserted) and after (NULL when
-/// it was deleted), as `json_object` text. `DeviceStore.audit` ties the rows written since the previous entry to
+/// it was deleted), as `json_object` text. `ConfigurationEditor.audit` ties the rows written since the previous entry to
 /// the new audit entry (by range: `audit.first_change`..`last_change`, schema 4), so every recorded change (including `import`, which writes with statements of its own,
 /// and commands added later) can be undone without code of its own.
 public enum UndoLog {
@@ -163,7 +163,7 @@ public struct RevertConflict: Error, Sendable, CustomStringConvertible {
     }
 }
 
-extension DeviceStore {
+extension ConfigurationEditor {
     /// The newest `changes` row (0 when there is none).
     public func lastChange() throws(SQLiteError) -> Int {
         let statement = try database.prepare("SELECT ifnull(max(seq), 0) FROM changes")

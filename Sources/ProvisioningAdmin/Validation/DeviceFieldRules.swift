@@ -73,7 +73,7 @@ public struct ScopeNameUse: Sendable, Equatable {
     public var variables: Int
 }
 
-extension DeviceStore {
+extension ConfigurationEditor {
     /// Every model (`kind` "model") or group ("group") named by a device or a scope, with what uses it.
     public func scopeNames(kind: String) throws(SQLiteError) -> [ScopeNameUse] {
         let column = kind == "model" ? "model" : "group_name"

@@ -80,7 +80,7 @@ struct DriftCommand: ParsableCommand {
 
     /// Every enabled device (of --group) that has a report: one row per differing parameter, and a count of the
     /// devices without a report. Exit 5 when any device drifts.
-    func fleet(_ opened: DeviceStore, loop: DeviceLoop) throws {
+    func fleet(_ opened: ConfigurationEditor, loop: DeviceLoop) throws {
         let devices = try opened.devices(matching: DeviceFilter(group: group, enabled: true)).map(\.device)
         if let group, devices.isEmpty { throw Failure(.notFound, "--group: no enabled device in group \(group)") }
         let reports = try opened.reports()

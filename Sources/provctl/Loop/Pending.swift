@@ -29,7 +29,7 @@ struct PendingDevice {
 
 /// Compares every enabled device's current rendering with what it was last served.
 struct PendingScan {
-    var store: DeviceStore
+    var store: ConfigurationEditor
     var group: String?
     /// Also list devices not seen for longer than `staleAfter` (nil: 3× their resync interval).
     var stale: Bool
@@ -86,7 +86,7 @@ struct PendingScan {
             // What the phone said after its last profile: a failed resync in its syslog ("Resync failed: decrypt
             // error") that no success followed.
             let servedAt = last?.at ?? 0
-            if let said = phoneOutcomes[device.mac], said.kind == "failure", said.at >= servedAt - DeviceStore.phoneSkew {
+            if let said = phoneOutcomes[device.mac], said.kind == "failure", said.at >= servedAt - ConfigurationEditor.phoneSkew {
                 entry.states.append("failed on phone")
                 entry.phoneSaid = said.message
                 entry.phoneSaidAt = said.at

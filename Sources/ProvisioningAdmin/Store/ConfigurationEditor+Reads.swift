@@ -116,7 +116,7 @@ public struct ReplaceError: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
-extension DeviceStore {
+extension ConfigurationEditor {
     // MARK: Devices
 
     /// The devices `filter` selects, ordered by MAC, each with its `seen` row if it has one.

@@ -7,7 +7,7 @@ import Glibc
 /// Serving opens it strictly read-only (`init(serving:)`), always; only `provctl` writes it (its schema and
 /// writes live in ProvisioningAdmin, which profile-cgi does not link). What serving records goes to the journal,
 /// a file of its own (`Journal`). The file is an ordinary SQLite database an admin can open with `sqlite3`.
-public final class DeviceStore {
+public final class ConfigurationStore {
     /// The connection; `provctl` runs its own statements and transactions on it.
     public let database: SQLiteDatabase
     /// The schema version the file had when it was opened (0 for a new file), before any migration ran.

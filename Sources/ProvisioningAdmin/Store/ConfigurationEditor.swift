@@ -4,8 +4,8 @@ import Glibc
 #endif
 
 /// The admin half of the configuration database: its schema and migrations, and every write. Only `provctl`
-/// links this; the serving core opens the file read-only and checks `DeviceStore.schemaVersion`.
-extension DeviceStore {
+/// links this; the serving core opens the file read-only and checks `ConfigurationStore.schemaVersion`.
+extension ConfigurationEditor {
     /// The migrations, in order; migration `n` (1-based) takes `user_version` from n-1 to n.
     package static let migrations: [String] = [
         """
