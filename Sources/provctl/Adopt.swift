@@ -35,12 +35,12 @@ struct Adopt: ParsableCommand {
         let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(Set(macs)) }) { audit in
             for mac in macs {
                 if try opened.device(mac: mac) != nil { throw Failure(.conflict, "MAC: \(mac) is already a device") }
-                guard let claim = try opened.claim(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) has no claim") }
+                guard let claim = try opened.journal.claim(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) has no claim") }
                 let device = Device(mac: mac, serial: claim.serial.flatMap { $0.isEmpty ? nil : $0 },
                                     model: model ?? claim.model.flatMap { $0.isEmpty ? nil : $0 }, group: group,
                                     enabled: !serving.disabled, gzip: serving.gzip, encryption: encryption)
                 try opened.insert(device)
-                try opened.settlesClaim(mac: mac)
+                try opened.journal.settlesClaim(mac: mac)
                 try audit.record("adopt", target: mac.hex, old: "claim serial=\(claim.serial ?? "-") model=\(claim.model ?? "-")",
                                  new: describe(device))
             }

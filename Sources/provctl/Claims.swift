@@ -18,7 +18,7 @@ struct Claims: ParsableCommand {
 
     func run() throws {
         let opened = try store.open()
-        let claims = try opened.claims()
+        let claims = try opened.journal.claims()
         // A serial finds the device wherever a MAC would: a claim whose serial (the certificate's, else the
         // User-Agent's) is a device's names that device, e.g. a phone whose MAC changed with a repaired board.
         let bySerial = try claims.map { claim -> String? in

@@ -43,7 +43,7 @@ struct DeviceAdd: ParsableCommand {
             }
             try opened.insert(device)
             try audit.record("device add", target: mac.hex, old: nil, new: describe(device))
-            if try opened.settlesClaim(mac: mac) {
+            if try opened.journal.settlesClaim(mac: mac) {
                 try audit.record("claim settled", target: mac.hex, old: "claim", new: nil)
             }
         }

@@ -40,7 +40,7 @@ struct DeviceReplace: ParsableCommand {
             var serial: String?? = .some(nil)
             if let given = self.serial {
                 serial = .some(given.isEmpty ? nil : given)
-            } else if let claim = try opened.claim(mac: new), let claimed = claim.serial {
+            } else if let claim = try opened.journal.claim(mac: new), let claimed = claim.serial {
                 serial = .some(claimed)
                 note = "serial \(claimed) taken from the claim of \(new)"
             } else if before.serial != nil {

@@ -19,7 +19,7 @@ struct DeviceShow: ParsableCommand {
         let opened = try store.open()
         let mac = try parseMAC(mac)
         guard let device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
-        let seen = try opened.seen(mac: mac)
+        let seen = try opened.journal.seen(mac: mac)
         let settings = try opened.settings(at: .device(mac))
         let variables = try opened.variables(at: .device(mac))
         let secretNames = try secretVariableNames(opened)

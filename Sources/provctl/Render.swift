@@ -64,7 +64,7 @@ struct Render: ParsableCommand {
         if !device.enabled { warn("provctl: note: \(mac) is disabled; profile-cgi answers it 403 \"device disabled\"") }
         var body: [UInt8]
         do {
-            body = try ProfileService.profile(store: opened, device: device, identity: .standIn(for: device), form: form,
+            body = try ProfileService.profile(store: opened.store, device: device, identity: .standIn(for: device), form: form,
                                               partition: part.name)
         } catch {
             if case .encoding(.noKey) = error {

@@ -68,7 +68,8 @@ struct StoreOptions: ParsableArguments {
         do {
             return try open()
         } catch let failure as Failure where FileManager.default.fileExists(atPath: path) && !failure.message.contains("locked") {
-            guard let store = try? ConfigurationStore(serving: path) else { throw failure }
+            guard let served = try? ConfigurationStore(serving: path) else { throw failure }
+            let store = ConfigurationEditor(store: served)
             warn("provctl: note: \(failure.message); reading it without writing, as profile-cgi does")
             if (try? store.attachJournals(journals)) == nil { warn("provctl: note: the journals could not be read") }
             return store

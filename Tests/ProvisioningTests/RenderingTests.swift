@@ -229,7 +229,7 @@ struct RenderingTests {
             INSERT INTO settings (scope, target, name, value) VALUES ('default', '', 'Broken', CAST(X'41C3284220E282' AS TEXT))
             """)
         let store = try ConfigurationEditor(path: path, mode: .readOnly)
-        let viaBytes = try ProfileService.profile(store: store, device: device, identity: identity(), form: .xml)
+        let viaBytes = try ProfileService.profile(store: store.store, device: device, identity: identity(), form: .xml)
         let layers = try store.layers(model: phoneModel, group: "sales", mac: phoneMAC)
         let viaValues = FlatProfile.render(try ResolvedSettings(layers: layers, device: device, identity: identity()).parameters)
         #expect(viaBytes == viaValues)
@@ -260,7 +260,7 @@ struct RenderingTests {
             Setting(scope: .all, name: "Z_Last", value: "2"),
         ], variables: [Variable(scope: .all, name: "site", value: "branch")])
         let store = try ConfigurationEditor(path: path, mode: .readOnly)
-        let viaBytes = try ProfileService.profile(store: store, device: device, identity: identity(), form: .xml)
+        let viaBytes = try ProfileService.profile(store: store.store, device: device, identity: identity(), form: .xml)
         let layers = try store.layers(model: phoneModel, group: "sales", mac: phoneMAC)
         let viaValues = FlatProfile.render(try ResolvedSettings(layers: layers, device: device, identity: identity()).parameters)
         #expect(viaBytes == viaValues)

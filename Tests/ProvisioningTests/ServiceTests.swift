@@ -116,7 +116,7 @@ struct ServiceTests {
         }
         let store = try ConfigurationEditor(path: db, mode: .readWrite)
         try store.attachJournals(JournalFiles(databasePath: db, environment: [:]))
-        let claims = try store.claims()
+        let claims = try store.journal.claims()
         #expect(claims.count == 1)
         let claim = try #require(claims.first)
         #expect(claim.mac.hex == "000e08000099")

@@ -4,11 +4,13 @@ import Glibc
 
 /// The configuration database: devices, settings and variables of each scope, and the audit log.
 ///
-/// Serving opens it strictly read-only (`init(serving:)`), always; only `provctl` writes it (its schema and
-/// writes live in ProvisioningAdmin, which profile-cgi does not link). What serving records goes to the journal,
+/// Serving opens it strictly read-only (`init(serving:)`), always; only `provctl` writes it, through
+/// ProvisioningAdmin's `ConfigurationEditor` (schema, migrations, writes, audit, undo), which owns the connection
+/// it opens and which profile-cgi does not link. What serving records goes to the journal,
 /// a file of its own (`Journal`). The file is an ordinary SQLite database an admin can open with `sqlite3`.
 public final class ConfigurationStore {
-    /// The connection; `provctl` runs its own statements and transactions on it.
+    /// The connection. Opened by `init(serving:)` it is read-only; a `ConfigurationEditor` opens it read-write and
+    /// runs its statements and transactions on it.
     public let database: SQLiteDatabase
     /// The schema version the file had when it was opened (0 for a new file), before any migration ran.
     public package(set) var versionAtOpen = 0
@@ -16,15 +18,6 @@ public final class ConfigurationStore {
     /// responder answers many requests on one connection).
     var deviceStatement: SQLiteStatement?
     var layersStatement: SQLiteStatement?
-    /// provctl: the schema names of the journals attached to this connection (ProvisioningAdmin's `attachJournals`).
-    public var attachedJournals: [String] = []
-    /// provctl: the last `changes` row already tied to an audit entry (or written before this change began); the
-    /// next entry owns the rows after it.
-    public var undoMark: Int?
-    /// provctl: the change set the entries of the running command join (schema 9): nil until its first entry,
-    /// whose id it becomes.
-    public var changeSet: Int?
-
     /// Where the CGI and `provctl` look when `PROVISIONER_DB` is not set.
     public static let defaultPath = "/var/lib/provisioner/provisioner.db"
 

@@ -58,10 +58,23 @@ public struct JournalFiles: Sendable, Equatable {
     }
 }
 
-extension ConfigurationEditor {
-    /// Attaches the journals and creates the fleet-wide views. Safe to call once per connection.
-    @discardableResult
-    public func attachJournals(_ journals: JournalFiles) throws(SQLiteError) -> [String] {
+/// The journals' reader: attaches this node's journal and those brought home from other nodes, read-only, to
+/// the admin's connection, and makes the fleet-wide TEMP views (`seen`, `claims`, `fetches`, `lost`, `reports`,
+/// `phone_log`) every journal read goes through. It owns the ATTACH: nothing else attaches a journal.
+public struct JournalReader {
+    /// The connection the journals are attached to (a `ConfigurationEditor`'s).
+    public let database: SQLiteDatabase
+    /// The schema names of the journals attached (`j0`, `j1`, ...), empty when none is.
+    public private(set) var attached: [String] = []
+
+    /// A reader with no journal attached: its views do not exist yet.
+    init(database: SQLiteDatabase) {
+        self.database = database
+    }
+
+    /// Attaches the journals that exist and creates the fleet-wide views. Once per connection.
+    public init(attaching journals: JournalFiles, to database: SQLiteDatabase) throws(SQLiteError) {
+        self.database = database
         let (files, _) = journals.existing()
         var names: [String] = []
         for (index, file) in files.enumerated() {
@@ -82,7 +95,7 @@ extension ConfigurationEditor {
         }
         try createJournalViews(names)
         try createLoopViews(names)
-        return names
+        attached = names
     }
 
     /// The temporary views over the attached journals `names` (empty tables when there are none).
@@ -138,6 +151,5 @@ extension ConfigurationEditor {
             CREATE TEMP VIEW fetches AS \(fetchSelects.joined(separator: " UNION ALL "));
             CREATE TEMP VIEW lost AS \(union("lost", "node, what, count, first_at, last_at"));
             """)
-        attachedJournals = names
     }
 }

@@ -28,7 +28,7 @@ public struct DeviceLoop {
     /// nothing, for a device whose bootstrap policy is `profile`; nil for any other policy.
     public func bootstrapSHA256(_ device: Device) throws(RenderError) -> String? {
         guard device.bootstrap == .profile else { return nil }
-        return Digest.sha256Hex(try ProfileService.document(store: renderer.store, device: device, identity: .standIn(for: device),
+        return Digest.sha256Hex(try ProfileService.document(store: renderer.store.store, device: device, identity: .standIn(for: device),
                                                             withoutSecrets: true))
     }
 
@@ -147,7 +147,7 @@ public struct StoredReport: Sendable {
     public var body: [UInt8]
 }
 
-extension ConfigurationEditor {
+extension JournalReader {
     /// The newest report of `mac` (or of every device when nil) over all journals.
     public func reports(mac: MACAddress? = nil) throws(SQLiteError) -> [MACAddress: StoredReport] {
         let statement = try database.prepare("""

@@ -65,7 +65,7 @@ public struct FetchQuery: Sendable {
     }
 }
 
-extension ConfigurationEditor {
+extension JournalReader {
     static let fetchColumns = """
         at, node, mac, serial, model, cert_sha256, cert_serial, firmware, remote_addr, method, path, form, status,
         reason, sha256, bytes, micros, trusted

@@ -3,7 +3,7 @@ public import Provisioning
 /// The journal tables of version 2 as fleet-wide views: `reports` (the newest report per device over every
 /// node) and `phone_log` (every node's imported lines). A journal still at version 1 (a node not upgraded yet)
 /// has neither table and is left out of them.
-extension ConfigurationEditor {
+extension JournalReader {
     func createLoopViews(_ names: [String]) throws(SQLiteError) {
         try database.execute("DROP VIEW IF EXISTS temp.reports; DROP VIEW IF EXISTS temp.phone_log")
         var withReports: [String] = []

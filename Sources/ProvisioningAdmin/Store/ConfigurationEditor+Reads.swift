@@ -121,7 +121,7 @@ extension ConfigurationEditor {
 
     /// The devices `filter` selects, ordered by MAC, each with its `seen` row if it has one.
     public func devices(matching filter: DeviceFilter) throws(SQLiteError) -> [(device: Device, seen: SeenRecord?)] {
-        let columns = Self.deviceColumns.split(separator: ",").map { "d." + String($0).trimmingSpaces }.joined(separator: ", ")
+        let columns = ConfigurationStore.deviceColumns.split(separator: ",").map { "d." + String($0).trimmingSpaces }.joined(separator: ", ")
         var sql = """
             SELECT \(columns), s.first_seen, s.last_seen, s.remote_addr, s.firmware, s.count, s.mac IS NOT NULL
             FROM devices d LEFT JOIN seen s ON s.mac = d.mac WHERE 1
@@ -142,9 +142,9 @@ extension ConfigurationEditor {
         try statement.bind(values)
         var rows: [(Device, SeenRecord?)] = []
         // The seen columns follow the device's, however many those are.
-        let s = Int32(Self.deviceColumns.split(separator: ",").count)
+        let s = Int32(ConfigurationStore.deviceColumns.split(separator: ",").count)
         while try statement.step() {
-            let device = try Self.device(from: statement)
+            let device = try ConfigurationStore.device(from: statement)
             let seen = statement.int(s + 5) != 0
                 ? SeenRecord(firstSeen: statement.int(s), lastSeen: statement.int(s + 1), remoteAddress: statement.text(s + 2),
                              firmware: statement.text(s + 3), count: statement.int(s + 4))
@@ -152,15 +152,6 @@ extension ConfigurationEditor {
             rows.append((device, seen))
         }
         return rows
-    }
-
-    /// The `seen` row of `mac`, if the device ever fetched a profile.
-    public func seen(mac: MACAddress) throws(SQLiteError) -> SeenRecord? {
-        let statement = try database.prepare("SELECT first_seen, last_seen, remote_addr, firmware, count FROM seen WHERE mac = ?1")
-        try statement.bind(1, mac.hex)
-        guard try statement.step() else { return nil }
-        return SeenRecord(firstSeen: statement.int(0), lastSeen: statement.int(1), remoteAddress: statement.text(2),
-                          firmware: statement.text(3), count: statement.int(4))
     }
 
     /// Removes a device with its device-scope settings and variables; false when there is no such device. What
@@ -315,39 +306,6 @@ extension ConfigurationEditor {
         if let scope { try statement.bind([.text(scope.kind), .text(scope.target)]) }
     }
 
-    // MARK: Claims
-
-    /// The claim of `mac`, if a phone with that MAC called without a device row.
-    public func claim(mac: MACAddress) throws(SQLiteError) -> Claim? {
-        try claims().first { $0.mac == mac }
-    }
-
-    /// Whether `mac` had a claim that its new device row settles. The journal keeps the row as history; `claims`
-    /// lists only MACs that are no device.
-    @discardableResult
-    public func settlesClaim(mac: MACAddress) throws(SQLiteError) -> Bool {
-        let statement = try database.prepare("SELECT count(*) FROM claims WHERE mac = ?1")
-        try statement.bind(1, mac.hex)
-        return try statement.step() && statement.int(0) > 0
-    }
-
-    /// Every claim over the fleet's journals of a MAC that is no device, most recent first.
-    public func claims() throws(SQLiteError) -> [Claim] {
-        let statement = try database.prepare("""
-            SELECT mac, serial, model, remote_addr, user_agent, first_seen, last_seen, count, node
-            FROM claims WHERE mac NOT IN (SELECT mac FROM main.devices) ORDER BY last_seen DESC, mac
-            """)
-        var claims: [Claim] = []
-        while try statement.step() {
-            guard let mac = statement.text(0).flatMap({ MACAddress($0) }) else { continue }
-            claims.append(Claim(mac: mac, serial: statement.text(1), model: statement.text(2),
-                                remoteAddress: statement.text(3), userAgent: statement.text(4),
-                                firstSeen: statement.int(5), lastSeen: statement.int(6), count: statement.int(7),
-                                node: statement.text(8)))
-        }
-        return claims
-    }
-
     // MARK: Audit
 
     /// The audit log, newest first: every row, or those about `mac` (its device row and its device scope).
@@ -438,5 +396,50 @@ extension ConfigurationEditor {
             sql += " AND coalesce(change_set, id) = ?\(values.count)"
         }
         return (sql, values)
+    }
+}
+
+/// What the journals say of devices and of MACs that are none (their views; see `JournalReader`).
+extension JournalReader {
+    /// The `seen` row of `mac`, if the device ever fetched a profile.
+    public func seen(mac: MACAddress) throws(SQLiteError) -> SeenRecord? {
+        let statement = try database.prepare("SELECT first_seen, last_seen, remote_addr, firmware, count FROM seen WHERE mac = ?1")
+        try statement.bind(1, mac.hex)
+        guard try statement.step() else { return nil }
+        return SeenRecord(firstSeen: statement.int(0), lastSeen: statement.int(1), remoteAddress: statement.text(2),
+                          firmware: statement.text(3), count: statement.int(4))
+    }
+
+    // MARK: Claims
+
+    /// The claim of `mac`, if a phone with that MAC called without a device row.
+    public func claim(mac: MACAddress) throws(SQLiteError) -> Claim? {
+        try claims().first { $0.mac == mac }
+    }
+
+    /// Whether `mac` had a claim that its new device row settles. The journal keeps the row as history; `claims`
+    /// lists only MACs that are no device.
+    @discardableResult
+    public func settlesClaim(mac: MACAddress) throws(SQLiteError) -> Bool {
+        let statement = try database.prepare("SELECT count(*) FROM claims WHERE mac = ?1")
+        try statement.bind(1, mac.hex)
+        return try statement.step() && statement.int(0) > 0
+    }
+
+    /// Every claim over the fleet's journals of a MAC that is no device, most recent first.
+    public func claims() throws(SQLiteError) -> [Claim] {
+        let statement = try database.prepare("""
+            SELECT mac, serial, model, remote_addr, user_agent, first_seen, last_seen, count, node
+            FROM claims WHERE mac NOT IN (SELECT mac FROM main.devices) ORDER BY last_seen DESC, mac
+            """)
+        var claims: [Claim] = []
+        while try statement.step() {
+            guard let mac = statement.text(0).flatMap({ MACAddress($0) }) else { continue }
+            claims.append(Claim(mac: mac, serial: statement.text(1), model: statement.text(2),
+                                remoteAddress: statement.text(3), userAgent: statement.text(4),
+                                firstSeen: statement.int(5), lastSeen: statement.int(6), count: statement.int(7),
+                                node: statement.text(8)))
+        }
+        return claims
     }
 }

@@ -3,8 +3,68 @@ public import Provisioning
 import Glibc
 #endif
 
-/// The admin half of the configuration database: its schema and migrations, and every write. Only `provctl`
-/// links this; the serving core opens the file read-only and checks `ConfigurationStore.schemaVersion`.
+/// The admin's handle on the configuration database: its schema and migrations, every write, the audit log and
+/// the undo log. It owns its connection (one owner per handle, as GRDB's `Database`): the read-only core store
+/// it wraps (`store`) shares that connection for the reads provctl has in common with serving, and the journal
+/// reader (`journal`) attaches the journals to it. Only `provctl` links this; the serving core opens the file
+/// read-only (`ConfigurationStore(serving:)`) and checks `ConfigurationStore.schemaVersion`.
+public final class ConfigurationEditor {
+    /// The core's store on this editor's connection: what serving reads, read the same way.
+    public let store: ConfigurationStore
+    /// The connection; provctl runs its own statements and transactions on it.
+    public var database: SQLiteDatabase { store.database }
+    /// The schema version the file had when it was opened (0 for a new file), before any migration ran.
+    public var versionAtOpen: Int { store.versionAtOpen }
+    /// The journals attached to this connection (`attachJournals`); none until then.
+    public internal(set) var journal: JournalReader
+    /// The last `changes` row already tied to an audit entry (or written before this change began); the next
+    /// entry owns the rows after it.
+    public var undoMark: Int?
+    /// The change set the entries of the running command join (schema 9): nil until its first entry, whose id
+    /// it becomes.
+    public var changeSet: Int?
+
+    /// An editor over a store already open (a read-only one too: `provctl check` on a disk SQLite cannot write).
+    public init(store: ConfigurationStore) {
+        self.store = store
+        journal = JournalReader(database: store.database)
+    }
+
+    /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
+    /// migrations and switch the file to WAL mode.
+    public convenience init(path: String, mode: SQLiteDatabase.Mode) throws(SQLiteError) {
+        self.init(store: try ConfigurationStore(database: SQLiteDatabase(path: path, mode: mode)))
+        if mode == .readOnly {
+            try ConfigurationStore.checkVersion(versionAtOpen)
+        } else {
+            try database.execute("PRAGMA foreign_keys = ON")
+            // Statement journals (every write that fires an undo trigger opens one) and temporary tables in
+            // memory, not in files under /var/tmp: a 100k-device import wrote 1.8M small pages there.
+            try database.execute("PRAGMA temp_store = MEMORY")
+            try migrate()
+            try database.execute(UndoLog.temporaryTriggers)
+        }
+    }
+
+    /// Attaches the journals and creates the fleet-wide views (`JournalReader`). Safe to call once per connection.
+    @discardableResult
+    public func attachJournals(_ journals: JournalFiles) throws(SQLiteError) -> [String] {
+        journal = try JournalReader(attaching: journals, to: database)
+        return journal.attached
+    }
+
+    // MARK: The core's reads, on this connection
+
+    /// The device with this MAC, or `nil`.
+    public func device(mac: MACAddress) throws(SQLiteError) -> Device? { try store.device(mac: mac) }
+    /// The one device with this serial, or `nil`.
+    public func device(serial: String) throws(SQLiteError) -> Device? { try store.device(serial: serial) }
+    /// The device with the account `user`, or `nil`.
+    public func device(accountUser user: String) throws(SQLiteError) -> Device? { try store.device(accountUser: user) }
+    /// The key Digest nonces are signed with, or nil.
+    public func nonceKey() throws(SQLiteError) -> [UInt8]? { try store.nonceKey() }
+}
+
 extension ConfigurationEditor {
     /// The migrations, in order; migration `n` (1-based) takes `user_version` from n-1 to n.
     package static let migrations: [String] = [
@@ -162,33 +222,17 @@ extension ConfigurationEditor {
         UndoLog.migrationChangeSets,
     ]
 
-    /// Opens the file for the admin. Read-only checks the schema version; read-write and create run any pending
-    /// migrations and switch the file to WAL mode.
-    public convenience init(path: String, mode: SQLiteDatabase.Mode) throws(SQLiteError) {
-        try self.init(database: SQLiteDatabase(path: path, mode: mode))
-        if mode == .readOnly {
-            try Self.checkVersion(versionAtOpen)
-        } else {
-            try database.execute("PRAGMA foreign_keys = ON")
-            // Statement journals (every write that fires an undo trigger opens one) and temporary tables in
-            // memory, not in files under /var/tmp: a 100k-device import wrote 1.8M small pages there.
-            try database.execute("PRAGMA temp_store = MEMORY")
-            try migrate()
-            try database.execute(UndoLog.temporaryTriggers)
-        }
-    }
-
     /// Runs the migrations the file has not had yet, each in its own transaction, and sets WAL mode.
     /// Returns the version before and after.
     @discardableResult
     public func migrate() throws(SQLiteError) -> (from: Int, to: Int) {
         let from = try database.userVersion()
-        guard from <= Self.schemaVersion else {
-            throw SQLiteError(code: 0, message: "schema version \(from) is newer than this build (\(Self.schemaVersion))", sql: nil)
+        guard from <= ConfigurationStore.schemaVersion else {
+            throw SQLiteError(code: 0, message: "schema version \(from) is newer than this build (\(ConfigurationStore.schemaVersion))", sql: nil)
         }
-        if from < Self.schemaVersion {
+        if from < ConfigurationStore.schemaVersion {
             try database.execute("PRAGMA journal_mode = WAL")
-            for version in (from + 1)...Self.schemaVersion {
+            for version in (from + 1)...ConfigurationStore.schemaVersion {
                 try database.execute("BEGIN IMMEDIATE")
                 do {
                     try database.execute(Self.migrations[version - 1])
@@ -200,7 +244,7 @@ extension ConfigurationEditor {
                 }
             }
         }
-        return (from, Self.schemaVersion)
+        return (from, ConfigurationStore.schemaVersion)
     }
 
     /// The settings and variables of the default scope, `model`'s, `group`'s and `mac`'s, in one query that walks
@@ -330,9 +374,9 @@ extension ConfigurationEditor {
 
     /// Every device, ordered by MAC.
     public func devices() throws(SQLiteError) -> [Device] {
-        let statement = try database.prepare("SELECT \(Self.deviceColumns) FROM devices ORDER BY mac")
+        let statement = try database.prepare("SELECT \(ConfigurationStore.deviceColumns) FROM devices ORDER BY mac")
         var devices: [Device] = []
-        while try statement.step() { devices.append(try Self.device(from: statement)) }
+        while try statement.step() { devices.append(try ConfigurationStore.device(from: statement)) }
         return devices
     }
 

@@ -54,10 +54,10 @@ struct DriftCommand: ParsableCommand {
         }
         let mac = try parseMAC(text)
         guard let device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
-        guard let report = try opened.reports(mac: mac)[mac] else {
+        guard let report = try opened.journal.reports(mac: mac)[mac] else {
             throw Failure(.notFound, "\(mac): no report yet (set Report_Rule to …/report/$MA.xml and run provctl resync \(mac.hex) --event report, or wait for Report_To_Server)")
         }
-        let last = try opened.lastServed([mac])[mac]
+        let last = try opened.journal.lastServed([mac])[mac]
         let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
         let entries = try drift(of: presented, report: report, loop: loop)
         if jsonOutput {
@@ -83,8 +83,8 @@ struct DriftCommand: ParsableCommand {
     func fleet(_ opened: ConfigurationEditor, loop: DeviceLoop) throws {
         let devices = try opened.devices(matching: DeviceFilter(group: group, enabled: true)).map(\.device)
         if let group, devices.isEmpty { throw Failure(.notFound, "--group: no enabled device in group \(group)") }
-        let reports = try opened.reports()
-        let served = try opened.lastServed(devices.filter { reports[$0.mac] != nil }.map(\.mac))
+        let reports = try opened.journal.reports()
+        let served = try opened.journal.lastServed(devices.filter { reports[$0.mac] != nil }.map(\.mac))
         var results: [(MACAddress, StoredReport, [DriftEntry])] = []
         var withoutReport = 0
         for device in devices {

@@ -39,7 +39,7 @@ struct Fetches: ParsableCommand {
         let opened = try store.open()
         let query = FetchQuery(mac: try mac.map { try parseMAC($0) }, since: try since.map { try parseSince($0) },
                                status: status, limit: limit)
-        let (fetches, unattached) = try opened.fetchHistory(query)
+        let (fetches, unattached) = try opened.journal.fetchHistory(query)
         if jsonOutput {
             var entries: [[String: Any]] = fetches.map(Self.fetchJSON)
             entries += unattached.map { line -> [String: Any] in

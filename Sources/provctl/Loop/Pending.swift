@@ -38,11 +38,11 @@ struct PendingScan {
     func run() throws -> [PendingDevice] {
         let devices = try store.devices(matching: DeviceFilter(group: group, enabled: true))
         let macs = devices.map(\.device.mac)
-        let served = try store.lastServed(macs)
-        let lastFetch = try store.lastFetch(macs)
-        let lastCertified = try store.lastCertifiedRequest(macs)
-        let phoneOutcomes = try store.lastPhoneOutcome(macs)
-        let reports = try store.reports()
+        let served = try store.journal.lastServed(macs)
+        let lastFetch = try store.journal.lastFetch(macs)
+        let lastCertified = try store.journal.lastCertifiedRequest(macs)
+        let phoneOutcomes = try store.journal.lastPhoneOutcome(macs)
+        let reports = try store.journal.reports()
         let loop = try DeviceLoop(store: store)
         let now = Clock.unixSeconds()
         var pending: [PendingDevice] = []
@@ -86,7 +86,7 @@ struct PendingScan {
             // What the phone said after its last profile: a failed resync in its syslog ("Resync failed: decrypt
             // error") that no success followed.
             let servedAt = last?.at ?? 0
-            if let said = phoneOutcomes[device.mac], said.kind == "failure", said.at >= servedAt - ConfigurationEditor.phoneSkew {
+            if let said = phoneOutcomes[device.mac], said.kind == "failure", said.at >= servedAt - JournalReader.phoneSkew {
                 entry.states.append("failed on phone")
                 entry.phoneSaid = said.message
                 entry.phoneSaidAt = said.at

@@ -132,7 +132,7 @@ struct Resync: ParsableCommand {
                 return
             }
         }
-        let lastFetch = try opened.lastFetch(devices.map(\.mac))
+        let lastFetch = try opened.journal.lastFetch(devices.map(\.mac))
         let loop = try DeviceLoop(store: opened)
         var plans: [Plan] = []
         for device in devices {
@@ -156,7 +156,7 @@ struct Resync: ParsableCommand {
                 plan.host = remote
                 plan.port = defaultPort
                 plan.addressSource = last.certificateSHA256 != nil ? "certificate" : "account"
-            } else if try opened.hasUnprovenFetch(device.mac) {
+            } else if try opened.journal.hasUnprovenFetch(device.mac) {
                 plan.refused = "no address proven by a certificate or account fetch (a bootstrap fetch proves nothing; use --address)"
             } else {
                 plan.skip = "no address: never fetched a profile (use --address)"

@@ -64,8 +64,8 @@ struct Syslog: ParsableCommand {
         let imported = Clock.unixMicroseconds()
         let macs = Array(Set(lines.map(\.mac)))
         var proven: [MACAddress: Set<String>] = [:]
-        for (mac, fetch) in try opened.lastFetch(macs) { if let address = fetch.remoteAddress { proven[mac, default: []].insert(address) } }
-        for mac in macs { if let address = try opened.seen(mac: mac)?.remoteAddress { proven[mac, default: []].insert(address) } }
+        for (mac, fetch) in try opened.journal.lastFetch(macs) { if let address = fetch.remoteAddress { proven[mac, default: []].insert(address) } }
+        for mac in macs { if let address = try opened.journal.seen(mac: mac)?.remoteAddress { proven[mac, default: []].insert(address) } }
         let relaySet = Set(relays)
         var unproven = 0
         lines = lines.compactMap { line in
