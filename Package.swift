@@ -27,8 +27,10 @@ let package = Package(
 
         // What only the admin needs: the configuration database's schema and writes, validation, the parameter
         // catalogue, the bulk renderer, the journal's readers. provctl links it; profile-cgi never does.
+        // The parameter catalogue is the data file itself, embedded by SwiftPM as bytes (`PackageResources`);
+        // tools/catalogue/generate.py writes it from the material beside the script.
         .target(name: "ProvisioningAdmin", dependencies: ["Provisioning", "CSQLite"],
-                exclude: ["Catalogue/catalogue.tsv", "Catalogue/generate.py", "Catalogue/material"]),
+                resources: [.embedInCode("Catalogue/catalogue.tsv")]),
 
         // Environment in, bytes out. Static: process start is the whole budget of a CGI. Linked with lld in the
         // order of link-order.txt (the functions and data one request touches, first), so a request faults in

@@ -1,8 +1,9 @@
 /// The parameter names Cisco's phones know, and the values they list for them: `provctl` warns about a name not
 /// in here (a phone ignores a name it does not know, FACTS.md §4) and about a value outside a listed set.
 ///
-/// The data is `catalogue.tsv` beside this file, built into provctl as `CatalogueData.tsv`; `generate.py`
-/// regenerates both from `material/` (Cisco's guides and real exported profiles, each file naming its sources).
+/// The data is `catalogue.tsv` beside this file, embedded into provctl by SwiftPM (`.embedInCode`, Package.swift);
+/// `tools/catalogue/generate.py` regenerates it from `tools/catalogue/material/` (Cisco's guides and real
+/// exported profiles, each file naming its sources).
 /// A name is a pattern: `#` stands for an index (line, key, unit: `Display_Name_1_`), `/` separates nested blocks
 /// (`router-configuration/Time_Setup/Time_Server`). The list is not complete, since firmware keeps adding names:
 /// an unknown name is only a warning.
@@ -32,7 +33,10 @@ public enum ParameterCatalogue {
         var lowercased: [String: String] = [:]
     }
 
-    static let entries: Entries = parse(CatalogueData.tsv)
+    static let entries: Entries = parse(text)
+
+    /// `catalogue.tsv` as SwiftPM embedded it.
+    static var text: String { String(decoding: PackageResources.catalogue_tsv, as: UTF8.self) }
 
     static func parse(_ text: String) -> Entries {
         var entries = Entries()

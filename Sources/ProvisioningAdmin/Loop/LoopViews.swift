@@ -1,4 +1,4 @@
-public import Provisioning
+import Provisioning
 
 /// The journal tables of version 2 as fleet-wide views: `reports` (the newest report per device over every
 /// node) and `phone_log` (every node's imported lines). A journal still at version 1 (a node not upgraded yet)

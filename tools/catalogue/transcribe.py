@@ -16,7 +16,7 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 REAL = os.path.join(ROOT, "Tests", "Fixtures", "real")
 sys.path.insert(0, REAL)
 from leaves import Leaves  # noqa: E402  (expat, with the tolerance phones have)
