@@ -299,6 +299,5 @@ struct RenderingTests {
 struct QueryTests {
     @Test func spelledOutQueriesMatchTheirParts() {
         #expect(DeviceStore.deviceQuery == "SELECT \(DeviceStore.deviceColumns) FROM devices WHERE mac = ?1")
-        #expect(DeviceStore.allFourScopesQuery == DeviceStore.layersQuery(where: DeviceStore.allFourScopes))
     }
 }
