@@ -299,6 +299,5 @@ struct RenderingTests {
 struct QueryTests {
     @Test func spelledOutQueriesMatchTheirParts() {
         #expect(ConfigurationStore.deviceQuery == "SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE mac = ?1")
-        #expect(ConfigurationStore.allFourScopesQuery == ConfigurationEditor.layersQuery(where: ConfigurationEditor.allFourScopes))
     }
 }

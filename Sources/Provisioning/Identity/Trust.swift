@@ -181,7 +181,7 @@ extension ResolvedRows {
             let start = kept.values.count
             cleaned.withUTF8 { kept.values.append(contentsOf: $0) }
             kept.table.append(row)
-            kept.table.append(access(index))
+            kept.table.append(access(index).rawValue)
             kept.table.append(start)
             kept.table.append(kept.values.count)
         }

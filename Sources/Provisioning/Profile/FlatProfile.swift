@@ -27,7 +27,7 @@ public enum FlatProfile {
                 var name = parameter.name, value = parameter.value
                 name.withUTF8 { name in
                     value.withUTF8 { value in
-                        writeElement(name: name, access: LayerRows.accessCode(parameter.access), value: value,
+                        writeElement(name: name, access: AccessCode(parameter.access), value: value,
                                      setsEmpty: parameter.intent == .empty, nested: nested, blocks: &blocks, to: &out)
                     }
                 }
@@ -88,13 +88,12 @@ public enum FlatProfile {
         return 2 * name.count + depth * (4 * depth + 16)
     }
 
-    /// One element: `  <Name ua="na">text</Name>` or `  <Name/>`, with its line break. `access` is a
-    /// `LayerRows.accessCode`. A nested name (`Block/Sub[2]/Leaf`, see `XMLText.isValidName`) first closes the
+    /// One element: `  <Name ua="na">text</Name>` or `  <Name/>`, with its line break. A nested name (`Block/Sub[2]/Leaf`, see `XMLText.isValidName`) first closes the
     /// blocks the previous name opened that this one is not in, opens the ones it is in, and writes its leaf
     /// indented inside them; an `[n]` (which keeps repeated blocks apart and in order) is not written. `nested`
     /// says whether the document has any nested name at all (the sizing pass found out), so a profile without
     /// blocks pays nothing here.
-    static func writeElement(name fullName: UnsafeBufferPointer<UInt8>, access: Int, value: UnsafeBufferPointer<UInt8>,
+    static func writeElement(name fullName: UnsafeBufferPointer<UInt8>, access: AccessCode, value: UnsafeBufferPointer<UInt8>,
                              setsEmpty: Bool = false, nested: Bool, blocks: inout Blocks, to out: inout UnsafeMutablePointer<UInt8>) {
         var name = fullName
         if nested, let base = fullName.baseAddress, !fullName.isEmpty,
@@ -110,10 +109,10 @@ public enum FlatProfile {
         write("  <", to: &out)
         write(name, to: &out)
         switch access {
-        case 0: write(" ua=\"na\"", to: &out)
-        case 1: write(" ua=\"ro\"", to: &out)
-        case 2: write(" ua=\"rw\"", to: &out)
-        default: break
+        case .na: write(" ua=\"na\"", to: &out)
+        case .ro: write(" ua=\"ro\"", to: &out)
+        case .rw: write(" ua=\"rw\"", to: &out)
+        case .none: break
         }
         if value.isEmpty && !setsEmpty {
             write("/>\n", to: &out)

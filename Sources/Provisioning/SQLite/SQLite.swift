@@ -267,16 +267,16 @@ public final class SQLiteStatement {
         }
     }
 
-    /// The 0-based `ua` column as a `LayerRows.accessCode`: `na`, `ro`, `rw` or -1 for anything else.
-    func accessCode(_ column: Int32) -> Int {
+    /// The 0-based `ua` column as an `AccessCode`: `na`, `ro`, `rw`, or `none` for NULL or anything else.
+    func accessCode(_ column: Int32) -> AccessCode {
         guard let pointer = sqlite3_column_text(statement, column), sqlite3_column_bytes(statement, column) == 2 else {
-            return -1
+            return .none
         }
         switch (pointer[0], pointer[1]) {
-        case (UInt8(ascii: "n"), UInt8(ascii: "a")): return 0
-        case (UInt8(ascii: "r"), UInt8(ascii: "o")): return 1
-        case (UInt8(ascii: "r"), UInt8(ascii: "w")): return 2
-        default: return -1
+        case (UInt8(ascii: "n"), UInt8(ascii: "a")): return .na
+        case (UInt8(ascii: "r"), UInt8(ascii: "o")): return .ro
+        case (UInt8(ascii: "r"), UInt8(ascii: "w")): return .rw
+        default: return .none
         }
     }
 

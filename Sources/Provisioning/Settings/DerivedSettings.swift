@@ -18,6 +18,6 @@ extension LayerRows {
     public mutating func appendDerived(for device: Device) {
         guard case .aes128gcm(let key) = device.encryption else { return }
         if !scopes.isEmpty { scopes.append(.device(device.mac)) }
-        append(kind: 0, rank: 3, name: DerivedSettings.ikmName, value: key.ikm, access: 0)
+        append(kind: .setting, rank: .device, name: DerivedSettings.ikmName, value: key.ikm, access: .na)
     }
 }

@@ -14,8 +14,8 @@ import Glibc
 public struct LayerRows: Sendable {
     /// Names and values, back to back.
     var bytes: [UInt8] = []
-    /// Per row, `stride` integers: kind (0 setting, 1 variable), rank (0 default … 3 device), name start, value
-    /// start (= name end), value end, access code (`accessCode`, settings only), intent code (`intentCode`).
+    /// Per row, `stride` integers: kind (`RowKind`), rank (`Scope.Rank`), name start, value start (= name end),
+    /// value end, access (`AccessCode`, settings only), intent code (`intentCode`).
     var table: [Int] = []
     static let stride = 7
     /// The targets of this device's model, group and device scopes: a row's scope is rebuilt from its rank.
@@ -38,12 +38,12 @@ public struct LayerRows: Sendable {
         self.init(model: model, group: group, mac: mac)
         scopes.reserveCapacity(layers.settings.count + layers.variables.count)
         for setting in layers.settings {
-            append(kind: 0, rank: setting.scope.rank, name: setting.name, value: setting.value,
-                   access: Self.accessCode(setting.access), intent: Self.intentCode(setting.intent))
+            append(kind: .setting, rank: setting.scope.rank, name: setting.name, value: setting.value,
+                   access: AccessCode(setting.access), intent: Self.intentCode(setting.intent))
             scopes.append(setting.scope)
         }
         for variable in layers.variables {
-            append(kind: 1, rank: variable.scope.rank, name: variable.name, value: variable.value, access: -1)
+            append(kind: .variable, rank: variable.scope.rank, name: variable.name, value: variable.value, access: .none)
             scopes.append(variable.scope)
         }
     }
@@ -55,13 +55,13 @@ public struct LayerRows: Sendable {
     public var hasSettings: Bool {
         var row = 0
         while row < count {
-            if table[row * Self.stride] == 0 { return true }
+            if table[row * Self.stride] == RowKind.setting.rawValue { return true }
             row += 1
         }
         return false
     }
 
-    func rank(_ row: Int) -> Int { table[row * Self.stride + 1] }
+    func rank(_ row: Int) -> Scope.Rank { Scope.Rank(rawValue: table[row * Self.stride + 1]) ?? .device }
     func nameRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 2]..<table[row * Self.stride + 3] }
     func valueRange(_ row: Int) -> Range<Int> { table[row * Self.stride + 3]..<table[row * Self.stride + 4] }
     func intent(_ row: Int) -> Int { table[row * Self.stride + 6] }
@@ -70,10 +70,10 @@ public struct LayerRows: Sendable {
     func scope(_ row: Int) -> Scope {
         if !scopes.isEmpty { return scopes[row] }
         switch rank(row) {
-        case 0: return .all
-        case 1: return .model(model ?? "")
-        case 2: return .group(group ?? "")
-        default: return .device(mac)
+        case .all: return .all
+        case .model: return .model(model ?? "")
+        case .group: return .group(group ?? "")
+        case .device: return .device(mac)
         }
     }
 
@@ -81,7 +81,8 @@ public struct LayerRows: Sendable {
         bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
     }
 
-    mutating func append(kind: Int, rank: Int, name: String, value: String, access: Int, intent: Int = 0) {
+    mutating func append(kind: RowKind, rank: Scope.Rank, name: String, value: String, access: AccessCode,
+                         intent: Int = 0) {
         var name = name, value = value
         let nameStart = bytes.count
         name.withUTF8 { bytes.append(contentsOf: $0) }
@@ -90,26 +91,27 @@ public struct LayerRows: Sendable {
         appendEntry(kind: kind, rank: rank, nameStart: nameStart, valueStart: valueStart, access: access, intent: intent)
     }
 
-    /// Appends the current row of a `ConfigurationStore.layersQuery` statement (columns: kind, rank, name, value, ua,
+    /// Appends the current row of a `ConfigurationStore.scopeQuery` statement (columns: kind, unused, name, value, ua,
     /// intent).
-    mutating func appendRow(of statement: SQLiteStatement, kind: Int, rank: Int) {
+    mutating func appendRow(of statement: SQLiteStatement, kind: RowKind, rank: Scope.Rank) {
         let nameStart = bytes.count
         statement.appendText(2, to: &bytes)
         let valueStart = bytes.count
         statement.appendText(3, to: &bytes)
         appendEntry(kind: kind, rank: rank, nameStart: nameStart, valueStart: valueStart,
-                    access: kind == 0 ? statement.accessCode(4) : -1,
+                    access: kind == .setting ? statement.accessCode(4) : .none,
                     // Only an empty value has an intent: the column is not read for the others.
-                    intent: kind == 0 && valueStart == bytes.count ? statement.intentCode(5) : 0)
+                    intent: kind == .setting && valueStart == bytes.count ? statement.intentCode(5) : 0)
     }
 
-    private mutating func appendEntry(kind: Int, rank: Int, nameStart: Int, valueStart: Int, access: Int, intent: Int) {
-        table.append(kind)
-        table.append(rank)
+    private mutating func appendEntry(kind: RowKind, rank: Scope.Rank, nameStart: Int, valueStart: Int, access: AccessCode,
+                                      intent: Int) {
+        table.append(kind.rawValue)
+        table.append(rank.rawValue)
         table.append(nameStart)
         table.append(valueStart)
         table.append(bytes.count)
-        table.append(access)
+        table.append(access.rawValue)
         table.append(intent)
     }
 
@@ -130,37 +132,19 @@ public struct LayerRows: Sendable {
         }
     }
 
-    /// -1 for none, else 0 `na`, 1 `ro`, 2 `rw`.
-    static func accessCode(_ access: UserAccess?) -> Int {
-        switch access {
-        case nil: -1
-        case .na: 0
-        case .ro: 1
-        case .rw: 2
-        }
-    }
-
-    static func access(code: Int) -> UserAccess? {
-        switch code {
-        case 0: .na
-        case 1: .ro
-        case 2: .rw
-        default: nil
-        }
-    }
 }
 
 /// The merge's result: per parameter, in name order, the winning row, the access it inherited and its value with
 /// every `{{variable}}` replaced (in `values`).
 public struct ResolvedRows: Sendable {
     var values: [UInt8] = []
-    /// Per parameter: row, access code, value start, value end.
+    /// Per parameter: row, access (`AccessCode`), value start, value end.
     var table: [Int] = []
     static let stride = 4
 
     public var count: Int { table.count / Self.stride }
     func row(_ index: Int) -> Int { table[index * Self.stride] }
-    func access(_ index: Int) -> Int { table[index * Self.stride + 1] }
+    func access(_ index: Int) -> AccessCode { AccessCode(rawValue: table[index * Self.stride + 1]) ?? .none }
     func valueRange(_ index: Int) -> Range<Int> { table[index * Self.stride + 2]..<table[index * Self.stride + 3] }
 }
 
@@ -187,7 +171,7 @@ extension LayerRows {
                 String(decoding: UnsafeBufferPointer(rebasing: $0[resolved.valueRange(index)]), as: UTF8.self)
             }
             parameters.append(ResolvedParameter(name: string(nameRange(row)), value: value,
-                                                access: Self.access(code: resolved.access(index)), scope: scope(row),
+                                                access: resolved.access(index).access, scope: scope(row),
                                                 template: string(valueRange(row)), intent: Self.intent(code: intent(row))))
         }
         return parameters
@@ -226,10 +210,11 @@ struct Resolver {
         self.table = table
         self.builtIns = builtIns
         self.fields = fields
-        for row in 0..<count where kind(row) == 1 { variables.append(row) }
+        for row in 0..<count where kind(row) == RowKind.variable.rawValue { variables.append(row) }
     }
 
     func kind(_ row: Int) -> Int { table[row * LayerRows.stride] }
+    /// `Scope.Rank`'s raw value (compared as an integer in the inner loops).
     func rank(_ row: Int) -> Int { table[row * LayerRows.stride + 1] }
     func nameStart(_ row: Int) -> Int { table[row * LayerRows.stride + 2] }
     func nameEnd(_ row: Int) -> Int { table[row * LayerRows.stride + 3] }
@@ -256,9 +241,9 @@ struct Resolver {
         var order: [Int] = []
         order.reserveCapacity(count)
         var ends = (0, 0, 0, 0)
-        for rank in 0..<4 {
+        for rank in Scope.Rank.all.rawValue...Scope.Rank.device.rawValue {
             let start = order.count
-            for row in 0..<count where kind(row) == 0 && self.rank(row) == rank { order.append(row) }
+            for row in 0..<count where kind(row) == RowKind.setting.rawValue && self.rank(row) == rank { order.append(row) }
             var index = start + 1
             while index < order.count && compareNames(order[index - 1], order[index]) <= 0 { index += 1 }
             if index < order.count { order[start...].sort { compareNames($0, $1) < 0 } }
@@ -286,14 +271,14 @@ struct Resolver {
             consider(cursors.3, limits.3)
             guard smallest >= 0 else { break }
             // Its rows, in scope order: the last wins, and the `ua` of the last that has one.
-            var access = -1
+            var access = AccessCode.none.rawValue
             var winner = -1
             func take(_ cursor: inout Int, _ limit: Int) {
                 // Within one scope a name is stored once; a derived row (`appendDerived`) comes after any stored
                 // one of its name and wins.
                 while cursor < limit, compareNames(order[cursor], smallest) == 0 {
                     let row = order[cursor]
-                    if self.access(row) >= 0 { access = self.access(row) }
+                    if self.access(row) != AccessCode.none.rawValue { access = self.access(row) }
                     winner = row
                     cursor += 1
                 }

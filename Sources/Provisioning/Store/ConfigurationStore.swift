@@ -17,7 +17,8 @@ public final class ConfigurationStore {
     /// The serving path's statements, prepared on first use and kept for the connection's life (a FastCGI
     /// responder answers many requests on one connection).
     var deviceStatement: SQLiteStatement?
-    var layersStatement: SQLiteStatement?
+    /// The per-scope layer statements, by `Scope.Rank`.
+    var scopeStatements: [SQLiteStatement?] = [nil, nil, nil, nil]
     /// Where the CGI and `provctl` look when `PROVISIONER_DB` is not set.
     public static let defaultPath = "/var/lib/provisioner/provisioner.db"
 
@@ -179,44 +180,48 @@ public final class ConfigurationStore {
 
     /// The same rows as `layers`, read straight into the merge's byte form: the CGI's path.
     /// `partition` is '' for the main profile.
+    ///
+    /// One statement per scope (default, model, group, device), each an equality on the primary key's first
+    /// columns, instead of one statement OR-ing the four: SQLite answered the OR with a multi-index OR (a RowSet
+    /// and four index walks per table, and a CASE per row), which cost more than preparing four short statements
+    /// (bench/run, `.xml`, 1,000 devices: 1.74M -> see docs/performance.md). A scope the device has no target for
+    /// (no model, no group) is not asked.
     public func layerRows(model: String?, group: String?, mac: MACAddress, partition: String = "") throws(SQLiteError) -> LayerRows {
-        let statement: SQLiteStatement
-        if let layersStatement {
-            statement = layersStatement
-        } else {
-            statement = try database.prepare(versionAtOpen >= 9 ? Self.allFourScopesQuery : Self.allFourScopesQueryBefore9)
-        }
-        layersStatement = statement
-        defer { statement.reset() }
-        try statement.bind(1, model)
-        try statement.bind(2, group)
-        try statement.bind(3, mac.hex)
-        try statement.bind(4, partition)
         var rows = LayerRows(model: model, group: group, mac: mac)
-        while try statement.step() {
-            let rank = statement.int(1)
-            guard rank >= 0 && rank < 4 else { continue }
-            rows.appendRow(of: statement, kind: statement.int(0) == 0 ? 0 : 1, rank: rank)
-        }
+        try appendScope(.all, target: "", partition: partition, to: &rows)
+        if let model { try appendScope(.model, target: model, partition: partition, to: &rows) }
+        if let group { try appendScope(.group, target: group, partition: partition, to: &rows) }
+        try appendScope(.device, target: mac.hex, partition: partition, to: &rows)
         return rows
     }
 
-    /// `layersQuery(where: allFourScopes)` spelled out, for the CGI (see `deviceQuery`).
-    static let allFourScopesQuery = """
-        SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua, intent
-        FROM settings WHERE ((scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)) AND part = ?4
-        UNION ALL
-        SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL, NULL
-        FROM variables WHERE (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
-        """
+    /// Appends the settings (of `partition`) and variables stored at one scope's `target`.
+    func appendScope(_ rank: Scope.Rank, target: String, partition: String, to rows: inout LayerRows) throws(SQLiteError) {
+        let statement: SQLiteStatement
+        if let prepared = scopeStatements[rank.rawValue] {
+            statement = prepared
+        } else {
+            statement = try database.prepare(Self.scopeQuery(rank, intent: versionAtOpen >= 9))
+            scopeStatements[rank.rawValue] = statement
+        }
+        defer { statement.reset() }
+        try statement.bind(1, target)
+        try statement.bind(2, partition)
+        while try statement.step() {
+            rows.appendRow(of: statement, kind: statement.int(0) == 0 ? .setting : .variable, rank: rank)
+        }
+    }
 
-    /// The same for a file at schema 7 or 8, which has no `settings.intent`.
-    static let allFourScopesQueryBefore9 = """
-        SELECT 0, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, ua, NULL
-        FROM settings WHERE ((scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)) AND part = ?4
-        UNION ALL
-        SELECT 1, CASE scope WHEN 'default' THEN 0 WHEN 'model' THEN 1 WHEN 'group' THEN 2 ELSE 3 END, name, value, NULL, NULL
-        FROM variables WHERE (scope = 'default' AND target = '') OR (scope = 'model' AND target = ?1) OR (scope = 'group' AND target = ?2) OR (scope = 'device' AND target = ?3)
-        """
+    /// The settings and variables of one scope (?1 its target, ?2 the partition), in the columns of
+    /// `LayerRows.appendRow`. `intent`: the file has `settings.intent` (schema 9); before it, empty values have
+    /// no intent.
+    static func scopeQuery(_ rank: Scope.Rank, intent: Bool) -> String {
+        let scope = rank.storedName
+        return """
+            SELECT 0, 0, name, value, ua, \(intent ? "intent" : "NULL") FROM settings WHERE scope = '\(scope)' AND target = ?1 AND part = ?2
+            UNION ALL
+            SELECT 1, 0, name, value, NULL, NULL FROM variables WHERE scope = '\(scope)' AND target = ?1
+            """
+    }
 
 }

@@ -24,13 +24,13 @@ public enum Scope: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
-    /// 0 for default up to 3 for device: the merge order.
-    public var rank: Int {
+    /// The merge order: default, model, group, device.
+    public var rank: Rank {
         switch self {
-        case .all: 0
-        case .model: 1
-        case .group: 2
-        case .device: 3
+        case .all: .all
+        case .model: .model
+        case .group: .group
+        case .device: .device
         }
     }
 
