@@ -75,3 +75,30 @@ func deviceProblems(_ renderer: ProfileRenderer, _ device: Device, output: Outpu
 
 /// Why a profile could not be rendered, in one line without secrets (`renderProblem` of the engine).
 func provctlRenderProblem(_ error: any Error) -> String { renderProblem(error) }
+
+extension ChangeResult {
+    /// An engine's summary as provctl prints it.
+    init(_ summary: EditSummary) {
+        self.init(action: summary.action, message: summary.message, count: summary.count, fields: summary.fields)
+    }
+}
+
+/// Prints what an engine's change came to: its summary (the change set named), or a dry run's report, which then
+/// ends the command with its documented status.
+func emit(_ edited: Edited<EditSummary>, json: Bool) throws {
+    switch edited {
+    case .dryRun(let report):
+        Output.emit(DryRunResult(report: report), json: json)
+        throw report.failure
+    case .written(let summary):
+        ChangeResult.changeSet = summary.changeSet
+        Output.emit(ChangeResult(summary), json: json)
+    }
+}
+
+extension SettingsEditor {
+    /// The editor for a provctl command: its session, its --dry-run/--diff/--force.
+    init(store: DeviceStore, output: OutputOptions, change: DryRunOption? = nil) {
+        self.init(store: store, session: .provctl(showSecrets: output.showSecrets), mode: change?.mode ?? ChangeMode())
+    }
+}
