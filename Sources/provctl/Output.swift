@@ -48,28 +48,6 @@ func printJSON(_ value: Any) throws {
     Output.emit(AnyResult(value: value), json: true)
 }
 
-enum JSONText {
-    static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += "\\\"".utf8
-            case UInt8(ascii: "\\"): out += "\\\\".utf8
-            case 0x0A: out += "\\n".utf8
-            case 0x0D: out += "\\r".utf8
-            case 0x09: out += "\\t".utf8
-            case 0..<0x20, 0x7F:
-                let hex = Array("0123456789abcdef".utf8)
-                out += "\\u00".utf8
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-}
-
 /// `nil` as JSON null.
 func json(_ value: String?) -> Any { value.map { $0 as Any } ?? NSNull() }
 func json(_ value: Int?) -> Any { value.map { $0 as Any } ?? NSNull() }
@@ -116,37 +94,6 @@ func deviceJSON(_ device: Device, seen: SeenRecord?, output: OutputOptions) -> [
     return object
 }
 
-/// A device as one line for the audit log and dry-run headers: the key masked unless `showSecrets`.
-func describe(_ device: Device, showSecrets: Bool = false) -> String {
-    var parts = ["mac=\(device.mac)"]
-    parts.append("serial=\(device.serial ?? "-")")
-    parts.append("model=\(device.model ?? "-")")
-    parts.append("group=\(device.group ?? "-")")
-    parts.append("enabled=\(device.enabled ? "yes" : "no")")
-    parts.append("gzip=\(device.gzip ? "yes" : "no")")
-    switch device.encryption {
-    case .none: parts.append("encryption=none")
-    case .aes256cbc(let key, let digest):
-        parts.append("encryption=aes-256-cbc key=\(showSecrets ? key : Secrets.mask) kdf=\(digest.rawValue)")
-    case .aes128gcm(let key):
-        parts.append("encryption=aes128gcm key=\(showSecrets ? key.ikm : Secrets.mask) key-id=\(key.keyID.isEmpty ? "-" : key.keyID)"
-                     + " record-size=\(key.recordSize)")
-    }
-    if let account = device.account {
-        // The HA1 changes with the password: a change shows as a new mask, never as the hash.
-        parts.append("account=\(account.user) realm=\(account.realm) password=\(showSecrets ? account.ha1 : Secrets.mask)")
-    }
-    if device.bootstrap != .none { parts.append("bootstrap=\(device.bootstrap.rawValue)") }
-    return parts.joined(separator: " ")
-}
-
-/// Why a profile could not be rendered, in one line without secrets.
-func provctlRenderProblem(_ error: any Error) -> String {
-    if let refusal = error as? Refusal { return refusal.detail ?? refusal.reason }
-    if let error = error as? RenderError, case .encoding(.noKey) = error { return "no encryption configured" }
-    return "\(error)"
-}
-
 /// Rewrites the terminal's current line (a progress counter); only call it when stdout is a terminal.
 func progressLine(_ text: String) {
     FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + text).utf8))
@@ -155,7 +102,7 @@ func progressLine(_ text: String) {
 /// The bytes of a file, or `Failure(.runtime)` with the system's reason (`No such file or directory`).
 func readFile(_ path: String) throws -> [UInt8] {
     guard let file = fopen(path, "rb") else {
-        throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))")
+        throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))", cause: .system(errno: errno))
     }
     defer { fclose(file) }
     var bytes: [UInt8] = []
@@ -164,7 +111,7 @@ func readFile(_ path: String) throws -> [UInt8] {
         let count = fread(&chunk, 1, chunk.count, file)
         if count > 0 { bytes.append(contentsOf: chunk[0..<count]) }
         if count < chunk.count {
-            if ferror(file) != 0 { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+            if ferror(file) != 0 { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))", cause: .system(errno: errno)) }
             break
         }
     }
