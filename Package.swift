@@ -27,7 +27,7 @@ let package = Package(
 
         // What only the admin needs: the configuration database's schema and writes, validation, the parameter
         // catalogue, the bulk renderer, the journal's readers. provctl links it; profile-cgi never does.
-        .target(name: "ProvisioningAdmin", dependencies: ["Provisioning", "CSQLite"],
+        .target(name: "ProvisioningAdmin", dependencies: ["Provisioning", "CSQLite", "CXML2"],
                 exclude: ["Catalogue/catalogue.tsv", "Catalogue/generate.py", "Catalogue/material"]),
 
         // Environment in, bytes out. Static: process start is the whole budget of a CGI. Linked with lld in the

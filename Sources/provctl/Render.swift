@@ -105,9 +105,7 @@ struct Render: ParsableCommand {
         }
         let started = Date()
         // Contiguous MAC ranges, one per worker; each worker has its own read-only connection and statements.
-        var macs: [String] = []
-        let list = try opened.database.prepare("SELECT mac FROM devices ORDER BY mac")
-        while try list.step() { macs.append(list.text(0) ?? "") }
+        var macs = try opened.deviceMACs()
         let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, 16, macs.count / 2000 + 1))
         var lower: [String?] = [], upper: [String?] = []
         for worker in 0..<workers {

@@ -125,8 +125,9 @@ struct Resync: ParsableCommand {
             devices = try opened.devices(matching: DeviceFilter(group: group, enabled: true)).map(\.device)
             if devices.isEmpty { throw Failure(.notFound, "--group: no enabled device in group \(group)") }
         } else {
-            devices = try PendingScan(store: opened, group: nil, stale: false, staleAfter: nil).run()
-                .filter { $0.states.contains("changed") || $0.states.contains("failed on phone") }.map(\.device)
+            try PendingScan(store: opened).run { entry in
+                if entry.states.contains("changed") || entry.states.contains("failed on phone") { devices.append(entry.device) }
+            }
             if devices.isEmpty {
                 if !jsonOutput { print("no device pending") } else { try printJSON([Any]()) }
                 return
