@@ -42,7 +42,7 @@ struct Backup: ParsableCommand {
             do {
                 source = try SQLiteDatabase(path: local, mode: .readOnly)
             } catch {
-                throw Failure(.runtime, "journal \(local): \(error)")
+                throw Failure(.runtime, "journal \(local): \(error)", underlying: error)
             }
             try Self.vacuum(source, schema: "main", into: journal)
             copied.append(("journal", .string(journal)))
@@ -63,7 +63,7 @@ struct Backup: ParsableCommand {
         do {
             _ = try statement.step()
         } catch {
-            throw Failure(.runtime, "backup to \(path): \(error)")
+            throw Failure(.runtime, "backup to \(path): \(error)", underlying: error)
         }
     }
 }

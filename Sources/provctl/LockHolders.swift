@@ -52,11 +52,10 @@ enum LockHolders {
         }.joined(separator: ", ")
     }
 
-    /// `message` with what provctl knows about the lock when it is SQLite's "locked"/"busy" error.
+    /// `message` (of an error whose cause is a held lock, `AdminError.isLockHeld`) with what provctl knows about
+    /// the lock.
     static func explain(_ message: String) -> String {
-        guard message.contains("database is locked") || message.contains("database table is locked")
-                || message.contains("SQLite error 5") || message.contains("SQLite error 6"),
-              let path = databasePath else { return message }
+        guard let path = databasePath else { return message }
         let holders = describe(path: path) ?? "no process holding it is listed in /proc/locks"
         return message + " (waited \(busyTimeoutSeconds) s for \(path): \(holders))"
     }

@@ -48,28 +48,6 @@ func printJSON(_ value: Any) throws {
     Output.emit(AnyResult(value: value), json: true)
 }
 
-enum JSONText {
-    static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += "\\\"".utf8
-            case UInt8(ascii: "\\"): out += "\\\\".utf8
-            case 0x0A: out += "\\n".utf8
-            case 0x0D: out += "\\r".utf8
-            case 0x09: out += "\\t".utf8
-            case 0..<0x20, 0x7F:
-                let hex = Array("0123456789abcdef".utf8)
-                out += "\\u00".utf8
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-}
-
 /// `nil` as JSON null.
 func json(_ value: String?) -> Any { value.map { $0 as Any } ?? NSNull() }
 func json(_ value: Int?) -> Any { value.map { $0 as Any } ?? NSNull() }
@@ -155,7 +133,7 @@ func progressLine(_ text: String) {
 /// The bytes of a file, or `Failure(.runtime)` with the system's reason (`No such file or directory`).
 func readFile(_ path: String) throws -> [UInt8] {
     guard let file = fopen(path, "rb") else {
-        throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))")
+        throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))", cause: .system(errno: errno))
     }
     defer { fclose(file) }
     var bytes: [UInt8] = []
@@ -164,7 +142,7 @@ func readFile(_ path: String) throws -> [UInt8] {
         let count = fread(&chunk, 1, chunk.count, file)
         if count > 0 { bytes.append(contentsOf: chunk[0..<count]) }
         if count < chunk.count {
-            if ferror(file) != 0 { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))") }
+            if ferror(file) != 0 { throw Failure(.runtime, "\(path): \(String(cString: strerror(errno)))", cause: .system(errno: errno)) }
             break
         }
     }

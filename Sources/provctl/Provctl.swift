@@ -79,11 +79,15 @@ struct Provctl: ParsableCommand {
     /// --json, its usage errors (printed with the usage by `exit(withError:)`).
     static func failure(for error: any Error) -> Failure? {
         switch error {
-        case let failure as Failure:
-            // A lock another process holds: say who (LockHolders).
-            return failure.message.contains("locked") ? Failure(failure.kind, LockHolders.explain(failure.message)) : failure
-        case let error as SQLiteError: return Failure(.runtime, "database: " + LockHolders.explain("\(error)"))
-        case let conflict as RevertConflict: return Failure(.conflict, conflict.description, rule: "the row changed since")
+        case var failure as Failure:
+            // A lock another process holds: say who (LockHolders), from the SQLite code the error carries.
+            if failure.isLockHeld { failure.message = LockHolders.explain(failure.message) }
+            return failure
+        case let error as SQLiteError:
+            var failure = Failure.database(error)
+            if failure.isLockHeld { failure.message = LockHolders.explain(failure.message) }
+            return failure
+        case let conflict as RevertConflict: return Failure.revertConflict(conflict)
         case let violation as RuleViolation: return Failure.refused(violation)
         case let refusal as Refusal:
             return Failure(.runtime, refusal.reason + (refusal.detail.map { ": \($0)" } ?? ""))

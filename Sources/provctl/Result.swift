@@ -3,20 +3,9 @@ import Foundation
 import Provisioning
 import ProvisioningAdmin
 
-/// A JSON value. Every command's result becomes one, and one writer (`JSONText`) prints it: keys in the order the
-/// result gives them.
-enum JSON {
-    case string(String)
-    case int(Int)
-    case bool(Bool)
-    case null
-    case array([JSON])
-    case object([(String, JSON)])
-
-    static func text(_ value: String?) -> JSON { value.map(JSON.string) ?? .null }
-    static func number(_ value: Int?) -> JSON { value.map(JSON.int) ?? .null }
-
-    /// The dictionaries, arrays and scalars the listing commands build (`[String: Any]`), keys sorted.
+extension JSON {
+    /// The dictionaries, arrays and scalars the older listing commands build (`[String: Any]`), keys sorted.
+    /// Kept until the last of them builds `JSON` itself; new code builds `JSON` values.
     init(any value: Any) {
         switch value {
         case let json as JSON: self = json
@@ -28,51 +17,10 @@ enum JSON {
         default: self = .null
         }
     }
-
-    func write(to out: inout [UInt8], indent: Int) {
-        switch self {
-        case .string(let text): JSONText.appendString(text, to: &out)
-        case .int(let number): out += String(number).utf8
-        case .bool(let flag): out += (flag ? "true" : "false").utf8
-        case .null: out += "null".utf8
-        case .array(let array):
-            if array.isEmpty { out += "[]".utf8; return }
-            out += "[\n".utf8
-            for (index, element) in array.enumerated() {
-                out += repeatElement(0x20, count: indent + 2)
-                element.write(to: &out, indent: indent + 2)
-                out += (index + 1 < array.count ? ",\n" : "\n").utf8
-            }
-            out += repeatElement(0x20, count: indent)
-            out.append(UInt8(ascii: "]"))
-        case .object(let pairs):
-            if pairs.isEmpty { out += "{}".utf8; return }
-            out += "{\n".utf8
-            for (index, (key, value)) in pairs.enumerated() {
-                out += repeatElement(0x20, count: indent + 2)
-                JSONText.appendString(key, to: &out)
-                out += ": ".utf8
-                value.write(to: &out, indent: indent + 2)
-                out += (index + 1 < pairs.count ? ",\n" : "\n").utf8
-            }
-            out += repeatElement(0x20, count: indent)
-            out.append(UInt8(ascii: "}"))
-        }
-    }
-
-    /// The text with a final newline.
-    var bytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(4096)
-        write(to: &out, indent: 0)
-        out.append(0x0A)
-        return out
-    }
 }
 
 /// What a command prints: the same result as text for people and as JSON for scripts.
-protocol CommandResult {
-    var json: JSON { get }
+protocol CommandResult: JSONRepresentable {
     /// The text form; empty prints nothing.
     var text: String { get }
 }

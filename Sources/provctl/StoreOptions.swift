@@ -30,12 +30,12 @@ struct StoreOptions: ParsableArguments {
         do {
             store = try DeviceStore(path: path, mode: create ? .create : .readWrite)
         } catch {
-            throw permissionProblem(create: create, writing: true) ?? Failure(.runtime, "database \(path): \(error)")
+            throw permissionProblem(create: create, writing: true) ?? Failure(.runtime, "database \(path): \(error)", underlying: error)
         }
         do {
             try store.attachJournals(journals)
         } catch {
-            throw Failure(.runtime, "journal: \(error)")
+            throw Failure(.runtime, "journal: \(error)", underlying: error)
         }
         return store
     }
@@ -67,7 +67,7 @@ struct StoreOptions: ParsableArguments {
     func openForReading() throws -> DeviceStore {
         do {
             return try open()
-        } catch let failure as Failure where FileManager.default.fileExists(atPath: path) && !failure.message.contains("locked") {
+        } catch let failure as Failure where FileManager.default.fileExists(atPath: path) && !failure.isLockHeld {
             guard let store = try? DeviceStore(serving: path) else { throw failure }
             warn("provctl: note: \(failure.message); reading it without writing, as profile-cgi does")
             if (try? store.attachJournals(journals)) == nil { warn("provctl: note: the journals could not be read") }
