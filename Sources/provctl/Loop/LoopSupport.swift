@@ -62,7 +62,7 @@ func openLocalJournal(_ store: StoreOptions) throws -> SQLiteDatabase {
     do {
         database = try Journal(path: path, node: node).openForAdmin(waitMilliseconds: 2000)
     } catch {
-        throw Failure(.runtime, "journal \(path): \(error)")
+        throw Failure(.runtime, "journal \(path): \(error)", underlying: error)
     }
     if !existed && geteuid() == 0 {
         var folder = stat()
@@ -81,6 +81,6 @@ func drift(of device: Device, report: StoredReport, loop: DeviceLoop) throws -> 
     do {
         return try loop.drift(of: device, report: report)
     } catch {
-        throw Failure(.runtime, error.description)
+        throw Failure(.runtime, error.description, underlying: error)
     }
 }
