@@ -29,7 +29,7 @@ let package = Package(
         // catalogue, the bulk renderer, the journal's readers. provctl links it; profile-cgi never does.
         // The parameter catalogue is the data file itself, embedded by SwiftPM as bytes (`PackageResources`);
         // tools/catalogue/generate.py writes it from the material beside the script.
-        .target(name: "ProvisioningAdmin", dependencies: ["Provisioning", "CSQLite"],
+        .target(name: "ProvisioningAdmin", dependencies: ["Provisioning", "CSQLite", "CXML2"],
                 resources: [.embedInCode("Catalogue/catalogue.tsv")]),
 
         // Environment in, bytes out. Static: process start is the whole budget of a CGI. Linked with lld in the

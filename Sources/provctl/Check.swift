@@ -121,12 +121,7 @@ struct LostRecords {
 
     static func read(store: ConfigurationEditor, journal: String) -> LostRecords {
         var lost = LostRecords()
-        if let statement = try? store.database.prepare(
-            "SELECT node, what, sum(count), min(first_at), max(last_at) FROM lost GROUP BY node, what ORDER BY node, what") {
-            while (try? statement.step()) == true {
-                lost.rows.append((statement.text(0) ?? "", statement.text(1) ?? "", statement.int(2), statement.int(3), statement.int(4)))
-            }
-        }
+        lost.rows = store.lostRecords().map { ($0.node, $0.what, $0.count, $0.first, $0.last) }
         for (at, what) in LostCounter(journalPath: journal).read(take: false) {
             lost.pending[what, default: 0] += 1
             lost.pendingFirst = lost.pendingFirst == 0 ? at : min(lost.pendingFirst, at)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CXML2
 import Foundation
 import Provisioning
 import ProvisioningAdmin
@@ -50,7 +49,7 @@ func parseTime(_ text: String) -> Int? {
 }
 
 /// Unix microseconds as `2026-12-02T10:02:03Z`.
-func timestamp(micros: Int) -> String { timestamp(micros / 1_000_000) }
+func timestamp(micros: Int) -> String { utcTimestamp(micros / 1_000_000) }
 
 /// The local journal, opened for provctl's own writes (`phone_log`, `retention`, pruning). A journal provctl has
 /// to create is given the owner and group of its folder when provctl runs as root, so that profile-cgi (the web
@@ -63,7 +62,7 @@ func openLocalJournal(_ store: StoreOptions) throws -> SQLiteDatabase {
     do {
         database = try Journal(path: path, node: node).openForAdmin(waitMilliseconds: 2000)
     } catch {
-        throw Failure(.runtime, "journal \(path): \(error)")
+        throw Failure(.runtime, "journal \(path): \(error)", underlying: error)
     }
     if !existed && geteuid() == 0 {
         var folder = stat()
@@ -77,46 +76,11 @@ func openLocalJournal(_ store: StoreOptions) throws -> SQLiteDatabase {
     return database
 }
 
-/// The parameters of a phone's report: every element that holds text only, anywhere under the root (a
-/// `<flat-profile>`, `<device>`, or an ATA's nested blocks), in document order. Lenient: a report is evidence,
-/// not input.
-func reportParameters(_ bytes: [UInt8]) throws -> [(name: String, value: String)] {
-    let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue | XML_PARSE_RECOVER.rawValue)
-    let document = bytes.withUnsafeBufferPointer { buffer in
-        buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-            xmlReadMemory($0, Int32(buffer.count), "report", nil, options)
-        }
-    }
-    guard let document, let root = xmlDocGetRootElement(document) else { throw Failure(.runtime, "report: not XML") }
-    defer { xmlFreeDoc(document) }
-    var parameters: [(name: String, value: String)] = []
-    func walk(_ node: xmlNodePtr) {
-        var child = node.pointee.children
-        var hasElement = false
-        while let item = child {
-            if item.pointee.type == XML_ELEMENT_NODE { hasElement = true; walk(item) }
-            child = item.pointee.next
-        }
-        if !hasElement && node != root {
-            var value = ""
-            if let content = xmlNodeGetContent(node) {
-                value = String(cString: content)
-                xmlFreeText(content)
-            }
-            parameters.append((String(cString: node.pointee.name), value.trimmingCharacters(in: .whitespacesAndNewlines)))
-        }
-    }
-    walk(root)
-    return parameters
-}
-
 /// The drift of one device against its stored report.
 func drift(of device: Device, report: StoredReport, loop: DeviceLoop) throws -> [DriftEntry] {
-    let expected: [String: ResolvedParameter]
     do {
-        expected = try loop.parameters(device)
+        return try loop.drift(of: device, report: report)
     } catch {
-        throw Failure(.runtime, "\(device.mac): \(provctlRenderProblem(error))")
+        throw Failure(.runtime, error.description, underlying: error)
     }
-    return Drift.compare(expected: expected, reported: try reportParameters(report.body), device: device)
 }

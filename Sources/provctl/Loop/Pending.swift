@@ -3,124 +3,6 @@ import Foundation
 import Provisioning
 import ProvisioningAdmin
 
-/// One device the loop is not closed for.
-struct PendingDevice {
-    var device: Device
-    /// `changed` (its profile now differs from the last one served), `never seen`, `unknown` (it fetched, but the
-    /// fetch history no longer says what: pruned), `render error`, `bootstrap` (it was served its current
-    /// bootstrap profile, without secrets: it has proved no identity yet), `refused by server` (its newest
-    /// request was refused),
-    /// `failed on phone` (after its last fetch the phone logged a failed resync, or reported settings that
-    /// differ), `report differs`, `stale`.
-    var states: [String]
-    /// The phone's own words for `failed on phone` (its syslog line, or what its report says), and when.
-    var phoneSaid: String?
-    var phoneSaidAt: Int?
-    /// The server's reason for `refused` (`model mismatch`, ...).
-    var refusal: String?
-    var currentSHA256: String?
-    var served: FetchRecord?
-    /// Unix seconds of its last contact (any fetch, or the `seen` row).
-    var lastContact: Int?
-    var staleAfter: Int?
-    var drift: Int?
-    var problem: String?
-}
-
-/// Compares every enabled device's current rendering with what it was last served.
-struct PendingScan {
-    var store: ConfigurationEditor
-    var group: String?
-    /// Also list devices not seen for longer than `staleAfter` (nil: 3× their resync interval).
-    var stale: Bool
-    var staleAfter: Int?
-
-    func run() throws -> [PendingDevice] {
-        let devices = try store.devices(matching: DeviceFilter(group: group, enabled: true))
-        let macs = devices.map(\.device.mac)
-        let served = try store.journal.lastServed(macs)
-        let lastFetch = try store.journal.lastFetch(macs)
-        let lastCertified = try store.journal.lastCertifiedRequest(macs)
-        let phoneOutcomes = try store.journal.lastPhoneOutcome(macs)
-        let reports = try store.journal.reports()
-        let loop = try DeviceLoop(store: store)
-        let now = Clock.unixSeconds()
-        var pending: [PendingDevice] = []
-        for (device, seen) in devices {
-            let last = served[device.mac]
-            let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
-            var entry = PendingDevice(device: device, states: [], served: last)
-            let contacts = [seen?.lastSeen, lastFetch[device.mac].map { $0.at / 1_000_000 }].compactMap { $0 }
-            entry.lastContact = contacts.max()
-            do {
-                entry.currentSHA256 = try loop.currentSHA256(presented)
-            } catch {
-                entry.states.append("render error")
-                entry.problem = provctlRenderProblem(error)
-            }
-            if let last {
-                // A device served its bootstrap profile (no secrets, it proved nothing) has the current one when
-                // that matches: "bootstrap", which a push cannot change, not "changed" forever.
-                if let current = entry.currentSHA256, last.sha256 != current {
-                    if last.sha256 != nil, (try? loop.bootstrapSHA256(presented)) == last.sha256 {
-                        entry.states.append("bootstrap")
-                    } else {
-                        entry.states.append("changed")
-                    }
-                }
-            } else if seen != nil {
-                entry.states.append("unknown")
-            } else {
-                entry.states.append("never seen")
-            }
-            // The server refused the phone's newest request (403 model mismatch, ...): the phone cannot get its
-            // profile until the admin acts.
-            // (A profile request: a refused report POST is no reason the phone lacks its profile.)
-            if let fetch = lastCertified[device.mac], fetch.status >= 400, fetch.at > (last?.at ?? 0),
-               fetch.method == nil || fetch.method == "GET" || fetch.method == "HEAD", !(fetch.path ?? "").contains("/report/") {
-                // It called: not "never seen", but refused (a model typo gets 403 model mismatch).
-                entry.states.removeAll { $0 == "never seen" }
-                entry.states.append("refused by server")
-                entry.refusal = "\(fetch.status) \(fetch.reason)"
-            }
-            // What the phone said after its last profile: a failed resync in its syslog ("Resync failed: decrypt
-            // error") that no success followed.
-            let servedAt = last?.at ?? 0
-            if let said = phoneOutcomes[device.mac], said.kind == "failure", said.at >= servedAt - JournalReader.phoneSkew {
-                entry.states.append("failed on phone")
-                entry.phoneSaid = said.message
-                entry.phoneSaidAt = said.at
-            }
-            if let report = reports[device.mac] {
-                do {
-                    entry.drift = try drift(of: presented, report: report, loop: loop).count
-                    if entry.drift! > 0 {
-                        // A report sent after the last fetch that still differs: the phone did not take it.
-                        if report.at > servedAt, last != nil, !entry.states.contains("failed on phone") {
-                            entry.states.append("failed on phone")
-                            entry.phoneSaid = "its report of \(timestamp(micros: report.at)) differs in \(entry.drift!) parameter(s) (provctl drift \(device.mac.hex))"
-                            entry.phoneSaidAt = report.at
-                        }
-                        entry.states.append("report differs")
-                    }
-                } catch {
-                    entry.problem = entry.problem ?? "\(error)"
-                }
-            }
-            if stale, let contact = entry.lastContact {
-                var limit = staleAfter
-                if limit == nil, let parameters = try? loop.parameters(presented), let interval = DeviceLoop.resyncInterval(parameters) {
-                    limit = 3 * interval
-                }
-                entry.staleAfter = limit
-                if let limit, now - contact > limit { entry.states.append("stale") }
-            }
-            if !entry.states.isEmpty { pending.append(entry) }
-        }
-        return pending
-    }
-}
-
 struct Pending: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the devices that have not yet fetched their current profile.",
@@ -158,26 +40,25 @@ struct Pending: ParsableCommand {
 
     func run() throws {
         let opened = try store.open()
-        let pending = try PendingScan(store: opened, group: group, stale: stale,
-                                      staleAfter: try staleAfter.map { try parseDuration($0, option: "--stale-after") }).run()
+        let scan = PendingScan(store: opened, group: group, stale: stale,
+                               staleAfter: try staleAfter.map { try parseDuration($0, option: "--stale-after") })
         if jsonOutput {
-            try printJSON(pending.map { entry -> [String: Any] in
-                [
-                    "mac": entry.device.mac.hex, "group": json(entry.device.group), "model": json(entry.device.model),
-                    "states": entry.states, "current_sha256": json(entry.currentSHA256),
-                    "served_sha256": json(entry.served?.sha256),
-                    "last_served": json(entry.served.map { timestamp(micros: $0.at) }),
-                    "last_contact": json(entry.lastContact.map { timestamp($0) }),
-                    "stale_after_s": json(entry.staleAfter), "report_drift": json(entry.drift),
-                    "problem": json(entry.problem), "refusal": json(entry.refusal), "phone_said": json(entry.phoneSaid),
-                    "phone_said_at": json(entry.phoneSaidAt.map { timestamp(micros: $0) }),
-                ]
-            })
-            try Self.findings(pending.count)
+            // Streamed: each device is written as it is found, the array as `printJSON` writes it.
+            let out = FileHandle.standardOutput
+            var first = true
+            let count = try scan.run { entry in
+                var bytes: [UInt8] = Array((first ? "[\n  " : ",\n  ").utf8)
+                first = false
+                Self.jsonValue(entry).write(to: &bytes, indent: 2)
+                out.write(Data(bytes))
+            }
+            out.write(Data((count == 0 ? "[]\n" : "\n]\n").utf8))
+            try Self.findings(count)
             return
         }
+        // The table's columns are as wide as their widest cell: its rows (the output) are kept, not the devices.
         var table = Table("MAC", "GROUP", "STATE", "LAST SERVED", "SERVED", "CURRENT", "LAST CONTACT", "NOTE")
-        for entry in pending {
+        let count = try scan.run { entry in
             table.append([entry.device.mac.hex, entry.device.group, entry.states.joined(separator: ", "),
                           entry.served.map { timestamp(micros: $0.at) }, entry.served?.sha256.map { String($0.prefix(12)) },
                           entry.currentSHA256.map { String($0.prefix(12)) }, entry.lastContact.map { timestamp($0) },
@@ -185,10 +66,24 @@ struct Pending: ParsableCommand {
                               ?? entry.drift.flatMap { $0 > 0 ? "\($0) parameter(s) differ (provctl drift)" : nil }])
         }
         table.print()
-        if stdoutIsTerminal || pending.isEmpty {
-            print("\(pending.count) device(s) pending")
+        if stdoutIsTerminal || count == 0 {
+            print("\(count) device(s) pending")
         }
-        try Self.findings(pending.count)
+        try Self.findings(count)
+    }
+
+    /// One pending device as JSON, keys sorted.
+    static func jsonValue(_ entry: PendingDevice) -> JSON {
+        JSON(any: [
+            "mac": entry.device.mac.hex, "group": json(entry.device.group), "model": json(entry.device.model),
+            "states": entry.states, "current_sha256": json(entry.currentSHA256),
+            "served_sha256": json(entry.served?.sha256),
+            "last_served": json(entry.served.map { timestamp(micros: $0.at) }),
+            "last_contact": json(entry.lastContact.map { timestamp($0) }),
+            "stale_after_s": json(entry.staleAfter), "report_drift": json(entry.drift),
+            "problem": json(entry.problem), "refusal": json(entry.refusal), "phone_said": json(entry.phoneSaid),
+            "phone_said_at": json(entry.phoneSaidAt.map { timestamp(micros: $0) }),
+        ] as [String: Any])
     }
 
     /// Exit status 5 (findings) when something was listed; the listing is the whole answer.

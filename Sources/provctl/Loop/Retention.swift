@@ -35,16 +35,7 @@ struct RetentionCommand: ParsableCommand {
         if maxAge != nil || maxPerDevice != nil {
             policy.maxAgeDays = maxAge ?? policy.maxAgeDays
             policy.maxPerDevice = maxPerDevice ?? policy.maxPerDevice
-            let statement = try journal.prepare("""
-                INSERT INTO retention (id, max_age_days, max_per_device, set_at, set_by) VALUES (1, ?1, ?2, ?3, ?4)
-                ON CONFLICT (id) DO UPDATE SET max_age_days = excluded.max_age_days,
-                    max_per_device = excluded.max_per_device, set_at = excluded.set_at, set_by = excluded.set_by
-                """)
-            try statement.bind(1, policy.maxAgeDays)
-            try statement.bind(2, policy.maxPerDevice)
-            try statement.bind(3, Clock.unixSeconds())
-            try statement.bind(4, currentUser())
-            try statement.step()
+            try LoopJournal.setRetention(journal, policy, at: Clock.unixSeconds(), by: currentUser())
         }
         if jsonOutput {
             try printJSON(["journal": store.journals.local, "max_age_days": policy.maxAgeDays, "max_per_device": policy.maxPerDevice])
@@ -73,42 +64,8 @@ struct Prune: ParsableCommand {
 
     func run() throws {
         let journal = try openLocalJournal(store)
-        let now = Clock.unixMicroseconds()
-        var deleted = 0
-        func batch(_ body: () throws -> Int) throws -> Int {
-            try journal.execute("BEGIN IMMEDIATE")
-            do {
-                let count = try body()
-                try journal.execute("COMMIT")
-                return count
-            } catch {
-                try? journal.execute("ROLLBACK")
-                throw error
-            }
-        }
-        // By age, for every device at once.
-        while true {
-            let count = try batch { try Journal.prune(journal, now: now, mac: nil, batch: Self.batch, byAge: true) }
-            deleted += count
-            if count == 0 { break }
-        }
-        // Per device: the devices over the limit (read once), each trimmed in batches.
-        let policy = try Journal.retention(journal)
-        if policy.maxPerDevice > 0 {
-            let over = try journal.prepare("SELECT mac FROM fetches GROUP BY mac HAVING count(*) > ?1")
-            try over.bind(1, policy.maxPerDevice)
-            var macs: [String?] = []
-            while try over.step() { macs.append(over.text(0)) }
-            for mac in macs {
-                while true {
-                    let count = try batch {
-                        try Journal.prune(journal, now: now, mac: mac.flatMap { MACAddress($0) }, batch: Self.batch, byAge: false)
-                    }
-                    deleted += count
-                    if count == 0 { break }
-                }
-            }
-        }
+        let pruned = try LoopJournal.pruneAll(journal, now: Clock.unixMicroseconds(), batch: Self.batch)
+        let deleted = pruned.deleted, policy = pruned.policy
         let policyText = policy.maxAgeDays == 0 ? "no age limit" : "\(policy.maxAgeDays) days"
         Output.emit(AnyResult(value: JSON.object([
             ("journal", .string(store.journals.local)), ("deleted", .int(deleted)),

@@ -32,8 +32,6 @@ struct Syslog: ParsableCommand {
     @Option(name: .customLong("relay"), help: ArgumentHelp("A host whose lines are kept for any device (a syslog relay); repeatable.", valueName: "host"))
     var relays: [String] = []
 
-    /// How far ahead of now a line's time may be before it is taken as now: 5 minutes.
-    static let futureSkew = 300_000_000
     @OptionGroup var format: JSONOption
 
     func run() throws {
@@ -61,61 +59,10 @@ struct Syslog: ParsableCommand {
             }
         }
         // Only a device's proven address, or a relay, speaks for it; a future time is taken as now.
-        let imported = Clock.unixMicroseconds()
-        let macs = Array(Set(lines.map(\.mac)))
-        var proven: [MACAddress: Set<String>] = [:]
-        for (mac, fetch) in try opened.journal.lastFetch(macs) { if let address = fetch.remoteAddress { proven[mac, default: []].insert(address) } }
-        for mac in macs { if let address = try opened.journal.seen(mac: mac)?.remoteAddress { proven[mac, default: []].insert(address) } }
-        let relaySet = Set(relays)
-        var unproven = 0
-        lines = lines.compactMap { line in
-            guard let host = line.host, relaySet.contains(host) || proven[line.mac]?.contains(host) == true else {
-                unproven += 1
-                return nil
-            }
-            var kept = line
-            if kept.at > imported + Self.futureSkew { kept.at = imported }
-            return kept
-        }
-        let journal = try openLocalJournal(store)
-        let cap = try Journal.retention(journal).maxPerDevice
-        var added = 0
-        // Short transactions: profile-cgi writes the same journal.
-        for chunk in stride(from: 0, to: lines.count, by: 500) {
-            try journal.execute("BEGIN IMMEDIATE")
-            do {
-                let insert = try journal.prepare("""
-                    INSERT OR IGNORE INTO phone_log (at, mac, kind, message, host, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                    """)
-                for line in lines[chunk..<min(chunk + 500, lines.count)] {
-                    insert.reset()
-                    try insert.bind(1, line.at)
-                    try insert.bind(2, line.mac.hex)
-                    try insert.bind(3, line.kind)
-                    try insert.bind(4, line.message)
-                    try insert.bind(5, line.host)
-                    try insert.bind(6, imported)
-                    try insert.step()
-                    added += journal.changes
-                }
-                try journal.execute("COMMIT")
-            } catch {
-                try? journal.execute("ROLLBACK")
-                throw error
-            }
-        }
-        // Each device's newest `cap` lines stay.
-        if cap > 0 {
-            let trim = try journal.prepare("""
-                DELETE FROM phone_log WHERE mac = ?1 AND id NOT IN (SELECT id FROM phone_log WHERE mac = ?1 ORDER BY at DESC, id DESC LIMIT ?2)
-                """)
-            for mac in Set(lines.map(\.mac)) {
-                trim.reset()
-                try trim.bind(1, mac.hex)
-                try trim.bind(2, cap)
-                try trim.step()
-            }
-        }
+        let stored = try LoopJournal.storePhoneLines(lines, store: opened, journal: try openLocalJournal(store), relays: relays,
+                                                     now: Clock.unixMicroseconds())
+        lines = stored.attached
+        let added = stored.added, unproven = stored.unproven
         let devicesSeen = Set(lines.map(\.mac)).count
         var summary = "read \(total) line(s): \(lines.count) attached to \(devicesSeen) device(s) (\(added) new)"
         let unknownCount = unknown.values.reduce(0, +)

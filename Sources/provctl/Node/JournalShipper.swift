@@ -61,7 +61,7 @@ struct JournalShipperCommand: ParsableCommand {
         do {
             definition = try JournalDefinition.current()
         } catch {
-            throw Failure(.runtime, "journal definition: \(error)")
+            throw Failure(.runtime, "journal definition: \(error)", underlying: error)
         }
         var backOff = BackOff(first: interval, limit: retry.backoffMax, maxFailures: once ? 1 : retry.maxFailures)
         var shipper: JournalShipper? = nil

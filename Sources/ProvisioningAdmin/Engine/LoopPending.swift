@@ -1,0 +1,174 @@
+public import Provisioning
+
+/// One device the loop is not closed for.
+public struct PendingDevice: Sendable {
+    public var device: Device
+    /// `changed` (its profile now differs from the last one served), `never seen`, `unknown` (it fetched, but the
+    /// fetch history no longer says what: pruned), `render error`, `bootstrap` (it was served its current
+    /// bootstrap profile, without secrets: it has proved no identity yet), `refused by server` (its newest
+    /// request was refused), `failed on phone` (after its last fetch the phone logged a failed resync, or
+    /// reported settings that differ), `report differs`, `stale`.
+    public var states: [String]
+    /// The phone's own words for `failed on phone` (its syslog line, or what its report says), and when.
+    public var phoneSaid: String?
+    public var phoneSaidAt: Int?
+    /// The server's reason for `refused` (`model mismatch`, ...).
+    public var refusal: String?
+    public var currentSHA256: String?
+    public var served: FetchRecord?
+    /// Unix seconds of its last contact (any fetch, or the `seen` row).
+    public var lastContact: Int?
+    public var staleAfter: Int?
+    public var drift: Int?
+    public var problem: String?
+}
+
+/// Compares every enabled device's current rendering with what it was last served (`provctl pending`).
+///
+/// It streams: devices are read in MAC order, `batch` at a time (each batch's fetch history, phone outcomes and
+/// reports looked up by MAC), and every pending device is handed to the caller as it is found, so memory does not
+/// grow with the fleet.
+public struct PendingScan {
+    public var store: ConfigurationEditor
+    public var group: String?
+    /// Also list devices not seen for longer than `staleAfter` (nil: 3× their resync interval).
+    public var stale: Bool
+    public var staleAfter: Int?
+    /// Devices read per round.
+    public var batch = 500
+
+    public init(store: ConfigurationEditor, group: String? = nil, stale: Bool = false, staleAfter: Int? = nil) {
+        self.store = store
+        self.group = group
+        self.stale = stale
+        self.staleAfter = staleAfter
+    }
+
+    /// Calls `each` with every pending device, in MAC order; returns how many there were.
+    @discardableResult
+    public func run(now: Int = Clock.unixSeconds(), _ each: (PendingDevice) throws -> Void) throws -> Int {
+        let loop = try DeviceLoop(store: store)
+        let columns = ConfigurationStore.deviceColumns.split(separator: ",").map { "d." + String($0).trimmingSpaces }.joined(separator: ", ")
+        let devices = try store.database.prepare("""
+            SELECT \(columns), CASE WHEN s.mac IS NOT NULL THEN ifnull(s.last_seen, 0) END
+            FROM devices d LEFT JOIN seen s ON s.mac = d.mac
+            WHERE d.enabled = 1 AND (?1 IS NULL OR d.group_name = ?1) AND d.mac > ?2 ORDER BY d.mac LIMIT ?3
+            """)
+        let reports = try store.database.prepare("""
+            SELECT node, at, name, encoding, received_bytes, sha256, body FROM reports WHERE mac = ?1
+            """)
+        let s = Int32(ConfigurationStore.deviceColumns.split(separator: ",").count)
+        var after = ""
+        var count = 0
+        while true {
+            // Of the `seen` row, pending needs only whether there is one and its last contact.
+            var rows: [(device: Device, lastSeen: Int?)] = []
+            devices.reset()
+            try devices.bind(1, group)
+            try devices.bind(2, after)
+            try devices.bind(3, batch)
+            while try devices.step() {
+                rows.append((try ConfigurationStore.device(from: devices), devices.isNull(s) ? nil : devices.int(s)))
+            }
+            guard let last = rows.last else { return count }
+            after = last.device.mac.hex
+            let macs = rows.map(\.device.mac)
+            let served = try store.journal.lastServed(macs)
+            let lastFetch = try store.journal.lastFetch(macs)
+            let lastCertified = try store.journal.lastCertifiedRequest(macs)
+            let phoneOutcomes = try store.journal.lastPhoneOutcome(macs)
+            for (device, lastSeen) in rows {
+                reports.reset()
+                try reports.bind(1, device.mac.hex)
+                let report = try reports.step()
+                    ? StoredReport(mac: device.mac, node: reports.text(0) ?? "", at: reports.int(1), name: reports.text(2),
+                                   encoding: reports.text(3) ?? "", receivedBytes: reports.int(4), sha256: reports.text(5) ?? "",
+                                   body: reports.blob(6))
+                    : nil
+                let entry = examine(device, lastSeen: lastSeen, served: served[device.mac], lastFetch: lastFetch[device.mac],
+                                    lastCertified: lastCertified[device.mac], phoneSaid: phoneOutcomes[device.mac],
+                                    report: report, loop: loop, now: now)
+                if !entry.states.isEmpty {
+                    count += 1
+                    try each(entry)
+                }
+            }
+            if rows.count < batch { return count }
+        }
+    }
+
+    /// One device's states.
+    func examine(_ device: Device, lastSeen: Int?, served last: FetchRecord?, lastFetch: FetchRecord?,
+                 lastCertified: FetchRecord?, phoneSaid: PhoneLine?, report: StoredReport?, loop: DeviceLoop,
+                 now: Int) -> PendingDevice {
+        let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
+        var entry = PendingDevice(device: device, states: [], served: last)
+        let contacts = [lastSeen, lastFetch.map { $0.at / 1_000_000 }].compactMap { $0 }
+        entry.lastContact = contacts.max()
+        do {
+            entry.currentSHA256 = try loop.currentSHA256(presented)
+        } catch {
+            entry.states.append("render error")
+            entry.problem = renderProblem(error)
+        }
+        if let last {
+            // A device served its bootstrap profile (no secrets, it proved nothing) has the current one when
+            // that matches: "bootstrap", which a push cannot change, not "changed" forever.
+            if let current = entry.currentSHA256, last.sha256 != current {
+                if last.sha256 != nil, (try? loop.bootstrapSHA256(presented)) == last.sha256 {
+                    entry.states.append("bootstrap")
+                } else {
+                    entry.states.append("changed")
+                }
+            }
+        } else if lastSeen != nil {
+            entry.states.append("unknown")
+        } else {
+            entry.states.append("never seen")
+        }
+        // The server refused the phone's newest request (403 model mismatch, ...): the phone cannot get its
+        // profile until the admin acts. (A profile request: a refused report POST is no reason the phone lacks
+        // its profile.)
+        if let fetch = lastCertified, fetch.status >= 400, fetch.at > (last?.at ?? 0),
+           fetch.method == nil || fetch.method == "GET" || fetch.method == "HEAD", !(fetch.path ?? "").contains("/report/") {
+            // It called: not "never seen", but refused (a model typo gets 403 model mismatch).
+            entry.states.removeAll { $0 == "never seen" }
+            entry.states.append("refused by server")
+            entry.refusal = "\(fetch.status) \(fetch.reason)"
+        }
+        // What the phone said after its last profile: a failed resync in its syslog ("Resync failed: decrypt
+        // error") that no success followed.
+        let servedAt = last?.at ?? 0
+        if let said = phoneSaid, said.kind == "failure", said.at >= servedAt - JournalReader.phoneSkew {
+            entry.states.append("failed on phone")
+            entry.phoneSaid = said.message
+            entry.phoneSaidAt = said.at
+        }
+        if let report {
+            do {
+                let drift = try loop.drift(of: presented, report: report).count
+                entry.drift = drift
+                if drift > 0 {
+                    // A report sent after the last fetch that still differs: the phone did not take it.
+                    if report.at > servedAt, last != nil, !entry.states.contains("failed on phone") {
+                        entry.states.append("failed on phone")
+                        entry.phoneSaid = "its report of \(utcTimestamp(report.at / 1_000_000)) differs in \(drift) parameter(s) (provctl drift \(device.mac.hex))"
+                        entry.phoneSaidAt = report.at
+                    }
+                    entry.states.append("report differs")
+                }
+            } catch {
+                entry.problem = entry.problem ?? "\(error)"
+            }
+        }
+        if stale, let contact = entry.lastContact {
+            var limit = staleAfter
+            if limit == nil, let parameters = try? loop.parameters(presented), let interval = DeviceLoop.resyncInterval(parameters) {
+                limit = 3 * interval
+            }
+            entry.staleAfter = limit
+            if let limit, now - contact > limit { entry.states.append("stale") }
+        }
+        return entry
+    }
+}
