@@ -204,6 +204,8 @@ SIP/2.0 {status}
             status, _, _ = self.curl(f"/cgi-bin/profile/{mac}.xml", cert=cert)
             if status != 200:
                 failures.append(f"the phone's own fetch: {status}")
+            # Its row is written after the answer (the phone first): wait for it, as after the stranger's fetch.
+            self.journaled(mac, rows=2)
             resync = self.provctl("resync", mac, "--json", "--t1", "100", check=False)
             entries = json.loads(resync.stdout or "[]")
             entry = entries[0] if entries else {}
