@@ -22,6 +22,7 @@ public final class Journal {
     public let node: String
     let lost: LostCounter
     var database: SQLiteDatabase?
+    /// The writer's prepared statements, by `JournalStatement.rawValue`.
     var statements: [SQLiteStatement] = []
 
     /// The journal's schema version (`PRAGMA user_version`).
@@ -196,22 +197,14 @@ public final class Journal {
             first_at = min(first_at, excluded.first_at)
         """
 
-    /// The writer's statements by slot; `statement(_:on:)` prepares a slot (and those before it) on first use.
-    static func statementSQL(_ slot: Int) -> String {
-        switch slot {
-        case 0: insertFetch
-        case 1: upsertSeen
-        case 2: upsertClaim
-        case 3: upsertLost
-        default: upsertReport
+    /// The prepared statement `slot`, reset; prepared on first use (with the slots before it) and kept for the
+    /// connection's life. (Each missing slot gets its own SQL: preparing slot 2 before slot 1 once put slot 2's
+    /// SQL in both, which a long-lived writer would then run for slot 1.)
+    func statement(_ slot: JournalStatement, on database: SQLiteDatabase) throws(SQLiteError) -> SQLiteStatement {
+        while statements.count <= slot.rawValue, let next = JournalStatement(rawValue: statements.count) {
+            statements.append(try database.prepare(next.sql))
         }
-    }
-
-    /// The prepared statement of slot `index`, reset. (Each missing slot gets its own SQL: preparing slot 2
-    /// before slot 1 once put slot 2's SQL in both, which a long-lived writer would then run for slot 1.)
-    func statement(_ index: Int, _ sql: String, on database: SQLiteDatabase) throws(SQLiteError) -> SQLiteStatement {
-        while statements.count <= index { statements.append(try database.prepare(Self.statementSQL(statements.count))) }
-        let statement = statements[index]
+        let statement = statements[slot.rawValue]
         statement.reset()
         return statement
     }
@@ -245,7 +238,7 @@ public final class Journal {
     }
 
     func insert(_ entry: Bookkeeping, on database: SQLiteDatabase) throws(SQLiteError) {
-        let fetch = try statement(0, Self.insertFetch, on: database)
+        let fetch = try statement(.insertFetch, on: database)
         try fetch.bind(1, entry.at)
         try fetch.bind(2, node)
         try fetch.bind(3, entry.mac?.hex)
@@ -272,7 +265,7 @@ public final class Journal {
         if entry.reportEncoding != nil { try insertReport(entry, mac: mac, on: database) }
         let seconds = entry.at / 1_000_000
         if entry.seen {
-            let seen = try statement(1, Self.upsertSeen, on: database)
+            let seen = try statement(.upsertSeen, on: database)
             try seen.bind(1, mac.hex)
             try seen.bind(2, node)
             try seen.bind(3, seconds)
@@ -281,7 +274,7 @@ public final class Journal {
             try seen.step()
         }
         if entry.claim {
-            let claim = try statement(2, Self.upsertClaim, on: database)
+            let claim = try statement(.upsertClaim, on: database)
             try claim.bind(1, mac.hex)
             try claim.bind(2, node)
             try claim.bind(3, entry.serial)
@@ -299,7 +292,7 @@ public final class Journal {
         let pending = lost.read(take: true)
         taken = pending
         for (at, what) in pending {
-            let statement = try statement(3, Self.upsertLost, on: database)
+            let statement = try statement(.upsertLost, on: database)
             try statement.bind(1, node)
             try statement.bind(2, what)
             try statement.bind(3, at)
@@ -362,5 +355,20 @@ public final class Journal {
     func checkpointIfLarge(_ database: SQLiteDatabase) throws(SQLiteError) {
         guard let stamp = FileStamp.of(path + "-wal"), stamp.size > Self.walCheckpointBytes else { return }
         try database.checkpointAndTruncate()
+    }
+}
+
+/// The journal writer's statements, by name: the slot each keeps in `Journal.statements` is its raw value.
+enum JournalStatement: Int, CaseIterable {
+    case insertFetch, upsertSeen, upsertClaim, upsertLost, upsertReport
+
+    var sql: String {
+        switch self {
+        case .insertFetch: Journal.insertFetch
+        case .upsertSeen: Journal.upsertSeen
+        case .upsertClaim: Journal.upsertClaim
+        case .upsertLost: Journal.upsertLost
+        case .upsertReport: Journal.upsertReport
+        }
     }
 }
