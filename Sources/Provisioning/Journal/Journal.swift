@@ -34,7 +34,10 @@ public final class Journal {
 
     /// The journal's tables; created by the first writer (profile-cgi or provctl), `IF NOT EXISTS` throughout so
     /// two first writers cannot collide.
-    public static let schema = """
+    public static let schema = tables + migrations[0] + "PRAGMA user_version = 3;"
+
+    /// The tables of version 1, with `fetches.trusted` (version 3) in its CREATE TABLE.
+    static let tables = """
         CREATE TABLE IF NOT EXISTS fetches (
             id INTEGER PRIMARY KEY,
             at INTEGER NOT NULL,
@@ -86,7 +89,7 @@ public final class Journal {
             last_at INTEGER NOT NULL,
             PRIMARY KEY (node, what)
         ) WITHOUT ROWID;
-        """ + migrations[0] + "PRAGMA user_version = 3;"
+        """
 
     /// What brings a journal of version `index + 1` to `index + 2`; `schema` includes them all (`fetches.trusted`
     /// in its CREATE TABLE, so that running `schema` again on a journal is harmless).
@@ -130,6 +133,20 @@ public final class Journal {
         """,
     ]
 
+    /// The journal's migrator: version 1's tables, then `migrations`; a new file runs all three steps. The
+    /// first step is `schema`'s tables (which have `fetches.trusted` already), so the third adds the column
+    /// only to a journal that lacks it.
+    static let migrator: SQLiteMigrator = {
+        var migrator = SQLiteMigrator(file: "journal")
+        migrator.registerMigration("fetches, seen, claims, lost", sql: tables)
+        migrator.registerMigration("reports, phone_log, retention", sql: migrations[0])
+        migrator.registerMigration("fetches.trusted") { database throws(SQLiteError) in
+            let check = try database.prepare("SELECT count(*) FROM pragma_table_info('fetches') WHERE name = 'trusted'")
+            if try check.step(), check.int(0) == 0 { try database.execute(migrations[1]) }
+        }
+        return migrator
+    }()
+
     public init(path: String, node: String) {
         self.path = path
         self.node = node
@@ -144,23 +161,8 @@ public final class Journal {
         }
         let database = try SQLiteDatabase(path: path, mode: .create, busyTimeout: waitMilliseconds)
         database.setBusyWait(waitMilliseconds)
-        if try database.userVersion() < Self.schemaVersion {
-            try database.execute("PRAGMA journal_mode = WAL")
-            try database.execute("BEGIN IMMEDIATE")
-            do {
-                let version = try database.userVersion()
-                if version == 0 {
-                    try database.execute(Self.schema)
-                } else if version < Self.schemaVersion {
-                    for step in Self.migrations[(version - 1)...] { try database.execute(step) }
-                    try database.execute("PRAGMA user_version = \(Self.schemaVersion)")
-                }
-                try database.execute("COMMIT")
-            } catch {
-                try? database.execute("ROLLBACK")
-                throw error
-            }
-        }
+        // A journal newer than this build is written as it is (its tables are a superset of these).
+        if try database.userVersion() < Self.schemaVersion { try Self.migrator.migrate(database) }
         // Bookkeeping, not configuration: a commit need not wait for fsync (WAL with synchronous=NORMAL stays
         // consistent; a power cut may lose the last rows).
         try database.execute("PRAGMA synchronous = NORMAL")
