@@ -101,20 +101,22 @@ public struct JournalReader {
     /// The temporary views over the attached journals `names` (empty tables when there are none).
     func createJournalViews(_ names: [String]) throws(SQLiteError) {
         try database.execute("DROP VIEW IF EXISTS temp.seen; DROP VIEW IF EXISTS temp.claims; DROP VIEW IF EXISTS temp.fetches; DROP VIEW IF EXISTS temp.lost")
+        // Every column list comes from the writer's definition (`Journal.schema`, read back: `JournalDefinition`).
+        let definition = JournalDefinition.writer
         guard !names.isEmpty else {
             try database.execute("""
-                CREATE TEMP VIEW seen AS SELECT '' AS mac, '' AS node, 0 AS first_seen, 0 AS last_seen, NULL AS remote_addr, NULL AS firmware, 0 AS count WHERE 0;
-                CREATE TEMP VIEW claims AS SELECT '' AS mac, '' AS node, NULL AS serial, NULL AS model, NULL AS remote_addr, NULL AS user_agent, 0 AS first_seen, 0 AS last_seen, 0 AS count WHERE 0;
-                CREATE TEMP VIEW fetches AS SELECT 0 AS id, 0 AS at, '' AS node, NULL AS mac, NULL AS serial, NULL AS model, NULL AS cert_sha256, NULL AS cert_serial, NULL AS firmware, NULL AS remote_addr, NULL AS method, NULL AS path, NULL AS form, 0 AS status, '' AS reason, NULL AS sha256, 0 AS bytes, 0 AS micros, 0 AS trusted WHERE 0;
-                CREATE TEMP VIEW lost AS SELECT '' AS node, '' AS what, 0 AS count, 0 AS first_at, 0 AS last_at WHERE 0;
+                CREATE TEMP VIEW seen AS \(definition.emptySelect("seen"));
+                CREATE TEMP VIEW claims AS \(definition.emptySelect("claims"));
+                CREATE TEMP VIEW fetches AS \(definition.emptySelect("fetches"));
+                CREATE TEMP VIEW lost AS \(definition.emptySelect("lost"));
                 """)
             return
         }
         func union(_ table: String, _ columns: String) -> String {
             names.map { "SELECT \(columns) FROM \($0).\(table)" }.joined(separator: " UNION ALL ")
         }
-        let seenColumns = "mac, node, first_seen, last_seen, remote_addr, firmware, count"
-        let claimColumns = "mac, node, serial, model, remote_addr, user_agent, first_seen, last_seen, count"
+        let seenColumns = definition.columnList("seen")
+        let claimColumns = definition.columnList("claims")
         if names.count == 1 {
             try database.execute("""
                 CREATE TEMP VIEW seen AS SELECT \(seenColumns) FROM \(names[0]).seen;
@@ -139,7 +141,7 @@ public struct JournalReader {
         }
         // `trusted`: the row's own (journal version 3), else, for a row written before, only a fetch that presented
         // a certificate counts as proven (an older journal did not record how an account or bootstrap caller came).
-        let fetchColumns = "id, at, node, mac, serial, model, cert_sha256, cert_serial, firmware, remote_addr, method, path, form, status, reason, sha256, bytes, micros"
+        let fetchColumns = definition.columnList("fetches", excluding: ["trusted"])
         var fetchSelects: [String] = []
         for name in names {
             let check = try database.prepare("SELECT count(*) FROM pragma_table_info('fetches', '\(name)') WHERE name = 'trusted'")
@@ -149,7 +151,7 @@ public struct JournalReader {
         }
         try database.execute("""
             CREATE TEMP VIEW fetches AS \(fetchSelects.joined(separator: " UNION ALL "));
-            CREATE TEMP VIEW lost AS \(union("lost", "node, what, count, first_at, last_at"));
+            CREATE TEMP VIEW lost AS \(union("lost", definition.columnList("lost")));
             """)
     }
 }
