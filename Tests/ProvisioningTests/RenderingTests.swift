@@ -299,6 +299,9 @@ struct RenderingTests {
 struct QueryTests {
     @Test func spelledOutQueriesMatchTheirParts() {
         #expect(ConfigurationStore.deviceQuery == "SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE mac = ?1")
+        #expect(ConfigurationStore.accountQuery == "SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE account_user = ?1")
+        #expect(ConfigurationStore.serialQuery == "SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE serial = ?1 LIMIT 2")
+        #expect(ConfigurationStore.deviceColumns.hasPrefix("mac, serial, model, group_name, enabled, "))
         #expect(ConfigurationStore.allFourScopesQuery == ConfigurationEditor.layersQuery(where: ConfigurationEditor.allFourScopes))
     }
 }
