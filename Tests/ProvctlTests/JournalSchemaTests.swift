@@ -50,6 +50,21 @@ struct JournalSchemaTests {
         #expect(schema.contains("PRAGMA user_version = \(Journal.schemaVersion);"))
     }
 
+    @Test("the readers' column names, read from Journal.schema's text, are SQLite's reading of it")
+    func columnNamesAreSQLitesReading() throws {
+        let writer = try JournalDefinition.current()
+        #expect(Set(JournalReader.columns.keys) == Set(writer.tables.map(\.name)))
+        for table in writer.tables {
+            #expect(JournalReader.columns[table.name] == table.columns.map(\.name), "\(table.name)")
+        }
+        // A constraint item is not a column; a comma inside parentheses does not split.
+        let parsed = JournalReader.columnNames(inSchema: """
+            CREATE TABLE IF NOT EXISTS t (a TEXT, b INTEGER CHECK (b IN (1, 2)), PRIMARY KEY (a, b)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS t_by_b ON t (b);
+            """)
+        #expect(parsed == ["t": ["a", "b"]])
+    }
+
     @Test("the readers' views have the writer's columns, with no journal and with one")
     func viewsHaveTheWritersColumns() throws {
         let directory = try TemporaryDirectory()

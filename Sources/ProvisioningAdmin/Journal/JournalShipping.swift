@@ -29,25 +29,6 @@ public struct JournalDefinition: Sendable {
         try JournalDefinition(schema: Journal.schema)
     }
 
-    /// The writer's definition, read once per process: the journal readers' views take their columns from it.
-    /// (`Journal.schema` is a literal of this build: reading it cannot fail but by running out of memory.)
-    static let writer: JournalDefinition = {
-        do { return try current() } catch { fatalError("Journal.schema does not make a database: \(error)") }
-    }()
-
-    /// The columns of `table` (in the definition's order, without `excluding`), comma-separated, a column of
-    /// `expressions` as its expression there; empty for a table the definition does not have.
-    public func columnList(_ table: String, excluding: Set<String> = [], expressions: [String: String] = [:]) -> String {
-        let columns = tables.first { $0.name == table }?.columns ?? []
-        return columns.filter { !excluding.contains($0.name) }.map { expressions[$0.name] ?? $0.name }.joined(separator: ", ")
-    }
-
-    /// A view with `table`'s columns and no row: what a reader queries when no journal has it.
-    public func emptySelect(_ table: String) -> String {
-        let columns = tables.first { $0.name == table }?.columns.map(\.name) ?? []
-        return "SELECT " + columns.map { "NULL AS " + $0 }.joined(separator: ", ") + " WHERE 0"
-    }
-
     /// The tables and indexes `schema` (SQL) makes.
     public init(schema: String) throws(SQLiteError) {
         let memory = try SQLiteDatabase(path: ":memory:", mode: .create)

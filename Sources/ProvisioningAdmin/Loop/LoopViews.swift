@@ -11,14 +11,13 @@ extension JournalReader {
             let check = try database.prepare("SELECT count(*) FROM \(name).sqlite_master WHERE name = 'reports'")
             if try check.step(), check.int(0) > 0 { withReports.append(name) }
         }
-        // The columns as the writer defines them (`JournalDefinition`).
-        let definition = JournalDefinition.writer
-        let reportColumns = definition.columnList("reports")
-        let logColumns = definition.columnList("phone_log")
+        // The columns as the writer defines them (`Journal.schema`, `columns`).
+        let reportColumns = Self.columnList("reports")
+        let logColumns = Self.columnList("phone_log")
         guard !withReports.isEmpty else {
             try database.execute("""
-                CREATE TEMP VIEW reports AS \(definition.emptySelect("reports"));
-                CREATE TEMP VIEW phone_log AS \(definition.emptySelect("phone_log"));
+                CREATE TEMP VIEW reports AS \(Self.emptySelect("reports"));
+                CREATE TEMP VIEW phone_log AS \(Self.emptySelect("phone_log"));
                 """)
             return
         }
@@ -27,7 +26,7 @@ extension JournalReader {
         }
         // The bare columns beside max(at) come from the newest row.
         try database.execute("""
-            CREATE TEMP VIEW reports AS SELECT \(definition.columnList("reports", expressions: ["at": "max(at) AS at"]))
+            CREATE TEMP VIEW reports AS SELECT \(Self.columnList("reports", expressions: ["at": "max(at) AS at"]))
                 FROM (\(union("reports", reportColumns))) GROUP BY mac;
             CREATE TEMP VIEW phone_log AS \(union("phone_log", logColumns));
             """)
