@@ -790,12 +790,13 @@ static sqlite3 *journal;
 static sqlite3_stmt *journal_fetch, *journal_seen;
 static char journal_path[4096], lost_path[128], node[256];
 
-/* Journal.schema, version 2. */
+/* Journal.schema, version 3: the same tables, columns and indexes (JournalSchemaTests checks this literal against
+   the writer's definition; `trusted` is left NULL here, which readers take as "a certificate was presented"). */
 static const char *JOURNAL_SCHEMA =
     "CREATE TABLE IF NOT EXISTS fetches (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, node TEXT NOT NULL, mac TEXT,\n"
     "    serial TEXT, model TEXT, cert_sha256 TEXT, cert_serial TEXT, firmware TEXT, remote_addr TEXT, method TEXT,\n"
     "    path TEXT, form TEXT, status INTEGER NOT NULL, reason TEXT NOT NULL, sha256 TEXT, bytes INTEGER NOT NULL,\n"
-    "    micros INTEGER NOT NULL);\n"
+    "    micros INTEGER NOT NULL, trusted INTEGER);\n"
     "CREATE INDEX IF NOT EXISTS fetches_by_mac ON fetches (mac, at);\n"
     "CREATE INDEX IF NOT EXISTS fetches_by_at ON fetches (at);\n"
     "CREATE TABLE IF NOT EXISTS seen (mac TEXT NOT NULL PRIMARY KEY, node TEXT NOT NULL, first_seen INTEGER NOT NULL,\n"
@@ -813,7 +814,7 @@ static const char *JOURNAL_SCHEMA =
     "CREATE INDEX IF NOT EXISTS phone_log_by_at ON phone_log (at);\n"
     "CREATE TABLE IF NOT EXISTS retention (id INTEGER PRIMARY KEY CHECK (id = 1), max_age_days INTEGER NOT NULL,\n"
     "    max_per_device INTEGER NOT NULL, set_at INTEGER NOT NULL, set_by TEXT);\n"
-    "PRAGMA user_version = 2;";
+    "PRAGMA user_version = 3;";
 
 /* Where the journal is and whose rows these are (Configuration: PROVISIONER_JOURNAL, PROVISIONER_NODE). */
 static void journal_configure(const char *dbpath) {
@@ -852,7 +853,8 @@ static int journal_open(int wait_ms) {
         if (sqlite3_step(v) == SQLITE_ROW) version = sqlite3_column_int(v, 0);
         sqlite3_finalize(v);
     }
-    if (version < 2) {
+    /* A new journal gets the whole schema; an older one (profile-cgi migrates it) has every column written here. */
+    if (version == 0) {
         sqlite3_exec(journal, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
         if (sqlite3_exec(journal, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(journal, JOURNAL_SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||

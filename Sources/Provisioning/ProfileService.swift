@@ -221,24 +221,15 @@ public final class ProfileService {
     /// `withoutSecrets` renders the bootstrap profile (`ResolvedRows.withoutSecrets`).
     public static func document(store: ConfigurationStore, device: Device, identity: ClientIdentity,
                                 partition: String = "", withoutSecrets: Bool = false) throws(RenderError) -> [UInt8] {
-        var rows: LayerRows
+        let rows: LayerRows
         do {
             rows = try store.layerRows(model: device.model(presentedBy: identity), group: device.group, mac: device.mac,
                                        partition: partition)
         } catch {
             throw .database(error)
         }
-        if partition.isEmpty {
-            rows.appendDerived(for: device)
-        } else if !rows.hasSettings {
-            throw .unknownPartition(partition)
-        }
-        do {
-            let resolved = try rows.resolve(device: device, identity: identity)
-            return FlatProfile.render(rows, withoutSecrets ? resolved.withoutSecrets(rows) : resolved)
-        } catch {
-            throw .settings(error)
-        }
+        return try ProfileRecipe.document(rows, device: device, identity: identity, partition: partition,
+                                          withoutSecrets: withoutSecrets)
     }
 
     /// The body a phone with `identity` receives for `device` in `form`: exactly what the CGI sends, and what

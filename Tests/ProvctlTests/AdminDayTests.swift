@@ -45,7 +45,7 @@ struct AdminDayTests {
         let old = box.path("old.db")
         let database = try SQLiteDatabase(path: old, mode: .create)
         try database.execute("PRAGMA journal_mode = WAL")
-        for version in 1...7 { try database.execute(ConfigurationEditor.migrations[version - 1] + "PRAGMA user_version = \(version);") }
+        for version in 1...7 { try database.execute(ConfigurationEditor.migrations[version - 1].sql + "PRAGMA user_version = \(version);") }
         try database.execute("INSERT INTO devices (mac, model) VALUES ('000e08abcdef', 'CP-8841-3PCC')")
         let served = try ConfigurationStore(serving: old)
         #expect(served.versionAtOpen == 7, "the serving core reads a schema-7 file while it waits for provctl init")

@@ -299,5 +299,8 @@ struct RenderingTests {
 struct QueryTests {
     @Test func spelledOutQueriesMatchTheirParts() {
         #expect(ConfigurationStore.deviceQuery == "SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE mac = ?1")
+        #expect(ConfigurationStore.accountQuery == "SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE account_user = ?1")
+        #expect(ConfigurationStore.serialQuery == "SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE serial = ?1 LIMIT 2")
+        #expect(ConfigurationStore.deviceColumns.hasPrefix("mac, serial, model, group_name, enabled, "))
     }
 }

@@ -31,9 +31,9 @@ extension ProfileForm {
 /// Turns the finished XML into the bytes of the requested form: plain, gzip, or gzip? + AES-256-CBC (openssl enc)
 /// or gzip? + RFC 8188 aes128gcm, whichever the device is set to.
 public enum ProfileEncoding {
-    /// The body for `form`. Compression always comes before encryption; a `.cfg` for a device without
-    /// encryption is `EncodingError.noKey` (there is no such file for it), never a silent plain profile. A
-    /// `compressor` is reused by callers that encode many profiles; the bytes are the same without one.
+    /// The body for `form`: the steps of its `ProfileRecipe` (compression before encryption; a `.cfg` for a
+    /// device without encryption is `EncodingError.noKey`). A `compressor` is reused by callers that encode many
+    /// profiles; the bytes are the same without one.
     public static func encode(_ xml: [UInt8], form: ProfileForm, device: Device,
                               compressor: GzipCompressor? = nil) throws(EncodingError) -> [UInt8] {
         func gzip(_ bytes: [UInt8]) throws(EncodingError) -> [UInt8] {
@@ -44,30 +44,23 @@ public enum ProfileEncoding {
                 throw .compression("\(error)")
             }
         }
-        switch form {
-        case .xml:
-            return xml
-        case .gz:
-            return try gzip(xml)
-        case .cfg:
-            switch device.encryption {
-            case .none:
-                throw .noKey
-            case .aes256cbc(let key, let digest):
-                let plain = device.gzip ? try gzip(xml) : xml
-                do {
-                    return try OpenSSLEnc.encrypt(plain, passphrase: key, digest: digest)
-                } catch {
-                    throw .encryption("\(error)")
-                }
-            case .aes128gcm(let key):
-                guard let ikm = key.ikmBytes else { throw .encryption("the stored IKM is not base64url") }
-                let plain = device.gzip ? try gzip(xml) : xml
-                do {
-                    return try AES128GCM.encrypt(plain, ikm: ikm, keyID: Array(key.keyID.utf8), recordSize: key.recordSize)
-                } catch {
-                    throw .encryption("\(error)")
-                }
+        let recipe = try ProfileRecipe(form: form, device: device)
+        let plain = recipe.gzip ? try gzip(xml) : xml
+        switch recipe.encryption {
+        case .none:
+            return plain
+        case .aes256cbc(let key, let digest):
+            do {
+                return try OpenSSLEnc.encrypt(plain, passphrase: key, digest: digest)
+            } catch {
+                throw .encryption("\(error)")
+            }
+        case .aes128gcm(let key):
+            guard let ikm = key.ikmBytes else { throw .encryption("the stored IKM is not base64url") }
+            do {
+                return try AES128GCM.encrypt(plain, ikm: ikm, keyID: Array(key.keyID.utf8), recordSize: key.recordSize)
+            } catch {
+                throw .encryption("\(error)")
             }
         }
     }

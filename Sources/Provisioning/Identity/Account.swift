@@ -203,20 +203,17 @@ public final class AuthState {
     public init(path: String) throws(SQLiteError) {
         database = try SQLiteDatabase(path: path, mode: .create, busyTimeout: 250)
         try database.execute("PRAGMA synchronous = NORMAL")
-        let version = try database.userVersion()
-        if version < 2 {
-            try database.execute("BEGIN IMMEDIATE")
-            do {
-                if try database.userVersion() < 2 {
-                    try database.execute(Self.schema + Self.schema2 + "PRAGMA user_version = 2;")
-                }
-                try database.execute("COMMIT")
-            } catch {
-                try? database.execute("ROLLBACK")
-                throw error
-            }
-        }
+        if try database.userVersion() < Self.migrator.version { try Self.migrator.migrate(database) }
     }
+
+    /// `auth.db`'s migrator (`SQLiteMigrator`): `schema`, then `schema2`. (Its `journal_mode = WAL` runs inside
+    /// the step's transaction, where SQLite leaves the mode as it is: the file has always stayed in rollback mode.)
+    static let migrator: SQLiteMigrator = {
+        var migrator = SQLiteMigrator(file: "auth", switchesToWAL: false)
+        migrator.registerMigration("nonces", sql: schema)
+        migrator.registerMigration("attempts, known", sql: schema2)
+        return migrator
+    }()
 
     /// Seconds a key with `count` failures waits after its last failure: none below `failureLimit`, then 4 s
     /// doubling, at most `failureWindow`.

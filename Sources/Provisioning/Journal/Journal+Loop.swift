@@ -80,9 +80,9 @@ extension Journal {
             received_bytes = excluded.received_bytes, sha256 = excluded.sha256, body = excluded.body
         """
 
-    /// Keeps `entry`'s report as the device's latest (statement slot 4).
+    /// Keeps `entry`'s report as the device's latest (`JournalStatement.upsertReport`).
     func insertReport(_ entry: Bookkeeping, mac: MACAddress, on database: SQLiteDatabase) throws(SQLiteError) {
-        let report = try statement(4, Self.upsertReport, on: database)
+        let report = try statement(.upsertReport, on: database)
         try report.bind(1, mac.hex)
         try report.bind(2, node)
         try report.bind(3, entry.at)

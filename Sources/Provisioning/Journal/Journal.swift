@@ -22,6 +22,7 @@ public final class Journal {
     public let node: String
     let lost: LostCounter
     var database: SQLiteDatabase?
+    /// The writer's prepared statements, by `JournalStatement.rawValue`.
     var statements: [SQLiteStatement] = []
 
     /// The journal's schema version (`PRAGMA user_version`).
@@ -33,7 +34,10 @@ public final class Journal {
 
     /// The journal's tables; created by the first writer (profile-cgi or provctl), `IF NOT EXISTS` throughout so
     /// two first writers cannot collide.
-    public static let schema = """
+    public static let schema = tables + migrations[0] + "PRAGMA user_version = 3;"
+
+    /// The tables of version 1, with `fetches.trusted` (version 3) in its CREATE TABLE.
+    static let tables = """
         CREATE TABLE IF NOT EXISTS fetches (
             id INTEGER PRIMARY KEY,
             at INTEGER NOT NULL,
@@ -85,7 +89,7 @@ public final class Journal {
             last_at INTEGER NOT NULL,
             PRIMARY KEY (node, what)
         ) WITHOUT ROWID;
-        """ + migrations[0] + "PRAGMA user_version = 3;"
+        """
 
     /// What brings a journal of version `index + 1` to `index + 2`; `schema` includes them all (`fetches.trusted`
     /// in its CREATE TABLE, so that running `schema` again on a journal is harmless).
@@ -129,6 +133,20 @@ public final class Journal {
         """,
     ]
 
+    /// The journal's migrator: version 1's tables, then `migrations`; a new file runs all three steps. The
+    /// first step is `schema`'s tables (which have `fetches.trusted` already), so the third adds the column
+    /// only to a journal that lacks it.
+    static let migrator: SQLiteMigrator = {
+        var migrator = SQLiteMigrator(file: "journal")
+        migrator.registerMigration("fetches, seen, claims, lost", sql: tables)
+        migrator.registerMigration("reports, phone_log, retention", sql: migrations[0])
+        migrator.registerMigration("fetches.trusted") { database throws(SQLiteError) in
+            let check = try database.prepare("SELECT count(*) FROM pragma_table_info('fetches') WHERE name = 'trusted'")
+            if try check.step(), check.int(0) == 0 { try database.execute(migrations[1]) }
+        }
+        return migrator
+    }()
+
     public init(path: String, node: String) {
         self.path = path
         self.node = node
@@ -143,22 +161,13 @@ public final class Journal {
         }
         let database = try SQLiteDatabase(path: path, mode: .create, busyTimeout: waitMilliseconds)
         database.setBusyWait(waitMilliseconds)
+        // A journal newer than this build is written as it is (its tables are a superset of these).
         if try database.userVersion() < Self.schemaVersion {
-            try database.execute("PRAGMA journal_mode = WAL")
-            try database.execute("BEGIN IMMEDIATE")
-            do {
-                let version = try database.userVersion()
-                if version == 0 {
-                    try database.execute(Self.schema)
-                } else if version < Self.schemaVersion {
-                    for step in Self.migrations[(version - 1)...] { try database.execute(step) }
-                    try database.execute("PRAGMA user_version = \(Self.schemaVersion)")
-                }
-                try database.execute("COMMIT")
-            } catch {
-                try? database.execute("ROLLBACK")
-                throw error
-            }
+            try Self.migrator.migrate(database)
+            // Each step committed on its own: the log holds a few copies of the schema's pages, which every
+            // later process (alone with the file, it rebuilds the log's index) would checksum until the next
+            // checkpoint (+7k instructions a request, callgrind). Moved into the file now, once.
+            try? database.checkpointAndTruncate()
         }
         // Bookkeeping, not configuration: a commit need not wait for fsync (WAL with synchronous=NORMAL stays
         // consistent; a power cut may lose the last rows).
@@ -196,22 +205,14 @@ public final class Journal {
             first_at = min(first_at, excluded.first_at)
         """
 
-    /// The writer's statements by slot; `statement(_:on:)` prepares a slot (and those before it) on first use.
-    static func statementSQL(_ slot: Int) -> String {
-        switch slot {
-        case 0: insertFetch
-        case 1: upsertSeen
-        case 2: upsertClaim
-        case 3: upsertLost
-        default: upsertReport
+    /// The prepared statement `slot`, reset; prepared on first use (with the slots before it) and kept for the
+    /// connection's life. (Each missing slot gets its own SQL: preparing slot 2 before slot 1 once put slot 2's
+    /// SQL in both, which a long-lived writer would then run for slot 1.)
+    func statement(_ slot: JournalStatement, on database: SQLiteDatabase) throws(SQLiteError) -> SQLiteStatement {
+        while statements.count <= slot.rawValue, let next = JournalStatement(rawValue: statements.count) {
+            statements.append(try database.prepare(next.sql))
         }
-    }
-
-    /// The prepared statement of slot `index`, reset. (Each missing slot gets its own SQL: preparing slot 2
-    /// before slot 1 once put slot 2's SQL in both, which a long-lived writer would then run for slot 1.)
-    func statement(_ index: Int, _ sql: String, on database: SQLiteDatabase) throws(SQLiteError) -> SQLiteStatement {
-        while statements.count <= index { statements.append(try database.prepare(Self.statementSQL(statements.count))) }
-        let statement = statements[index]
+        let statement = statements[slot.rawValue]
         statement.reset()
         return statement
     }
@@ -245,7 +246,7 @@ public final class Journal {
     }
 
     func insert(_ entry: Bookkeeping, on database: SQLiteDatabase) throws(SQLiteError) {
-        let fetch = try statement(0, Self.insertFetch, on: database)
+        let fetch = try statement(.insertFetch, on: database)
         try fetch.bind(1, entry.at)
         try fetch.bind(2, node)
         try fetch.bind(3, entry.mac?.hex)
@@ -272,7 +273,7 @@ public final class Journal {
         if entry.reportEncoding != nil { try insertReport(entry, mac: mac, on: database) }
         let seconds = entry.at / 1_000_000
         if entry.seen {
-            let seen = try statement(1, Self.upsertSeen, on: database)
+            let seen = try statement(.upsertSeen, on: database)
             try seen.bind(1, mac.hex)
             try seen.bind(2, node)
             try seen.bind(3, seconds)
@@ -281,7 +282,7 @@ public final class Journal {
             try seen.step()
         }
         if entry.claim {
-            let claim = try statement(2, Self.upsertClaim, on: database)
+            let claim = try statement(.upsertClaim, on: database)
             try claim.bind(1, mac.hex)
             try claim.bind(2, node)
             try claim.bind(3, entry.serial)
@@ -299,7 +300,7 @@ public final class Journal {
         let pending = lost.read(take: true)
         taken = pending
         for (at, what) in pending {
-            let statement = try statement(3, Self.upsertLost, on: database)
+            let statement = try statement(.upsertLost, on: database)
             try statement.bind(1, node)
             try statement.bind(2, what)
             try statement.bind(3, at)
@@ -362,5 +363,20 @@ public final class Journal {
     func checkpointIfLarge(_ database: SQLiteDatabase) throws(SQLiteError) {
         guard let stamp = FileStamp.of(path + "-wal"), stamp.size > Self.walCheckpointBytes else { return }
         try database.checkpointAndTruncate()
+    }
+}
+
+/// The journal writer's statements, by name: the slot each keeps in `Journal.statements` is its raw value.
+enum JournalStatement: Int, CaseIterable {
+    case insertFetch, upsertSeen, upsertClaim, upsertLost, upsertReport
+
+    var sql: String {
+        switch self {
+        case .insertFetch: Journal.insertFetch
+        case .upsertSeen: Journal.upsertSeen
+        case .upsertClaim: Journal.upsertClaim
+        case .upsertLost: Journal.upsertLost
+        case .upsertReport: Journal.upsertReport
+        }
     }
 }

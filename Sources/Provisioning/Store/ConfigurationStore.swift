@@ -104,7 +104,15 @@ public final class ConfigurationStore {
 
     // MARK: Reading (the CGI's path)
 
-    package static let deviceColumns = "mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, ece_record_size, account_user, account_realm, account_ha1, bootstrap"
+    /// The columns of a device row, in the order `device(from:)` reads them: the device columns, once. (The
+    /// cases are the SQL names.)
+    package enum DeviceColumn: Int32, CaseIterable {
+        case mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id,
+             ece_record_size, account_user, account_realm, account_ha1, bootstrap
+    }
+
+    /// `DeviceColumn`'s names, comma-separated (the admin's queries; the CGI's spell them out, see `deviceQuery`).
+    package static let deviceColumns = DeviceColumn.allCases.map { "\($0)" }.joined(separator: ", ")
 
     /// The device with this MAC, or `nil`.
     public func device(mac: MACAddress) throws(SQLiteError) -> Device? {
@@ -155,27 +163,32 @@ public final class ConfigurationStore {
 
     /// A device from a row of `deviceColumns`.
     package static func device(from row: SQLiteStatement) throws(SQLiteError) -> Device {
-        guard let mac = row.text(0).flatMap({ MACAddress($0) }) else {
+        typealias C = DeviceColumn
+        guard let mac = row.text(C.mac.rawValue).flatMap({ MACAddress($0) }) else {
             throw SQLiteError(code: 0, message: "a device row has a malformed MAC", sql: nil)
         }
         var encryption = Encryption.none
-        if let key = row.text(7) {
-            switch row.text(6) ?? "" {
+        if let key = row.text(C.encryption_key.rawValue) {
+            switch row.text(C.encryption.rawValue) ?? "" {
             case "aes-256-cbc":
-                encryption = .aes256cbc(key: key, digest: KeyDerivationDigest(rawValue: row.text(8) ?? "") ?? .sha256)
+                let digest = KeyDerivationDigest(rawValue: row.text(C.kdf_digest.rawValue) ?? "") ?? .sha256
+                encryption = .aes256cbc(key: key, digest: digest)
             case "aes128gcm":
-                encryption = .aes128gcm(ContentEncryptionKey(ikm: key, keyID: row.text(9) ?? "", recordSize: row.int(10)))
+                encryption = .aes128gcm(ContentEncryptionKey(ikm: key, keyID: row.text(C.ece_key_id.rawValue) ?? "",
+                                                             recordSize: row.int(C.ece_record_size.rawValue)))
             default:
                 break
             }
         }
         var account: DeviceAccount? = nil
-        if let user = row.text(11), let ha1 = row.text(13) {
-            account = DeviceAccount(user: user, realm: row.text(12) ?? DeviceAccount.defaultRealm, ha1: ha1)
+        if let user = row.text(C.account_user.rawValue), let ha1 = row.text(C.account_ha1.rawValue) {
+            let realm = row.text(C.account_realm.rawValue) ?? DeviceAccount.defaultRealm
+            account = DeviceAccount(user: user, realm: realm, ha1: ha1)
         }
-        return Device(mac: mac, serial: row.text(1), model: row.text(2), group: row.text(3),
-                      enabled: row.int(4) != 0, gzip: row.int(5) != 0, encryption: encryption, account: account,
-                      bootstrap: BootstrapPolicy(rawValue: row.text(14) ?? "") ?? .none)
+        return Device(mac: mac, serial: row.text(C.serial.rawValue), model: row.text(C.model.rawValue),
+                      group: row.text(C.group_name.rawValue), enabled: row.int(C.enabled.rawValue) != 0,
+                      gzip: row.int(C.gzip.rawValue) != 0, encryption: encryption, account: account,
+                      bootstrap: BootstrapPolicy(rawValue: row.text(C.bootstrap.rawValue) ?? "") ?? .none)
     }
 
     /// The same rows as `layers`, read straight into the merge's byte form: the CGI's path.

@@ -11,12 +11,13 @@ extension JournalReader {
             let check = try database.prepare("SELECT count(*) FROM \(name).sqlite_master WHERE name = 'reports'")
             if try check.step(), check.int(0) > 0 { withReports.append(name) }
         }
-        let reportColumns = "mac, node, at, name, remote_addr, encoding, received_bytes, sha256, body"
-        let logColumns = "id, at, mac, kind, message, host, imported_at"
+        // The columns as the writer defines them (`Journal.schema`, `columns`).
+        let reportColumns = Self.columnList("reports")
+        let logColumns = Self.columnList("phone_log")
         guard !withReports.isEmpty else {
             try database.execute("""
-                CREATE TEMP VIEW reports AS SELECT '' AS mac, '' AS node, 0 AS at, NULL AS name, NULL AS remote_addr, '' AS encoding, 0 AS received_bytes, '' AS sha256, x'' AS body WHERE 0;
-                CREATE TEMP VIEW phone_log AS SELECT 0 AS id, 0 AS at, '' AS mac, '' AS kind, '' AS message, NULL AS host, 0 AS imported_at WHERE 0;
+                CREATE TEMP VIEW reports AS \(Self.emptySelect("reports"));
+                CREATE TEMP VIEW phone_log AS \(Self.emptySelect("phone_log"));
                 """)
             return
         }
@@ -25,7 +26,7 @@ extension JournalReader {
         }
         // The bare columns beside max(at) come from the newest row.
         try database.execute("""
-            CREATE TEMP VIEW reports AS SELECT mac, node, max(at) AS at, name, remote_addr, encoding, received_bytes, sha256, body
+            CREATE TEMP VIEW reports AS SELECT \(Self.columnList("reports", expressions: ["at": "max(at) AS at"]))
                 FROM (\(union("reports", reportColumns))) GROUP BY mac;
             CREATE TEMP VIEW phone_log AS \(union("phone_log", logColumns));
             """)

@@ -107,17 +107,8 @@ public final class ProfileRenderer {
             throw .database(error)
         }
         let identity = ClientIdentity.standIn(for: device)
-        var rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
-        if partition.isEmpty {
-            rows.appendDerived(for: device)
-        } else if !rows.hasSettings {
-            throw .unknownPartition(partition)
-        }
-        do {
-            return FlatProfile.render(rows, try rows.resolve(device: device, identity: identity))
-        } catch {
-            throw .settings(error)
-        }
+        let rows = LayerRows(layers, model: device.model(presentedBy: identity), group: device.group, mac: device.mac)
+        return try ProfileRecipe.document(rows, device: device, identity: identity, partition: partition)
     }
 
     func encode(_ xml: [UInt8], device: Device, form: ProfileForm) throws(RenderError) -> [UInt8] {
@@ -140,28 +131,26 @@ public final class ProfileRenderer {
         return try encode(xml, device: device, form: form)
     }
 
-    /// True when `body` is `xml` for `device` in `form`, in the device's current encoding.
+    /// True when `body` is `xml` for `device` in `form`, in the device's current encoding: `ProfileRecipe`'s
+    /// steps undone, last first.
     func holds(_ body: [UInt8], xml: [UInt8], device: Device, form: ProfileForm) -> Bool {
+        guard let recipe = try? ProfileRecipe(form: form, device: device) else { return false }
         var inner = body
-        switch form {
-        case .xml: return body == xml
-        case .gz: return Gzip.isGzip(body) && (try? Gzip.decompress(body)) == xml
-        case .cfg:
-            switch device.encryption {
-            case .none: return false
-            case .aes256cbc(let key, let digest):
-                guard let plain = try? OpenSSLEnc.decrypt(body, passphrase: key, digest: digest) else { return false }
-                inner = plain
-            case .aes128gcm(let key):
-                guard let ikm = key.ikmBytes, let header = try? AES128GCM.header(body),
-                      header.keyID == Array(key.keyID.utf8), header.recordSize == key.recordSize,
-                      let plain = try? AES128GCM.decrypt(body, ikm: ikm) else { return false }
-                inner = plain
-            }
-            guard Gzip.isGzip(inner) == device.gzip else { return false }
-            if device.gzip { return (try? Gzip.decompress(inner)) == xml }
-            return inner == xml
+        switch recipe.encryption {
+        case .none:
+            break
+        case .aes256cbc(let key, let digest):
+            guard let plain = try? OpenSSLEnc.decrypt(body, passphrase: key, digest: digest) else { return false }
+            inner = plain
+        case .aes128gcm(let key):
+            guard let ikm = key.ikmBytes, let header = try? AES128GCM.header(body),
+                  header.keyID == Array(key.keyID.utf8), header.recordSize == key.recordSize,
+                  let plain = try? AES128GCM.decrypt(body, ikm: ikm) else { return false }
+            inner = plain
         }
+        guard Gzip.isGzip(inner) == recipe.gzip else { return false }
+        if recipe.gzip { return (try? Gzip.decompress(inner)) == xml }
+        return inner == xml
     }
 
     /// Calls `body` with every device, ordered by MAC, read with one statement; `from`/`below` bound the MACs

@@ -142,7 +142,7 @@ extension ConfigurationEditor {
         try statement.bind(values)
         var rows: [(Device, SeenRecord?)] = []
         // The seen columns follow the device's, however many those are.
-        let s = Int32(ConfigurationStore.deviceColumns.split(separator: ",").count)
+        let s = Int32(ConfigurationStore.DeviceColumn.allCases.count)
         while try statement.step() {
             let device = try ConfigurationStore.device(from: statement)
             let seen = statement.int(s + 5) != 0

@@ -66,9 +66,9 @@ public final class ConfigurationEditor {
 }
 
 extension ConfigurationEditor {
-    /// The migrations, in order; migration `n` (1-based) takes `user_version` from n-1 to n.
-    package static let migrations: [String] = [
-        """
+    /// The migrations, in order, by name; migration `n` (1-based) takes `user_version` from n-1 to n (`migrator`).
+    package static let migrations: [(name: String, sql: String)] = [
+        ("devices, settings, variables, audit", """
         CREATE TABLE devices (
             mac TEXT NOT NULL PRIMARY KEY CHECK (length(mac) = 12 AND mac NOT GLOB '*[^0-9a-f]*'),
             serial TEXT,
@@ -128,24 +128,24 @@ extension ConfigurationEditor {
             new_value TEXT
         );
         CREATE INDEX audit_by_target ON audit (target);
-        """,
+        """),
         // 2: what serving records moved to the journal, a file of its own; the configuration database is never
         // written by serving. (The old rows were bookkeeping only: the journal starts afresh.)
-        """
+        ("seen and claims to the journal", """
         DROP TABLE IF EXISTS seen;
         DROP TABLE IF EXISTS claims;
-        """,
+        """),
         // 3: undo. Every write to devices, settings and variables leaves its row before and after in `changes`,
         // tied to the audit entry that describes it; `provctl revert` and `device restore` put rows back from
         // there. The images hold values exactly (keys and passwords too), protected as the tables they copy.
-        UndoLog.migration,
+        ("the undo log", UndoLog.migration),
         // 4: an audit entry names its rows by range (first_change..last_change): no index to keep up and no
         // update per entry, which made a 100k-device import pay twice for its undo rows.
-        UndoLog.migrationRanges,
+        ("undo ranges", UndoLog.migrationRanges),
         // 5: RFC 8188 `aes128gcm` devices: the encryption CHECK admits it (the IKM, base64url, goes in
         // encryption_key), with the header's key id and record size per device. SQLite cannot change a CHECK in
         // place: the table is rebuilt with its rows.
-        """
+        ("aes128gcm devices", """
         CREATE TABLE devices_v5 (
             mac TEXT NOT NULL PRIMARY KEY CHECK (length(mac) = 12 AND mac NOT GLOB '*[^0-9a-f]*'),
             serial TEXT,
@@ -170,11 +170,11 @@ extension ConfigurationEditor {
         ALTER TABLE devices_v5 RENAME TO devices;
         CREATE INDEX devices_by_group ON devices (group_name);
         CREATE INDEX devices_by_model ON devices (model);
-        """,
+        """),
         // 6: partitioned profiles. A setting belongs to a partition of the profile (`part`, '' for the main one):
         // a phone fetches `$MA-<part>.xml` with Profile_Rule_B.._D and gets only that partition's settings.
         // Variables stay shared by every partition. The primary key gains the column: the table is rebuilt.
-        """
+        ("partitions", """
         CREATE TABLE settings_v6 (
             scope TEXT NOT NULL CHECK (scope IN ('default', 'model', 'group', 'device')),
             target TEXT NOT NULL,
@@ -187,13 +187,13 @@ extension ConfigurationEditor {
         INSERT INTO settings_v6 (scope, target, part, name, value, ua) SELECT scope, target, '', name, value, ua FROM settings;
         DROP TABLE settings;
         ALTER TABLE settings_v6 RENAME TO settings;
-        """,
+        """),
         // 7: trust without a certificate. A device may have an HTTP account (user name unique across devices; the
         // password only as HA1 = MD5(user:realm:password)), and a bootstrap policy: what a caller that proved
         // nothing may fetch. The undo log's triggers are made again over the current columns (rebuilding devices
         // in 5 and settings in 6 dropped theirs). `server_keys` holds the key Digest nonces are signed with (hex text, 32 random bytes;
         // replicated with the file, so every serving node accepts the others' nonces).
-        """
+        ("accounts, bootstrap, server keys", """
         ALTER TABLE devices ADD COLUMN account_user TEXT CHECK (account_user IS NULL OR (length(account_user) BETWEEN 1 AND 64));
         ALTER TABLE devices ADD COLUMN account_realm TEXT;
         ALTER TABLE devices ADD COLUMN account_ha1 TEXT CHECK (account_ha1 IS NULL OR (length(account_ha1) = 32 AND account_ha1 NOT GLOB '*[^0-9a-f]*'));
@@ -201,10 +201,10 @@ extension ConfigurationEditor {
         CREATE UNIQUE INDEX devices_by_account ON devices (account_user) WHERE account_user IS NOT NULL;
         CREATE TABLE server_keys (name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         INSERT INTO server_keys (name, value) VALUES ('nonce', lower(hex(randomblob(32))));
-        """ + UndoLog.recreateTriggers,
+        """ + UndoLog.recreateTriggers),
         // 8: the undo triggers leave the file (every connection parsed them, the CGI's on every request); provctl
         // makes them as TEMP triggers on its own connection (`UndoLog.temporaryTriggers`).
-        UndoLog.dropFileTriggers,
+        ("undo triggers out of the file", UndoLog.dropFileTriggers),
         // 9 (issue 20, "empty is not unchanged"): a setting whose value is empty says what the admin meant:
         // `empty` sets the phone's value to the empty string (`<X></X>`), `keep` leaves the phone's value as it is
         // (`<X/>`, FACTS §4). NULL on an empty value is a row written before this migration: its intent is
@@ -212,39 +212,28 @@ extension ConfigurationEditor {
         // it. Non-empty values carry NULL (provctl writes it so; the CHECK stays short because every CGI request
         // parses the schema: `value = '' AND ...` cost 11k instructions a request more, a partial index 3k).
         // Serials get an index: a caller whose User-Agent names only a serial is matched to its device by it.
-        """
+        ("empty intent, serial index", """
         ALTER TABLE settings ADD COLUMN intent TEXT CHECK (intent IN ('empty', 'keep'));
         CREATE INDEX devices_by_serial ON devices (serial);
-        """,
+        """),
         // 10 (issue 21, "change sets"): every provctl command is one change set, one ID: its audit entries share
         // `change_set` (the id of its first entry), `history` lists sets and `revert ID` undoes a whole set (an
         // import of 2,000 rows as one). Entries written before are each a set of their own.
-        UndoLog.migrationChangeSets,
+        ("change sets", UndoLog.migrationChangeSets),
     ]
+
+    /// The configuration database's migrator: `migrations`, each in its own transaction, WAL mode first.
+    package static let migrator: SQLiteMigrator = {
+        var migrator = SQLiteMigrator(file: "configuration")
+        for (name, sql) in migrations { migrator.registerMigration(name, sql: sql) }
+        return migrator
+    }()
 
     /// Runs the migrations the file has not had yet, each in its own transaction, and sets WAL mode.
     /// Returns the version before and after.
     @discardableResult
     public func migrate() throws(SQLiteError) -> (from: Int, to: Int) {
-        let from = try database.userVersion()
-        guard from <= ConfigurationStore.schemaVersion else {
-            throw SQLiteError(code: 0, message: "schema version \(from) is newer than this build (\(ConfigurationStore.schemaVersion))", sql: nil)
-        }
-        if from < ConfigurationStore.schemaVersion {
-            try database.execute("PRAGMA journal_mode = WAL")
-            for version in (from + 1)...ConfigurationStore.schemaVersion {
-                try database.execute("BEGIN IMMEDIATE")
-                do {
-                    try database.execute(Self.migrations[version - 1])
-                    try database.execute("PRAGMA user_version = \(version)")
-                    try database.execute("COMMIT")
-                } catch {
-                    try? database.execute("ROLLBACK")
-                    throw error
-                }
-            }
-        }
-        return (from, ConfigurationStore.schemaVersion)
+        try Self.migrator.migrate(database)
     }
 
     /// The settings and variables of the default scope, `model`'s, `group`'s and `mac`'s, in one query that walks
