@@ -30,6 +30,7 @@ enum CGIRequest {
         let configuration = service.configuration
         guard configuration.recordsJournal else { exit(0) }
         let journal = Journal(path: configuration.journalPath, node: configuration.node)
+        journal.stopWaiting = { Termination.isRequested }
         withExtendedLifetime(journal) { () -> Never in
             journal.writeHandingOff([answer.bookkeeping], waitMilliseconds: configuration.journalWaitMilliseconds)
             exit(0)

@@ -35,7 +35,12 @@ enum FastCGIResponder {
     static let idleMilliseconds: Int32 = 2
 
     static func run() -> Never {
-        CFastCGI_installSignalHandlers()
+        // The one signal owner (Termination): a stopping signal marks the process and asks libfcgi to stop
+        // accepting; a journal lock wait under way gives up (Journal.stopWaiting).
+        Termination.deferTermination(signals: [SIGTERM, SIGUSR1, SIGINT], restart: false, handler: { _ in
+            Termination.requested = 1
+            FCGX_ShutdownPending()
+        })
         CFastCGI_keepHeap()
         guard FCGX_Init() == 0 else {
             FileDescriptor.writeAll(2, Array("profile-cgi: FastCGI: FCGX_Init failed\n".utf8))
@@ -46,6 +51,7 @@ enum FastCGIResponder {
         if processEnvironment["PROVISIONER_JOURNAL_WAIT_MS"] == nil { configuration.journalWaitMilliseconds = 5 }
         let service = ProfileService(configuration: configuration)
         let journal = Journal(path: configuration.journalPath, node: configuration.node)
+        journal.stopWaiting = { Termination.isRequested }
         var pending: [Bookkeeping] = []
         var pendingBytes = 0
         var request = FCGX_Request()
@@ -72,14 +78,14 @@ enum FastCGIResponder {
 
         var oldest = 0
         var blocked = false
-        while CFastCGI_shouldStop() == 0 {
+        while !Termination.isRequested {
             // Queued records go in as soon as no phone is waiting: at once for a batch being gathered, every
             // 200 ms while a lock keeps them out. The try is as short as after an answer: a phone that connects
             // meanwhile waits for it to end.
-            while !pending.isEmpty && CFastCGI_shouldStop() == 0 && CFastCGI_waitForConnection(blocked ? 200 : idleMilliseconds) == 0 {
+            while !pending.isEmpty && !Termination.isRequested && CFastCGI_waitForConnection(blocked ? 200 : idleMilliseconds) == 0 {
                 blocked = !flush(waitMilliseconds: configuration.journalWaitMilliseconds)
             }
-            if CFastCGI_shouldStop() != 0 || FCGX_Accept_r(&request) < 0 { break }
+            if Termination.isRequested || FCGX_Accept_r(&request) < 0 { break }
             let started = Clock.monotonicMicroseconds()
             var answer = respond(to: &request, service: service)
             let finished = Clock.monotonicMicroseconds()

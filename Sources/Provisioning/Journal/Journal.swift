@@ -129,6 +129,10 @@ public final class Journal {
         """,
     ]
 
+    /// What cuts a lock wait short, injected by the process's signal owner (`{ Termination.isRequested }` in the
+    /// CGI and the FastCGI responder); never, by default.
+    public var stopWaiting: () -> Bool = { false }
+
     public init(path: String, node: String) {
         self.path = path
         self.node = node
@@ -138,11 +142,11 @@ public final class Journal {
     /// Opens (creating it and its tables when missing) the journal for writing.
     func open(waitMilliseconds: Int32) throws(SQLiteError) -> SQLiteDatabase {
         if let database {
-            database.setBusyWait(waitMilliseconds)
+            database.setBusyWait(waitMilliseconds, stop: stopWaiting)
             return database
         }
         let database = try SQLiteDatabase(path: path, mode: .create, busyTimeout: waitMilliseconds)
-        database.setBusyWait(waitMilliseconds)
+        database.setBusyWait(waitMilliseconds, stop: stopWaiting)
         if try database.userVersion() < Self.schemaVersion {
             try database.execute("PRAGMA journal_mode = WAL")
             try database.execute("BEGIN IMMEDIATE")

@@ -15,8 +15,12 @@ public final class DeviceStore {
     /// The serving path's statements, prepared on first use and kept for the connection's life (a FastCGI
     /// responder answers many requests on one connection).
     var deviceStatement: SQLiteStatement?
-    /// The per-scope layer statements, by `Scope.Rank`.
-    var scopeStatements: [SQLiteStatement?] = [nil, nil, nil, nil]
+    /// The per-scope layer statements (`appendScope`). Four properties, not an array: an array of optionals is a
+    /// generic type the runtime instantiates on first use (57k instructions of a CGI request).
+    var defaultLayerStatement: SQLiteStatement?
+    var modelLayerStatement: SQLiteStatement?
+    var groupLayerStatement: SQLiteStatement?
+    var deviceLayerStatement: SQLiteStatement?
     /// provctl: the schema names of the journals attached to this connection (ProvisioningAdmin's `attachJournals`).
     public var attachedJournals: [String] = []
     /// provctl: the last `changes` row already tied to an audit entry (or written before this change began); the
@@ -204,12 +208,24 @@ public final class DeviceStore {
 
     /// Appends the settings (of `partition`) and variables stored at one scope's `target`.
     func appendScope(_ rank: Scope.Rank, target: String, partition: String, to rows: inout LayerRows) throws(SQLiteError) {
+        let prepared: SQLiteStatement?
+        switch rank {
+        case .all: prepared = defaultLayerStatement
+        case .model: prepared = modelLayerStatement
+        case .group: prepared = groupLayerStatement
+        case .device: prepared = deviceLayerStatement
+        }
         let statement: SQLiteStatement
-        if let prepared = scopeStatements[rank.rawValue] {
+        if let prepared {
             statement = prepared
         } else {
             statement = try database.prepare(Self.scopeQuery(rank, intent: versionAtOpen >= 9))
-            scopeStatements[rank.rawValue] = statement
+            switch rank {
+            case .all: defaultLayerStatement = statement
+            case .model: modelLayerStatement = statement
+            case .group: groupLayerStatement = statement
+            case .device: deviceLayerStatement = statement
+            }
         }
         defer { statement.reset() }
         try statement.bind(1, target)
@@ -225,9 +241,9 @@ public final class DeviceStore {
     static func scopeQuery(_ rank: Scope.Rank, intent: Bool) -> String {
         let scope = rank.storedName
         return """
-            SELECT 0, 0, name, value, ua, \(intent ? "intent" : "NULL") FROM settings WHERE scope = '\(scope)' AND target = ?1 AND part = ?2
+            SELECT 0, name, value, ua, \(intent ? "intent" : "NULL") FROM settings WHERE scope = '\(scope)' AND target = ?1 AND part = ?2
             UNION ALL
-            SELECT 1, 0, name, value, NULL, NULL FROM variables WHERE scope = '\(scope)' AND target = ?1
+            SELECT 1, name, value, NULL, NULL FROM variables WHERE scope = '\(scope)' AND target = ?1
             """
     }
 

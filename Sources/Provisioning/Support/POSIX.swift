@@ -67,6 +67,8 @@ public enum Clock {
         clock_gettime(CLOCK_REALTIME, &now)
         return now.tv_sec * 1_000_000 + now.tv_nsec / 1000
     }
+    /// Sleeps `microseconds` (`usleep`).
+    public static func sleep(microseconds: Int) { usleep(useconds_t(clamping: microseconds)) }
 }
 
 /// Whole writes and reads on file descriptors.
@@ -136,28 +138,42 @@ public enum HostName {
     }
 }
 
-/// What a CGI does when its web server tells it to go. mod_cgid ends every CGI that outlives its answer: once the
-/// request is done it sends SIGTERM, then SIGKILL 3 s later (`cleanup_nonchild_process`). The CGI writes its
-/// journal after the answer, so by default SIGTERM killed it mid-write and the record was lost without a trace.
-/// With `deferTermination()` SIGTERM only sets `requested`: a write under way finishes (a millisecond or two), a
-/// lock wait gives up (`SQLiteDatabase.setBusyWait`; the CGI hands a busy write to a child process,
-/// `Journal.writeHandingOff`). SIGPIPE is ignored too: a phone that hung up early makes a write fail, not the
-/// process die.
+/// The process's one signal owner, for the CGI and the FastCGI responder alike.
+///
+/// A CGI: mod_cgid ends every CGI that outlives its answer: once the request is done it sends SIGTERM, then
+/// SIGKILL 3 s later (`cleanup_nonchild_process`). The CGI writes its journal after the answer, so by default
+/// SIGTERM killed it mid-write and the record was lost without a trace. With `deferTermination()` SIGTERM only
+/// sets `requested`: a write under way finishes (a millisecond or two), a lock wait gives up (the journal's busy
+/// wait asks `isRequested`, `Journal.stopWaiting`; the CGI hands a busy write to a child process,
+/// `Journal.writeHandingOff`).
+///
+/// A FastCGI responder (`deferTermination(signals:handler:)`): SIGTERM (mod_fcgid, spawn-fcgi), SIGUSR1 (Apache's
+/// graceful restart, as libfcgi treats it) and SIGINT end the loop after the request under way, and cut a journal
+/// lock wait short the same way. No SA_RESTART there: a blocked accept() returns EINTR.
+///
+/// SIGPIPE is ignored in both: a phone that hung up early makes a write fail, not the process die.
 public enum Termination {
-    /// Non-zero once SIGTERM arrived (written by the signal handler only).
-    nonisolated(unsafe) static var requested: Int32 = 0
+    /// Non-zero once a stopping signal arrived (written by the signal handler only).
+    nonisolated(unsafe) public static var requested: Int32 = 0
 
-    /// True once SIGTERM arrived.
+    /// True once a stopping signal arrived.
     public static var isRequested: Bool { requested != 0 }
 
-    /// Installs the SIGTERM handler (and ignores SIGPIPE). Call before writing the answer.
+    /// The CGI's form: SIGTERM only marks the request. Call before writing the answer.
     public static func deferTermination() {
+        deferTermination(signals: [SIGTERM], restart: true, handler: { _ in Termination.requested = 1 })
+    }
+
+    /// Installs `handler` (which must set `requested`, and may do only async-signal-safe work besides) for
+    /// `signals`, and ignores SIGPIPE.
+    public static func deferTermination(signals: [Int32], restart: Bool,
+                                        handler: @escaping @convention(c) (Int32) -> Void) {
         requested = 0   // initializes the global before the handler can touch it
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in Termination.requested = 1 }
-        action.sa_flags = SA_RESTART
+        action.__sigaction_handler.sa_handler = handler
+        action.sa_flags = restart ? SA_RESTART : 0
         sigemptyset(&action.sa_mask)
-        sigaction(SIGTERM, &action, nil)
+        for signal in signals { sigaction(signal, &action, nil) }
         signal(SIGPIPE, SIG_IGN)
     }
 }
