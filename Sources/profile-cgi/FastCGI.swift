@@ -94,13 +94,15 @@ enum FastCGIResponder {
             FCGX_Finish_r(&request)
             if configuration.recordsJournal {
                 if pending.isEmpty { oldest = finished }
-                let size = answer.bookkeeping.approximateBytes
+                // The record, derived once from the answer's outcome.
+                let record = answer.bookkeeping
+                let size = record.approximateBytes
                 if pendingBytes + size > pendingByteLimit && !pending.isEmpty && blocked {
                     // The lock still holds and the queue is full: this record is counted, not kept.
-                    journal.countLost([answer.bookkeeping])
+                    journal.countLost([record])
                     continue
                 }
-                pending.append(answer.bookkeeping)
+                pending.append(record)
                 pendingBytes += size
                 if pending.count >= batchLimit || finished - oldest >= batchDelayMicroseconds {
                     blocked = !flush(waitMilliseconds: configuration.journalWaitMilliseconds, idle: false)

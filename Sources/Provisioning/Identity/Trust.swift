@@ -19,12 +19,10 @@ extension ProfileService {
     /// `Authorization` header over HTTPS, else at bootstrap trust for a device that allows it, else a 401
     /// challenge (over HTTPS) or the certificate's own refusal. Runs inside the request's read transaction.
     func settleWithoutCertificate(_ request: Request, _ asked: ProfileRequest, store: DeviceStore,
-                                  certificateRefusal: Refusal, log: inout RequestLog,
-                                  now: Int) throws(Refusal) -> (ClientIdentity, TrustLevel) {
+                                  certificateRefusal: Refusal, now: Int) throws(Refusal) -> (ClientIdentity, TrustLevel) {
         let seconds = now / 1_000_000
         let address = request.remoteAddress ?? "-"
         if request.isHTTPS, let header = request.authorization {
-            log.auth = "account"
             let state: AuthState
             do {
                 state = try AuthState(path: AuthState.path(journalPath: configuration.journalPath))
@@ -63,13 +61,13 @@ extension ProfileService {
         }
         // Nothing proved: the device the file name (else the User-Agent's MAC, else its serial: SPA525G and ATA191
         // agents carry only the serial) names, if it allows bootstrap.
-        log.auth = "bootstrap"
-        let named = asked.namedMAC ?? log.userAgent?.mac
+        let agent = request.userAgent
+        let named = asked.namedMAC ?? agent?.mac
         var device: Device? = nil
         do {
             if let named {
                 device = try store.device(mac: named)
-            } else if let serial = log.userAgent?.serial {
+            } else if let serial = agent?.serial {
                 device = try store.device(serial: serial)
             }
         } catch {

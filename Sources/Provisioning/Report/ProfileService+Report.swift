@@ -3,44 +3,30 @@
 /// MAC its own), undoes the encryption and gzip the phone applied, and hands the XML to the journal as the
 /// device's latest report. The phone gets `200 report stored`; the fetch row says `form=report`.
 extension ProfileService {
-    /// Answers a report POST (`request.report` is set).
-    func respondToReport(_ request: Request, now: Int) -> Answer {
-        var log = RequestLog(request: request)
-        var bookkeeping = Bookkeeping(request: request, now: now)
-        let response: CGIResponse
+    /// Answers a report POST.
+    func respondToReport(_ request: Request, _ report: ReportRequest) -> (CGIResponse, Outcome) {
+        var outcome = Outcome()
+        outcome.form = "report"
+        outcome.logsForm = true
         do {
-            let (encoding, plaintext) = try acceptReport(request)
-            response = CGIResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("report stored\n".utf8))
-            log.status = 200
-            log.reason = "ok"
-            bookkeeping.status = 200
-            bookkeeping.reason = "ok"
-            bookkeeping.trusted = true  // a verified certificate of the device, checked as for a GET
-            bookkeeping.reportEncoding = encoding
-            bookkeeping.reportName = request.report?.fileName
-            bookkeeping.reportReceivedBytes = request.body.count
-            bookkeeping.reportBody = plaintext
+            let (encoding, plaintext) = try acceptReport(request, report)
+            outcome.status = 200
+            outcome.reason = "ok"
+            outcome.trusted = true  // a verified certificate of the device, checked as for a GET
+            outcome.reportEncoding = encoding
+            outcome.reportName = report.fileName
+            outcome.reportReceivedBytes = request.body.count
+            outcome.reportBody = plaintext
+            return (CGIResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("report stored\n".utf8)), outcome)
         } catch {
-            log.status = error.status
-            log.reason = error.reason
-            log.detail = error.detail
-            response = CGIResponse(refusal: error)
-            bookkeeping.status = error.status
-            bookkeeping.reason = error.reason
+            outcome.refused(error)
+            return (CGIResponse(refusal: error), outcome)
         }
-        log.form = "report"
-        log.bytes = response.body.count
-        bookkeeping.form = "report"
-        bookkeeping.bytes = response.body.count
-        return Answer(response: response, log: log, bookkeeping: bookkeeping)
     }
 
     /// The report's encoding (`xml`, `gz`, `cfg`, `cfg+gz`) and its XML, or the refusal.
-    func acceptReport(_ request: Request) throws(Refusal) -> (String, [UInt8]) {
-        if let refusal = request.refusal { throw refusal }
-        guard let report = request.report, let identity = request.identity else {
-            throw .serverError("report read without outcome")
-        }
+    func acceptReport(_ request: Request, _ report: ReportRequest) throws(Refusal) -> (String, [UInt8]) {
+        guard let identity = request.identity else { throw request.certificateRefusal ?? Refusal(403, "certificate not verified") }
         if let named = report.namedMAC, named != identity.mac {
             throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
         }
@@ -51,8 +37,7 @@ extension ProfileService {
         guard !request.body.isEmpty else { throw Refusal(400, "empty report") }
         let store = try openStoreForReading()
         defer { try? store.database.execute("COMMIT") }
-        var placeholder = Bookkeeping(request: request, now: 0)
-        let device = try checkedDevice(identity, store: store, bookkeeping: &placeholder)
+        guard let device = try checkedDevice(identity, store: store) else { throw Refusal(404, "unknown device") }
         return try Self.decodeReport(request.body, device: device)
     }
 
