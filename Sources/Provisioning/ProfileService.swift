@@ -40,7 +40,7 @@ public final class ProfileService {
         do throws(Refusal) {
             if let presented = request.identity {
                 if let named = asked.namedMAC, named != presented.mac {
-                    throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(presented.mac)")
+                    throw Refusal(.macMismatch, detail: "path names \(named), certificate is \(presented.mac)")
                 }
                 if let agentMAC = request.userAgent?.mac, agentMAC != presented.mac {
                     outcome.note = "user-agent MAC \(agentMAC) differs from certificate"
@@ -56,17 +56,17 @@ public final class ProfileService {
             } else {
                 outcome.auth = request.isHTTPS && request.authorization != nil ? "account" : "bootstrap"
                 (identity, level) = try settleWithoutCertificate(request, asked, store: store,
-                                                                  certificateRefusal: request.certificateRefusal ?? Refusal(403, "certificate not verified"),
+                                                                  certificateRefusal: request.certificateRefusal ?? Refusal(.certificateNotVerified),
                                                                   now: now)
                 if let named = asked.namedMAC, named != identity.mac {
-                    throw Refusal(403, "MAC mismatch", detail: "path names \(named), account is \(identity.mac)")
+                    throw Refusal(.macMismatch, detail: "path names \(named), account is \(identity.mac)")
                 }
                 outcome.settledMAC = identity.mac
             }
             guard let device = try checkedDevice(identity, store: store) else {
                 // A valid certificate of no known device: the journal keeps it as a claim.
                 outcome.claim = identity.source == .certificate || identity.source == .variables
-                throw Refusal(404, "unknown device")
+                throw Refusal(.unknownDevice)
             }
             // Proven (certificate or account) and the device's own: this record may move the admin's picture.
             outcome.trusted = level == .full
@@ -87,7 +87,7 @@ public final class ProfileService {
     func serve(_ asked: ProfileRequest, device: Device, identity: ClientIdentity, level: TrustLevel,
                store: DeviceStore) throws(Refusal) -> (CGIResponse, [UInt8]) {
         if level == .bootstrap && device.bootstrap == .cfg && asked.form != .cfg {
-            throw Refusal(403, "bootstrap serves only the encrypted .cfg", detail: "no certificate, no account")
+            throw Refusal(.bootstrapServesOnlyCfg, detail: "no certificate, no account")
         }
         let xml: [UInt8], body: [UInt8]
         do {
@@ -104,7 +104,7 @@ public final class ProfileService {
         guard store.readIsStable else {
             // Read as immutable (no -shm could be made) and the file changed meanwhile: not safe to answer.
             self.store = nil
-            throw Refusal(503, "database busy", detail: "the configuration changed while it was read without shared memory")
+            throw Refusal(.databaseBusy, detail: "the configuration changed while it was read without shared memory")
         }
         var response = CGIResponse(status: 200, contentType: asked.form.contentType, body: body, omitsBody: asked.isHead)
         if let coding = ProfileEncoding.contentEncoding(form: asked.form, device: device) {
@@ -119,12 +119,12 @@ public final class ProfileService {
     func checkedDevice(_ identity: ClientIdentity, store: DeviceStore) throws(Refusal) -> Device? {
         let found = try reading { () throws -> Device? in try store.device(mac: identity.mac) }
         guard let device = found else { return nil }
-        guard device.enabled else { throw Refusal(403, "device disabled") }
+        guard device.enabled else { throw Refusal(.deviceDisabled) }
         if let stored = device.serial, !Self.matches(stored, identity.serial) {
-            throw Refusal(403, "serial mismatch", detail: "stored \(stored), certificate \(identity.serial ?? "none")")
+            throw Refusal(.serialMismatch, detail: "stored \(stored), certificate \(identity.serial ?? "none")")
         }
         if let stored = device.model, !Self.sameProduct(stored, identity.model) {
-            throw Refusal(403, "model mismatch", detail: "stored \(stored), certificate \(identity.model ?? "none")")
+            throw Refusal(.modelMismatch, detail: "stored \(stored), certificate \(identity.model ?? "none")")
         }
         return device
     }
@@ -178,7 +178,7 @@ public final class ProfileService {
 
     static func refusal(reading error: SQLiteError, store service: ProfileService?) -> Refusal {
         service?.store = nil
-        if error.isBusy { return Refusal(503, "database busy", detail: "\(error)") }
+        if error.isBusy { return Refusal(.databaseBusy, detail: "\(error)") }
         return .serverError("database unavailable: \(error)")
     }
 
@@ -187,10 +187,10 @@ public final class ProfileService {
         switch error {
         case .database(let error): return refusal(reading: error, store: service)
         case .settings(let error): return .serverError("\(error)")
-        case .encoding(.noKey): return Refusal(404, "no encryption configured", detail: "device has encryption none")
+        case .encoding(.noKey): return Refusal(.noEncryptionConfigured, detail: "device has encryption none")
         case .encoding(let error): return .serverError("\(error)")
         case .unknownPartition(let name):
-            return Refusal(404, "unknown partition", detail: "no settings in partition \(name) for this device")
+            return Refusal(.unknownPartition, detail: "no settings in partition \(name) for this device")
         }
     }
 

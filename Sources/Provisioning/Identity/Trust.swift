@@ -27,7 +27,7 @@ extension ProfileService {
             do {
                 state = try AuthState(path: AuthState.path(journalPath: configuration.journalPath))
             } catch {
-                throw Refusal(503, "authentication unavailable", detail: "auth state: \(error)")
+                throw Refusal(.authenticationUnavailable, detail: "auth state: \(error)")
             }
             // The name tried, for counting failures per account (nil for a header that names nobody).
             let tried: String? = switch HTTPAuthorization(header) {
@@ -39,7 +39,7 @@ extension ProfileService {
             let binding = Self.nonceBinding(address: address, node: configuration.node)
             return try reading { () throws -> (ClientIdentity, TrustLevel) in
                 if let wait = try state.retryAfter(user: tried, address: address, now: seconds) {
-                    throw Refusal(429, "too many failed logins", detail: "back-off for \(tried.map { String($0.prefix(64)) } ?? "-") from \(address)",
+                    throw Refusal(.tooManyFailedLogins, detail: "back-off for \(tried.map { String($0.prefix(64)) } ?? "-") from \(address)",
                                   retryAfter: wait)
                 }
                 let key = try store.nonceKey() ?? []
@@ -50,11 +50,11 @@ extension ProfileService {
                     identity.source = .account
                     return (identity, .full)
                 case .stale(let realm):
-                    throw Refusal(401, "authentication required", detail: "stale nonce",
+                    throw Refusal(.authenticationRequired, detail: "stale nonce",
                                   challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: true))
                 case .rejected(let realm, let why):
                     try state.recordFailure(user: tried, address: address, now: seconds)
-                    throw Refusal(401, "wrong credentials", detail: why,
+                    throw Refusal(.wrongCredentials, detail: why,
                                   challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: false))
                 }
             }
@@ -85,7 +85,7 @@ extension ProfileService {
         // Anything else keeps the certificate's refusal (403 certificate not verified, generic certificate).
         if request.isHTTPS && device?.account != nil {
             let key = try reading { try store.nonceKey() ?? [] }
-            throw Refusal(401, "authentication required", detail: certificateRefusal.reason,
+            throw Refusal(.authenticationRequired, detail: certificateRefusal.reason,
                           challenge: Self.challenge(realm: device?.account?.realm ?? DeviceAccount.defaultRealm, key: key,
                                                     address: Self.nonceBinding(address: address, node: configuration.node),
                                                     now: seconds, stale: false))

@@ -26,18 +26,18 @@ extension ProfileService {
 
     /// The report's encoding (`xml`, `gz`, `cfg`, `cfg+gz`) and its XML, or the refusal.
     func acceptReport(_ request: Request, _ report: ReportRequest) throws(Refusal) -> (String, [UInt8]) {
-        guard let identity = request.identity else { throw request.certificateRefusal ?? Refusal(403, "certificate not verified") }
+        guard let identity = request.identity else { throw request.certificateRefusal ?? Refusal(.certificateNotVerified) }
         if let named = report.namedMAC, named != identity.mac {
-            throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
+            throw Refusal(.macMismatch, detail: "path names \(named), certificate is \(identity.mac)")
         }
         if request.contentLength > ReportRequest.maximumBytes || request.body.count > ReportRequest.maximumBytes {
             // (A chunked body is kept to one byte past the limit: more than the limit is too large.)
-            throw Refusal(413, "report too large", detail: "more than \(ReportRequest.maximumBytes) bytes")
+            throw Refusal(.reportTooLarge, detail: "more than \(ReportRequest.maximumBytes) bytes")
         }
-        guard !request.body.isEmpty else { throw Refusal(400, "empty report") }
+        guard !request.body.isEmpty else { throw Refusal(.emptyReport) }
         let store = try openStoreForReading()
         defer { try? store.database.execute("COMMIT") }
-        guard let device = try checkedDevice(identity, store: store) else { throw Refusal(404, "unknown device") }
+        guard let device = try checkedDevice(identity, store: store) else { throw Refusal(.unknownDevice) }
         return try Self.decodeReport(request.body, device: device)
     }
 
@@ -49,7 +49,7 @@ extension ProfileService {
         var encoding: [String] = []
         if OpenSSLEnc.isEncrypted(bytes) {
             guard case .aes256cbc(let key, let digest) = device.encryption else {
-                throw Refusal(400, "undecryptable report", detail: "encrypted, and the device has no key")
+                throw Refusal(.undecryptableReport, detail: "encrypted, and the device has no key")
             }
             var plain: [UInt8]? = nil
             for candidate in [digest, digest == .md5 ? KeyDerivationDigest.sha256 : .md5] {
@@ -59,7 +59,7 @@ extension ProfileService {
                     break
                 }
             }
-            guard let plain else { throw Refusal(400, "undecryptable report", detail: "not the device's key") }
+            guard let plain else { throw Refusal(.undecryptableReport, detail: "not the device's key") }
             bytes = plain
             encoding.append("cfg")
         }
@@ -67,11 +67,11 @@ extension ProfileService {
             do {
                 bytes = try Gzip.decompress(bytes, limit: ReportRequest.maximumPlaintextBytes)
             } catch {
-                throw Refusal(400, "unreadable report", detail: "gzip: \(error)")
+                throw Refusal(.unreadableReport, detail: "gzip: \(error)")
             }
             encoding.append("gz")
         }
-        guard looksLikeXML(bytes) else { throw Refusal(400, "unreadable report", detail: "not XML") }
+        guard looksLikeXML(bytes) else { throw Refusal(.unreadableReport, detail: "not XML") }
         return (encoding.isEmpty ? "xml" : encoding.joined(separator: "+"), bytes)
     }
 
