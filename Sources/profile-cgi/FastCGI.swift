@@ -1,8 +1,5 @@
 import CFastCGI
 import Provisioning
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The FastCGI responder: requests one at a time from libfcgi, each read into a `Request`, answered by one
 /// `ProfileService` that keeps its configuration connection and prepared statements, the answer finished
@@ -37,14 +34,14 @@ enum FastCGIResponder {
     static func run() -> Never {
         // The one signal owner (Termination): a stopping signal marks the process and asks libfcgi to stop
         // accepting; a journal lock wait under way gives up (Journal.stopWaiting).
-        Termination.deferTermination(signals: [SIGTERM, SIGUSR1, SIGINT], restart: false, handler: { _ in
+        Termination.deferTermination(signals: Termination.responderSignals, restart: false, handler: { _ in
             Termination.requested = 1
             FCGX_ShutdownPending()
         })
         CFastCGI_keepHeap()
         guard FCGX_Init() == 0 else {
             FileDescriptor.writeAll(2, Array("profile-cgi: FastCGI: FCGX_Init failed\n".utf8))
-            exit(1)
+            ProcessControl.exit(1)
         }
         let processEnvironment = StringTable.processEnvironment()
         var configuration = Configuration(environment: processEnvironment)
@@ -55,7 +52,7 @@ enum FastCGIResponder {
         var pending: [Bookkeeping] = []
         var pendingBytes = 0
         var request = FCGX_Request()
-        guard FCGX_InitRequest(&request, 0, 0) == 0 else { exit(1) }
+        guard FCGX_InitRequest(&request, 0, 0) == 0 else { ProcessControl.exit(1) }
 
         /// Writes the queue; false when a held lock kept it out (it stays queued). `idle`: no phone is waiting,
         /// so a large write-ahead log may be checkpointed now (with its fdatasyncs) rather than on a phone's time;
@@ -111,7 +108,7 @@ enum FastCGIResponder {
         }
         _ = flush(waitMilliseconds: 1000)
         if !pending.isEmpty { journal.countLost(pending) }
-        exit(0)
+        ProcessControl.exit(0)
     }
 
     /// Reads the request's parameters and body, answers it, and writes the answer to its output stream.
@@ -128,19 +125,9 @@ enum FastCGIResponder {
     /// already, at most `FcgidMaxRequestLen`; a chunked one arrives with its end marked).
     static func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, plan: (keep: Int, read: Int)) -> [UInt8] {
         guard let stream, plan.read > 0 else { return [] }
-        var body: [UInt8] = []
-        var buffer = [CChar](repeating: 0, count: 16384)
-        var total = 0
-        while total < plan.read {
-            let n = Int(FCGX_GetStr(&buffer, Int32(min(buffer.count, plan.read - total)), stream))
-            if n <= 0 { break }
-            if body.count < plan.keep {
-                let keep = min(n, plan.keep - body.count)
-                buffer.withUnsafeBytes { body.append(contentsOf: $0.prefix(keep)) }
-            }
-            total += n
+        return BodyReader.read(plan: plan) { buffer in
+            Int(FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(clamping: buffer.count), stream))
         }
-        return body
     }
 
     static func put(_ bytes: [UInt8], _ stream: UnsafeMutablePointer<FCGX_Stream>?) {

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// HTTP authentication for phones without a unique certificate: the `Authorization` header they answer a 401
 /// with, `[--uid u --pwd p]` in their rule (FACTS.md §2).

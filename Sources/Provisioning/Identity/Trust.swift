@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// How well a caller proved who it is, decided per request; it decides what the caller gets.
 ///

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The journal: what serving records, in a SQLite file of its own beside the configuration database
 /// (`PROVISIONER_JOURNAL`). The configuration database is never written by serving; the journal is never
@@ -322,12 +319,11 @@ public final class Journal {
         } catch let error where error.isBusy && waitMilliseconds > 0 {
             // A SQLite connection must not cross a fork: the child opens its own.
             close()
-            let child = fork()
-            guard child == 0 else {
-                if child < 0 { countLost(entries) }
+            guard let isChild = ProcessControl.forkDetached() else {
+                countLost(entries)
                 return
             }
-            _ = setsid()
+            guard isChild else { return }
             Termination.requested = 0
             do {
                 try write(entries, waitMilliseconds: waitMilliseconds)
@@ -335,7 +331,7 @@ public final class Journal {
                 countLost(entries)
             }
             // Without closing, like the CGI itself: a close would checkpoint the log and sync the file.
-            _exit(0)
+            ProcessControl.exitAtOnce(0)
         } catch {
             countLost(entries)
         }

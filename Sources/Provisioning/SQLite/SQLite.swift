@@ -1,7 +1,4 @@
 import CSQLite
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A failed SQLite call: the extended result code, SQLite's message, and the statement, never bound values.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
@@ -53,8 +50,7 @@ public final class SQLiteDatabase {
         case .create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
         }
         var db: OpaquePointer?
-        var before = stat()
-        let isNew = mode == .create && path != ":memory:" && !path.isEmpty && lstat(path, &before) != 0
+        let isNew = mode == .create && path != ":memory:" && !path.isEmpty && !FilePath.exists(path)
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
@@ -67,7 +63,7 @@ public final class SQLiteDatabase {
         // A database file this open created is its owner's and its group's only (0640; SQLite's own default is
         // 0644 less the umask): the configuration holds keys and passwords, the journal who fetched what. Its
         // -wal and -shm files take the same mode from it. Still empty here, so nothing was readable meanwhile.
-        if isNew { _ = chmod(path, 0o640) }
+        if isNew { FilePath.setMode(path, 0o640) }
     }
 
     /// Opens a `file:` URI read-only (`SQLITE_OPEN_URI`), e.g. with `immutable=1`.

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
-import Glibc
+import func Glibc.memchr
+import func Glibc.memcmp
 #endif
 
 /// The settings and variables that reach one device, kept as bytes: every name and value back to back in one

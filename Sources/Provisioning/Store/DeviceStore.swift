@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The configuration database: devices, settings and variables of each scope, and the audit log.
 ///

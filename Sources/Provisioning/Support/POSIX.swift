@@ -1,8 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CCrypto  // getrandom (<sys/random.h>)
 
-// The serving core's POSIX calls, in one place: time, file state, whole writes, the process environment.
+// The serving core's POSIX calls, in one place: time, file state, whole writes and reads, processes, random
+// bytes, signals, the process environment. No other file of Sources/Provisioning or Sources/profile-cgi imports
+// Glibc wholesale (Tests/run checks it): they import named memory functions only.
 
 /// The state of a database file that decides whether it may be read without SQLite's shared memory.
 public struct FileStamp: Sendable, Equatable {
@@ -95,7 +98,7 @@ public enum FileDescriptor {
         var total = 0
         var buffer = [UInt8](repeating: 0, count: 16384)
         while total < limit {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, min($0.count, limit - total)) }
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, min($0.count, limit - total)) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             total += n
@@ -104,6 +107,57 @@ public enum FileDescriptor {
     }
 
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// Reads what `fd` has into `buffer`, waiting for it until `deadline` (monotonic microseconds, `Clock`):
+    /// the count read, 0 at the end, at the deadline or on an error (`poll`, `read`; EINTR is retried).
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, until deadline: Int) -> Int {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return 0 }
+        while true {
+            let left = Int32(clamping: (deadline - Clock.monotonicMicroseconds()) / 1000)
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard left > 0, poll(&descriptor, 1, left) > 0 else { return 0 }
+            let n = Glibc.read(fd, base, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            return max(n, 0)
+        }
+    }
+}
+
+/// Making processes and ending them.
+public enum ProcessControl {
+    /// Forks a child in a session of its own (`fork`, `setsid`): true in the child, false in the parent, nil
+    /// when no child could be made.
+    public static func forkDetached() -> Bool? {
+        let child = fork()
+        if child < 0 { return nil }
+        if child > 0 { return false }
+        _ = setsid()
+        return true
+    }
+
+    /// Ends the process at once: no exit handlers, no buffers flushed, nothing closed (`_exit`).
+    public static func exitAtOnce(_ status: Int32) -> Never { _exit(status) }
+
+    /// Ends the process (`exit`).
+    public static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
+}
+
+/// Random bytes from the kernel's CSPRNG.
+public enum KernelRandom {
+    /// Fills `buffer` (`getrandom(2)`, EINTR retried); false with the errno when the kernel gave none.
+    public static func fill(_ buffer: UnsafeMutableRawBufferPointer) -> (ok: Bool, errno: Int32) {
+        guard let base = buffer.baseAddress else { return (true, 0) }
+        var filled = 0
+        while filled < buffer.count {
+            let n = getrandom(base + filled, buffer.count - filled, 0)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return (false, errno)
+            }
+            filled += n
+        }
+        return (true, 0)
+    }
 }
 
 extension StringTable {
@@ -156,6 +210,10 @@ public enum Termination {
     /// Non-zero once a stopping signal arrived (written by the signal handler only).
     nonisolated(unsafe) public static var requested: Int32 = 0
 
+    /// The signals that stop a FastCGI responder: SIGTERM (mod_fcgid, spawn-fcgi), SIGUSR1 (Apache's graceful
+    /// restart, as libfcgi treats it), SIGINT.
+    public static var responderSignals: [Int32] { [SIGTERM, SIGUSR1, SIGINT] }
+
     /// True once a stopping signal arrived.
     public static var isRequested: Bool { requested != 0 }
 
@@ -180,6 +238,16 @@ public enum Termination {
 
 /// Paths without Foundation.
 public enum FilePath {
+    /// True when something (a file, a link) is at `path` (`lstat`).
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    /// Sets `path`'s permission bits (`chmod`); false when it failed.
+    @discardableResult
+    public static func setMode(_ path: String, _ mode: UInt32) -> Bool { chmod(path, mode_t(mode)) == 0 }
+
     /// The folder part of `path` (`.` when it has none).
     public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
