@@ -48,7 +48,7 @@ public final class ProfileService {
             }
             let store = try openStoreForReading()
             defer { try? store.database.execute("COMMIT") }
-            // No usable certificate: an account, or bootstrap trust (Identity/Trust.swift).
+            // No usable certificate: an account, or bootstrap trust (Authentication/Trust.swift).
             let identity: ClientIdentity
             var level = TrustLevel.full
             if let presented = request.identity {

@@ -12,7 +12,7 @@ public enum RefusalKind: String, Sendable, CaseIterable {
     case noMACInCertificate
     case malformedMACInCertificate
     case macMismatch
-    // A caller without a certificate: accounts and bootstrap (Identity/Trust.swift).
+    // A caller without a certificate: accounts and bootstrap (Authentication/Trust.swift).
     case authenticationRequired
     case wrongCredentials
     case tooManyFailedLogins
