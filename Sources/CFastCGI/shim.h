@@ -4,7 +4,6 @@
 #include <stddef.h>
 #include <fcgiapp.h>
 #include <sys/socket.h>
-#include <signal.h>
 #include <poll.h>
 #include <malloc.h>
 
@@ -26,27 +25,6 @@ static inline int CFastCGI_stdinIsListeningSocket(void) {
     if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0) return 0;
     return listening != 0;
 }
-
-/* SIGTERM (mod_fcgid's and spawn-fcgi's stop) and SIGUSR1 (Apache's graceful restart, as libfcgi treats it): ask
-   libfcgi to stop accepting, and note it; the request under way is finished first. SIGPIPE is ignored: a phone
-   that went away fails that write only. */
-static volatile sig_atomic_t CFastCGI_stopRequested = 0;
-static void CFastCGI_onStop(int signal) {
-    (void)signal;
-    CFastCGI_stopRequested = 1;
-    FCGX_ShutdownPending();
-}
-static inline void CFastCGI_installSignalHandlers(void) {
-    struct sigaction action;
-    action.sa_handler = CFastCGI_onStop;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = 0; /* no SA_RESTART: accept() returns EINTR and the loop ends */
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGUSR1, &action, NULL);
-    sigaction(SIGINT, &action, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-static inline int CFastCGI_shouldStop(void) { return CFastCGI_stopRequested != 0; }
 
 /* Waits up to `milliseconds` for a connection on the listening socket; 1 when one is there. */
 static inline int CFastCGI_waitForConnection(int milliseconds) {

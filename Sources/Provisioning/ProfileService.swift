@@ -1,6 +1,6 @@
 /// One request from its value to its answer: Request → ClientIdentity → ConfigurationStore (LayerRows) → Resolver →
 /// FlatProfile → ProfileEncoding → CGIResponse. Every outcome, refusals included, comes back as an `Answer`: the
-/// response, its log line, and the bookkeeping the caller runs once the phone has its bytes.
+/// response and one `Outcome`, from which the log line and the bookkeeping are derived once the phone has its bytes.
 ///
 /// The service keeps nothing of a request. What it keeps across requests is its configuration and the read-only
 /// connection to the configuration database (a FastCGI responder answers many requests on it, with its
@@ -18,109 +18,113 @@ public final class ProfileService {
 
     /// Answers one request. `now` is Unix microseconds, the fetch's time.
     public func respond(to request: Request, now: Int) -> Answer {
-        if request.report != nil { return respondToReport(request, now: now) }
-        var log = RequestLog(request: request)
-        var bookkeeping = Bookkeeping(request: request, now: now)
-        do {
-            let (response, form, xml) = try answer(request, log: &log, bookkeeping: &bookkeeping)
-            log.status = response.status
-            log.reason = "ok"
-            log.form = form.rawValue
-            log.bytes = response.body.count
+        let response: CGIResponse
+        var outcome: Outcome
+        switch request.kind {
+        case .refused(let refusal):
+            outcome = Outcome()
+            outcome.refused(refusal)
+            response = CGIResponse(refusal: refusal, omitsBody: request.isHead)
+        case .report(let report):
+            (response, outcome) = respondToReport(request, report)
+        case .profile(let asked):
+            (response, outcome) = respondToProfile(request, asked, now: now)
+        }
+        return Answer(request: request, response: response, outcome: outcome, at: now)
+    }
+
+    /// A profile request: who is calling (certificate, account or bootstrap), the device's checks, the profile.
+    func respondToProfile(_ request: Request, _ asked: ProfileRequest, now: Int) -> (CGIResponse, Outcome) {
+        var outcome = Outcome()
+        outcome.form = asked.form.rawValue
+        do throws(Refusal) {
+            if let presented = request.identity {
+                if let named = asked.namedMAC, named != presented.mac {
+                    throw Refusal(.macMismatch, detail: "path names \(named), certificate is \(presented.mac)")
+                }
+                if let agentMAC = request.userAgent?.mac, agentMAC != presented.mac {
+                    outcome.note = "user-agent MAC \(agentMAC) differs from certificate"
+                }
+            }
+            let store = try openStoreForReading()
+            defer { try? store.database.execute("COMMIT") }
+            // No usable certificate: an account, or bootstrap trust (Authentication/Trust.swift).
+            let identity: ClientIdentity
+            var level = TrustLevel.full
+            if let presented = request.identity {
+                identity = presented
+            } else {
+                outcome.auth = request.isHTTPS && request.authorization != nil ? "account" : "bootstrap"
+                (identity, level) = try settleWithoutCertificate(request, asked, store: store,
+                                                                  certificateRefusal: request.certificateRefusal ?? Refusal(.certificateNotVerified),
+                                                                  now: now)
+                if let named = asked.namedMAC, named != identity.mac {
+                    throw Refusal(.macMismatch, detail: "path names \(named), account is \(identity.mac)")
+                }
+                outcome.settledMAC = identity.mac
+            }
+            guard let device = try checkedDevice(identity, store: store) else {
+                // A valid certificate of no known device: the journal keeps it as a claim.
+                outcome.claim = identity.source == .certificate || identity.source == .variables
+                throw Refusal(.unknownDevice)
+            }
+            // Proven (certificate or account) and the device's own: this record may move the admin's picture.
+            outcome.trusted = level == .full
+            let (response, xml) = try serve(asked, device: device, identity: identity, level: level, store: store)
+            outcome.status = response.status
+            outcome.reason = "ok"
+            outcome.logsForm = true
             // The plaintext's SHA-256 is for the journal's fetch row only: not computed when nothing is recorded.
-            bookkeeping.served(status: response.status, reason: "ok", form: form,
-                               plaintext: configuration.recordsJournal ? xml : nil, bytes: response.body.count)
-            return Answer(response: response, log: log, bookkeeping: bookkeeping)
+            if configuration.recordsJournal { outcome.sha256 = Digest.sha256Hex(xml) }
+            return (response, outcome)
         } catch {
-            log.status = error.status
-            log.reason = error.reason
-            log.detail = error.detail
-            let response = CGIResponse(refusal: error, omitsBody: request.isHead)
-            log.bytes = response.body.count
-            bookkeeping.served(status: error.status, reason: error.reason, form: request.profileRequest?.form,
-                               plaintext: nil, bytes: response.body.count)
-            return Answer(response: response, log: log, bookkeeping: bookkeeping)
+            outcome.refused(error)
+            return (CGIResponse(refusal: error, omitsBody: request.isHead), outcome)
         }
     }
 
-    func answer(_ request: Request, log: inout RequestLog, bookkeeping: inout Bookkeeping)
-        throws(Refusal) -> (CGIResponse, ProfileForm, [UInt8]) {
-        guard let profileRequest = request.profileRequest else {
-            throw request.refusal ?? .serverError("request read without outcome")
-        }
-        if let presented = request.identity {
-            if let named = profileRequest.namedMAC, named != presented.mac {
-                throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(presented.mac)")
-            }
-            if let agentMAC = log.userAgent?.mac, agentMAC != presented.mac {
-                log.notes.append("user-agent MAC \(agentMAC) differs from certificate")
-            }
-        }
-        let store = try openStoreForReading()
-        defer { try? store.database.execute("COMMIT") }
-        // No usable certificate: an account, or bootstrap trust (Identity/Trust.swift).
-        let identity: ClientIdentity
-        var level = TrustLevel.full
-        if let presented = request.identity {
-            identity = presented
-        } else {
-            (identity, level) = try settleWithoutCertificate(request, profileRequest, store: store,
-                                                              certificateRefusal: request.refusal ?? Refusal(403, "certificate not verified"),
-                                                              log: &log, now: bookkeeping.at)
-            if let named = profileRequest.namedMAC, named != identity.mac {
-                throw Refusal(403, "MAC mismatch", detail: "path names \(named), account is \(identity.mac)")
-            }
-            log.mac = identity.mac
-            bookkeeping.mac = identity.mac
-        }
-        let device = try checkedDevice(identity, store: store, bookkeeping: &bookkeeping)
-        // Proven (certificate or account) and the device's own: this record may move the admin's picture.
-        bookkeeping.trusted = level == .full
-        if level == .bootstrap && device.bootstrap == .cfg && profileRequest.form != .cfg {
-            throw Refusal(403, "bootstrap serves only the encrypted .cfg", detail: "no certificate, no account")
+    /// The profile of a checked device, in the form asked, and its plaintext XML.
+    func serve(_ asked: ProfileRequest, device: Device, identity: ClientIdentity, level: TrustLevel,
+               store: ConfigurationStore) throws(Refusal) -> (CGIResponse, [UInt8]) {
+        if level == .bootstrap && device.bootstrap == .cfg && asked.form != .cfg {
+            throw Refusal(.bootstrapServesOnlyCfg, detail: "no certificate, no account")
         }
         let xml: [UInt8], body: [UInt8]
         do {
-            xml = try Self.document(store: store, device: device, identity: identity, partition: profileRequest.partition,
+            xml = try Self.document(store: store, device: device, identity: identity, partition: asked.partition,
                                     withoutSecrets: level == .bootstrap && device.bootstrap == .profile)
         } catch {
             throw Self.refusal(error, service: self)
         }
         do {
-            body = try ProfileEncoding.encode(xml, form: profileRequest.form, device: device)
+            body = try ProfileEncoding.encode(xml, form: asked.form, device: device)
         } catch {
             throw Self.refusal(.encoding(error), service: self)
         }
         guard store.readIsStable else {
             // Read as immutable (no -shm could be made) and the file changed meanwhile: not safe to answer.
             self.store = nil
-            throw Refusal(503, "database busy", detail: "the configuration changed while it was read without shared memory")
+            throw Refusal(.databaseBusy, detail: "the configuration changed while it was read without shared memory")
         }
-        var response = CGIResponse(status: 200, contentType: profileRequest.form.contentType, body: body,
-                                   omitsBody: profileRequest.isHead)
-        if let coding = ProfileEncoding.contentEncoding(form: profileRequest.form, device: device) {
+        var response = CGIResponse(status: 200, contentType: asked.form.contentType, body: body, omitsBody: asked.isHead)
+        if let coding = ProfileEncoding.contentEncoding(form: asked.form, device: device) {
             response.extraHeaders.append(("Content-Encoding", coding))
         }
-        return (response, profileRequest.form, xml)
+        return (response, xml)
     }
 
-    /// The device the caller names, checked as every request is (inside the caller's read transaction): known
-    /// (else 404, and a claim when a certificate named it), enabled, and its stored serial and product those of
+    /// The device the caller names, checked as every request is (inside the caller's read transaction): nil when
+    /// no device has the MAC (the caller answers 404); else enabled, and its stored serial and product those of
     /// the certificate (an account's or a bootstrap caller's identity is the device's own).
-    func checkedDevice(_ identity: ClientIdentity, store: ConfigurationStore, bookkeeping: inout Bookkeeping) throws(Refusal) -> Device {
-        let device = try reading { () throws -> Device in
-            guard let found = try store.device(mac: identity.mac) else {
-                if identity.source == .certificate || identity.source == .variables { bookkeeping.claim = true }
-                throw Refusal(404, "unknown device")
-            }
-            return found
-        }
-        guard device.enabled else { throw Refusal(403, "device disabled") }
+    func checkedDevice(_ identity: ClientIdentity, store: ConfigurationStore) throws(Refusal) -> Device? {
+        let found = try reading { () throws -> Device? in try store.device(mac: identity.mac) }
+        guard let device = found else { return nil }
+        guard device.enabled else { throw Refusal(.deviceDisabled) }
         if let stored = device.serial, !Self.matches(stored, identity.serial) {
-            throw Refusal(403, "serial mismatch", detail: "stored \(stored), certificate \(identity.serial ?? "none")")
+            throw Refusal(.serialMismatch, detail: "stored \(stored), certificate \(identity.serial ?? "none")")
         }
         if let stored = device.model, !Self.sameProduct(stored, identity.model) {
-            throw Refusal(403, "model mismatch", detail: "stored \(stored), certificate \(identity.model ?? "none")")
+            throw Refusal(.modelMismatch, detail: "stored \(stored), certificate \(identity.model ?? "none")")
         }
         return device
     }
@@ -174,7 +178,7 @@ public final class ProfileService {
 
     static func refusal(reading error: SQLiteError, store service: ProfileService?) -> Refusal {
         service?.store = nil
-        if error.isBusy { return Refusal(503, "database busy", detail: "\(error)") }
+        if error.isBusy { return Refusal(.databaseBusy, detail: "\(error)") }
         return .serverError("database unavailable: \(error)")
     }
 
@@ -183,10 +187,10 @@ public final class ProfileService {
         switch error {
         case .database(let error): return refusal(reading: error, store: service)
         case .settings(let error): return .serverError("\(error)")
-        case .encoding(.noKey): return Refusal(404, "no encryption configured", detail: "device has encryption none")
+        case .encoding(.noKey): return Refusal(.noEncryptionConfigured, detail: "device has encryption none")
         case .encoding(let error): return .serverError("\(error)")
         case .unknownPartition(let name):
-            return Refusal(404, "unknown partition", detail: "no settings in partition \(name) for this device")
+            return Refusal(.unknownPartition, detail: "no settings in partition \(name) for this device")
         }
     }
 
@@ -263,16 +267,3 @@ public enum RenderError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// What the service hands back for one request: the bytes for the phone, the log line, and what to record once
-/// the phone has its answer.
-public struct Answer: Sendable {
-    public var response: CGIResponse
-    public var log: RequestLog
-    public var bookkeeping: Bookkeeping
-
-    /// Stamps the time the answer took (set by the caller once the bytes are written) on the log and the record.
-    public mutating func finish(microseconds: Int) {
-        log.microseconds = microseconds
-        bookkeeping.microseconds = microseconds
-    }
-}

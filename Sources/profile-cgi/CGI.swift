@@ -1,7 +1,4 @@
 import Provisioning
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One request as a CGI.
 enum CGIRequest {
@@ -28,11 +25,12 @@ enum CGIRequest {
         // connection would checkpoint the log and sync the file on every request; the writer checkpoints past 64
         // frames instead (Journal.checkpointIfLarge). With the journal off nothing of it is made.
         let configuration = service.configuration
-        guard configuration.recordsJournal else { exit(0) }
+        guard configuration.recordsJournal else { ProcessControl.exit(0) }
         let journal = Journal(path: configuration.journalPath, node: configuration.node)
+        journal.stopWaiting = { Termination.isRequested }
         withExtendedLifetime(journal) { () -> Never in
             journal.writeHandingOff([answer.bookkeeping], waitMilliseconds: configuration.journalWaitMilliseconds)
-            exit(0)
+            ProcessControl.exit(0)
         }
     }
 
@@ -41,26 +39,6 @@ enum CGIRequest {
     static func readBody(plan: (keep: Int, read: Int)) -> [UInt8] {
         guard plan.read > 0 else { return [] }
         let deadline = Clock.monotonicMicroseconds() + Request.bodySeconds * 1_000_000
-        var body = [UInt8](repeating: 0, count: plan.keep)
-        // Only a body read past what is kept needs somewhere to go.
-        var scratch = [UInt8](repeating: 0, count: plan.read > plan.keep ? 16384 : 0)
-        var got = 0, total = 0
-        while total < plan.read {
-            let left = Int32(clamping: (deadline - Clock.monotonicMicroseconds()) / 1000)
-            var descriptor = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            guard left > 0, poll(&descriptor, 1, left) > 0 else { break }
-            let n: Int
-            if got < plan.keep {
-                n = body.withUnsafeMutableBytes { read(0, $0.baseAddress! + got, min(plan.keep - got, plan.read - total)) }
-            } else {
-                n = scratch.withUnsafeMutableBytes { read(0, $0.baseAddress!, min($0.count, plan.read - total)) }
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            if got < plan.keep { got += n }
-            total += n
-        }
-        body.removeLast(plan.keep - got)
-        return body
+        return BodyReader.read(plan: plan) { FileDescriptor.read(0, into: $0, until: deadline) }
     }
 }

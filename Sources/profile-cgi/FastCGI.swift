@@ -1,8 +1,5 @@
 import CFastCGI
 import Provisioning
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The FastCGI responder: requests one at a time from libfcgi, each read into a `Request`, answered by one
 /// `ProfileService` that keeps its configuration connection and prepared statements, the answer finished
@@ -35,21 +32,27 @@ enum FastCGIResponder {
     static let idleMilliseconds: Int32 = 2
 
     static func run() -> Never {
-        CFastCGI_installSignalHandlers()
+        // The one signal owner (Termination): a stopping signal marks the process and asks libfcgi to stop
+        // accepting; a journal lock wait under way gives up (Journal.stopWaiting).
+        Termination.deferTermination(signals: Termination.responderSignals, restart: false, handler: { _ in
+            Termination.requested = 1
+            FCGX_ShutdownPending()
+        })
         CFastCGI_keepHeap()
         guard FCGX_Init() == 0 else {
             FileDescriptor.writeAll(2, Array("profile-cgi: FastCGI: FCGX_Init failed\n".utf8))
-            exit(1)
+            ProcessControl.exit(1)
         }
         let processEnvironment = StringTable.processEnvironment()
         var configuration = Configuration(environment: processEnvironment)
         if processEnvironment["PROVISIONER_JOURNAL_WAIT_MS"] == nil { configuration.journalWaitMilliseconds = 5 }
         let service = ProfileService(configuration: configuration)
         let journal = Journal(path: configuration.journalPath, node: configuration.node)
+        journal.stopWaiting = { Termination.isRequested }
         var pending: [Bookkeeping] = []
         var pendingBytes = 0
         var request = FCGX_Request()
-        guard FCGX_InitRequest(&request, 0, 0) == 0 else { exit(1) }
+        guard FCGX_InitRequest(&request, 0, 0) == 0 else { ProcessControl.exit(1) }
 
         /// Writes the queue; false when a held lock kept it out (it stays queued). `idle`: no phone is waiting,
         /// so a large write-ahead log may be checkpointed now (with its fdatasyncs) rather than on a phone's time;
@@ -72,14 +75,14 @@ enum FastCGIResponder {
 
         var oldest = 0
         var blocked = false
-        while CFastCGI_shouldStop() == 0 {
+        while !Termination.isRequested {
             // Queued records go in as soon as no phone is waiting: at once for a batch being gathered, every
             // 200 ms while a lock keeps them out. The try is as short as after an answer: a phone that connects
             // meanwhile waits for it to end.
-            while !pending.isEmpty && CFastCGI_shouldStop() == 0 && CFastCGI_waitForConnection(blocked ? 200 : idleMilliseconds) == 0 {
+            while !pending.isEmpty && !Termination.isRequested && CFastCGI_waitForConnection(blocked ? 200 : idleMilliseconds) == 0 {
                 blocked = !flush(waitMilliseconds: configuration.journalWaitMilliseconds)
             }
-            if CFastCGI_shouldStop() != 0 || FCGX_Accept_r(&request) < 0 { break }
+            if Termination.isRequested || FCGX_Accept_r(&request) < 0 { break }
             let started = Clock.monotonicMicroseconds()
             var answer = respond(to: &request, service: service)
             let finished = Clock.monotonicMicroseconds()
@@ -88,13 +91,15 @@ enum FastCGIResponder {
             FCGX_Finish_r(&request)
             if configuration.recordsJournal {
                 if pending.isEmpty { oldest = finished }
-                let size = answer.bookkeeping.approximateBytes
+                // The record, derived once from the answer's outcome.
+                let record = answer.bookkeeping
+                let size = record.approximateBytes
                 if pendingBytes + size > pendingByteLimit && !pending.isEmpty && blocked {
                     // The lock still holds and the queue is full: this record is counted, not kept.
-                    journal.countLost([answer.bookkeeping])
+                    journal.countLost([record])
                     continue
                 }
-                pending.append(answer.bookkeeping)
+                pending.append(record)
                 pendingBytes += size
                 if pending.count >= batchLimit || finished - oldest >= batchDelayMicroseconds {
                     blocked = !flush(waitMilliseconds: configuration.journalWaitMilliseconds, idle: false)
@@ -103,7 +108,7 @@ enum FastCGIResponder {
         }
         _ = flush(waitMilliseconds: 1000)
         if !pending.isEmpty { journal.countLost(pending) }
-        exit(0)
+        ProcessControl.exit(0)
     }
 
     /// Reads the request's parameters and body, answers it, and writes the answer to its output stream.
@@ -120,19 +125,9 @@ enum FastCGIResponder {
     /// already, at most `FcgidMaxRequestLen`; a chunked one arrives with its end marked).
     static func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, plan: (keep: Int, read: Int)) -> [UInt8] {
         guard let stream, plan.read > 0 else { return [] }
-        var body: [UInt8] = []
-        var buffer = [CChar](repeating: 0, count: 16384)
-        var total = 0
-        while total < plan.read {
-            let n = Int(FCGX_GetStr(&buffer, Int32(min(buffer.count, plan.read - total)), stream))
-            if n <= 0 { break }
-            if body.count < plan.keep {
-                let keep = min(n, plan.keep - body.count)
-                buffer.withUnsafeBytes { body.append(contentsOf: $0.prefix(keep)) }
-            }
-            total += n
+        return BodyReader.read(plan: plan) { buffer in
+            Int(FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(clamping: buffer.count), stream))
         }
-        return body
     }
 
     static func put(_ bytes: [UInt8], _ stream: UnsafeMutablePointer<FCGX_Stream>?) {

@@ -30,9 +30,11 @@ final class FastCGIProcessTests {
         if pid > 0 { kill(pid, SIGKILL) }
     }
 
-    func start() throws {
+    func start(environment extra: [String: String] = [:]) throws {
+        let environment = ["PROVISIONER_DB": database, "PROVISIONER_NODE": "fcgi-test", "PATH": "/usr/bin:/bin"]
+            .merging(extra) { _, new in new }
         let started = try run("spawn-fcgi", ["-s", socket, "-P", pidFile, "--", builtProduct("profile-cgi")],
-                              environment: ["PROVISIONER_DB": database, "PROVISIONER_NODE": "fcgi-test", "PATH": "/usr/bin:/bin"])
+                              environment: environment)
         try #require(started.status == 0, "spawn-fcgi: \(started.stderr)")
         pid = pid_t(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         try #require(pid > 0)
@@ -163,5 +165,36 @@ final class FastCGIProcessTests {
         }
         #expect(gone, "the responder did not stop within 2 s")
         pid = 0
+    }
+
+    @Test("SIGTERM cuts a journal lock wait short: with the journal held, the responder still stops at once")
+    func sigtermCutsAJournalLockWaitShort() throws {
+        // A responder whose journal writes wait up to 10 s (the most the setting allows) for the lock.
+        kill(pid, SIGKILL)
+        while isRunning { usleep(10_000) }
+        try? FileManager.default.removeItem(atPath: socket)
+        try start(environment: ["PROVISIONER_JOURNAL_WAIT_MS": "10000"])
+        let known = LocalCaller.of(.known)
+        let profile = RefusalCase.ownProfile
+        let journalPath = directory.path("journal.db")
+        #expect(try request(known.environment(database: database, for: profile)).0.status == 200)
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: journalPath) { usleep(20_000) }
+        // Another writer holds the journal's lock; the next answer's record waits for it.
+        let holder = try SQLiteDatabase(path: journalPath, mode: .readWrite)
+        try holder.execute("BEGIN IMMEDIATE")
+        #expect(try request(known.environment(database: database, for: profile)).0.status == 200)
+        usleep(300_000)
+        #expect(isRunning, "the responder ended before the signal")
+        let sent = Clock.monotonicMicroseconds()
+        #expect(kill(pid, SIGTERM) == 0)
+        var gone = false
+        for _ in 0..<150 {
+            if !isRunning { gone = true; break }
+            usleep(20_000)
+        }
+        let waited = (Clock.monotonicMicroseconds() - sent) / 1000
+        try holder.execute("ROLLBACK")
+        #expect(gone && waited < 2000, "the responder took \(waited) ms to stop with the journal held (its wait is 10 s)")
+        if gone { pid = 0 }
     }
 }

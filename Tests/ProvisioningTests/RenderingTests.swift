@@ -303,4 +303,46 @@ struct QueryTests {
         #expect(ConfigurationStore.serialQuery == "SELECT \(ConfigurationStore.deviceColumns) FROM devices WHERE serial = ?1 LIMIT 2")
         #expect(ConfigurationStore.deviceColumns.hasPrefix("mac, serial, model, group_name, enabled, "))
     }
+
+    /// The CGI reads the layers with one statement per scope (`ConfigurationStore.layerRows`), provctl with the query of
+    /// `layers`: the same rows at the same scopes, for every scope, settings and variables, `ua`, partitions, and a
+    /// device without a model or group.
+    @Test func perScopeStatementsReadWhatLayersReads() throws {
+        let directory = try TemporaryDirectory()
+        let other = MACAddress("00562b000002")!
+        let devices = [Device(mac: phoneMAC, serial: phoneSerial, model: phoneModel, group: "sales"),
+                       Device(mac: other, serial: "FCH2", model: nil, group: nil)]
+        let settings = [
+            Setting(scope: .all, name: "A", value: "default {{v}}", access: .na),
+            Setting(scope: .model(phoneModel), name: "A", value: "model"),
+            Setting(scope: .model("CP-6851-3PCC"), name: "B", value: "other model"),
+            Setting(scope: .group("sales"), name: "C", value: "group", access: .rw),
+            Setting(scope: .group("support"), name: "C", value: "other group"),
+            Setting(scope: .device(phoneMAC), name: "D", value: "device", access: .ro),
+            Setting(scope: .device(other), name: "D", value: "other device"),
+            Setting(scope: .device(phoneMAC), name: "E", value: "part", partition: "p1"),
+        ]
+        let variables = [Variable(scope: .all, name: "v", value: "0"), Variable(scope: .model(phoneModel), name: "v", value: "1"),
+                         Variable(scope: .group("sales"), name: "v", value: "2"), Variable(scope: .device(phoneMAC), name: "v", value: "3"),
+                         Variable(scope: .group("support"), name: "v", value: "x")]
+        let store = try ConfigurationStore(serving: try makeDatabase(in: directory, devices: devices, settings: settings,
+                                                               variables: variables))
+        for device in devices {
+            for partition in ["", "p1"] {
+                let identity = ClientIdentity(mac: device.mac, serial: device.serial, model: device.model, fields: [:],
+                                              source: .variables)
+                let served = try store.layerRows(model: device.model, group: device.group, mac: device.mac, partition: partition)
+                let layers = try ConfigurationEditor(store: store).layers(model: device.model, group: device.group, mac: device.mac, partition: partition)
+                let listed = LayerRows(layers, model: device.model, group: device.group, mac: device.mac)
+                #expect(served.count == listed.count)
+                #expect(try served.parameters(served.resolve(device: device, identity: identity))
+                        == listed.parameters(listed.resolve(device: device, identity: identity)))
+            }
+        }
+        // The served rows of the first device: four settings and its four variables, each at its own scope.
+        let served = try store.layerRows(model: phoneModel, group: "sales", mac: phoneMAC)
+        #expect(served.count == 8)
+        #expect((0..<served.count).map { served.scope($0) } == [.all, .all, .model(phoneModel), .model(phoneModel),
+                                                                 .group("sales"), .group("sales"), .device(phoneMAC), .device(phoneMAC)])
+    }
 }

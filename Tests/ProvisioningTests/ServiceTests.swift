@@ -34,6 +34,18 @@ struct ServiceTests {
                       status: refusal.status, reason: refusal.reason)
     }
 
+    /// Every case of the refusal catalogue is in the shared table (and so runs at every level) or named, with why,
+    /// in `refusalsOutsideTheTable`; never both, never neither. The table's statuses and reasons are the catalogue's.
+    @Test func everyRefusalKindIsInTheTableOrNamedOutsideIt() {
+        let inTable = Set(refusalCases.compactMap(\.kind))
+        for kind in RefusalKind.allCases {
+            let outside = refusalsOutsideTheTable[kind] != nil
+            #expect(inTable.contains(kind) != outside, "\(kind): in the table \(inTable.contains(kind)), outside it \(outside)")
+        }
+        #expect(refusalCases.allSatisfy { $0.kind.map { $0.status } == $0.status && $0.kind.map { $0.reason } == $0.reason })
+        #expect(Set(RefusalKind.allCases.map(\.reason)).count == RefusalKind.allCases.count, "two cases share a reason")
+    }
+
     @Test func knownPhoneGetsItsProfile() throws {
         let directory = try TemporaryDirectory()
         let db = try makeDatabase(in: directory, devices: [device], settings: settings)

@@ -24,10 +24,18 @@ public struct RefusalCase: Sendable, CustomStringConvertible {
     public var method: String
     /// The file requested; `{mac}` stands for the caller's MAC.
     public var file: String
+    /// The catalogue's case this refusal is (nil for the 200 baseline).
+    public var kind: RefusalKind?
     public var status: Int
     public var reason: String
 
     public var description: String { name }
+
+    /// A refusal of the catalogue: its status and reason are the catalogue's.
+    public init(name: String, caller: RefusalCaller, method: String, file: String, kind: RefusalKind) {
+        self.init(name: name, caller: caller, method: method, file: file, status: kind.status, reason: kind.reason)
+        self.kind = kind
+    }
 
     public init(name: String, caller: RefusalCaller, method: String, file: String, status: Int, reason: String) {
         self.name = name
@@ -50,23 +58,46 @@ public struct RefusalCase: Sendable, CustomStringConvertible {
 /// end-to-end suite (through Apache, CGI and FastCGI).
 public let refusalCases: [RefusalCase] = [
     RefusalCase(name: "PUT is not a profile request", caller: .known, method: "PUT", file: "{mac}.xml",
-                status: 405, reason: "method not allowed"),
+                kind: .methodNotAllowed),
     RefusalCase(name: "an ending that is no form", caller: .known, method: "GET", file: "{mac}.txt",
-                status: 404, reason: "unsupported file type"),
+                kind: .unsupportedFileType),
     RefusalCase(name: "another phone's file", caller: .known, method: "GET", file: "000e08000001.xml",
-                status: 403, reason: "MAC mismatch"),
+                kind: .macMismatch),
     RefusalCase(name: ".cfg for a device without a key", caller: .known, method: "GET", file: "{mac}.cfg",
-                status: 404, reason: "no encryption configured"),
+                kind: .noEncryptionConfigured),
     RefusalCase(name: "a certificate of no device", caller: .unknown, method: "GET", file: "{mac}.xml",
-                status: 404, reason: "unknown device"),
+                kind: .unknownDevice),
     RefusalCase(name: "a disabled device", caller: .disabled, method: "GET", file: "{mac}.xml",
-                status: 403, reason: "device disabled"),
+                kind: .deviceDisabled),
     RefusalCase(name: "the stored serial differs", caller: .otherSerial, method: "GET", file: "{mac}.xml",
-                status: 403, reason: "serial mismatch"),
+                kind: .serialMismatch),
     RefusalCase(name: "the stored product differs", caller: .otherModel, method: "GET", file: "{mac}.xml",
-                status: 403, reason: "model mismatch"),
+                kind: .modelMismatch),
     RefusalCase(name: "the generic certificate", caller: .generic, method: "GET", file: "CP-8841-3PCC.xml",
-                status: 403, reason: "generic certificate"),
+                kind: .genericCertificate),
+]
+
+/// Every refusal of the catalogue (`RefusalKind`) that the shared table above does not hold, with why and where
+/// else it is tested. A test checks that each case is in exactly one of the two, so a new refusal cannot skip
+/// the table unnoticed: adding a case to `RefusalKind` fails that test until it is put in the table (and so runs
+/// in-process, as a CGI process, as a FastCGI responder and through Apache) or here with its reason.
+public let refusalsOutsideTheTable: [RefusalKind: String] = [
+    .certificateNotVerified: "a request without a verified certificate, not one of the table's callers: IdentityTests, ServiceTests, CGIProcessTests, EndToEndTests",
+    .unreadableCertificate: "a malformed SSL_CLIENT_CERT, which mod_ssl never hands over: IdentityTests only",
+    .noMACInCertificate: "a subject without ST or CN MAC, which the test CA does not issue: IdentityTests only",
+    .malformedMACInCertificate: "a malformed ST, which the test CA does not issue: IdentityTests only",
+    .authenticationRequired: "a device with an account and no certificate: by status (401) in TrustTests, TrustEndToEndTests",
+    .wrongCredentials: "an Authorization header over HTTPS: TrustTests (401), ResyncTests",
+    .tooManyFailedLogins: "repeated failed logins: TrustTests",
+    .authenticationUnavailable: "an auth state that cannot be opened: NOT TESTED at any level yet",
+    .bootstrapServesOnlyCfg: "a bootstrap device and no certificate: by status in TrustTests",
+    .unknownPartition: "a partition file name: PartitionTests",
+    .databaseBusy: "a lock held on the configuration file: NOT TESTED by reason yet (the reliability suite)",
+    .serverError: "a broken database or settings: ServiceTests, CGIProcessTests, FastCGIProcessTests",
+    .reportTooLarge: "a report POST: by status (413) in LoopTests",
+    .emptyReport: "a report POST: NOT TESTED by reason yet",
+    .undecryptableReport: "a report POST: LoopTests",
+    .unreadableReport: "a report POST: by status (400) in LoopTests",
 ]
 
 /// The callers of the in-process and process levels: MAC, serial, model in the certificate, and the device row

@@ -1,7 +1,4 @@
 import CCrypto
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The digest `openssl enc -md` uses to turn the passphrase into key and IV (EVP_BytesToKey, one iteration).
 public enum KeyDerivationDigest: String, Sendable, CaseIterable {
@@ -52,15 +49,8 @@ public enum OpenSSLEnc {
     /// `count` bytes from the kernel's CSPRNG (`getrandom(2)`).
     public static func randomBytes(_ count: Int) throws(CryptoError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let n = bytes.withUnsafeMutableBytes { getrandom($0.baseAddress! + filled, count - filled, 0) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CryptoError("getrandom", "no random bytes (errno \(errno))")
-            }
-            filled += n
-        }
+        let result = bytes.withUnsafeMutableBytes { KernelRandom.fill($0) }
+        guard result.ok else { throw CryptoError("getrandom", "no random bytes (errno \(result.errno))") }
         return bytes
     }
 

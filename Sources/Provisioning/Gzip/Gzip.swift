@@ -13,34 +13,10 @@ public struct ZlibError: Error, CustomStringConvertible, Sendable {
 
 /// gzip streams made and read with zlib: windowBits 31 gives the real gzip header (`1f 8b`) that the phones sniff.
 public enum Gzip {
-    /// Compresses `input` into one gzip member (`deflateInit2`, `deflate(Z_FINISH)`, `deflateEnd`).
+    /// Compresses `input` into one gzip member (`deflateInit2`, `deflate(Z_FINISH)`, `deflateEnd`): a
+    /// `GzipCompressor` of one member, so the deflate loop is written once.
     public static func compress(_ input: [UInt8], level: Int32 = 9) throws(ZlibError) -> [UInt8] {
-        var stream = z_stream()
-        var rc = CZlib_deflateInit2(&stream, level, 31, 8, Z_DEFAULT_STRATEGY)
-        guard rc == Z_OK else { throw ZlibError(function: "deflateInit2", code: rc, message: nil) }
-        defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, uLong(input.count)))
-        var output = [UInt8](repeating: 0, count: bound)
-        var produced = 0
-        // The stream holds pointers into both buffers only inside these closures.
-        rc = input.withUnsafeBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { target in
-                stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
-                stream.avail_in = uInt(source.count)
-                stream.next_out = target.baseAddress
-                stream.avail_out = uInt(target.count)
-                let result = deflate(&stream, Z_FINISH)
-                produced = target.count - Int(stream.avail_out)
-                stream.next_in = nil
-                stream.next_out = nil
-                return result
-            }
-        }
-        guard rc == Z_STREAM_END else {
-            throw ZlibError(function: "deflate", code: rc, message: stream.msg.map { String(cString: $0) })
-        }
-        output.removeSubrange(produced...)
-        return output
+        try GzipCompressor(level: level).compress(input)
     }
 
     /// Decompresses a gzip stream (`inflateInit2` with windowBits 31). `limit` caps the output size in bytes.
@@ -85,8 +61,8 @@ public enum Gzip {
 }
 
 /// One deflate stream reused for many gzip members (`deflateReset` between them), for renderings of many
-/// profiles: `deflateInit2` at level 9 allocates and clears about 270 KB each time. The output is the same bytes
-/// `Gzip.compress` makes. Not for use from two threads at once.
+/// profiles: `deflateInit2` at level 9 allocates and clears about 270 KB each time. `Gzip.compress` is one of
+/// these for one member. Not for use from two threads at once.
 public final class GzipCompressor {
     // Heap-allocated: zlib keeps a pointer back to the stream, so it must never move.
     let stream: UnsafeMutablePointer<z_stream>

@@ -115,7 +115,7 @@ public struct ClientIdentity: Sendable, Equatable {
     public static func from(environment: StringTable) throws(Refusal) -> ClientIdentity {
         let verify = environment["SSL_CLIENT_VERIFY"] ?? "NONE"
         guard verify == "SUCCESS" else {
-            throw Refusal(403, "certificate not verified", detail: "SSL_CLIENT_VERIFY=\(verify.prefix(80))")
+            throw Refusal(.certificateNotVerified, detail: "SSL_CLIENT_VERIFY=\(verify.prefix(80))")
         }
         let fields: StringTable
         let source: Source
@@ -126,7 +126,7 @@ public struct ClientIdentity: Sendable, Equatable {
                 fields = Self.fields(from: try CertificateSubject.attributes(der: der))
                 fingerprint = Digest.sha256Hex(der)
             } catch {
-                throw Refusal(403, "unreadable certificate", detail: error.description)
+                throw Refusal(.unreadableCertificate, detail: error.description)
             }
             source = .certificate
         } else {
@@ -235,7 +235,7 @@ public struct ClientIdentity: Sendable, Equatable {
         let generic = "ciscogeneric"
         if fields["l"]?.lowercased() == generic || fields["st"]?.lowercased() == generic
             || fields["sn"]?.lowercased() == generic || fields["cn"]?.lowercased() == generic {
-            throw Refusal(403, "generic certificate", detail: "the pre-2.0 ciscogeneric certificate identifies no phone")
+            throw Refusal(.genericCertificate, detail: "the pre-2.0 ciscogeneric certificate identifies no phone")
         }
         // CN=<product>-SEP<MAC> with serialNumber=PID:<product> SN:<serial> (newer Cisco MICs).
         let cn = fields["cn"]
@@ -259,12 +259,12 @@ public struct ClientIdentity: Sendable, Equatable {
         // OU=<product>, L=<serial>, ST (or surname, mod_ssl's "S")=<MAC>: the guides' form.
         guard let macText = fields["st"].nonEmpty ?? fields["sn"].nonEmpty else {
             if let cn, sep != nil {
-                throw Refusal(403, "malformed MAC in certificate", detail: "CN=\(cn.prefix(80))")
+                throw Refusal(.malformedMACInCertificate, detail: "CN=\(cn.prefix(80))")
             }
-            throw Refusal(403, "no MAC in certificate", detail: "subject has neither ST/S nor CN=...-SEP<MAC>")
+            throw Refusal(.noMACInCertificate, detail: "subject has neither ST/S nor CN=...-SEP<MAC>")
         }
         guard let mac = MACAddress(macText) else {
-            throw Refusal(403, "malformed MAC in certificate", detail: "ST=\(macText.prefix(80))")
+            throw Refusal(.malformedMACInCertificate, detail: "ST=\(macText.prefix(80))")
         }
         return ClientIdentity(mac: mac, serial: fields["l"].nonEmpty, model: fields["ou"].nonEmpty, fields: fields, source: source)
     }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The journal: what serving records, in a SQLite file of its own beside the configuration database
 /// (`PROVISIONER_JOURNAL`). The configuration database is never written by serving; the journal is never
@@ -147,6 +144,10 @@ public final class Journal {
         return migrator
     }()
 
+    /// What cuts a lock wait short, injected by the process's signal owner (`{ Termination.isRequested }` in the
+    /// CGI and the FastCGI responder); never, by default.
+    public var stopWaiting: () -> Bool = { false }
+
     public init(path: String, node: String) {
         self.path = path
         self.node = node
@@ -156,11 +157,11 @@ public final class Journal {
     /// Opens (creating it and its tables when missing) the journal for writing.
     func open(waitMilliseconds: Int32) throws(SQLiteError) -> SQLiteDatabase {
         if let database {
-            database.setBusyWait(waitMilliseconds)
+            database.setBusyWait(waitMilliseconds, stop: stopWaiting)
             return database
         }
         let database = try SQLiteDatabase(path: path, mode: .create, busyTimeout: waitMilliseconds)
-        database.setBusyWait(waitMilliseconds)
+        database.setBusyWait(waitMilliseconds, stop: stopWaiting)
         // A journal newer than this build is written as it is (its tables are a superset of these).
         if try database.userVersion() < Self.schemaVersion {
             try Self.migrator.migrate(database)
@@ -319,12 +320,11 @@ public final class Journal {
         } catch let error where error.isBusy && waitMilliseconds > 0 {
             // A SQLite connection must not cross a fork: the child opens its own.
             close()
-            let child = fork()
-            guard child == 0 else {
-                if child < 0 { countLost(entries) }
+            guard let isChild = ProcessControl.forkDetached() else {
+                countLost(entries)
                 return
             }
-            _ = setsid()
+            guard isChild else { return }
             Termination.requested = 0
             do {
                 try write(entries, waitMilliseconds: waitMilliseconds)
@@ -332,7 +332,7 @@ public final class Journal {
                 countLost(entries)
             }
             // Without closing, like the CGI itself: a close would checkpoint the log and sync the file.
-            _exit(0)
+            ProcessControl.exitAtOnce(0)
         } catch {
             countLost(entries)
         }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+import func Glibc.memchr
+import func Glibc.memcmp
+import func Glibc.memcpy
 #endif
 
 /// The XML document a phone reads: `<flat-profile>` with one element per parameter.

@@ -3,56 +3,41 @@
 /// MAC its own), undoes the encryption and gzip the phone applied, and hands the XML to the journal as the
 /// device's latest report. The phone gets `200 report stored`; the fetch row says `form=report`.
 extension ProfileService {
-    /// Answers a report POST (`request.report` is set).
-    func respondToReport(_ request: Request, now: Int) -> Answer {
-        var log = RequestLog(request: request)
-        var bookkeeping = Bookkeeping(request: request, now: now)
-        let response: CGIResponse
+    /// Answers a report POST.
+    func respondToReport(_ request: Request, _ report: ReportRequest) -> (CGIResponse, Outcome) {
+        var outcome = Outcome()
+        outcome.form = "report"
+        outcome.logsForm = true
         do {
-            let (encoding, plaintext) = try acceptReport(request)
-            response = CGIResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("report stored\n".utf8))
-            log.status = 200
-            log.reason = "ok"
-            bookkeeping.status = 200
-            bookkeeping.reason = "ok"
-            bookkeeping.trusted = true  // a verified certificate of the device, checked as for a GET
-            bookkeeping.reportEncoding = encoding
-            bookkeeping.reportName = request.report?.fileName
-            bookkeeping.reportReceivedBytes = request.body.count
-            bookkeeping.reportBody = plaintext
+            let (encoding, plaintext) = try acceptReport(request, report)
+            outcome.status = 200
+            outcome.reason = "ok"
+            outcome.trusted = true  // a verified certificate of the device, checked as for a GET
+            outcome.reportEncoding = encoding
+            outcome.reportName = report.fileName
+            outcome.reportReceivedBytes = request.body.count
+            outcome.reportBody = plaintext
+            return (CGIResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("report stored\n".utf8)), outcome)
         } catch {
-            log.status = error.status
-            log.reason = error.reason
-            log.detail = error.detail
-            response = CGIResponse(refusal: error)
-            bookkeeping.status = error.status
-            bookkeeping.reason = error.reason
+            outcome.refused(error)
+            return (CGIResponse(refusal: error), outcome)
         }
-        log.form = "report"
-        log.bytes = response.body.count
-        bookkeeping.form = "report"
-        bookkeeping.bytes = response.body.count
-        return Answer(response: response, log: log, bookkeeping: bookkeeping)
     }
 
     /// The report's encoding (`xml`, `gz`, `cfg`, `cfg+gz`) and its XML, or the refusal.
-    func acceptReport(_ request: Request) throws(Refusal) -> (String, [UInt8]) {
-        if let refusal = request.refusal { throw refusal }
-        guard let report = request.report, let identity = request.identity else {
-            throw .serverError("report read without outcome")
-        }
+    func acceptReport(_ request: Request, _ report: ReportRequest) throws(Refusal) -> (String, [UInt8]) {
+        guard let identity = request.identity else { throw request.certificateRefusal ?? Refusal(.certificateNotVerified) }
         if let named = report.namedMAC, named != identity.mac {
-            throw Refusal(403, "MAC mismatch", detail: "path names \(named), certificate is \(identity.mac)")
+            throw Refusal(.macMismatch, detail: "path names \(named), certificate is \(identity.mac)")
         }
         if request.contentLength > ReportRequest.maximumBytes || request.body.count > ReportRequest.maximumBytes {
             // (A chunked body is kept to one byte past the limit: more than the limit is too large.)
-            throw Refusal(413, "report too large", detail: "more than \(ReportRequest.maximumBytes) bytes")
+            throw Refusal(.reportTooLarge, detail: "more than \(ReportRequest.maximumBytes) bytes")
         }
-        guard !request.body.isEmpty else { throw Refusal(400, "empty report") }
+        guard !request.body.isEmpty else { throw Refusal(.emptyReport) }
         let store = try openStoreForReading()
         defer { try? store.database.execute("COMMIT") }
-        var placeholder = Bookkeeping(request: request, now: 0)
-        let device = try checkedDevice(identity, store: store, bookkeeping: &placeholder)
+        guard let device = try checkedDevice(identity, store: store) else { throw Refusal(.unknownDevice) }
         return try Self.decodeReport(request.body, device: device)
     }
 
@@ -64,7 +49,7 @@ extension ProfileService {
         var encoding: [String] = []
         if OpenSSLEnc.isEncrypted(bytes) {
             guard case .aes256cbc(let key, let digest) = device.encryption else {
-                throw Refusal(400, "undecryptable report", detail: "encrypted, and the device has no key")
+                throw Refusal(.undecryptableReport, detail: "encrypted, and the device has no key")
             }
             var plain: [UInt8]? = nil
             for candidate in [digest, digest == .md5 ? KeyDerivationDigest.sha256 : .md5] {
@@ -74,7 +59,7 @@ extension ProfileService {
                     break
                 }
             }
-            guard let plain else { throw Refusal(400, "undecryptable report", detail: "not the device's key") }
+            guard let plain else { throw Refusal(.undecryptableReport, detail: "not the device's key") }
             bytes = plain
             encoding.append("cfg")
         }
@@ -82,11 +67,11 @@ extension ProfileService {
             do {
                 bytes = try Gzip.decompress(bytes, limit: ReportRequest.maximumPlaintextBytes)
             } catch {
-                throw Refusal(400, "unreadable report", detail: "gzip: \(error)")
+                throw Refusal(.unreadableReport, detail: "gzip: \(error)")
             }
             encoding.append("gz")
         }
-        guard looksLikeXML(bytes) else { throw Refusal(400, "unreadable report", detail: "not XML") }
+        guard looksLikeXML(bytes) else { throw Refusal(.unreadableReport, detail: "not XML") }
         return (encoding.isEmpty ? "xml" : encoding.joined(separator: "+"), bytes)
     }
 

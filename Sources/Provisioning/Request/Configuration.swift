@@ -65,15 +65,44 @@ public struct Request: Sendable {
     public var contentLength: Int
     /// `SSL_CLIENT_M_SERIAL`: the certificate's serial number (not the phone's).
     public var certificateSerial: String?
-    /// What was asked, or why the request is refused before anyone is identified (405, 404).
-    public var profileRequest: ProfileRequest?
-    /// A phone's report (`POST …/report/<name>`); then `profileRequest` is nil.
-    public var report: ReportRequest?
-    /// Who is calling, or why nobody could be identified (403).
+    /// What a request can be: a profile, a phone's report, or refused before anyone is identified.
+    public enum Kind: Sendable {
+        /// A profile (`GET`/`HEAD …/<name>.xml|.gz|.cfg`).
+        case profile(ProfileRequest)
+        /// A phone's report (`POST …/report/<name>`).
+        case report(ReportRequest)
+        /// Refused by its method or file name (405, 404), before anyone is identified.
+        case refused(Refusal)
+    }
+
+    /// What was asked.
+    public var kind: Kind
+    /// Who is calling; nil when nobody could be identified (`certificateRefusal` says why, when it can).
     public var identity: ClientIdentity?
+    /// Why the certificate identifies nobody (403).
+    public var certificateRefusal: Refusal?
+
+    /// The profile asked for, if that is what the request is.
+    public var profileRequest: ProfileRequest? {
+        if case .profile(let asked) = kind { return asked }
+        return nil
+    }
+
+    /// The report, if that is what the request is.
+    public var report: ReportRequest? {
+        if case .report(let report) = kind { return report }
+        return nil
+    }
+
     /// The first refusal the request earned while it was read, in the order the service checks: the method and
     /// file name first, then the certificate.
-    public var refusal: Refusal?
+    public var refusal: Refusal? {
+        if case .refused(let refusal) = kind { return refusal }
+        return certificateRefusal
+    }
+
+    /// The User-Agent, read.
+    public var userAgent: UserAgent? { userAgentText.map(UserAgent.init) }
     /// The request body, as much of it as the caller read (at most `bodyLimit` bytes; a phone's report).
     public var body: [UInt8] = []
     /// `HTTP_AUTHORIZATION` (Apache passes it to the CGI with `CGIPassAuth On`): a phone's Basic or Digest answer.
@@ -127,18 +156,18 @@ public struct Request: Sendable {
             isChunked = folded.count >= 7 && (0...(folded.count - 7)).contains { folded[$0..<($0 + 7)].elementsEqual("chunked".utf8) }
         }
         if method == "POST", let report = ReportRequest(path: path) {
-            self.report = report
+            kind = .report(report)
         } else {
             do {
-                profileRequest = try ProfileRequest(environment: environment)
+                kind = .profile(try ProfileRequest(environment: environment))
             } catch {
-                refusal = error
+                kind = .refused(error)
             }
         }
         do {
             identity = try ClientIdentity.from(environment: environment)
         } catch {
-            if refusal == nil { refusal = error }
+            certificateRefusal = error
         }
     }
 

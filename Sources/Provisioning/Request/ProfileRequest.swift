@@ -29,7 +29,7 @@ public struct ProfileRequest: Sendable, Equatable {
     public init(environment: StringTable) throws(Refusal) {
         let method = environment["REQUEST_METHOD"] ?? "GET"
         guard method == "GET" || method == "HEAD" else {
-            throw Refusal(405, "method not allowed", detail: "method \(method.prefix(16))")
+            throw Refusal(.methodNotAllowed, detail: "method \(method.prefix(16))")
         }
         self.method = method
         let path = environment["PATH_INFO"] ?? ""
@@ -46,7 +46,7 @@ public struct ProfileRequest: Sendable, Equatable {
             case "xml": form = .xml
             case "gz": form = .gz
             case "cfg": form = .cfg
-            default: throw Refusal(404, "unsupported file type", detail: "ending .\(ending.prefix(16))")
+            default: throw Refusal(.unsupportedFileType, detail: "ending .\(ending.prefix(16))")
             }
             stem = stem[..<dot]
             // `$MA.xml.gz` names the same file as `$MA.gz`.

@@ -19,9 +19,10 @@ public struct CGIResponse: Sendable, Equatable {
     /// The one-line plain-text answer to a refusal.
     public init(refusal: Refusal, omitsBody: Bool = false) {
         var headers: [(String, String)] = []
-        if refusal.status == 405 { headers.append(("Allow", "GET, HEAD")) }
-        if refusal.status == 503 || refusal.status == 429 { headers.append(("Retry-After", String(refusal.retryAfter ?? 5))) }
-        if let challenge = refusal.challenge { headers.append(("WWW-Authenticate", challenge)) }
+        // The headers each refusal adds, by its case (RefusalKind).
+        if refusal.kind.allowsHeader { headers.append(("Allow", "GET, HEAD")) }
+        if refusal.kind.retries { headers.append(("Retry-After", String(refusal.retryAfter ?? 5))) }
+        if refusal.kind.challenges, let challenge = refusal.challenge { headers.append(("WWW-Authenticate", challenge)) }
         self.init(status: refusal.status, contentType: "text/plain; charset=utf-8", body: Array((refusal.reason + "\n").utf8),
                   extraHeaders: headers, omitsBody: omitsBody)
     }

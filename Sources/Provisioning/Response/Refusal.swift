@@ -1,10 +1,103 @@
+/// Every way the service refuses a request: the one catalogue of statuses, one-line reasons and (in
+/// `CGIResponse(refusal:)`) the headers each case adds. The rooms throw a `Refusal` of one of these cases; nothing
+/// else spells a status or a reason. The refusal table of the tests (TestSupport) is checked against `allCases`.
+public enum RefusalKind: String, Sendable, CaseIterable {
+    // The request (Request/): what was asked, before anyone is identified.
+    case methodNotAllowed
+    case unsupportedFileType
+    // Who the certificate says (Identity/).
+    case certificateNotVerified
+    case unreadableCertificate
+    case genericCertificate
+    case noMACInCertificate
+    case malformedMACInCertificate
+    case macMismatch
+    // A caller without a certificate: accounts and bootstrap (Authentication/Trust.swift).
+    case authenticationRequired
+    case wrongCredentials
+    case tooManyFailedLogins
+    case authenticationUnavailable
+    case bootstrapServesOnlyCfg
+    // The device and its profile (ProfileService).
+    case unknownDevice
+    case deviceDisabled
+    case serialMismatch
+    case modelMismatch
+    case noEncryptionConfigured
+    case unknownPartition
+    case databaseBusy
+    case serverError
+    // A phone's report (Report/).
+    case reportTooLarge
+    case emptyReport
+    case undecryptableReport
+    case unreadableReport
+
+    /// The HTTP status.
+    public var status: Int {
+        switch self {
+        case .emptyReport, .undecryptableReport, .unreadableReport: 400
+        case .authenticationRequired, .wrongCredentials: 401
+        case .certificateNotVerified, .unreadableCertificate, .genericCertificate, .noMACInCertificate,
+             .malformedMACInCertificate, .macMismatch, .bootstrapServesOnlyCfg, .deviceDisabled, .serialMismatch,
+             .modelMismatch: 403
+        case .unsupportedFileType, .unknownDevice, .noEncryptionConfigured, .unknownPartition: 404
+        case .methodNotAllowed: 405
+        case .reportTooLarge: 413
+        case .tooManyFailedLogins: 429
+        case .serverError: 500
+        case .authenticationUnavailable, .databaseBusy: 503
+        }
+    }
+
+    /// The one-line reason sent as the body and logged. It never holds anything internal.
+    public var reason: String {
+        switch self {
+        case .methodNotAllowed: "method not allowed"
+        case .unsupportedFileType: "unsupported file type"
+        case .certificateNotVerified: "certificate not verified"
+        case .unreadableCertificate: "unreadable certificate"
+        case .genericCertificate: "generic certificate"
+        case .noMACInCertificate: "no MAC in certificate"
+        case .malformedMACInCertificate: "malformed MAC in certificate"
+        case .macMismatch: "MAC mismatch"
+        case .authenticationRequired: "authentication required"
+        case .wrongCredentials: "wrong credentials"
+        case .tooManyFailedLogins: "too many failed logins"
+        case .authenticationUnavailable: "authentication unavailable"
+        case .bootstrapServesOnlyCfg: "bootstrap serves only the encrypted .cfg"
+        case .unknownDevice: "unknown device"
+        case .deviceDisabled: "device disabled"
+        case .serialMismatch: "serial mismatch"
+        case .modelMismatch: "model mismatch"
+        case .noEncryptionConfigured: "no encryption configured"
+        case .unknownPartition: "unknown partition"
+        case .databaseBusy: "database busy"
+        case .serverError: "server error"
+        case .reportTooLarge: "report too large"
+        case .emptyReport: "empty report"
+        case .undecryptableReport: "undecryptable report"
+        case .unreadableReport: "unreadable report"
+        }
+    }
+
+    /// The answer names the methods served (`Allow`).
+    public var allowsHeader: Bool { self == .methodNotAllowed }
+    /// The phone is told when to try again (`Retry-After`).
+    public var retries: Bool {
+        switch self {
+        case .databaseBusy, .authenticationUnavailable, .tooManyFailedLogins: true
+        default: false
+        }
+    }
+    /// The answer carries the Digest challenge (`WWW-Authenticate`).
+    public var challenges: Bool { self == .authenticationRequired || self == .wrongCredentials }
+}
+
 /// A request the server answers with a 4xx or 5xx: an ordinary outcome, not a crash.
 public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The HTTP status: 403, 404, 405 or 500.
-    public var status: Int
-    /// The one-line class sent as the body and logged: `unknown device`, `MAC mismatch`, ...
-    /// It never holds anything internal; a 500 always says `server error`.
-    public var reason: String
+    /// Which refusal (`RefusalKind`): its status, reason and headers.
+    public var kind: RefusalKind
     /// More for the log line only (which variable was undefined, what SQLite said). Never a secret.
     public var detail: String?
     /// A 401's `WWW-Authenticate` value (the Digest challenge).
@@ -12,16 +105,20 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// A 429's or 503's `Retry-After`, in seconds, when it is not the default 5.
     public var retryAfter: Int?
 
-    public init(_ status: Int, _ reason: String, detail: String? = nil, challenge: String? = nil, retryAfter: Int? = nil) {
-        self.status = status
-        self.reason = reason
+    public init(_ kind: RefusalKind, detail: String? = nil, challenge: String? = nil, retryAfter: Int? = nil) {
+        self.kind = kind
         self.detail = detail
         self.challenge = challenge
         self.retryAfter = retryAfter
     }
 
+    /// The HTTP status.
+    public var status: Int { kind.status }
+    /// The one-line class sent as the body and logged: `unknown device`, `MAC mismatch`, ...
+    public var reason: String { kind.reason }
+
     public var description: String { "\(status) \(reason)" + (detail.map { ": \($0)" } ?? "") }
 
     /// A 500 whose body says only `server error`; `detail` goes to the log.
-    public static func serverError(_ detail: String) -> Refusal { Refusal(500, "server error", detail: detail) }
+    public static func serverError(_ detail: String) -> Refusal { Refusal(.serverError, detail: detail) }
 }

@@ -1,7 +1,4 @@
 import CSQLite
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A failed SQLite call: the extended result code, SQLite's message, and the statement, never bound values.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
@@ -39,6 +36,8 @@ public final class SQLiteDatabase {
     }
 
     let handle: OpaquePointer
+    /// The handler's context of the last `setBusyWait`.
+    var busyWait: BusyWait?
     /// The path the connection was opened with.
     public let path: String
 
@@ -51,8 +50,7 @@ public final class SQLiteDatabase {
         case .create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
         }
         var db: OpaquePointer?
-        var before = stat()
-        let isNew = mode == .create && path != ":memory:" && !path.isEmpty && lstat(path, &before) != 0
+        let isNew = mode == .create && path != ":memory:" && !path.isEmpty && !FilePath.exists(path)
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
@@ -65,7 +63,7 @@ public final class SQLiteDatabase {
         // A database file this open created is its owner's and its group's only (0640; SQLite's own default is
         // 0644 less the umask): the configuration holds keys and passwords, the journal who fetched what. Its
         // -wal and -shm files take the same mode from it. Still empty here, so nothing was readable meanwhile.
-        if isNew { _ = chmod(path, 0o640) }
+        if isNew { FilePath.setMode(path, 0o640) }
     }
 
     /// Opens a `file:` URI read-only (`SQLITE_OPEN_URI`), e.g. with `immutable=1`.
@@ -139,14 +137,29 @@ public final class SQLiteDatabase {
     /// Changes how long a call waits for another connection's lock, in milliseconds (`sqlite3_busy_timeout`).
     public func setBusyTimeout(_ milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
-    /// Waits for another connection's lock up to `milliseconds`, in 1 ms steps, and not at all once the process
-    /// has been told to terminate (`Termination`): a busy wait that SIGTERM cuts short (`sqlite3_busy_handler`).
-    public func setBusyWait(_ milliseconds: Int32) {
+    /// Waits for another connection's lock up to `milliseconds`, in 1 ms steps, and not at all once `stop` says
+    /// so (`sqlite3_busy_handler`): the caller decides what cuts a wait short (the CGI and the FastCGI responder:
+    /// SIGTERM, `Termination`). The wrapper knows nothing of signals.
+    public func setBusyWait(_ milliseconds: Int32, stop: @escaping () -> Bool = { false }) {
+        let wait = BusyWait(limit: Int(max(0, milliseconds)), stop: stop)
+        busyWait = wait
         sqlite3_busy_handler(handle, { context, attempts in
-            if Termination.requested != 0 || Int(attempts) >= Int(bitPattern: context) { return 0 }
-            usleep(1000)
+            guard let context else { return 0 }
+            let wait = Unmanaged<BusyWait>.fromOpaque(context).takeUnretainedValue()
+            if Int(attempts) >= wait.limit || wait.stop() { return 0 }
+            Clock.sleep(microseconds: 1000)
             return 1
-        }, UnsafeMutableRawPointer(bitPattern: Int(max(0, milliseconds))))
+        }, Unmanaged.passUnretained(wait).toOpaque())
+    }
+
+    /// The busy wait's limit and stop test, alive as long as the connection's handler may call it.
+    final class BusyWait {
+        let limit: Int
+        let stop: () -> Bool
+        init(limit: Int, stop: @escaping () -> Bool) {
+            self.limit = limit
+            self.stop = stop
+        }
     }
 
     /// Copies every frame of the write-ahead log into the database and truncates the log to zero bytes

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
-import Glibc
+import func Glibc.memchr
+import func Glibc.memcmp
 #endif
 
 /// The settings and variables that reach one device, kept as bytes: every name and value back to back in one
@@ -91,17 +92,17 @@ public struct LayerRows: Sendable {
         appendEntry(kind: kind, rank: rank, nameStart: nameStart, valueStart: valueStart, access: access, intent: intent)
     }
 
-    /// Appends the current row of a `ConfigurationStore.scopeQuery` statement (columns: kind, unused, name, value, ua,
-    /// intent).
+    /// Appends the current row of a `ConfigurationStore.scopeQuery` statement (columns: kind, name, value, ua, intent;
+    /// one column per fact: each result column costs its names when the statement is prepared).
     mutating func appendRow(of statement: SQLiteStatement, kind: RowKind, rank: Scope.Rank) {
         let nameStart = bytes.count
-        statement.appendText(2, to: &bytes)
+        statement.appendText(1, to: &bytes)
         let valueStart = bytes.count
-        statement.appendText(3, to: &bytes)
+        statement.appendText(2, to: &bytes)
         appendEntry(kind: kind, rank: rank, nameStart: nameStart, valueStart: valueStart,
-                    access: kind == .setting ? statement.accessCode(4) : .none,
+                    access: kind == .setting ? statement.accessCode(3) : .none,
                     // Only an empty value has an intent: the column is not read for the others.
-                    intent: kind == .setting && valueStart == bytes.count ? statement.intentCode(5) : 0)
+                    intent: kind == .setting && valueStart == bytes.count ? statement.intentCode(4) : 0)
     }
 
     private mutating func appendEntry(kind: RowKind, rank: Scope.Rank, nameStart: Int, valueStart: Int, access: AccessCode,

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The configuration database: devices, settings and variables of each scope, and the audit log.
 ///
@@ -17,8 +14,12 @@ public final class ConfigurationStore {
     /// The serving path's statements, prepared on first use and kept for the connection's life (a FastCGI
     /// responder answers many requests on one connection).
     var deviceStatement: SQLiteStatement?
-    /// The per-scope layer statements, by `Scope.Rank`.
-    var scopeStatements: [SQLiteStatement?] = [nil, nil, nil, nil]
+    /// The per-scope layer statements (`appendScope`). Four properties, not an array: an array of optionals is a
+    /// generic type the runtime instantiates on first use (57k instructions of a CGI request).
+    var defaultLayerStatement: SQLiteStatement?
+    var modelLayerStatement: SQLiteStatement?
+    var groupLayerStatement: SQLiteStatement?
+    var deviceLayerStatement: SQLiteStatement?
     /// Where the CGI and `provctl` look when `PROVISIONER_DB` is not set.
     public static let defaultPath = "/var/lib/provisioner/provisioner.db"
 
@@ -210,12 +211,24 @@ public final class ConfigurationStore {
 
     /// Appends the settings (of `partition`) and variables stored at one scope's `target`.
     func appendScope(_ rank: Scope.Rank, target: String, partition: String, to rows: inout LayerRows) throws(SQLiteError) {
+        let prepared: SQLiteStatement?
+        switch rank {
+        case .all: prepared = defaultLayerStatement
+        case .model: prepared = modelLayerStatement
+        case .group: prepared = groupLayerStatement
+        case .device: prepared = deviceLayerStatement
+        }
         let statement: SQLiteStatement
-        if let prepared = scopeStatements[rank.rawValue] {
+        if let prepared {
             statement = prepared
         } else {
             statement = try database.prepare(Self.scopeQuery(rank, intent: versionAtOpen >= 9))
-            scopeStatements[rank.rawValue] = statement
+            switch rank {
+            case .all: defaultLayerStatement = statement
+            case .model: modelLayerStatement = statement
+            case .group: groupLayerStatement = statement
+            case .device: deviceLayerStatement = statement
+            }
         }
         defer { statement.reset() }
         try statement.bind(1, target)
@@ -231,9 +244,9 @@ public final class ConfigurationStore {
     static func scopeQuery(_ rank: Scope.Rank, intent: Bool) -> String {
         let scope = rank.storedName
         return """
-            SELECT 0, 0, name, value, ua, \(intent ? "intent" : "NULL") FROM settings WHERE scope = '\(scope)' AND target = ?1 AND part = ?2
+            SELECT 0, name, value, ua, \(intent ? "intent" : "NULL") FROM settings WHERE scope = '\(scope)' AND target = ?1 AND part = ?2
             UNION ALL
-            SELECT 1, 0, name, value, NULL, NULL FROM variables WHERE scope = '\(scope)' AND target = ?1
+            SELECT 1, name, value, NULL, NULL FROM variables WHERE scope = '\(scope)' AND target = ?1
             """
     }
 

@@ -1,8 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CCrypto  // getrandom (<sys/random.h>)
 
-// The serving core's POSIX calls, in one place: time, file state, whole writes, the process environment.
+// The serving core's POSIX calls, in one place: time, file state, whole writes and reads, processes, random
+// bytes, signals, the process environment. No other file of Sources/Provisioning or Sources/profile-cgi imports
+// Glibc wholesale (Tests/run checks it): they import named memory functions only.
 
 /// The state of a database file that decides whether it may be read without SQLite's shared memory.
 public struct FileStamp: Sendable, Equatable {
@@ -67,6 +70,8 @@ public enum Clock {
         clock_gettime(CLOCK_REALTIME, &now)
         return now.tv_sec * 1_000_000 + now.tv_nsec / 1000
     }
+    /// Sleeps `microseconds` (`usleep`).
+    public static func sleep(microseconds: Int) { usleep(useconds_t(clamping: microseconds)) }
 }
 
 /// Whole writes and reads on file descriptors.
@@ -93,7 +98,7 @@ public enum FileDescriptor {
         var total = 0
         var buffer = [UInt8](repeating: 0, count: 16384)
         while total < limit {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, min($0.count, limit - total)) }
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, min($0.count, limit - total)) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             total += n
@@ -102,6 +107,57 @@ public enum FileDescriptor {
     }
 
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// Reads what `fd` has into `buffer`, waiting for it until `deadline` (monotonic microseconds, `Clock`):
+    /// the count read, 0 at the end, at the deadline or on an error (`poll`, `read`; EINTR is retried).
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, until deadline: Int) -> Int {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return 0 }
+        while true {
+            let left = Int32(clamping: (deadline - Clock.monotonicMicroseconds()) / 1000)
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard left > 0, poll(&descriptor, 1, left) > 0 else { return 0 }
+            let n = Glibc.read(fd, base, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            return max(n, 0)
+        }
+    }
+}
+
+/// Making processes and ending them.
+public enum ProcessControl {
+    /// Forks a child in a session of its own (`fork`, `setsid`): true in the child, false in the parent, nil
+    /// when no child could be made.
+    public static func forkDetached() -> Bool? {
+        let child = fork()
+        if child < 0 { return nil }
+        if child > 0 { return false }
+        _ = setsid()
+        return true
+    }
+
+    /// Ends the process at once: no exit handlers, no buffers flushed, nothing closed (`_exit`).
+    public static func exitAtOnce(_ status: Int32) -> Never { _exit(status) }
+
+    /// Ends the process (`exit`).
+    public static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
+}
+
+/// Random bytes from the kernel's CSPRNG.
+public enum KernelRandom {
+    /// Fills `buffer` (`getrandom(2)`, EINTR retried); false with the errno when the kernel gave none.
+    public static func fill(_ buffer: UnsafeMutableRawBufferPointer) -> (ok: Bool, errno: Int32) {
+        guard let base = buffer.baseAddress else { return (true, 0) }
+        var filled = 0
+        while filled < buffer.count {
+            let n = getrandom(base + filled, buffer.count - filled, 0)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return (false, errno)
+            }
+            filled += n
+        }
+        return (true, 0)
+    }
 }
 
 extension StringTable {
@@ -136,34 +192,62 @@ public enum HostName {
     }
 }
 
-/// What a CGI does when its web server tells it to go. mod_cgid ends every CGI that outlives its answer: once the
-/// request is done it sends SIGTERM, then SIGKILL 3 s later (`cleanup_nonchild_process`). The CGI writes its
-/// journal after the answer, so by default SIGTERM killed it mid-write and the record was lost without a trace.
-/// With `deferTermination()` SIGTERM only sets `requested`: a write under way finishes (a millisecond or two), a
-/// lock wait gives up (`SQLiteDatabase.setBusyWait`; the CGI hands a busy write to a child process,
-/// `Journal.writeHandingOff`). SIGPIPE is ignored too: a phone that hung up early makes a write fail, not the
-/// process die.
+/// The process's one signal owner, for the CGI and the FastCGI responder alike.
+///
+/// A CGI: mod_cgid ends every CGI that outlives its answer: once the request is done it sends SIGTERM, then
+/// SIGKILL 3 s later (`cleanup_nonchild_process`). The CGI writes its journal after the answer, so by default
+/// SIGTERM killed it mid-write and the record was lost without a trace. With `deferTermination()` SIGTERM only
+/// sets `requested`: a write under way finishes (a millisecond or two), a lock wait gives up (the journal's busy
+/// wait asks `isRequested`, `Journal.stopWaiting`; the CGI hands a busy write to a child process,
+/// `Journal.writeHandingOff`).
+///
+/// A FastCGI responder (`deferTermination(signals:handler:)`): SIGTERM (mod_fcgid, spawn-fcgi), SIGUSR1 (Apache's
+/// graceful restart, as libfcgi treats it) and SIGINT end the loop after the request under way, and cut a journal
+/// lock wait short the same way. No SA_RESTART there: a blocked accept() returns EINTR.
+///
+/// SIGPIPE is ignored in both: a phone that hung up early makes a write fail, not the process die.
 public enum Termination {
-    /// Non-zero once SIGTERM arrived (written by the signal handler only).
-    nonisolated(unsafe) static var requested: Int32 = 0
+    /// Non-zero once a stopping signal arrived (written by the signal handler only).
+    nonisolated(unsafe) public static var requested: Int32 = 0
 
-    /// True once SIGTERM arrived.
+    /// The signals that stop a FastCGI responder: SIGTERM (mod_fcgid, spawn-fcgi), SIGUSR1 (Apache's graceful
+    /// restart, as libfcgi treats it), SIGINT.
+    public static var responderSignals: [Int32] { [SIGTERM, SIGUSR1, SIGINT] }
+
+    /// True once a stopping signal arrived.
     public static var isRequested: Bool { requested != 0 }
 
-    /// Installs the SIGTERM handler (and ignores SIGPIPE). Call before writing the answer.
+    /// The CGI's form: SIGTERM only marks the request. Call before writing the answer.
     public static func deferTermination() {
+        deferTermination(signals: [SIGTERM], restart: true, handler: { _ in Termination.requested = 1 })
+    }
+
+    /// Installs `handler` (which must set `requested`, and may do only async-signal-safe work besides) for
+    /// `signals`, and ignores SIGPIPE.
+    public static func deferTermination(signals: [Int32], restart: Bool,
+                                        handler: @escaping @convention(c) (Int32) -> Void) {
         requested = 0   // initializes the global before the handler can touch it
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in Termination.requested = 1 }
-        action.sa_flags = SA_RESTART
+        action.__sigaction_handler.sa_handler = handler
+        action.sa_flags = restart ? SA_RESTART : 0
         sigemptyset(&action.sa_mask)
-        sigaction(SIGTERM, &action, nil)
+        for signal in signals { sigaction(signal, &action, nil) }
         signal(SIGPIPE, SIG_IGN)
     }
 }
 
 /// Paths without Foundation.
 public enum FilePath {
+    /// True when something (a file, a link) is at `path` (`lstat`).
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    /// Sets `path`'s permission bits (`chmod`); false when it failed.
+    @discardableResult
+    public static func setMode(_ path: String, _ mode: UInt32) -> Bool { chmod(path, mode_t(mode)) == 0 }
+
     /// The folder part of `path` (`.` when it has none).
     public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+import func Glibc.memcmp
 #endif
 
 /// A small string-to-string table for the CGI's request path: every key and value back to back in one byte

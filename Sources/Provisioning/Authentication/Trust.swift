@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How well a caller proved who it is, decided per request; it decides what the caller gets.
 ///
 /// - `full`: a unique client certificate that names the device, or the device's HTTP account (Basic or Digest,
@@ -19,17 +15,15 @@ extension ProfileService {
     /// `Authorization` header over HTTPS, else at bootstrap trust for a device that allows it, else a 401
     /// challenge (over HTTPS) or the certificate's own refusal. Runs inside the request's read transaction.
     func settleWithoutCertificate(_ request: Request, _ asked: ProfileRequest, store: ConfigurationStore,
-                                  certificateRefusal: Refusal, log: inout RequestLog,
-                                  now: Int) throws(Refusal) -> (ClientIdentity, TrustLevel) {
+                                  certificateRefusal: Refusal, now: Int) throws(Refusal) -> (ClientIdentity, TrustLevel) {
         let seconds = now / 1_000_000
         let address = request.remoteAddress ?? "-"
         if request.isHTTPS, let header = request.authorization {
-            log.auth = "account"
             let state: AuthState
             do {
                 state = try AuthState(path: AuthState.path(journalPath: configuration.journalPath))
             } catch {
-                throw Refusal(503, "authentication unavailable", detail: "auth state: \(error)")
+                throw Refusal(.authenticationUnavailable, detail: "auth state: \(error)")
             }
             // The name tried, for counting failures per account (nil for a header that names nobody).
             let tried: String? = switch HTTPAuthorization(header) {
@@ -41,7 +35,7 @@ extension ProfileService {
             let binding = Self.nonceBinding(address: address, node: configuration.node)
             return try reading { () throws -> (ClientIdentity, TrustLevel) in
                 if let wait = try state.retryAfter(user: tried, address: address, now: seconds) {
-                    throw Refusal(429, "too many failed logins", detail: "back-off for \(tried.map { String($0.prefix(64)) } ?? "-") from \(address)",
+                    throw Refusal(.tooManyFailedLogins, detail: "back-off for \(tried.map { String($0.prefix(64)) } ?? "-") from \(address)",
                                   retryAfter: wait)
                 }
                 let key = try store.nonceKey() ?? []
@@ -52,24 +46,24 @@ extension ProfileService {
                     identity.source = .account
                     return (identity, .full)
                 case .stale(let realm):
-                    throw Refusal(401, "authentication required", detail: "stale nonce",
+                    throw Refusal(.authenticationRequired, detail: "stale nonce",
                                   challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: true))
                 case .rejected(let realm, let why):
                     try state.recordFailure(user: tried, address: address, now: seconds)
-                    throw Refusal(401, "wrong credentials", detail: why,
+                    throw Refusal(.wrongCredentials, detail: why,
                                   challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: false))
                 }
             }
         }
         // Nothing proved: the device the file name (else the User-Agent's MAC, else its serial: SPA525G and ATA191
         // agents carry only the serial) names, if it allows bootstrap.
-        log.auth = "bootstrap"
-        let named = asked.namedMAC ?? log.userAgent?.mac
+        let agent = request.userAgent
+        let named = asked.namedMAC ?? agent?.mac
         var device: Device? = nil
         do {
             if let named {
                 device = try store.device(mac: named)
-            } else if let serial = log.userAgent?.serial {
+            } else if let serial = agent?.serial {
                 device = try store.device(serial: serial)
             }
         } catch {
@@ -87,7 +81,7 @@ extension ProfileService {
         // Anything else keeps the certificate's refusal (403 certificate not verified, generic certificate).
         if request.isHTTPS && device?.account != nil {
             let key = try reading { try store.nonceKey() ?? [] }
-            throw Refusal(401, "authentication required", detail: certificateRefusal.reason,
+            throw Refusal(.authenticationRequired, detail: certificateRefusal.reason,
                           challenge: Self.challenge(realm: device?.account?.realm ?? DeviceAccount.defaultRealm, key: key,
                                                     address: Self.nonceBinding(address: address, node: configuration.node),
                                                     now: seconds, stale: false))
@@ -161,83 +155,5 @@ extension ProfileService {
     static func challenge(realm: String, key: [UInt8], address: String, now: Int, stale: Bool) -> String {
         "Digest realm=\"\(realm)\", qop=\"auth\", algorithm=MD5, nonce=\"\(AccountCheck.nonce(key: key, time: now, address: address))\""
             + (stale ? ", stale=true" : "")
-    }
-}
-
-extension ResolvedRows {
-    /// The bootstrap profile's parameters: every secret parameter (`Secrets.isSecret`: passwords, keys, PSKs,
-    /// PINs, communities, activation codes, licences, `GPP_SA`..`GPP_SD`, `IKM_HTTP_Encrypt_Content`) left out,
-    /// the `--key`/`--pwd` options of rules removed with their arguments, and every URL's user info removed.
-    func withoutSecrets(_ rows: LayerRows) -> ResolvedRows {
-        var kept = ResolvedRows()
-        for index in 0..<count {
-            let row = self.row(index)
-            let name = rows.string(rows.nameRange(row))
-            if Secrets.isSecret(name) { continue }
-            let value = values.withUnsafeBufferPointer {
-                String(decoding: UnsafeBufferPointer(rebasing: $0[valueRange(index)]), as: UTF8.self)
-            }
-            var cleaned = Secrets.removingRuleSecrets(value)
-            let start = kept.values.count
-            cleaned.withUTF8 { kept.values.append(contentsOf: $0) }
-            kept.table.append(row)
-            kept.table.append(access(index).rawValue)
-            kept.table.append(start)
-            kept.table.append(kept.values.count)
-        }
-        return kept
-    }
-}
-
-extension Secrets {
-    /// `value` without the `--key`/`--pwd` options of a rule and their arguments (an empty `[ ]` left behind
-    /// goes too): `[--uid u --pwd p] https://x` becomes `[--uid u] https://x`, `[--key k] http://x` becomes
-    /// `http://x`.
-    /// A URL's user info (`https://user:pass@host/`) goes too.
-    public static func removingRuleSecrets(_ value: String) -> String {
-        let value = removingURLUserInfo(value)
-        let masked = maskRule(value)
-        guard masked != value else { return value }
-        var bytes = Array(masked.utf8)
-        for option in ["--key", "--pwd"] {
-            while let start = find(Array(option.utf8), in: bytes) {
-                var end = start + option.utf8.count
-                while end < bytes.count && (bytes[end] == 0x20 || bytes[end] == 0x09 || bytes[end] == UInt8(ascii: "=")) { end += 1 }
-                let stars = Array(mask.utf8)
-                if end + stars.count <= bytes.count && Array(bytes[end..<(end + stars.count)]) == stars { end += stars.count }
-                while end < bytes.count && (bytes[end] == 0x20 || bytes[end] == 0x09) { end += 1 }
-                bytes.removeSubrange(start..<end)
-            }
-        }
-        // `[ ]` or `[]` with nothing left inside, and the space after it.
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "[") {
-                var close = index + 1
-                while close < bytes.count && (bytes[close] == 0x20 || bytes[close] == 0x09) { close += 1 }
-                if close < bytes.count && bytes[close] == UInt8(ascii: "]") {
-                    var end = close + 1
-                    while end < bytes.count && bytes[end] == 0x20 { end += 1 }
-                    bytes.removeSubrange(index..<end)
-                    continue
-                }
-            }
-            index += 1
-        }
-        // A space left before a closing bracket.
-        var out: [UInt8] = []
-        for byte in bytes {
-            if byte == UInt8(ascii: "]"), out.last == 0x20 { out.removeLast() }
-            out.append(byte)
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where Array(haystack[start..<(start + needle.count)]) == needle {
-            return start
-        }
-        return nil
     }
 }
