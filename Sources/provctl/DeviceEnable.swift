@@ -18,20 +18,12 @@ struct DeviceEnable: ParsableCommand {
 }
 
 func setEnabled(_ enabled: Bool, macs: [MACAddress], store: StoreOptions, output: OutputOptions, change: DryRunOption) throws {
-    let opened = try store.open()
-    var changed = 0
-    let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(Set(macs)) }) { audit in
-        for mac in macs {
-            guard var device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
-            guard device.enabled != enabled else { continue }
-            device.enabled = enabled
-            try opened.update(device)
-            try audit.record(enabled ? "device enable" : "device disable", target: mac.hex,
-                             old: "enabled=\(enabled ? "no" : "yes")", new: "enabled=\(enabled ? "yes" : "no")")
-            changed += 1
-        }
+    try emit(try DeviceEditor(store: try store.open(), output: output, change: change).setEnabled(enabled, macs: macs), json: output.json)
+}
+
+extension DeviceEditor {
+    /// The editor for a provctl command: its session, its --dry-run/--diff/--force.
+    init(store: ConfigurationEditor, output: OutputOptions, change: DryRunOption) {
+        self.init(store: store, session: .provctl(showSecrets: output.showSecrets), mode: change.mode)
     }
-    let action = enabled ? "enabled" : "disabled"
-    Output.emit(ChangeResult(action: enabled ? "device enable" : "device disable", message: "\(action) \(macs.count) device(s)",
-                             count: changed, fields: [("macs", .array(macs.map { .string($0.hex) }))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
 }

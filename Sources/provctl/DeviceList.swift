@@ -43,7 +43,8 @@ struct DeviceList: ParsableCommand {
                                   seen: seenFilter.map { $0 == .seen })
         let rows = try opened.devices(matching: filter)
         if output.json {
-            try printJSON(rows.map { deviceJSON($0.device, seen: $0.seen, output: output) })
+            Output.emit(ListResult(table: Table(), items: rows.map { .sorted(JSON.deviceMembers($0.device, seen: $0.seen, disclosure: output.disclosure)) }),
+                        json: true)
             return
         }
         var table = Table("MAC", "SERIAL", "MODEL", "GROUP", "ENABLED", "ENCRYPTION", "LAST SEEN")

@@ -26,20 +26,7 @@ struct DeviceRemove: ParsableCommand {
             throw Failure(.usage, "removing \(macs.count) devices: add --yes to confirm (or --dry-run to see them first)",
                           field: "--yes", rule: "removing more than one device needs --yes")
         }
-        let opened = try store.open()
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(Set(macs)) }) { audit in
-            for mac in macs {
-                guard let device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device", field: "MAC") }
-                let settings = try opened.settings(at: .device(mac)).count
-                let variables = try opened.variables(at: .device(mac)).count
-                try opened.removeDevice(mac: mac)
-                try audit.record("device remove", target: mac.hex, old: describe(device) + " settings=\(settings) variables=\(variables)", new: nil)
-            }
-        }
-        let undo = macs.count == 1 ? "provctl device restore \(macs[0].hex)" : "provctl device restore MAC"
-        Output.emit(ChangeResult(action: "device remove", message: "removed \(macs.count) device(s); undo: \(undo)", count: macs.count,
-                                 fields: [("macs", .array(macs.map { .string($0.hex) })), ("history", .array(ids.map(JSON.int)))]),
-                    json: output.json)
+        try emit(try DeviceEditor(store: try store.open(), output: output, change: change).remove(macs), json: output.json)
     }
 }
 
@@ -60,23 +47,6 @@ struct DeviceRestore: ParsableCommand {
 
     func run() throws {
         let macs = try devices.parsed()
-        let opened = try store.open()
-        var entries: [(MACAddress, Int, [RowChange])] = []
-        for mac in macs {
-            if try opened.device(mac: mac) != nil { throw Failure(.conflict, "MAC: \(mac) is a device (nothing to restore)", field: "MAC") }
-            guard let entry = try opened.removalEntry(mac: mac) else {
-                throw Failure(.notFound, "MAC: \(mac) has no recorded removal to restore", field: "MAC")
-            }
-            entries.append((mac, entry, try opened.rowChanges(entry: entry)))
-        }
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(Set(macs)) }) { audit in
-            for (mac, entry, changes) in entries {
-                try opened.revert(entry: entry, changes: changes, force: change.force)
-                try audit.record("device restore", target: mac.hex, old: nil, new: "reverts #\(entry)")
-            }
-        }
-        Output.emit(ChangeResult(action: "device restore", message: "restored \(macs.count) device(s)", count: macs.count,
-                                 fields: [("macs", .array(macs.map { .string($0.hex) })), ("history", .array(ids.map(JSON.int)))]),
-                    json: output.json)
+        try emit(try DeviceEditor(store: try store.open(), output: output, change: change).restore(macs), json: output.json)
     }
 }

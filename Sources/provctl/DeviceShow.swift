@@ -31,18 +31,18 @@ struct DeviceShow: ParsableCommand {
             renderProblem = provctlRenderProblem(error)
         }
         if output.json {
-            var object = deviceJSON(device, seen: seen, output: output)
-            object["settings"] = settings.map { setting -> [String: Any] in
-                ["name": setting.name, "value": output.shown(name: setting.name, value: setting.value),
-                 "ua": json(setting.access?.rawValue)]
-            }
-            object["variables"] = variables.map { variable -> [String: Any] in
-                ["name": variable.name,
-                 "value": output.shown(variable: variable.name, value: variable.value, secretNames: secretNames)]
-            }
-            object["parameters"] = parameterCount
-            object["render_error"] = json(renderProblem)
-            try printJSON(object)
+            var members = JSON.deviceMembers(device, seen: seen, disclosure: output.disclosure)
+            members["settings"] = .array(settings.map { setting in
+                .sorted(["name": .string(setting.name), "value": .string(output.shown(name: setting.name, value: setting.value)),
+                         "ua": .text(setting.access?.rawValue)])
+            })
+            members["variables"] = .array(variables.map { variable in
+                .sorted(["name": .string(variable.name),
+                         "value": .string(output.shown(variable: variable.name, value: variable.value, secretNames: secretNames))])
+            })
+            members["parameters"] = .int(parameterCount)
+            members["render_error"] = .text(renderProblem)
+            Output.emit(AnyResult(value: JSON.sorted(members)), json: true)
             return
         }
         var fields = Table("FIELD", "VALUE")

@@ -53,46 +53,10 @@ func json(_ value: String?) -> Any { value.map { $0 as Any } ?? NSNull() }
 func json(_ value: Int?) -> Any { value.map { $0 as Any } ?? NSNull() }
 
 /// Unix seconds as `2026-11-27T21:53:13Z`.
-func timestamp(_ seconds: Int) -> String {
-    var time = time_t(seconds)
-    var parts = tm()
-    gmtime_r(&time, &parts)
-    return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                  parts.tm_hour, parts.tm_min, parts.tm_sec)
-}
+func timestamp(_ seconds: Int) -> String { utcTimestamp(seconds) }
 
 /// True when stdout is a terminal (progress lines are only for people).
 var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
-
-/// A device's fields as JSON.
-func deviceJSON(_ device: Device, seen: SeenRecord?, output: OutputOptions) -> [String: Any] {
-    var object: [String: Any] = [
-        "mac": device.mac.hex, "serial": json(device.serial), "model": json(device.model), "group": json(device.group),
-        "enabled": device.enabled, "gzip": device.gzip, "encryption": device.encryption.name,
-    ]
-    switch device.encryption {
-    case .none:
-        object["key"] = NSNull()
-        object["kdf"] = NSNull()
-    case .aes256cbc(let key, let digest):
-        object["key"] = output.shown(key: key)
-        object["kdf"] = digest.rawValue
-    case .aes128gcm(let key):
-        object["key"] = output.shown(key: key.ikm)
-        object["kdf"] = NSNull()
-        object["key_id"] = key.keyID
-        object["record_size"] = key.recordSize
-    }
-    object["account"] = device.account.map { account -> Any in
-        ["user": account.user, "realm": account.realm, "ha1": output.shown(key: account.ha1) as Any]
-    } ?? NSNull()
-    object["bootstrap"] = device.bootstrap.rawValue
-    object["seen"] = seen.map { seen -> Any in
-        ["first": timestamp(seen.firstSeen), "last": timestamp(seen.lastSeen), "count": seen.count,
-         "remote_addr": json(seen.remoteAddress), "firmware": json(seen.firmware)]
-    } ?? NSNull()
-    return object
-}
 
 /// Rewrites the terminal's current line (a progress counter); only call it when stdout is a terminal.
 func progressLine(_ text: String) {

@@ -14,6 +14,9 @@ struct NoCrashTests {
         "explain", "render", "check", "claims", "adopt", "import", "export", "import-profile", "history", "revert",
         "groups", "models", "backup", "restore", "completions", "fetches", "pending", "resync", "drift", "syslog",
         "retention", "prune",
+        // The grouped spellings (issue 23) beside the flat ones above.
+        "setting set", "setting list", "setting import", "variable set", "variable unset", "device import",
+        "device export", "loop pending", "loop fetches",
     ]
 
     @Test("every subcommand × database path × odd argument: a documented exit status, no crash")

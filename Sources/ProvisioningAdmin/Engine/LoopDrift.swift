@@ -17,15 +17,6 @@ public enum LoopError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
-/// Unix seconds as `2026-11-27T21:53:13Z`.
-public func utcTimestamp(_ seconds: Int) -> String {
-    var time = time_t(seconds)
-    var parts = tm()
-    gmtime_r(&time, &parts)
-    return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                  parts.tm_hour, parts.tm_min, parts.tm_sec)
-}
-
 extension StoredReport {
     /// The parameters of the report: every element that holds text only, anywhere under the root (a
     /// `<flat-profile>`, `<device>`, or an ATA's nested blocks), in document order. Lenient: a report is
