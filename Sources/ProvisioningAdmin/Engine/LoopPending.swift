@@ -54,9 +54,9 @@ public struct PendingScan {
             FROM devices d LEFT JOIN seen s ON s.mac = d.mac
             WHERE d.enabled = 1 AND (?1 IS NULL OR d.group_name = ?1) AND d.mac > ?2 ORDER BY d.mac LIMIT ?3
             """)
-        let reports = try store.database.prepare("""
-            SELECT node, at, name, encoding, received_bytes, sha256, body FROM reports WHERE mac = ?1
-            """)
+        // The reports in MAC order, read alongside the devices (a merge): the view groups every journal's rows, so
+        // a lookup per device would read them all each time, and reading them all up front keeps every body.
+        var reports = try ReportCursor(store)
         let s = Int32(DeviceStore.deviceColumns.split(separator: ",").count)
         var after = ""
         var count = 0
@@ -78,13 +78,7 @@ public struct PendingScan {
             let lastCertified = try store.lastCertifiedRequest(macs)
             let phoneOutcomes = try store.lastPhoneOutcome(macs)
             for (device, lastSeen) in rows {
-                reports.reset()
-                try reports.bind(1, device.mac.hex)
-                let report = try reports.step()
-                    ? StoredReport(mac: device.mac, node: reports.text(0) ?? "", at: reports.int(1), name: reports.text(2),
-                                   encoding: reports.text(3) ?? "", receivedBytes: reports.int(4), sha256: reports.text(5) ?? "",
-                                   body: reports.blob(6))
-                    : nil
+                let report = try reports.next(for: device.mac)
                 let entry = examine(device, lastSeen: lastSeen, served: served[device.mac], lastFetch: lastFetch[device.mac],
                                     lastCertified: lastCertified[device.mac], phoneSaid: phoneOutcomes[device.mac],
                                     report: report, loop: loop, now: now)
@@ -170,5 +164,37 @@ public struct PendingScan {
             if let limit, now - contact > limit { entry.states.append("stale") }
         }
         return entry
+    }
+}
+
+/// The stored reports in MAC order, one at a time.
+struct ReportCursor {
+    let statement: SQLiteStatement
+    var ahead: StoredReport?
+    var done = false
+
+    init(_ store: DeviceStore) throws(SQLiteError) {
+        statement = try store.database.prepare("""
+            SELECT mac, node, at, name, encoding, received_bytes, sha256, body FROM reports ORDER BY mac
+            """)
+    }
+
+    /// The report of `mac`, if any; `mac`s must come in ascending order.
+    mutating func next(for mac: MACAddress) throws(SQLiteError) -> StoredReport? {
+        while true {
+            if ahead == nil {
+                if done { return nil }
+                guard try statement.step() else { done = true; return nil }
+                guard let found = statement.text(0).flatMap({ MACAddress($0) }) else { continue }
+                ahead = StoredReport(mac: found, node: statement.text(1) ?? "", at: statement.int(2), name: statement.text(3),
+                                     encoding: statement.text(4) ?? "", receivedBytes: statement.int(5),
+                                     sha256: statement.text(6) ?? "", body: statement.blob(7))
+            }
+            guard let report = ahead else { continue }
+            if report.mac.hex < mac.hex { ahead = nil; continue }
+            if report.mac.hex > mac.hex { return nil }
+            ahead = nil
+            return report
+        }
     }
 }
