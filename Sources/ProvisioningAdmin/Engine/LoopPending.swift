@@ -48,30 +48,11 @@ public struct PendingScan {
     @discardableResult
     public func run(now: Int = Clock.unixSeconds(), _ each: (PendingDevice) throws -> Void) throws -> Int {
         let loop = try DeviceLoop(store: store)
-        let columns = DeviceStore.deviceColumns.split(separator: ",").map { "d." + String($0).trimmingSpaces }.joined(separator: ", ")
-        let devices = try store.database.prepare("""
-            SELECT \(columns), CASE WHEN s.mac IS NOT NULL THEN ifnull(s.last_seen, 0) END
-            FROM devices d LEFT JOIN seen s ON s.mac = d.mac
-            WHERE d.enabled = 1 AND (?1 IS NULL OR d.group_name = ?1) AND d.mac > ?2 ORDER BY d.mac LIMIT ?3
-            """)
         // The reports in MAC order, read alongside the devices (a merge): the view groups every journal's rows, so
         // a lookup per device would read them all each time, and reading them all up front keeps every body.
         var reports = try ReportCursor(store)
-        let s = Int32(DeviceStore.deviceColumns.split(separator: ",").count)
-        var after = ""
         var count = 0
-        while true {
-            // Of the `seen` row, pending needs only whether there is one and its last contact.
-            var rows: [(device: Device, lastSeen: Int?)] = []
-            devices.reset()
-            try devices.bind(1, group)
-            try devices.bind(2, after)
-            try devices.bind(3, batch)
-            while try devices.step() {
-                rows.append((try DeviceStore.device(from: devices), devices.isNull(s) ? nil : devices.int(s)))
-            }
-            guard let last = rows.last else { return count }
-            after = last.device.mac.hex
+        try EnabledDevices(store: store, group: group, batch: batch).forEachBatch { rows in
             let macs = rows.map(\.device.mac)
             let served = try store.lastServed(macs)
             let lastFetch = try store.lastFetch(macs)
@@ -87,8 +68,8 @@ public struct PendingScan {
                     try each(entry)
                 }
             }
-            if rows.count < batch { return count }
         }
+        return count
     }
 
     /// One device's states.
@@ -195,6 +176,40 @@ struct ReportCursor {
             if report.mac.hex > mac.hex { return nil }
             ahead = nil
             return report
+        }
+    }
+}
+
+/// The enabled devices (of a group), in MAC order, `batch` at a time: what the fleet-wide loop queries walk
+/// without holding the fleet.
+struct EnabledDevices {
+    var store: DeviceStore
+    var group: String?
+    var batch: Int
+
+    /// Calls `body` with each batch: the devices, and of their `seen` row only its last contact (nil: none).
+    func forEachBatch(_ body: ([(device: Device, lastSeen: Int?)]) throws -> Void) throws {
+        let columns = DeviceStore.deviceColumns.split(separator: ",").map { "d." + String($0).trimmingSpaces }.joined(separator: ", ")
+        let devices = try store.database.prepare("""
+            SELECT \(columns), CASE WHEN s.mac IS NOT NULL THEN ifnull(s.last_seen, 0) END
+            FROM devices d LEFT JOIN seen s ON s.mac = d.mac
+            WHERE d.enabled = 1 AND (?1 IS NULL OR d.group_name = ?1) AND d.mac > ?2 ORDER BY d.mac LIMIT ?3
+            """)
+        let s = Int32(DeviceStore.deviceColumns.split(separator: ",").count)
+        var after = ""
+        while true {
+            var rows: [(device: Device, lastSeen: Int?)] = []
+            devices.reset()
+            try devices.bind(1, group)
+            try devices.bind(2, after)
+            try devices.bind(3, batch)
+            while try devices.step() {
+                rows.append((try DeviceStore.device(from: devices), devices.isNull(s) ? nil : devices.int(s)))
+            }
+            guard let last = rows.last else { return }
+            after = last.device.mac.hex
+            try body(rows)
+            if rows.count < batch { return }
         }
     }
 }
