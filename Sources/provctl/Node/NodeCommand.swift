@@ -63,30 +63,6 @@ enum NodeService {
     }
 }
 
-/// How long to wait before the next attempt after a failure: `first`, doubled after each consecutive failure up to
-/// `limit`; `maxFailures` consecutive failures (0: never) end the service with a failure, for systemd to restart.
-struct BackOff {
-    var first: Double
-    var limit: Double
-    var maxFailures: Int
-    private(set) var failures = 0
-
-    init(first: Double, limit: Double, maxFailures: Int) {
-        self.first = first
-        self.limit = max(first, limit)
-        self.maxFailures = maxFailures
-    }
-
-    /// Counts a failure; the wait before the next attempt, or nil when the service should give up.
-    mutating func failed() -> Double? {
-        failures += 1
-        if maxFailures > 0 && failures >= maxFailures { return nil }
-        return min(limit, first * pow(2, Double(min(failures - 1, 30))))
-    }
-
-    mutating func succeeded() { failures = 0 }
-}
-
 /// The options every node service takes for its retries.
 struct RetryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Longest wait between two attempts after failures, in seconds (the wait doubles from the first).",
