@@ -58,13 +58,7 @@ struct Backup: ParsableCommand {
     }
 
     static func vacuum(_ database: SQLiteDatabase, schema: String, into path: String) throws {
-        let statement = try database.prepare("VACUUM \(schema) INTO ?1")
-        try statement.bind(1, path)
-        do {
-            _ = try statement.step()
-        } catch {
-            throw Failure(.runtime, "backup to \(path): \(error)", underlying: error)
-        }
+        try BackupEngine.vacuum(database, schema: schema, into: path)
     }
 }
 
@@ -120,8 +114,7 @@ struct Restore: ParsableCommand {
         }
         do {
             let copy = try DeviceStore(path: scratch, mode: .readWrite)
-            let check = try copy.database.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('devices', 'settings', 'variables', 'audit')")
-            guard try check.step(), check.int(0) == 4 else { throw Failure(.refused, "\(file): not a Provisioner database", field: "FILE") }
+            guard try BackupEngine.isConfiguration(copy) else { throw Failure(.refused, "\(file): not a Provisioner database", field: "FILE") }
         } catch let failure as Failure {
             throw failure
         } catch {
@@ -139,35 +132,8 @@ struct Restore: ParsableCommand {
             defer { umask(old) }
             try Backup.vacuum(opened.database, schema: "main", into: safety)
         }
-        let attach = try opened.database.prepare("ATTACH DATABASE ?1 AS restored")
-        try attach.bind(1, scratch)
-        try attach.step()
-        defer { try? opened.database.execute("DETACH DATABASE restored") }
-        var devices = 0
-        var adopted = false
-        var changeSet: Int?
-        try opened.database.transaction {
-            // A database without history (a new node) takes over the backup's; any other keeps its own, which
-            // only grows, so no ID is ever reused.
-            let count = try opened.database.prepare("SELECT count(*) FROM main.audit")
-            if try count.step(), count.int(0) == 0 {
-                try opened.database.execute("""
-                    DELETE FROM main.changes; INSERT INTO main.changes SELECT * FROM restored.changes;
-                    INSERT INTO main.audit SELECT * FROM restored.audit;
-                    """)
-                adopted = true
-            }
-            // The undo triggers record every row replaced: the restore's entry owns them, so it can be reverted.
-            try opened.startUndoRange()
-            opened.startChangeSet()
-            for table in ["devices", "settings", "variables"] {
-                try opened.database.execute("DELETE FROM main.\(table); INSERT INTO main.\(table) SELECT * FROM restored.\(table)")
-            }
-            devices = try opened.deviceCount()
-            _ = try opened.audit(who: currentUser(), action: "restore", target: nil, old: "saved as \(safety)",
-                                 new: "from \(file): \(devices) device(s)", now: DeviceStore.now())
-            changeSet = opened.changeSet
-        }
+        let restored = try BackupEngine.restore(opened, from: scratch, file: file, safety: safety, who: currentUser())
+        let (devices, adopted, changeSet) = (restored.devices, restored.historyAdopted, restored.changeSet)
         Output.emit(ChangeResult(action: "restore", message: "restored \(devices) device(s) from \(file) (change set #\(changeSet ?? 0); "
                                  + "the previous configuration is saved as \(safety); provctl revert \(changeSet ?? 0) undoes the restore)",
                                  count: devices,

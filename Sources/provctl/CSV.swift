@@ -143,58 +143,6 @@ enum CSV {
     }
 }
 
-/// The `variables` cell: `name=value;name=value`, a `;` or `\` inside a value written `\;` or `\\`.
-enum VariablesCell {
-    static func parse(_ cell: String) throws -> [(name: String, value: String)] {
-        var pairs: [(String, String)] = []
-        let utf8 = cell.utf8
-        if utf8.isEmpty { return [] }
-        var part: [UInt8] = []
-        var escaped = false
-        func finish() throws {
-            defer { part.removeAll(keepingCapacity: true) }
-            guard part.contains(where: { $0 != 0x20 }) else { return }
-            guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else { throw CellError() }
-            var nameStart = 0, nameEnd = equals
-            while nameStart < nameEnd && (part[nameStart] == 0x20 || part[nameStart] == 0x09) { nameStart += 1 }
-            while nameEnd > nameStart && (part[nameEnd - 1] == 0x20 || part[nameEnd - 1] == 0x09) { nameEnd -= 1 }
-            guard nameStart < nameEnd else { throw CellError() }
-            pairs.append((String(decoding: part[nameStart..<nameEnd], as: UTF8.self),
-                          String(decoding: part[(equals + 1)...], as: UTF8.self)))
-        }
-        for byte in utf8 {
-            if escaped {
-                if byte != UInt8(ascii: ";") && byte != UInt8(ascii: "\\") { part.append(UInt8(ascii: "\\")) }
-                part.append(byte)
-                escaped = false
-            } else if byte == UInt8(ascii: "\\") {
-                escaped = true
-            } else if byte == UInt8(ascii: ";") {
-                try finish()
-            } else {
-                part.append(byte)
-            }
-        }
-        if escaped { part.append(UInt8(ascii: "\\")) }
-        try finish()
-        return pairs
-    }
-
-    static func format(_ pairs: [(name: String, value: String)]) -> String {
-        pairs.map { pair in
-            var value = ""
-            for character in pair.value {
-                if character == ";" || character == "\\" { value.append("\\") }
-                value.append(character)
-            }
-            return pair.name + "=" + value
-        }.joined(separator: ";")
-    }
-
-    /// A part that is not `name=value`; it names nothing, since the text may be a secret.
-    struct CellError: Error {}
-}
-
 extension String {
     var trimmingSpacesAndTabs: String {
         guard let first = utf8.first, let last = utf8.last else { return self }

@@ -15,353 +15,90 @@ struct DryRunOption: ParsableArguments {
     var newName = false
 }
 
-/// The devices a change can alter: every device, or some.
-enum Reach {
-    case every
-    case some(Set<MACAddress>)
-
-    static func scope(_ scope: Scope, in store: DeviceStore) throws -> Reach {
-        try store.macs(reachedBy: scope).map { .some(Set($0)) } ?? .every
-    }
-
-    func union(_ other: Reach) -> Reach {
-        switch (self, other) {
-        case (.some(let a), .some(let b)): .some(a.union(b))
-        default: .every
-        }
-    }
+extension DryRunOption {
+    /// The engine's mode for these flags.
+    var mode: ChangeMode { ChangeMode(dryRun: dryRun, force: force, showDiff: diff) }
 }
 
-/// Writes audit rows inside a change's transaction, and keeps their ids (what `provctl revert` takes). Values
-/// must be masked already.
-final class AuditRecorder {
-    let store: DeviceStore
-    let who = currentUser()
-    let now = DeviceStore.now()
-    private(set) var ids: [Int] = []
-    /// The change set the entries joined (the first entry's id), nil before any.
-    var changeSet: Int? { store.changeSet }
-
-    init(store: DeviceStore) { self.store = store }
-
-    func record(_ action: String, target: String?, old: String?, new: String?) throws {
-        ids.append(try store.audit(who: who, action: action, target: target, old: old, new: new, now: now))
-    }
-
-    /// An id written by a statement of the caller's own (`import`).
-    func note(_ id: Int) { ids.append(id) }
-}
-
-/// Runs one change in a transaction with its audit rows. Before the commit it renders every device the change
-/// reaches and refuses the change (`Failure(.breaks)`, rolled back) when one that rendered before would no longer
-/// render, unless `force`. With `--dry-run` the transaction is always rolled back, after the reached devices were
-/// rendered before and after and the differences reported, grouped by identical change.
+/// provctl's side of a change: runs it in the engine (`ChangeEngine`) and prints a dry run's report, which ends
+/// the command with its documented status (`DryRunReport.failure`).
 struct ChangeRunner {
     let store: DeviceStore
     let output: OutputOptions
-    let dryRun: Bool
-    var force = false
-    var showDiff = false
+    var mode: ChangeMode
 
     init(store: DeviceStore, output: OutputOptions, dryRun: Bool) {
         self.store = store
         self.output = output
-        self.dryRun = dryRun
+        self.mode = ChangeMode(dryRun: dryRun)
     }
 
     init(store: DeviceStore, output: OutputOptions, change: DryRunOption) {
-        self.init(store: store, output: output, dryRun: change.dryRun)
-        force = change.force
-        showDiff = change.diff
+        self.store = store
+        self.output = output
+        self.mode = change.mode
     }
 
-    /// Runs `body`; `reach` names the devices whose profile may change, asked before and after `body`.
-    /// Returns when the change was written. A dry run always throws after its report: `Failure(.breaks)` when a
-    /// device would no longer render, `Failure(.wouldChange)` when a profile would change, else
-    /// `Failure(.nothingWritten)` (exit 0, no message).
+    /// Runs `body`; `reach` names the devices whose profile may change. Returns the audit ids when the change was
+    /// written; a dry run prints its report and throws.
     @discardableResult
     func run(reach: () throws -> Reach, _ body: (AuditRecorder) throws -> Void) throws -> [Int] {
-        let recorder = AuditRecorder(store: store)
-        try store.database.execute("BEGIN IMMEDIATE")
-        var committed = false
-        defer { if !committed { try? store.database.execute("ROLLBACK") } }
-        // Rows written outside provctl (sqlite3, a generator) belong to no entry: the entries this change writes
-        // undo only what it wrote.
-        try store.startUndoRange()
-        // One command, one change set: its entries share one ID (history, revert).
-        store.startChangeSet()
-        let reachedBefore = try reach()
-        if dryRun {
-            // One renderer per side: each reads the shared default/model/group rows once, and none is reused
-            // across the change.
-            let before = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true), reachedBefore)
-            try body(recorder)
-            let after = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true),
-                                     reachedBefore.union(try reach()))
-            try report(before: before, after: after)
-        }
-        try body(recorder)
-        try refuseBreakage(reached: reachedBefore.union(try reach()))
-        try store.database.execute("COMMIT")
-        committed = true
-        ChangeResult.changeSet = store.changeSet
-        return recorder.ids
-    }
-
-    /// The devices that render badly after the change but rendered (or did not exist, or were not served) before:
-    /// those are refused unless `force`. Only devices that fail now are rendered again, on a second connection
-    /// that still sees the database as committed.
-    func refuseBreakage(reached: Reach) throws {
-        let renderer = try ProfileRenderer(store: store, cachesSharedLayers: true)
-        var failing: [(Device, String)] = []
-        func visit(_ device: Device) {
-            guard device.enabled, let problem = deviceProblems(renderer, device, output: output).first else { return }
-            failing.append((device, problem))
-        }
-        switch reached {
-        case .every: try renderer.forEachDevice(visit)
-        case .some(let macs):
-            for mac in macs.sorted() { if let device = try renderer.device(mac: mac) { visit(device) } }
-        }
-        guard !failing.isEmpty else { return }
-        let committed = try DeviceStore(path: store.database.path, mode: .readOnly)
-        let before = try ProfileRenderer(store: committed, cachesSharedLayers: true)
-        var breaking: [Failure.Problem] = []
-        for (device, problem) in failing {
-            if let old = try before.device(mac: device.mac), old.enabled,
-               !deviceProblems(before, old, output: output).isEmpty { continue }
-            breaking.append(Failure.Problem(mac: device.mac.hex, rule: problem))
-        }
-        guard !breaking.isEmpty else { return }
-        if force {
-            for problem in breaking { warn("provctl: warning: --force: \(problem.mac ?? ""): \(problem.rule)") }
-            return
-        }
-        throw Failure(.breaks, "refused: \(breaking.count) device(s) would no longer render (their phones would get "
-                      + "500); nothing written. Fix the cause, or --force", rule: "every reached device must render",
-                      problems: breaking)
-    }
-
-    /// One device's view: its fields and parameters (exact and as they may be shown), or why it cannot render.
-    struct View {
-        var fields: [(name: String, exact: String, shown: String)]
-        var parameters: [String: (exact: String, shown: String, ua: String?)]
-        /// Per parameter whose value holds {{variables}}: its template, masked (a templated change is one group).
-        var templates: [String: String] = [:]
-        var problem: String?
-        /// What a full diff shows: the fields line and the profile, masked.
-        var shownText: [UInt8]
-
-        func same(as other: View) -> Bool {
-            fields.map(\.exact) == other.fields.map(\.exact) && problem == other.problem
-                && parameters.count == other.parameters.count
-                && parameters.allSatisfy { other.parameters[$0.key]?.exact == $0.value.exact && other.parameters[$0.key]?.ua == $0.value.ua }
-        }
-
-        var lines: [String] {
-            shownText.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        }
-    }
-
-    func snapshot(_ renderer: ProfileRenderer, _ reach: Reach) throws -> [MACAddress: View] {
-        var views: [MACAddress: View] = [:]
-        switch reach {
-        case .every:
-            try renderer.forEachDevice { device in views[device.mac] = view(renderer, device) }
-        case .some(let macs):
-            for mac in macs {
-                if let device = try renderer.device(mac: mac) { views[mac] = view(renderer, device) }
-            }
-        }
-        return views
-    }
-
-    func view(_ renderer: ProfileRenderer, _ device: Device) -> View {
-        var key = ("-", "-")
-        if case .aes256cbc(let secret, _) = device.encryption { key = (secret, output.shown(key: secret) ?? "-") }
-        let kdf: String = if case .aes256cbc(_, let digest) = device.encryption { digest.rawValue } else { "-" }
-        let fields: [(String, String)] = [
-            ("serial", device.serial ?? "-"), ("model", device.model ?? "-"), ("group", device.group ?? "-"),
-            ("enabled", device.enabled ? "yes" : "no"), ("gzip", device.gzip ? "yes" : "no"),
-            ("encryption", device.encryption.name), ("kdf", kdf),
-        ]
-        var view = View(fields: fields.map { ($0.0, $0.1, $0.1) } + [("key", key.0, key.1)], parameters: [:],
-                        problem: nil, shownText: Array(("# device " + describe(device, showSecrets: output.showSecrets) + "\n").utf8))
-        do {
-            let parameters = try renderer.parameters(for: device)
-            var masked = parameters
-            for index in masked.indices {
-                let shown = output.shown(name: masked[index].name, value: masked[index].value)
-                // An empty value's intent is part of what the phone gets (`<X></X>` or `<X/>`).
-                let form = masked[index].value.isEmpty ? "(\(intentWord(masked[index].intent)))" : nil
-                view.parameters[masked[index].name] = (masked[index].value + (form.map { "\u{0}" + $0 } ?? ""), form ?? shown,
-                                                       masked[index].access?.rawValue)
-                if ParameterRules.holdsVariables(masked[index].template) {
-                    view.templates[masked[index].name] = output.shown(name: masked[index].name, value: masked[index].template)
-                }
-                masked[index].value = shown
-            }
-            view.shownText += FlatProfile.render(masked)
-            view.problem = deviceProblems(renderer, device, output: output, parameters: parameters).first
-        } catch {
-            view.problem = provctlRenderProblem(error)
-            view.shownText += Array("! cannot render: \(view.problem ?? "")".utf8)
-        }
-        return view
-    }
-
-    /// What changes between two views of a device, as (what, old, new) shown; a secret that changes but shows
-    /// the same is marked.
-    func changes(_ old: View?, _ new: View?) -> [(String, String, String)] {
-        guard let old else { return [("device", "(none)", "added")] }
-        guard let new else { return [("device", "present", "removed")] }
-        var out: [(String, String, String)] = []
-        for (a, b) in zip(old.fields, new.fields) where a.exact != b.exact {
-            out.append((a.name, a.shown, a.shown == b.shown ? b.shown + " (secret changed)" : b.shown))
-        }
-        // A device that would no longer render: that is the change (its cause groups the devices), not every
-        // parameter going to (unset).
-        if new.problem != nil && new.parameters.isEmpty {
-            out.append(("renders", old.problem.map { "no: " + $0 } ?? "yes", "no: " + new.problem!))
-            return out
-        }
-        for name in Set(old.parameters.keys).union(new.parameters.keys).sorted() {
-            let a = old.parameters[name], b = new.parameters[name]
-            guard a?.exact != b?.exact || a?.ua != b?.ua else { continue }
-            func shown(_ p: (exact: String, shown: String, ua: String?)?) -> String {
-                guard let p else { return "(unset)" }
-                return p.shown + (p.ua.map { " [ua=\($0)]" } ?? "")
-            }
-            // A templated value that changes its template is shown as the template, so that every device it
-            // reaches is one group (--diff shows each device's values).
-            let ta = old.templates[name], tb = new.templates[name]
-            if ta != tb, ta != nil || tb != nil {
-                out.append((name, ta ?? shown(a), (tb ?? shown(b)) + (tb == nil ? "" : " (per device)")))
-                continue
-            }
-            var newText = shown(b)
-            if shown(a) == newText { newText += " (secret changed)" }
-            out.append((name, shown(a), newText))
-        }
-        if old.problem != new.problem {
-            out.append(("renders", old.problem.map { "no: " + $0 } ?? "yes", new.problem.map { "no: " + $0 } ?? "yes"))
-        }
-        return out
-    }
-
-    func report(before: [MACAddress: View], after: [MACAddress: View]) throws {
-        var groups: [[String]: (changes: [(String, String, String)], macs: [MACAddress])] = [:]
-        var order: [[String]] = []
-        var diffs: [(MACAddress, String)] = []
-        var breaking: [Failure.Problem] = []
-        let all = Set(before.keys).union(after.keys).sorted()
-        for mac in all {
-            let old = before[mac], new = after[mac]
-            if let old, let new, old.same(as: new) { continue }
-            let list = changes(old, new)
-            let key = list.map { "\($0.0)\u{0}\($0.1)\u{0}\($0.2)" }
-            if groups[key] == nil { order.append(key); groups[key] = (list, []) }
-            groups[key]!.macs.append(mac)
-            if let new, let problem = new.problem, new.fields[3].exact == "yes",
-               old == nil || old!.problem == nil || old!.fields[3].exact == "no" {
-                breaking.append(Failure.Problem(mac: mac.hex, rule: problem))
-            }
-            if showDiff {
-                var diff = UnifiedDiff.render(old: old?.lines ?? [], new: new?.lines ?? [],
-                                              oldName: old == nil ? "/dev/null" : "\(mac) (now)",
-                                              newName: new == nil ? "/dev/null" : "\(mac) (after)")
-                if diff.isEmpty { diff = "  (only secret values change; --show-secrets shows them)\n" }
-                diffs.append((mac, diff))
-            }
-        }
-        let changed = order.reduce(0) { $0 + groups[$1]!.macs.count }
-        let result = DryRunResult(checked: all.count, changed: changed,
-                                  groups: order.map { (groups[$0]!.changes, groups[$0]!.macs) }, diffs: diffs,
-                                  breaking: breaking, showDiff: showDiff)
-        Output.emit(result, json: output.json)
-        var failure: Failure
-        if !breaking.isEmpty {
-            failure = Failure(.breaks, "dry run: \(breaking.count) device(s) would no longer render", problems: breaking)
-        } else if changed > 0 {
-            failure = Failure(.wouldChange, "dry run: \(changed) device profile(s) would change")
-        } else {
-            failure = Failure(.nothingWritten, "")
-        }
-        failure.reported = true
-        throw failure
+        let engine = ChangeEngine(store: store, session: .provctl(showSecrets: output.showSecrets), mode: mode)
+        return try written(engine.run(reach: reach, body), json: output.json)
     }
 }
 
-/// A dry run's report: the changes grouped by identical change, the devices that would break, and with --diff
-/// every device's diff.
+/// The audit ids of a written change (its change set noted for the result); a dry run's report printed, then
+/// its failure thrown.
+func written(_ outcome: ChangeOutcome, json: Bool) throws -> [Int] {
+    switch outcome {
+    case .dryRun(let report):
+        Output.emit(DryRunResult(report: report), json: json)
+        throw report.failure
+    case .written(let ids, let changeSet):
+        ChangeResult.changeSet = changeSet
+        return ids
+    }
+}
+
+/// A dry run's report as provctl prints it.
 struct DryRunResult: CommandResult {
-    var checked: Int
-    var changed: Int
-    var groups: [(changes: [(String, String, String)], macs: [MACAddress])]
-    var diffs: [(MACAddress, String)]
-    var breaking: [Failure.Problem]
-    var showDiff: Bool
+    var report: DryRunReport
+    var json: JSON { report.json }
+    var text: String { report.text }
+}
 
-    var json: JSON {
-        var pairs: [(String, JSON)] = [
-            ("dry_run", .bool(true)), ("devices_checked", .int(checked)), ("devices_changed", .int(changed)),
-            ("groups", .array(groups.map { group in
-                .object([("count", .int(group.macs.count)), ("macs", .array(group.macs.map { .string($0.hex) })),
-                         ("changes", .array(group.changes.map {
-                             .object([("name", .string($0.0)), ("old", .string($0.1)), ("new", .string($0.2))])
-                         }))])
-            })),
-            ("would_break", .array(breaking.map(\.json))),
-        ]
-        // With --diff every device's diff; null without (the key is always there).
-        pairs.append(("changed", showDiff ? .array(diffs.map { .object([("mac", .string($0.0.hex)), ("diff", .string($0.1))]) }) : .null))
-        return .object(pairs)
-    }
+/// Why a device's profile cannot be served as it should (`deviceProblems` of the engine), secrets as `output` shows them.
+func deviceProblems(_ renderer: ProfileRenderer, _ device: Device, output: OutputOptions) -> [String] {
+    deviceProblems(renderer, device, disclosure: output.disclosure)
+}
 
-    var text: String {
-        var out = ""
-        if showDiff {
-            for (mac, diff) in diffs { out += "device \(mac) would change:\n" + diff }
-        } else {
-            for group in groups {
-                let count = group.macs.count
-                var head = "\(count) device\(count == 1 ? "" : "s")"
-                head += " (" + group.macs.prefix(3).map(\.hex).joined(separator: ", ") + (count > 3 ? ", ..." : "") + ")"
-                let lines = group.changes.map { "\($0.0) \($0.1) → \($0.2)" }
-                out += lines.count == 1 ? head + ": " + lines[0] + "\n" : head + ":\n" + lines.map { "  " + $0 + "\n" }.joined()
-            }
-        }
-        if !breaking.isEmpty {
-            out += "would no longer render (their phones would get 500):\n" + Failure.Problem.grouped(breaking).map { "  " + $0 + "\n" }.joined()
-        }
-        out += "dry run: \(changed) of \(checked) reached device(s) would change; nothing written"
-        return out
+/// Why a profile could not be rendered, in one line without secrets (`renderProblem` of the engine).
+func provctlRenderProblem(_ error: any Error) -> String { renderProblem(error) }
+
+extension ChangeResult {
+    /// An engine's summary as provctl prints it.
+    init(_ summary: EditSummary) {
+        self.init(action: summary.action, message: summary.message, count: summary.count, fields: summary.fields)
     }
 }
 
-/// Why a device's profile cannot be served as it should: it cannot be rendered (an undefined variable, a loop),
-/// or a value resolved from {{variables}} breaks its parameter's rule. Empty when it renders.
-func deviceProblems(_ renderer: ProfileRenderer, _ device: Device, output: OutputOptions,
-                    parameters given: [ResolvedParameter]? = nil) -> [String] {
-    let parameters: [ResolvedParameter]
-    if let given {
-        parameters = given
-    } else {
-        do {
-            parameters = try renderer.parameters(for: device)
-        } catch {
-            return ["cannot render: \(provctlRenderProblem(error))"]
-        }
+/// Prints what an engine's change came to: its summary (the change set named), or a dry run's report, which then
+/// ends the command with its documented status.
+func emit(_ edited: Edited<EditSummary>, json: Bool) throws {
+    switch edited {
+    case .dryRun(let report):
+        Output.emit(DryRunResult(report: report), json: json)
+        throw report.failure
+    case .written(let summary):
+        ChangeResult.changeSet = summary.changeSet
+        Output.emit(ChangeResult(summary), json: json)
     }
-    var problems: [String] = []
-    for parameter in parameters where ParameterRules.holdsVariables(parameter.template) {
-        var stored = parameter.value, warnings: [String] = []
-        do {
-            try ParameterRules.checkTyped(name: parameter.name, value: parameter.value, stored: &stored, warnings: &warnings)
-        } catch {
-            let shown = output.shown(name: parameter.name, value: parameter.value)
-            problems.append("\(parameter.name) from \(parameter.scope) resolves to \"\(shown)\": \(error.rule)")
-        }
+}
+
+extension SettingsEditor {
+    /// The editor for a provctl command: its session, its --dry-run/--diff/--force.
+    init(store: DeviceStore, output: OutputOptions, change: DryRunOption? = nil) {
+        self.init(store: store, session: .provctl(showSecrets: output.showSecrets), mode: change?.mode ?? ChangeMode())
     }
-    return problems
 }

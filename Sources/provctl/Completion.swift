@@ -13,16 +13,8 @@ enum Completion {
         return try? DeviceStore(path: path, mode: .readOnly)
     }
 
-    static func column(_ words: [String], _ sql: String, _ prefix: String) -> [String] {
-        guard let store = store(words), let statement = try? store.database.prepare(sql) else { return [] }
-        try? statement.bind(1, prefix)
-        var out: [String] = []
-        while (try? statement.step()) == true { if let text = statement.text(0) { out.append(text) } }
-        return out
-    }
-
     @Sendable static func macs(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
-        column(words, "SELECT mac FROM devices WHERE mac LIKE ?1 || '%' ORDER BY mac LIMIT 2000", prefix.lowercased())
+        (store(words).flatMap { try? $0.macs(startingWith: prefix, limit: 2000) }) ?? []
     }
 
     @Sendable static func groups(_ words: [String], _ index: Int, _ prefix: String) -> [String] {

@@ -5,11 +5,15 @@ import ProvisioningAdmin
 struct DeviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device",
-        abstract: "Add, show, list, edit, enable, disable, remove, restore and replace devices.",
+        abstract: "Add, show, list, edit, enable, disable, remove, restore, replace, import and export devices.",
         discussion: "Example: provctl device list --group sales --never-seen",
-        subcommands: [DeviceAdd.self, DeviceShow.self, DeviceList.self, DeviceEdit.self, DeviceEnable.self,
-                      DeviceDisable.self, DeviceRemove.self, DeviceRestore.self, DeviceReplace.self]
+        subcommands: DeviceCommand.members
     )
+
+    static let members: [any ParsableCommand.Type] = [
+        DeviceAdd.self, DeviceShow.self, DeviceList.self, DeviceEdit.self, DeviceEnable.self, DeviceDisable.self,
+        DeviceRemove.self, DeviceRestore.self, DeviceReplace.self, ImportDevices.self, ExportDevices.self,
+    ]
 }
 
 /// Checks the text fields a device takes: one non-empty line each.

@@ -148,16 +148,3 @@ struct ExportDevices: ParsableCommand {
     }
 }
 
-/// The column of a device-scope setting in `provctl export`/`import`: `NAME` for the main profile, `PART/NAME` for
-/// a named partition (a partition name is a-z 0-9 _, a parameter name has no /, so the spelling is unambiguous).
-struct SettingColumn: Hashable, Comparable {
-    var partition: String
-    var name: String
-
-    var spelled: String { partition.isEmpty ? name : partition + "/" + name }
-
-    /// The main profile first, then the partitions by name; by parameter name within each.
-    static func < (lhs: SettingColumn, rhs: SettingColumn) -> Bool {
-        lhs.partition != rhs.partition ? lhs.partition < rhs.partition : lhs.name < rhs.name
-    }
-}

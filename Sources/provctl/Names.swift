@@ -14,47 +14,14 @@ func checkDeviceFieldValues(_ fields: [(field: String, option: String, value: St
     }
 }
 
-/// Warns when a model or group name is new to the database: probably a typo, with the closest name in use.
-/// `kind` is "model" or "group".
+/// Warns when a model or group name is new to the database (`AdminSession.warnIfNew`).
 func warnIfNew(_ kind: String, _ names: some Sequence<String>, in store: DeviceStore) throws {
-    let wanted = Set(names.filter { !$0.isEmpty })
-    guard !wanted.isEmpty else { return }
-    let known = try store.scopeNames(kind: kind).map(\.name)
-    let knownSet = Set(known)
-    let new = wanted.sorted().filter { !knownSet.contains($0) }
-    try refuseLikelyTypos(kind, new, known: known)
-    // An import that brings a whole site plan is not a typo: one line, not a hundred.
-    let typos = new.filter { DeviceFieldRules.suggestion(for: $0, among: known) != nil }
-    if new.count > 5 {
-        let shown = new.prefix(3).map { "\"\($0)\"" }.joined(separator: ", ")
-        warn("provctl: warning: \(new.count) \(kind)s are new (\(shown), ...): no device, setting or variable used them before"
-             + (typos.isEmpty ? "" : "; \(typos.count) of them are close to a \(kind) in use: " + typos.prefix(3).joined(separator: ", ")))
-        return
-    }
-    for name in new {
-        var line = "provctl: warning: \(kind) \"\(name)\" is new: no device, setting or variable uses it yet"
-        if let close = DeviceFieldRules.suggestion(for: name, among: known) {
-            line += "; did you mean \"\(close)\"?"
-        } else if !known.isEmpty {
-            line += " (provctl \(kind)s lists those in use)"
-        }
-        warn(line)
-    }
+    try AdminSession.provctl().warnIfNew(kind, names, in: store)
 }
 
-/// The checks a scope gets before something is stored at it: a device scope must name a device; a new model or
-/// group name is a warning.
+/// The checks a scope gets before something is stored at it (`AdminSession.checkTargetScope`).
 func checkTargetScope(_ scope: Scope, in store: DeviceStore) throws {
-    switch scope {
-    case .device(let mac):
-        if try store.device(mac: mac) == nil {
-            throw Failure(.notFound, "scope: device:\(mac.hex) is not a device; add it first (provctl device add \(mac.hex))",
-                          field: "scope", rule: "a device scope must name a device")
-        }
-    case .model(let name): try warnIfNew("model", [name], in: store)
-    case .group(let name): try warnIfNew("group", [name], in: store)
-    case .all: break
-    }
+    try AdminSession.provctl().checkTargetScope(scope, in: store)
 }
 
 /// `provctl groups` and `provctl models`: every name in use with its device, setting and variable counts.
@@ -95,36 +62,7 @@ struct Models: ParsableCommand {
 /// `--new-name` anywhere on the command line (every change command takes it, `DryRunOption`).
 nonisolated(unsafe) var newNamesAccepted = CommandLine.arguments.prefix { $0 != "--" }.contains("--new-name")
 
-/// Cisco's MPP, SPA and ATA products (their datasheets and the MPP admin guides), as a MIC's PID or an admin
-/// writes them without the `-3PCC` suffix: a new model one or two letters away from one of these, and not one
-/// of them, is taken for a typo.
-let ciscoProducts: Set<String> = [
-    "CP-6821", "CP-6841", "CP-6851", "CP-6861", "CP-6871", "CP-7811", "CP-7821", "CP-7832", "CP-7841", "CP-7861",
-    "CP-8811", "CP-8832", "CP-8841", "CP-8845", "CP-8851", "CP-8861", "CP-8865", "CP-8875", "CP-9841", "CP-9851",
-    "CP-9861", "CP-9871", "SPA112", "SPA122", "ATA191", "ATA192", "SPA301", "SPA303", "SPA501G", "SPA502G",
-    "SPA504G", "SPA508G", "SPA509G", "SPA512G", "SPA514G", "SPA525G", "SPA525G2",
-]
-
-/// A new name that differs from a known one only by case (`Sales` beside `sales`), or a new model close to a
-/// Cisco product without being one (`CP-8814-3PCC`), is refused unless `--new-name` says it is meant.
+/// Refuses new names that look like typos (`AdminSession.refuseLikelyTypos`) unless `--new-name`.
 func refuseLikelyTypos(_ kind: String, _ new: [String], known: [String]) throws {
-    guard !newNamesAccepted else { return }
-    var problems: [Failure.Problem] = []
-    for name in new {
-        if let same = known.first(where: { $0.lowercased() == name.lowercased() }) {
-            problems.append(Failure.Problem(field: kind, value: name, rule: "differs from the \(kind) \"\(same)\" in use only by case"))
-            continue
-        }
-        guard kind == "model" else { continue }
-        let upper = name.uppercased()
-        let product = upper.hasSuffix("-3PCC") ? String(upper.dropLast(5)) : upper
-        if ciscoProducts.contains(product) { continue }
-        if let close = DeviceFieldRules.suggestion(for: product, among: ciscoProducts.sorted()) {
-            problems.append(Failure.Problem(field: kind, value: name, rule: "is no Cisco product, and close to \(close) (\(close)-3PCC?)"))
-        }
-    }
-    guard !problems.isEmpty else { return }
-    throw Failure(.refused, "refused: \(problems.count) new \(kind) name(s) look like typos; nothing written (--new-name if they are meant)",
-                  field: kind, rule: "a new name must not differ from a known one only by case, nor be one step from a Cisco product",
-                  problems: problems)
+    try AdminSession.provctl().refuseLikelyTypos(kind, new, known: known)
 }

@@ -94,37 +94,6 @@ func deviceJSON(_ device: Device, seen: SeenRecord?, output: OutputOptions) -> [
     return object
 }
 
-/// A device as one line for the audit log and dry-run headers: the key masked unless `showSecrets`.
-func describe(_ device: Device, showSecrets: Bool = false) -> String {
-    var parts = ["mac=\(device.mac)"]
-    parts.append("serial=\(device.serial ?? "-")")
-    parts.append("model=\(device.model ?? "-")")
-    parts.append("group=\(device.group ?? "-")")
-    parts.append("enabled=\(device.enabled ? "yes" : "no")")
-    parts.append("gzip=\(device.gzip ? "yes" : "no")")
-    switch device.encryption {
-    case .none: parts.append("encryption=none")
-    case .aes256cbc(let key, let digest):
-        parts.append("encryption=aes-256-cbc key=\(showSecrets ? key : Secrets.mask) kdf=\(digest.rawValue)")
-    case .aes128gcm(let key):
-        parts.append("encryption=aes128gcm key=\(showSecrets ? key.ikm : Secrets.mask) key-id=\(key.keyID.isEmpty ? "-" : key.keyID)"
-                     + " record-size=\(key.recordSize)")
-    }
-    if let account = device.account {
-        // The HA1 changes with the password: a change shows as a new mask, never as the hash.
-        parts.append("account=\(account.user) realm=\(account.realm) password=\(showSecrets ? account.ha1 : Secrets.mask)")
-    }
-    if device.bootstrap != .none { parts.append("bootstrap=\(device.bootstrap.rawValue)") }
-    return parts.joined(separator: " ")
-}
-
-/// Why a profile could not be rendered, in one line without secrets.
-func provctlRenderProblem(_ error: any Error) -> String {
-    if let refusal = error as? Refusal { return refusal.detail ?? refusal.reason }
-    if let error = error as? RenderError, case .encoding(.noKey) = error { return "no encryption configured" }
-    return "\(error)"
-}
-
 /// Rewrites the terminal's current line (a progress counter); only call it when stdout is a terminal.
 func progressLine(_ text: String) {
     FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + text).utf8))

@@ -44,18 +44,15 @@ struct Provctl: ParsableCommand {
             provctl --generate-completion-script bash). For bash: \
             provctl completions bash > /etc/bash_completion.d/provctl
 
+            Commands are grouped: device (add, list, import, export, ...), setting (set, unset, list, ...), \
+            variable (set, unset, list), loop (fetches, pending, resync, drift, ...). The flat spellings of \
+            earlier releases (provctl set, var, settings, import, fetches, ...) still work, unlisted.
+
             Example: provctl --db /var/lib/provisioner/provisioner.db device list --group sales
             """,
         version: Provctl.version,
-        subcommands: [
-            Init.self, DeviceCommand.self, SetCommand.self, UnsetCommand.self, VarCommand.self, UnvarCommand.self,
-            SettingsCommand.self, VariablesCommand.self, Explain.self, Render.self, Check.self, Claims.self,
-            Adopt.self, ImportDevices.self, ExportDevices.self, ImportProfile.self, History.self, Revert.self,
-            Groups.self, Models.self, Backup.self, Restore.self, Completions.self,
-            Fetches.self, Pending.self, Resync.self, DriftCommand.self, Syslog.self, RetentionCommand.self, Prune.self,
-            NodeCommand.self, SettleEmpty.self,
-        ]
-    )
+        subcommands: Provctl.groups + Provctl.flatSpellings
+        )
 
     // Declared here too so that `provctl --db PATH init` reads as well as `provctl init --db PATH`.
     @OptionGroup var store: StoreOptions
@@ -66,7 +63,7 @@ struct Provctl: ParsableCommand {
     /// Runs the command; every failure is reported once (as JSON with --json) and exits with its documented status.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(grouped(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             guard let failure = failure(for: error) else { exit(withError: error) }
@@ -104,4 +101,145 @@ struct Provctl: ParsableCommand {
             return Failure(.usage, message, field: field, rule: rule)
         }
     }
+}
+
+extension Provctl {
+    /// The commands `provctl --help` lists. Typed explicitly: a literal mixing many command types makes the type
+    /// checker search for minutes.
+    static let groups: [any ParsableCommand.Type] = [
+        Init.self, DeviceCommand.self, SettingCommand.self, VariableCommand.self, LoopCommand.self,
+        Explain.self, Render.self, Check.self, History.self, Revert.self, Groups.self, Models.self,
+        Backup.self, Restore.self, NodeCommand.self, Completions.self,
+    ]
+
+    /// The flat spellings of earlier releases, each the same command under its old name, unlisted
+    /// (`provctl set` is `provctl setting set`, `provctl fetches` is `provctl loop fetches`).
+    static let flatSpellings: [any ParsableCommand.Type] = [
+        Hidden<SetCommand>.self, Hidden<UnsetCommand>.self, Hidden<VarCommand>.self, Hidden<UnvarCommand>.self,
+        Hidden<SettingsCommand>.self, Hidden<VariablesCommand>.self, Hidden<SettleEmpty>.self, Hidden<ImportProfile>.self,
+        Hidden<ImportDevices>.self, Hidden<ExportDevices>.self,
+    ]
+
+    /// The flat spellings of the loop's commands (`provctl pending` is `provctl loop pending`): the command line
+    /// is read as its grouped spelling. (Wrapped in `Hidden`, a command that names itself by its type printed its
+    /// name twice in its usage line.)
+    static let loopSpellings: Set<String> = [
+        "fetches", "pending", "resync", "drift", "syslog", "retention", "prune", "claims", "adopt",
+    ]
+
+    /// `arguments` with `loop` before a flat spelling of a loop command: the first word that is neither an option
+    /// nor `--db`'s value (or the word after `help`).
+    static func grouped(_ arguments: [String]) -> [String] {
+        var index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            if word == "--" { break }
+            if word == "--db" { index += 2; continue }
+            if word.hasPrefix("-") || word == "help" { index += 1; continue }
+            if loopSpellings.contains(word) { return Array(arguments[..<index]) + ["loop"] + Array(arguments[index...]) }
+            break
+        }
+        return arguments
+    }
+}
+
+/// A command under its own name, left out of `--help` (an old spelling kept working).
+struct Hidden<Command: ParsableCommand>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        var configuration = Command.configuration
+        // The name the command had at the top level (its type's name when it names none).
+        if configuration.commandName == nil { configuration.commandName = String(describing: Command.self).lowercased() }
+        configuration.shouldDisplay = false
+        return configuration
+    }
+
+    @OptionGroup var command: Command
+
+    mutating func run() throws { try command.run() }
+}
+
+/// A command under another name (`provctl variable set` is `var`), with the same arguments.
+protocol RenamedCommand: ParsableCommand {
+    associatedtype Command: ParsableCommand
+    static var name: String { get }
+    var command: Command { get set }
+}
+
+extension RenamedCommand {
+    static var configuration: CommandConfiguration {
+        var configuration = Command.configuration
+        configuration.commandName = name
+        configuration.aliases = []
+        return configuration
+    }
+
+    mutating func run() throws { try command.run() }
+}
+
+struct SettingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "setting",
+        abstract: "Set, unset and list parameters at a scope; import a phone's profile; settle empty values.",
+        discussion: "Example: provctl setting set default Resync_Periodic=3600",
+        subcommands: SettingCommand.members
+    )
+
+    static let members: [any ParsableCommand.Type] = [
+        SetCommand.self, UnsetCommand.self, SettingList.self, SettingImport.self, SettleEmpty.self,
+    ]
+}
+
+/// `provctl setting list` (`provctl settings`).
+struct SettingList: RenamedCommand {
+    static let name = "list"
+    @OptionGroup var command: SettingsCommand
+}
+
+/// `provctl setting import` (`provctl import-profile`).
+struct SettingImport: RenamedCommand {
+    static let name = "import"
+    @OptionGroup var command: ImportProfile
+}
+
+struct VariableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "variable",
+        abstract: "Set, unset and list {{variables}} at a scope.",
+        discussion: "Example: provctl variable set group:sales sip_domain=sales.example.com",
+        subcommands: VariableCommand.members
+    )
+
+    static let members: [any ParsableCommand.Type] = [VariableSet.self, VariableUnset.self, VariableList.self]
+}
+
+/// `provctl variable set` (`provctl var`).
+struct VariableSet: RenamedCommand {
+    static let name = "set"
+    @OptionGroup var command: VarCommand
+}
+
+/// `provctl variable unset` (`provctl unvar`).
+struct VariableUnset: RenamedCommand {
+    static let name = "unset"
+    @OptionGroup var command: UnvarCommand
+}
+
+/// `provctl variable list` (`provctl variables`, `provctl vars`).
+struct VariableList: RenamedCommand {
+    static let name = "list"
+    @OptionGroup var command: VariablesCommand
+}
+
+struct LoopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loop",
+        abstract: "What phones did and what they should do next: fetches, pending, resync, drift, syslog, claims.",
+        discussion: "Example: provctl loop pending --json",
+        subcommands: LoopCommand.members
+    )
+
+    static let members: [any ParsableCommand.Type] = [
+        Fetches.self, Pending.self, Resync.self, DriftCommand.self, Syslog.self, Claims.self, Adopt.self,
+        RetentionCommand.self, Prune.self,
+    ]
 }

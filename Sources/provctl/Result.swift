@@ -75,8 +75,19 @@ struct ChangeResult: CommandResult {
 /// A listing as a table, and the same rows as a JSON array.
 struct ListResult: CommandResult {
     var table: Table
-    var items: [JSON]
-    var json: JSON { .array(items) }
+    var json: JSON
+
+    init(table: Table, items: [JSON]) {
+        self.table = table
+        self.json = .array(items)
+    }
+
+    /// An engine's listing (its JSON) beside the table provctl prints of it.
+    init(table: Table, listing: some JSONRepresentable) {
+        self.table = table
+        self.json = listing.json
+    }
+
     var text: String { table.rows.isEmpty && table.headers.isEmpty ? "" : table.render() }
 }
 

@@ -79,19 +79,14 @@ struct Revert: ParsableCommand {
             for (set, setEntries) in plan {
                 for (id, changes) in setEntries { try opened.revert(entry: id, changes: changes, force: change.force) }
                 // One entry per change set reverted, over all the rows it put back.
-                let original = try opened.database.prepare("""
-                    SELECT action, target, old_value, new_value, (SELECT count(*) FROM audit WHERE coalesce(change_set, id) = ?1)
-                    FROM audit WHERE id = ?1
-                    """)
-                try original.bind(1, set)
-                _ = try original.step()
-                let count = original.int(4)
+                let original = try opened.changeSetOrigin(set)
+                let count = original.entries
                 if count == 1 {
-                    try audit.record("revert", target: original.text(1),
-                                     old: original.text(3), new: "\(original.text(2) ?? "-") (reverts #\(set) \(original.text(0) ?? ""))")
+                    try audit.record("revert", target: original.target,
+                                     old: original.new, new: "\(original.old ?? "-") (reverts #\(set) \(original.action ?? ""))")
                 } else {
                     try audit.record("revert", target: nil, old: nil,
-                                     new: "reverts change set #\(set) (\(original.text(0) ?? "")..., \(count) entries)")
+                                     new: "reverts change set #\(set) (\(original.action ?? "")..., \(count) entries)")
                 }
             }
         }

@@ -44,31 +44,9 @@ struct SetCommand: ParsableCommand {
 
     func run() throws {
         let scope = try target.parsed()
-        let access = ua.flatMap(UserAccess.init)
         // Every value is checked before anything is written.
-        var checked = try assignments.map { assignment -> (String, String, EmptyIntent?) in
-            let (name, value) = try splitAssignment(assignment)
-            return (name, try checkedSetting(name: name, value: value), nil)
-        }
-        for name in leave {
-            _ = try checkedSetting(name: name, value: "")
-            checked.append((name, "", .keep))
-        }
-        let opened = try store.open()
-        try checkTargetScope(scope, in: opened)
-        var changed = 0
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
-            for (name, value, intent) in checked {
-                let old = try opened.setting(scope: scope, name: name, partition: part.name)
-                let new = Setting(scope: scope, name: name, value: value, access: access ?? old?.access, partition: part.name,
-                                  intent: value.isEmpty ? intent ?? .empty : nil)
-                guard new != old else { continue }
-                try opened.set(new)
-                try audit.record("set", target: "\(scope)\(part.suffix) \(name)", old: auditValue(old), new: auditValue(new))
-                changed += 1
-            }
-        }
-        Output.emit(ChangeResult(action: "set", message: "set \(checked.count) parameter(s) at \(scope)\(part.suffix)" + (changed < checked.count ? " (\(checked.count - changed) unchanged)" : ""),
-                                 count: changed, fields: [("scope", .string(scope.description))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
+        let checked = try SettingsEditor.check(assignments: try assignments.map(splitAssignment), leave: leave, session: .provctl())
+        let editor = SettingsEditor(store: try store.open(), output: output, change: change)
+        try emit(try editor.set(checked, at: scope, access: ua.flatMap(UserAccess.init), partition: part.name), json: output.json)
     }
 }

@@ -14,23 +14,12 @@ struct SettingsCommand: ParsableCommand {
     @OptionGroup var scope: OptionalScopeArgument
 
     func run() throws {
-        let opened = try store.open()
-        let settings = try opened.settings(at: try scope.parsed())
-        if output.json {
-            try printJSON(settings.map { setting -> [String: Any] in
-                ["scope": setting.scope.description, "partition": setting.partition, "name": setting.name,
-                 "value": output.shown(name: setting.name, value: setting.value), "ua": json(setting.access?.rawValue)]
-            })
-            return
+        let listing = try SettingsEditor(store: try store.open(), output: output).settings(at: try scope.parsed())
+        var table = listing.partitioned ? Table("SCOPE", "PARTITION", "NAME", "UA", "VALUE") : Table("SCOPE", "NAME", "UA", "VALUE")
+        for row in listing.rows {
+            table.append([row.scope] + (listing.partitioned ? [row.partition.isEmpty ? "-" : row.partition] : [])
+                         + [row.name, row.ua, row.value])
         }
-        let partitioned = settings.contains { !$0.partition.isEmpty }
-        var table = partitioned ? Table("SCOPE", "PARTITION", "NAME", "UA", "VALUE") : Table("SCOPE", "NAME", "UA", "VALUE")
-        for setting in settings {
-            var row: [String?] = [setting.scope.description]
-            if partitioned { row.append(setting.partition.isEmpty ? "-" : setting.partition) }
-            row += [setting.name, setting.access?.rawValue, output.shown(name: setting.name, value: setting.value)]
-            table.append(row)
-        }
-        table.print()
+        Output.emit(ListResult(table: table, listing: listing), json: output.json)
     }
 }

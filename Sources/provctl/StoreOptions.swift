@@ -86,22 +86,19 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Print JSON (for scripts) instead of a table.") var json = false
     @Flag(help: "Show passwords, keys and the --key/--pwd of rules instead of ***.") var showSecrets = false
 
+    /// What may be printed: secrets masked unless `--show-secrets`.
+    var disclosure: Disclosure { Disclosure(showSecrets: showSecrets) }
+
     /// A parameter value as it may be printed.
-    func shown(name: String, value: String) -> String {
-        showSecrets ? value : Secrets.mask(name: name, value: value)
-    }
+    func shown(name: String, value: String) -> String { disclosure.shown(name: name, value: value) }
 
     /// A variable value as it may be printed.
     func shown(variable name: String, value: String, secretNames: Set<String> = []) -> String {
-        if showSecrets { return value }
-        return secretNames.contains(name) ? (value.isEmpty ? "" : Secrets.mask) : Secrets.mask(variable: name, value: value)
+        disclosure.shown(variable: name, value: value, secretNames: secretNames)
     }
 
     /// An encryption key as it may be printed.
-    func shown(key: String?) -> String? {
-        guard let key else { return nil }
-        return showSecrets ? key : Secrets.mask
-    }
+    func shown(key: String?) -> String? { disclosure.shown(key: key) }
 }
 
 /// Who made a change, for the audit log: `SUDO_USER`, else `USER`.
@@ -163,24 +160,6 @@ func splitAssignment(_ text: String) throws -> (String, String) {
         throw ValidationError("assignment: \"\(text)\" must be NAME=VALUE")
     }
     return (String(text[..<equals]), String(text[text.index(after: equals)...]))
-}
-
-/// The variables whose values feed a secret: a secret parameter (`Password_1_={{sip_pw}}`) or the `--key`/`--pwd`
-/// of a rule (`[--key {{profile_key}}] https://...`).
-func secretVariableNames(_ store: DeviceStore) throws -> Set<String> {
-    var names: Set<String> = []
-    for setting in try store.settings() where ParameterRules.holdsVariables(setting.value) {
-        if Secrets.isSecret(setting.name) {
-            names.formUnion(Secrets.referencedVariables(in: setting.value))
-        } else {
-            let masked = Secrets.maskRule(setting.value)
-            if masked != setting.value {
-                names.formUnion(Set(Secrets.referencedVariables(in: setting.value))
-                    .subtracting(Secrets.referencedVariables(in: masked)))
-            }
-        }
-    }
-    return names
 }
 
 /// `--partition NAME`: the partition of the profile a command works on (the main profile without it).

@@ -23,17 +23,7 @@ struct UnsetCommand: ParsableCommand {
 
     func run() throws {
         let scope = try target.parsed()
-        let opened = try store.open()
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
-            for name in names {
-                guard let old = try opened.setting(scope: scope, name: name, partition: part.name) else {
-                    throw Failure(.notFound, "\(name): not set at \(scope)\(part.suffix)")
-                }
-                try opened.removeSetting(scope: scope, name: name, partition: part.name)
-                try audit.record("unset", target: "\(scope)\(part.suffix) \(name)", old: auditValue(old), new: nil)
-            }
-        }
-        Output.emit(ChangeResult(action: "unset", message: "unset \(names.count) parameter(s) at \(scope)\(part.suffix)", count: names.count,
-                                 fields: [("scope", .string(scope.description))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
+        let editor = SettingsEditor(store: try store.open(), output: output, change: change)
+        try emit(try editor.unset(names, at: scope, partition: part.name), json: output.json)
     }
 }

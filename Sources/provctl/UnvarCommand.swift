@@ -21,18 +21,7 @@ struct UnvarCommand: ParsableCommand {
 
     func run() throws {
         let scope = try target.parsed()
-        let opened = try store.open()
-        let secretNames = try secretVariableNames(opened)
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
-            for name in names {
-                guard let old = try opened.variable(scope: scope, name: name) else {
-                    throw Failure(.notFound, "variable \(name): not set at \(scope)")
-                }
-                try opened.removeVariable(scope: scope, name: name)
-                try audit.record("unvar", target: "\(scope) {{\(name)}}", old: auditValue(old, secretNames: secretNames), new: nil)
-            }
-        }
-        Output.emit(ChangeResult(action: "unvar", message: "unset \(names.count) variable(s) at \(scope)", count: names.count,
-                                 fields: [("scope", .string(scope.description))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
+        let editor = SettingsEditor(store: try store.open(), output: output, change: change)
+        try emit(try editor.unsetVariables(names, at: scope), json: output.json)
     }
 }

@@ -27,25 +27,9 @@ struct VarCommand: ParsableCommand {
 
     func run() throws {
         let scope = try target.parsed()
-        let pairs = try assignments.map { assignment -> (String, String) in
-            let (name, value) = try splitAssignment(assignment)
-            try checkVariable(name: name, value: value)
-            return (name, value)
-        }
-        let opened = try store.open()
-        try checkTargetScope(scope, in: opened)
-        let secretNames = try secretVariableNames(opened)
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { try .scope(scope, in: opened) }) { audit in
-            for (name, value) in pairs {
-                let old = try opened.variable(scope: scope, name: name)
-                let new = Variable(scope: scope, name: name, value: value)
-                guard new != old else { continue }
-                try opened.set(new)
-                try audit.record("var", target: "\(scope) {{\(name)}}", old: auditValue(old, secretNames: secretNames),
-                                 new: auditValue(new, secretNames: secretNames))
-            }
-        }
-        Output.emit(ChangeResult(action: "var", message: "set \(pairs.count) variable(s) at \(scope)", count: pairs.count,
-                                 fields: [("scope", .string(scope.description))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
+        let pairs = try assignments.map(splitAssignment)
+        try SettingsEditor.checkVariables(pairs, session: .provctl())
+        let editor = SettingsEditor(store: try store.open(), output: output, change: change)
+        try emit(try editor.setVariables(pairs, at: scope), json: output.json)
     }
 }

@@ -15,21 +15,9 @@ struct VariablesCommand: ParsableCommand {
     @OptionGroup var scope: OptionalScopeArgument
 
     func run() throws {
-        let opened = try store.open()
-        let variables = try opened.variables(at: try scope.parsed())
-        let secretNames = try secretVariableNames(opened)
-        if output.json {
-            try printJSON(variables.map { variable -> [String: Any] in
-                ["scope": variable.scope.description, "name": variable.name,
-                 "value": output.shown(variable: variable.name, value: variable.value, secretNames: secretNames)]
-            })
-            return
-        }
+        let listing = try SettingsEditor(store: try store.open(), output: output).variables(at: try scope.parsed())
         var table = Table("SCOPE", "NAME", "VALUE")
-        for variable in variables {
-            table.append([variable.scope.description, variable.name,
-                          output.shown(variable: variable.name, value: variable.value, secretNames: secretNames)])
-        }
-        table.print()
+        for row in listing.rows { table.append([row.scope, row.name, row.value]) }
+        Output.emit(ListResult(table: table, listing: listing), json: output.json)
     }
 }

@@ -17,13 +17,6 @@ public enum LoopError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
-/// Why a profile could not be rendered, in one line without secrets.
-public func renderProblem(_ error: any Error) -> String {
-    if let refusal = error as? Refusal { return refusal.detail ?? refusal.reason }
-    if let error = error as? RenderError, case .encoding(.noKey) = error { return "no encryption configured" }
-    return "\(error)"
-}
-
 /// Unix seconds as `2026-11-27T21:53:13Z`.
 public func utcTimestamp(_ seconds: Int) -> String {
     var time = time_t(seconds)

@@ -1,13 +1,13 @@
 /// A unified diff (`diff -u` format, three lines of context) of two lists of lines.
-enum UnifiedDiff {
-    enum Edit: Equatable {
+public enum UnifiedDiff {
+    public enum Edit: Equatable {
         case same(String)
         case removed(String)
         case added(String)
     }
 
     /// The diff text, empty when the lines are equal.
-    static func render(old: [String], new: [String], oldName: String, newName: String, context: Int = 3) -> String {
+    public static func render(old: [String], new: [String], oldName: String, newName: String, context: Int = 3) -> String {
         let edits = self.edits(old, new)
         guard edits.contains(where: { if case .same = $0 { false } else { true } }) else { return "" }
         var out = "--- \(oldName)\n+++ \(newName)\n"
@@ -51,7 +51,7 @@ enum UnifiedDiff {
     }
 
     /// The shortest edit script by longest common subsequence, after trimming the common prefix and suffix.
-    static func edits(_ old: [String], _ new: [String]) -> [Edit] {
+    public static func edits(_ old: [String], _ new: [String]) -> [Edit] {
         var prefix = 0
         while prefix < old.count && prefix < new.count && old[prefix] == new[prefix] { prefix += 1 }
         var suffix = 0
