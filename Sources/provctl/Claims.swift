@@ -18,13 +18,8 @@ struct Claims: ParsableCommand {
 
     func run() throws {
         let opened = try store.open()
-        let claims = try opened.journal.claims()
-        // A serial finds the device wherever a MAC would: a claim whose serial (the certificate's, else the
-        // User-Agent's) is a device's names that device, e.g. a phone whose MAC changed with a repaired board.
-        let bySerial = try claims.map { claim -> String? in
-            guard let serial = claim.serial ?? claim.userAgent.flatMap({ UserAgent($0).serial }) else { return nil }
-            return try opened.device(serial: serial).map { $0.mac.hex }
-        }
+        let entries = try ClaimEntry.all(in: opened)
+        let claims = entries.map(\.claim), bySerial = entries.map { $0.deviceWithSerial?.hex }
         if output.json {
             try printJSON(zip(claims, bySerial).map { claim, device -> [String: Any] in
                 ["mac": claim.mac.hex, "serial": json(claim.serial), "model": json(claim.model),

@@ -31,22 +31,9 @@ struct Explain: ParsableCommand {
                                 device: device, layers: layers, secretNames: secretNames)
             return
         }
-        let rows = layers.settings.filter { $0.name == name }.sorted { $0.scope.rank < $1.scope.rank }
-        guard let winner = rows.last else {
-            throw Failure(.notFound, "\(name): not set at any scope that reaches \(mac) (its phone keeps its own value)")
-        }
-        var resolved: String?
-        var problem: String?
-        var access: UserAccess?
-        var intent: EmptyIntent?
-        do {
-            let parameter = try renderer.parameters(for: device).first { $0.name == name }
-            resolved = parameter?.value
-            access = parameter?.access
-            intent = parameter?.intent
-        } catch {
-            problem = provctlRenderProblem(error)
-        }
+        let explained = try ParameterExplanation(name: name, device: device, renderer: renderer, layers: layers)
+        let (rows, winner, resolved, problem, access, intent) = (explained.rows, explained.winner, explained.resolved,
+                                                                 explained.problem, explained.access, explained.intent)
         if output.json {
             try printJSON([
                 "mac": mac.hex, "name": name, "scope": winner.scope.description,
@@ -79,27 +66,20 @@ struct Explain: ParsableCommand {
     }
 
     func explainVariable(_ variable: String, device: Device, layers: Layers, secretNames: Set<String>) throws {
-        let rows = layers.variables.filter { $0.name == variable }.sorted { $0.scope.rank < $1.scope.rank }
+        let explained = try VariableExplanation(name: variable, device: device, layers: layers)
+        let rows = explained.rows
         let shown = { (value: String) in output.shown(variable: variable, value: value, secretNames: secretNames) }
-        if ResolvedSettings.builtInNames.contains(variable) {
-            var values = ["mac": device.mac.hex, "mac_upper": device.mac.upper, "mac_colon": device.mac.colon,
-                          "serial": device.serial ?? "", "model": device.model ?? "", "group": device.group ?? ""]
+        if let value = explained.builtIn {
             // The device's own key: masked unless --show-secrets.
-            switch device.encryption {
-            case .aes256cbc(let key, let digest): values["device.key"] = output.shown(key: key); values["device.kdf"] = digest.rawValue
-            case .aes128gcm(let material): values["device.key"] = output.shown(key: material.ikm)
-            case .none: break
-            }
+            let value = explained.isDeviceKey ? output.shown(key: value) ?? "" : value
             if output.json {
-                try printJSON(["mac": device.mac.hex, "name": variable, "scope": "server", "value": values[variable] ?? ""])
+                try printJSON(["mac": device.mac.hex, "name": variable, "scope": "server", "value": value])
             } else {
-                print("\(device.mac) {{\(variable)}} = \(values[variable] ?? "")   (a server variable)")
+                print("\(device.mac) {{\(variable)}} = \(value)   (a server variable)")
             }
             return
         }
-        guard let winner = rows.last else {
-            throw Failure(.notFound, "variable \(variable): not set at any scope that reaches \(device.mac)")
-        }
+        let winner = explained.winner!
         if output.json {
             try printJSON(["mac": device.mac.hex, "name": variable, "scope": winner.scope.description,
                            "value": shown(winner.value),

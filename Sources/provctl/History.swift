@@ -73,22 +73,9 @@ struct History: ParsableCommand {
         }), json: format.json)
     }
 
-    /// A set's action: its only one, else the word its actions share (`import` for `import add` and `import
-    /// edit`), else them all.
-    static func action(_ set: ChangeSetSummary) -> String {
-        if set.actions.count == 1 { return set.actions[0] }
-        let first = set.actions.map { $0.split(separator: " ").first.map(String.init) ?? $0 }
-        return Set(first).count == 1 ? first[0] : set.actions.joined(separator: ", ")
-    }
-
-    static func target(_ set: ChangeSetSummary) -> String? {
-        set.targets > 1 ? "\(set.targets) targets" : set.target
-    }
-
-    static func change(_ set: ChangeSetSummary) -> String {
-        if set.entries == 1 { return "\(set.oldValue ?? "-") -> \(set.newValue ?? "-")" }
-        return "\(set.entries) entries (provctl history --set \(set.id))"
-    }
+    static func action(_ set: ChangeSetSummary) -> String { set.actionSummary }
+    static func target(_ set: ChangeSetSummary) -> String? { set.targetSummary }
+    static func change(_ set: ChangeSetSummary) -> String { set.changeSummary }
 }
 
 /// A time argument as Unix seconds: `2026-12-01`, `2026-12-01T14:30[:00][Z]` or with a space (UTC), Unix seconds,

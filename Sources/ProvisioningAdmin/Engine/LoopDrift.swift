@@ -64,3 +64,52 @@ extension DeviceLoop {
         return Drift.compare(expected: expected, reported: try StoredReport.parameters(report.body), device: device)
     }
 }
+
+/// One device's report and how it differs from the device's settings.
+public struct DeviceDrift: Sendable {
+    public var mac: MACAddress
+    public var report: StoredReport
+    public var entries: [DriftEntry]
+}
+
+/// Every enabled device (of a group) that has a report, against its settings (`provctl drift` without a MAC),
+/// streamed in MAC order like `PendingScan`.
+public struct DriftScan {
+    public var store: ConfigurationEditor
+    public var group: String?
+    public var batch = 500
+
+    public init(store: ConfigurationEditor, group: String? = nil) {
+        self.store = store
+        self.group = group
+    }
+
+    /// How many devices were walked, and how many had no report.
+    public struct Counts: Sendable, Equatable {
+        public var devices = 0
+        public var withoutReport = 0
+    }
+
+    /// Calls `each` with every device that has a report (drifting or not); a group without an enabled device is
+    /// `.notFound`, before anything is handed out.
+    public func run(_ each: (DeviceDrift) throws -> Void) throws -> Counts {
+        let loop = try DeviceLoop(store: store)
+        var reports = try ReportCursor(store)
+        var counts = Counts()
+        try EnabledDevices(store: store, group: group, batch: batch).forEachBatch { rows in
+            var found: [(Device, StoredReport)] = []
+            for (device, _) in rows {
+                counts.devices += 1
+                if let report = try reports.next(for: device.mac) { found.append((device, report)) } else { counts.withoutReport += 1 }
+            }
+            let served = try store.journal.lastServed(found.map(\.0.mac))
+            for (device, report) in found {
+                let last = served[device.mac]
+                let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
+                try each(DeviceDrift(mac: device.mac, report: report, entries: try loop.drift(of: presented, report: report)))
+            }
+        }
+        if let group, counts.devices == 0 { throw AdminError(.notFound, "--group: no enabled device in group \(group)") }
+        return counts
+    }
+}

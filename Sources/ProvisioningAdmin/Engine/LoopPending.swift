@@ -48,43 +48,18 @@ public struct PendingScan {
     @discardableResult
     public func run(now: Int = Clock.unixSeconds(), _ each: (PendingDevice) throws -> Void) throws -> Int {
         let loop = try DeviceLoop(store: store)
-        let columns = ConfigurationStore.deviceColumns.split(separator: ",").map { "d." + String($0).trimmingSpaces }.joined(separator: ", ")
-        let devices = try store.database.prepare("""
-            SELECT \(columns), CASE WHEN s.mac IS NOT NULL THEN ifnull(s.last_seen, 0) END
-            FROM devices d LEFT JOIN seen s ON s.mac = d.mac
-            WHERE d.enabled = 1 AND (?1 IS NULL OR d.group_name = ?1) AND d.mac > ?2 ORDER BY d.mac LIMIT ?3
-            """)
-        let reports = try store.database.prepare("""
-            SELECT node, at, name, encoding, received_bytes, sha256, body FROM reports WHERE mac = ?1
-            """)
-        let s = Int32(ConfigurationStore.deviceColumns.split(separator: ",").count)
-        var after = ""
+        // The reports in MAC order, read alongside the devices (a merge): the view groups every journal's rows, so
+        // a lookup per device would read them all each time, and reading them all up front keeps every body.
+        var reports = try ReportCursor(store)
         var count = 0
-        while true {
-            // Of the `seen` row, pending needs only whether there is one and its last contact.
-            var rows: [(device: Device, lastSeen: Int?)] = []
-            devices.reset()
-            try devices.bind(1, group)
-            try devices.bind(2, after)
-            try devices.bind(3, batch)
-            while try devices.step() {
-                rows.append((try ConfigurationStore.device(from: devices), devices.isNull(s) ? nil : devices.int(s)))
-            }
-            guard let last = rows.last else { return count }
-            after = last.device.mac.hex
+        try EnabledDevices(store: store, group: group, batch: batch).forEachBatch { rows in
             let macs = rows.map(\.device.mac)
             let served = try store.journal.lastServed(macs)
             let lastFetch = try store.journal.lastFetch(macs)
             let lastCertified = try store.journal.lastCertifiedRequest(macs)
             let phoneOutcomes = try store.journal.lastPhoneOutcome(macs)
             for (device, lastSeen) in rows {
-                reports.reset()
-                try reports.bind(1, device.mac.hex)
-                let report = try reports.step()
-                    ? StoredReport(mac: device.mac, node: reports.text(0) ?? "", at: reports.int(1), name: reports.text(2),
-                                   encoding: reports.text(3) ?? "", receivedBytes: reports.int(4), sha256: reports.text(5) ?? "",
-                                   body: reports.blob(6))
-                    : nil
+                let report = try reports.next(for: device.mac)
                 let entry = examine(device, lastSeen: lastSeen, served: served[device.mac], lastFetch: lastFetch[device.mac],
                                     lastCertified: lastCertified[device.mac], phoneSaid: phoneOutcomes[device.mac],
                                     report: report, loop: loop, now: now)
@@ -93,8 +68,8 @@ public struct PendingScan {
                     try each(entry)
                 }
             }
-            if rows.count < batch { return count }
         }
+        return count
     }
 
     /// One device's states.
@@ -170,5 +145,71 @@ public struct PendingScan {
             if let limit, now - contact > limit { entry.states.append("stale") }
         }
         return entry
+    }
+}
+
+/// The stored reports in MAC order, one at a time.
+struct ReportCursor {
+    let statement: SQLiteStatement
+    var ahead: StoredReport?
+    var done = false
+
+    init(_ store: ConfigurationEditor) throws(SQLiteError) {
+        statement = try store.database.prepare("""
+            SELECT mac, node, at, name, encoding, received_bytes, sha256, body FROM reports ORDER BY mac
+            """)
+    }
+
+    /// The report of `mac`, if any; `mac`s must come in ascending order.
+    mutating func next(for mac: MACAddress) throws(SQLiteError) -> StoredReport? {
+        while true {
+            if ahead == nil {
+                if done { return nil }
+                guard try statement.step() else { done = true; return nil }
+                guard let found = statement.text(0).flatMap({ MACAddress($0) }) else { continue }
+                ahead = StoredReport(mac: found, node: statement.text(1) ?? "", at: statement.int(2), name: statement.text(3),
+                                     encoding: statement.text(4) ?? "", receivedBytes: statement.int(5),
+                                     sha256: statement.text(6) ?? "", body: statement.blob(7))
+            }
+            guard let report = ahead else { continue }
+            if report.mac.hex < mac.hex { ahead = nil; continue }
+            if report.mac.hex > mac.hex { return nil }
+            ahead = nil
+            return report
+        }
+    }
+}
+
+/// The enabled devices (of a group), in MAC order, `batch` at a time: what the fleet-wide loop queries walk
+/// without holding the fleet.
+struct EnabledDevices {
+    var store: ConfigurationEditor
+    var group: String?
+    var batch: Int
+
+    /// Calls `body` with each batch: the devices, and of their `seen` row only its last contact (nil: none).
+    func forEachBatch(_ body: ([(device: Device, lastSeen: Int?)]) throws -> Void) throws {
+        let columns = ConfigurationStore.deviceColumns.split(separator: ",").map { "d." + String($0).trimmingSpaces }.joined(separator: ", ")
+        let devices = try store.database.prepare("""
+            SELECT \(columns), CASE WHEN s.mac IS NOT NULL THEN ifnull(s.last_seen, 0) END
+            FROM devices d LEFT JOIN seen s ON s.mac = d.mac
+            WHERE d.enabled = 1 AND (?1 IS NULL OR d.group_name = ?1) AND d.mac > ?2 ORDER BY d.mac LIMIT ?3
+            """)
+        let s = Int32(ConfigurationStore.deviceColumns.split(separator: ",").count)
+        var after = ""
+        while true {
+            var rows: [(device: Device, lastSeen: Int?)] = []
+            devices.reset()
+            try devices.bind(1, group)
+            try devices.bind(2, after)
+            try devices.bind(3, batch)
+            while try devices.step() {
+                rows.append((try ConfigurationStore.device(from: devices), devices.isNull(s) ? nil : devices.int(s)))
+            }
+            guard let last = rows.last else { return }
+            after = last.device.mac.hex
+            try body(rows)
+            if rows.count < batch { return }
+        }
     }
 }

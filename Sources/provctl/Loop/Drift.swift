@@ -81,18 +81,19 @@ struct DriftCommand: ParsableCommand {
     /// Every enabled device (of --group) that has a report: one row per differing parameter, and a count of the
     /// devices without a report. Exit 5 when any device drifts.
     func fleet(_ opened: ConfigurationEditor, loop: DeviceLoop) throws {
-        let devices = try opened.devices(matching: DeviceFilter(group: group, enabled: true)).map(\.device)
-        if let group, devices.isEmpty { throw Failure(.notFound, "--group: no enabled device in group \(group)") }
-        let reports = try opened.journal.reports()
-        let served = try opened.journal.lastServed(devices.filter { reports[$0.mac] != nil }.map(\.mac))
+        // Streamed by the engine; what is kept is what is printed (no report bodies).
         var results: [(MACAddress, StoredReport, [DriftEntry])] = []
-        var withoutReport = 0
-        for device in devices {
-            guard let report = reports[device.mac] else { withoutReport += 1; continue }
-            let last = served[device.mac]
-            let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
-            results.append((device.mac, report, try drift(of: presented, report: report, loop: loop)))
+        let counts: DriftScan.Counts
+        do {
+            counts = try DriftScan(store: opened, group: group).run { found in
+                var report = found.report
+                report.body = []
+                results.append((found.mac, report, found.entries))
+            }
+        } catch let error as LoopError {
+            throw Failure(.runtime, error.description, underlying: error)
         }
+        let withoutReport = counts.withoutReport
         let drifting = results.filter { !$0.2.isEmpty }.count
         if jsonOutput {
             try printJSON(results.map { Self.entryJSON($0.0, report: $0.1, entries: $0.2) })

@@ -39,34 +39,37 @@ struct Fetches: ParsableCommand {
         let opened = try store.open()
         let query = FetchQuery(mac: try mac.map { try parseMAC($0) }, since: try since.map { try parseSince($0) },
                                status: status, limit: limit)
-        let (fetches, unattached) = try opened.journal.fetchHistory(query)
+        let timeline = try opened.fetchTimeline(query)
         if jsonOutput {
-            var entries: [[String: Any]] = fetches.map(Self.fetchJSON)
-            entries += unattached.map { line -> [String: Any] in
-                // The same keys as a fetch (null where a log line has none).
-                var entry: [String: Any] = [:]
-                for key in ["bytes", "cert_serial", "cert_sha256", "firmware", "method", "micros", "model", "path", "remote_addr", "serial"] {
-                    entry[key] = NSNull()
+            try printJSON(timeline.map { item -> [String: Any] in
+                switch item {
+                case .fetch(let fetch): return Self.fetchJSON(fetch)
+                case .phoneLine(let line):
+                    // The same keys as a fetch (null where a log line has none).
+                    var entry: [String: Any] = [:]
+                    for key in ["bytes", "cert_serial", "cert_sha256", "firmware", "method", "micros", "model", "path", "remote_addr", "serial"] {
+                        entry[key] = NSNull()
+                    }
+                    entry.merge(["time": timestamp(micros: line.at), "time_us": line.at, "mac": line.mac.hex, "status": NSNull(),
+                                 "reason": "phone log only", "form": NSNull(), "sha256": NSNull(), "node": NSNull(),
+                                 "phone": [Self.lineJSON(line)]]) { $1 }
+                    return entry
                 }
-                entry.merge(["time": timestamp(micros: line.at), "time_us": line.at, "mac": line.mac.hex, "status": NSNull(),
-                             "reason": "phone log only", "form": NSNull(), "sha256": NSNull(), "node": NSNull(),
-                             "phone": [Self.lineJSON(line)]]) { $1 }
-                return entry
-            }
-            try printJSON(entries.sorted { ($0["time_us"] as! Int) < ($1["time_us"] as! Int) })
+            })
             return
         }
-        var rows: [(Int, [String?])] = fetches.map { fetch in
-            (fetch.at, [timestamp(micros: fetch.at), fetch.mac?.hex, fetch.trusted ? "proven" : "CLAIM", String(fetch.status), fetch.reason, fetch.form,
-                        fetch.sha256.map { String($0.prefix(12)) }, fetch.remoteAddress, fetch.node,
-                        fetch.phone.isEmpty ? nil : "phone: " + fetch.phone.map(Self.describe).joined(separator: "; ")])
-        }
-        rows += unattached.map { line in
-            (line.at, [timestamp(micros: line.at), line.mac.hex, nil, nil, "phone log only", nil, nil, line.host, nil,
-                       "phone: " + Self.describe(line)])
-        }
         var table = Table("TIME", "MAC", "TRUST", "STATUS", "REASON", "FORM", "SHA256", "ADDRESS", "NODE", "PHONE")
-        for row in rows.sorted(by: { $0.0 < $1.0 }) { table.append(row.1) }
+        for item in timeline {
+            switch item {
+            case .fetch(let fetch):
+                table.append([timestamp(micros: fetch.at), fetch.mac?.hex, fetch.trusted ? "proven" : "CLAIM", String(fetch.status), fetch.reason,
+                              fetch.form, fetch.sha256.map { String($0.prefix(12)) }, fetch.remoteAddress, fetch.node,
+                              fetch.phone.isEmpty ? nil : "phone: " + fetch.phone.map(Self.describe).joined(separator: "; ")])
+            case .phoneLine(let line):
+                table.append([timestamp(micros: line.at), line.mac.hex, nil, nil, "phone log only", nil, nil, line.host, nil,
+                              "phone: " + Self.describe(line)])
+            }
+        }
         table.print()
     }
 

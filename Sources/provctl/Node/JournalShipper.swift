@@ -57,78 +57,10 @@ struct JournalShipperCommand: ParsableCommand {
 
     func run() throws {
         NodeService.installSignals()
-        let definition: JournalDefinition
-        do {
-            definition = try JournalDefinition.current()
-        } catch {
-            throw Failure(.runtime, "journal definition: \(error)", underlying: error)
-        }
-        var backOff = BackOff(first: interval, limit: retry.backoffMax, maxFailures: once ? 1 : retry.maxFailures)
-        var shipper: JournalShipper? = nil
-        var waiting = false
-        var missing: [String] = []
-        var shipped: [String: Int] = [:]
-        var lastReport = Date()
-        say("shipping \(journal) into \(ship) every \(interval) s (\(definition.tables.count) tables from the journal's definition)")
-        while !NodeService.stopRequested {
-            guard NodeFiles.exists(journal) else {
-                if once {
-                    say("no journal at \(journal) yet: nothing to ship")
-                    return
-                }
-                if !waiting { say("no journal at \(journal) yet (no phone has called): waiting") }
-                waiting = true
-                NodeService.pause(interval)
-                continue
-            }
-            waiting = false
-            do {
-                if shipper == nil {
-                    try FileManager.default.createDirectory(atPath: FilePath.directory(of: ship), withIntermediateDirectories: true)
-                    shipper = try JournalShipper(journal: journal, ship: ship, definition: definition)
-                }
-                let count = try shipper!.shipOnce()
-                backOff.succeeded()
-                if !count.addedColumns.isEmpty { say("\(ship): added column(s) \(count.addedColumns.joined(separator: ", "))") }
-                if count.missingTables != missing {
-                    missing = count.missingTables
-                    if !missing.isEmpty { say("the journal has no \(missing.joined(separator: ", ")) yet (an older journal): left for later") }
-                }
-                for (table, rows) in count.rows where rows > 0 { shipped[table, default: 0] += rows }
-                if once || (!shipped.isEmpty && -lastReport.timeIntervalSinceNow >= reportEvery) {
-                    let total = shipped.values.reduce(0, +)
-                    let detail = shipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-                    say("shipped \(total) row(s)" + (once ? "" : String(format: " in %.0f s", -lastReport.timeIntervalSinceNow))
-                        + (detail.isEmpty ? "" : " (\(detail))"))
-                    shipped = [:]
-                    lastReport = Date()
-                }
-                if once { return }
-            } catch {
-                // A connection that failed may hold a broken state: the next attempt opens a new one.
-                shipper = nil
-                guard let wait = backOff.failed() else {
-                    say("pass failed: \(error); giving up after \(backOff.failures) failure(s) in a row")
-                    throw ExitCode.failure
-                }
-                say("pass failed: \(error); trying again in " + String(format: "%.1f s", wait))
-                NodeService.pause(wait)
-                continue
-            }
-            NodeService.pause(interval)
-        }
-        // A last pass, so that the rows written up to the stop are in the copy Litestream sends.
-        if let shipper, NodeFiles.exists(journal) {
-            do {
-                let count = try shipper.shipOnce()
-                for (table, rows) in count.rows where rows > 0 { shipped[table, default: 0] += rows }
-            } catch {
-                say("last pass failed: \(error)")
-            }
-        }
-        let total = shipped.values.reduce(0, +)
-        say("stopped" + (total > 0 ? " (\(total) row(s) shipped since the last report)" : ""))
+        let service = JournalShippingService(journal: journal, ship: ship, interval: interval, reportEvery: reportEvery, once: once,
+                                             backoffMax: retry.backoffMax, maxFailures: retry.maxFailures)
+        let host = NodeServiceHost(log: { NodeService.log("journal-shipper", $0) }, stopRequested: { NodeService.stopRequested },
+                                   pause: { NodeService.pause($0) })
+        if try service.run(host) == .gaveUp { throw ExitCode.failure }
     }
-
-    func say(_ message: String) { NodeService.log("journal-shipper", message) }
 }

@@ -84,111 +84,11 @@ struct ReplicaKeeper: ParsableCommand {
 
     func run() throws {
         NodeService.installSignals()
-        let program = try litestreamPath()
-        // Absolute paths: the link's target and the prune's kept prefix are compared as strings.
-        let copies = NodeFiles.absolute(self.copies), link = NodeFiles.absolute(self.link)
-        let publish = self.publish.map(NodeFiles.absolute)
-        for folder in [copies] + (publish.map { [$0] } ?? []) {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        }
-        var name = (link as NSString).lastPathComponent
-        if let dot = name.range(of: ".db", options: .backwards) { name = String(name[..<dot.lowerBound]) }
-        var backOff = BackOff(first: 1, limit: retry.backoffMax, maxFailures: retry.maxFailures)
-        var generation = 0
-        var published: Stamp? = nil
-        say("keeping \(link) from \(database) (config \(config)\(publish.map { ", publishing into \($0)" } ?? ""))")
-        while !NodeService.stopRequested {
-            generation += 1
-            let target = "\(copies)/\(name)-\(Int(Date().timeIntervalSince1970))-\(generation).db"
-            var child: ChildProcess
-            do {
-                child = try ChildProcess(program, ["restore", "-config", config, "-f", "-follow-interval", followInterval,
-                                                   "-o", target, database])
-            } catch {
-                say("\(error)")
-                guard let wait = backOff.failed() else { throw ExitCode.failure }
-                NodeService.pause(wait)
-                continue
-            }
-            say("restoring \(database) into \(target) (litestream pid \(child.pid))")
-            var ready = false
-            while child.isRunning() && !NodeService.stopRequested {
-                if !ready && NodeFiles.exists(target) && NodeFiles.exists(target + "-txid") {
-                    ready = true
-                    backOff.succeeded()
-                    NodeFiles.prune(copies, name: name, keep: target)
-                    if publish == nil {
-                        do {
-                            try NodeFiles.share(target, group: group, mode: 0o640)
-                            try NodeFiles.point(link, at: target)
-                            say("\(link) -> \(target)")
-                        } catch {
-                            say("cannot serve \(target): \(error)")
-                        }
-                    }
-                }
-                if ready, let publish, let stamp = Stamp.of(target), stamp != published {
-                    generation += 1
-                    let out = "\(publish)/\(name)-\(Int(Date().timeIntervalSince1970))-\(generation).db"
-                    do {
-                        try publishCopy(of: target, as: out)
-                        try NodeFiles.point(link, at: out)
-                        NodeFiles.prune(publish, name: name, keep: out)
-                        published = stamp
-                        say("\(link) -> \(out) (txid \(stamp.txid))")
-                    } catch {
-                        unlink(out + ".tmp")
-                        say("copying \(target): \(error); trying again")
-                    }
-                }
-                usleep(100_000)
-            }
-            if NodeService.stopRequested {
-                child.stop()
-                break
-            }
-            if !ready {
-                // The failed attempt's files go; in direct mode the copy being served stays.
-                let serving = publish == nil && NodeFiles.exists(link) ? FilePath.resolved(link) : nil
-                NodeFiles.prune(copies, name: name, keep: serving ?? target + "\0")
-            }
-            guard let wait = backOff.failed() else {
-                say("litestream exited with status \(child.status ?? -1) \(backOff.failures) times in a row; giving up")
-                throw ExitCode.failure
-            }
-            say("litestream exited with status \(child.status ?? -1); "
-                + (NodeFiles.exists(link) ? "serving the last copy, restoring a new one" : "no copy yet, trying again")
-                + String(format: " in %.0f s", wait))
-            NodeService.pause(wait)
-        }
-        say("stopped (\(link) stays)")
-    }
-
-    /// A consistent copy of the follower, published as OUT: written to OUT.tmp, given its group and mode, renamed.
-    func publishCopy(of follower: String, as out: String) throws {
-        let temporary = out + ".tmp"
-        unlink(temporary)
-        unlink(temporary + "-journal")
-        try Snapshot.copy(from: follower, to: temporary)
-        try NodeFiles.share(temporary, group: group, mode: 0o640)
-        guard rename(temporary, out) == 0 else { throw NodeError("rename \(temporary): \(NodeFiles.errorText())") }
-    }
-
-    func say(_ message: String) { NodeService.log("replica-keeper", message) }
-}
-
-/// What a follower's state looks like from outside: which file, its TXID file, size and modification time.
-struct Stamp: Equatable {
-    var path: String
-    var txid: String
-    var modified: Int
-    var size: Int
-
-    static func of(_ path: String) -> Stamp? {
-        var info = stat()
-        guard stat(path, &info) == 0,
-              let txid = try? String(contentsOfFile: path + "-txid", encoding: .utf8) else { return nil }
-        return Stamp(path: path, txid: txid.trimmingCharacters(in: .whitespacesAndNewlines),
-                     modified: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec), size: Int(info.st_size))
+        let service = ReplicaKeepingService(program: try litestreamPath(), config: config, database: database, link: link,
+                                            copies: copies, publish: publish, group: group, followInterval: followInterval,
+                                            backoffMax: retry.backoffMax, maxFailures: retry.maxFailures)
+        let host = NodeServiceHost(log: { NodeService.log("replica-keeper", $0) }, stopRequested: { NodeService.stopRequested },
+                                   pause: { NodeService.pause($0) })
+        if try service.run(host) == .gaveUp { throw ExitCode.failure }
     }
 }
