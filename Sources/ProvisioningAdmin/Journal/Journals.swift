@@ -105,24 +105,40 @@ public struct JournalReader {
     static let columns: [String: [String]] = columnNames(inSchema: Journal.schema)
 
     static func columnNames(inSchema schema: String) -> [String: [String]] {
+        // Over bytes: walking Characters (grapheme breaking) cost as much as asking SQLite.
+        let bytes = Array(schema.utf8)
+        let prefix = Array("CREATE TABLE IF NOT EXISTS ".utf8)
+        let constraints: Set<String> = ["PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "CONSTRAINT"]
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x09 }
+        func firstWord(_ start: Int, _ end: Int) -> String? {
+            var i = start
+            while i < end && isSpace(bytes[i]) { i += 1 }
+            var j = i
+            while j < end && !isSpace(bytes[j]) && bytes[j] != UInt8(ascii: "(") { j += 1 }
+            return i < j ? String(decoding: bytes[i..<j], as: UTF8.self) : nil
+        }
         var tables: [String: [String]] = [:]
-        for statement in schema.split(separator: ";") {
-            let words = statement.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "(" })
-            guard words.count > 5, words[0] == "CREATE", words[1] == "TABLE", words[2] == "IF", words[3] == "NOT",
-                  words[4] == "EXISTS", let open = statement.firstIndex(of: "("), let close = statement.lastIndex(of: ")")
-            else { continue }
+        var at = 0
+        while at + prefix.count <= bytes.count {
+            guard bytes[at..<(at + prefix.count)].elementsEqual(prefix) else { at += 1; continue }
+            var open = at + prefix.count
+            while open < bytes.count && bytes[open] != UInt8(ascii: "(") { open += 1 }
+            guard let name = firstWord(at + prefix.count, open) else { break }
             // The items between the outer parentheses, split at commas outside inner parentheses.
-            var items: [String] = [], item = "", depth = 0
-            for character in statement[statement.index(after: open)..<close] {
-                if character == "(" { depth += 1 } else if character == ")" { depth -= 1 }
-                if character == "," && depth == 0 { items.append(item); item = "" } else { item.append(character) }
+            var columns: [String] = [], start = open + 1, depth = 0, i = open + 1
+            while i < bytes.count {
+                let byte = bytes[i]
+                if byte == UInt8(ascii: "(") { depth += 1 }
+                if byte == UInt8(ascii: ")") { if depth == 0 { break }; depth -= 1 }
+                if byte == UInt8(ascii: ",") && depth == 0 {
+                    if let column = firstWord(start, i), !constraints.contains(column) { columns.append(column) }
+                    start = i + 1
+                }
+                i += 1
             }
-            items.append(item)
-            tables[String(words[5])] = items.compactMap { item in
-                guard let name = item.split(whereSeparator: { $0 == " " || $0 == "\n" }).first,
-                      !["PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "CONSTRAINT"].contains(String(name)) else { return nil }
-                return String(name)
-            }
+            if let column = firstWord(start, i), !constraints.contains(column) { columns.append(column) }
+            tables[name] = columns
+            at = i
         }
         return tables
     }
