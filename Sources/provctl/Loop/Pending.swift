@@ -43,16 +43,22 @@ struct Pending: ParsableCommand {
         let scan = PendingScan(store: opened, group: group, stale: stale,
                                staleAfter: try staleAfter.map { try parseDuration($0, option: "--stale-after") })
         if jsonOutput {
-            // Streamed: each device is written as it is found, the array as `printJSON` writes it.
+            // Streamed: each device is written as it is found (in blocks of 64 KiB), the array as `printJSON` writes it.
             let out = FileHandle.standardOutput
-            var first = true
+            var started = false
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(1 << 16 + 4096)
             let count = try scan.run { entry in
-                var bytes: [UInt8] = Array((first ? "[\n  " : ",\n  ").utf8)
-                first = false
+                bytes += (bytes.isEmpty && !started ? "[\n  " : ",\n  ").utf8
+                started = true
                 Self.jsonValue(entry).write(to: &bytes, indent: 2)
-                out.write(Data(bytes))
+                if bytes.count >= 1 << 16 {
+                    out.write(Data(bytes))
+                    bytes.removeAll(keepingCapacity: true)
+                }
             }
-            out.write(Data((count == 0 ? "[]\n" : "\n]\n").utf8))
+            bytes += (count == 0 ? "[]\n" : "\n]\n").utf8
+            out.write(Data(bytes))
             try Self.findings(count)
             return
         }
