@@ -20,18 +20,7 @@ struct DeviceShow: ParsableCommand {
         let (device, seen, settings, variables) = (details.device, details.seen, details.settings, details.variables)
         let (secretNames, parameterCount, renderProblem) = (details.secretNames, details.parameterCount, details.renderProblem)
         if output.json {
-            var members = JSON.deviceMembers(device, seen: seen, disclosure: output.disclosure)
-            members["settings"] = .array(settings.map { setting in
-                .sorted(["name": .string(setting.name), "value": .string(output.shown(name: setting.name, value: setting.value)),
-                         "ua": .text(setting.access?.rawValue)])
-            })
-            members["variables"] = .array(variables.map { variable in
-                .sorted(["name": .string(variable.name),
-                         "value": .string(output.shown(variable: variable.name, value: variable.value, secretNames: secretNames))])
-            })
-            members["parameters"] = .int(parameterCount)
-            members["render_error"] = .text(renderProblem)
-            Output.emit(AnyResult(value: JSON.sorted(members)), json: true)
+            Output.emit(ValueResult(json: details.json(disclosure: output.disclosure)), json: true)
             return
         }
         var fields = Table("FIELD", "VALUE")

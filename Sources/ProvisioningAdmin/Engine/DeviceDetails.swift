@@ -29,4 +29,21 @@ public struct DeviceDetails {
             renderProblem = ProvisioningAdmin.renderProblem(error)
         }
     }
+
+    /// The device as JSON: its members (`JSON.deviceMembers`), its settings and variables (secrets masked per
+    /// `disclosure`), its parameter count and why it does not render (null when it does).
+    public func json(disclosure: Disclosure) -> JSON {
+        var members = JSON.deviceMembers(device, seen: seen, disclosure: disclosure)
+        members["settings"] = .array(settings.map { setting in
+            .sorted(["name": .string(setting.name), "value": .string(disclosure.shown(name: setting.name, value: setting.value)),
+                     "ua": .text(setting.access?.rawValue)])
+        })
+        members["variables"] = .array(variables.map { variable in
+            .sorted(["name": .string(variable.name),
+                     "value": .string(disclosure.shown(variable: variable.name, value: variable.value, secretNames: secretNames))])
+        })
+        members["parameters"] = .int(parameterCount)
+        members["render_error"] = .text(renderProblem)
+        return .sorted(members)
+    }
 }
