@@ -74,8 +74,6 @@ func deviceProblems(_ renderer: ProfileRenderer, _ device: Device, output: Outpu
 }
 
 /// Why a profile could not be rendered, in one line without secrets (`renderProblem` of the engine).
-func provctlRenderProblem(_ error: any Error) -> String { renderProblem(error) }
-
 extension ChangeResult {
     /// An engine's summary as provctl prints it.
     init(_ summary: EditSummary) {

@@ -35,19 +35,6 @@ struct DeviceAdd: ParsableCommand {
         let encryption = try serving.encryption
         let device = Device(mac: mac, serial: serial, model: model, group: group, enabled: !serving.disabled, gzip: serving.gzip,
                             encryption: encryption)
-        try warnIfNew("model", model.map { [$0] } ?? [], in: opened)
-        try warnIfNew("group", group.map { [$0] } ?? [], in: opened)
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some([mac]) }) { audit in
-            if try opened.device(mac: mac) != nil {
-                throw Failure(.conflict, "MAC: \(mac) is already a device (use `provctl device edit`)")
-            }
-            try opened.insert(device)
-            try audit.record("device add", target: mac.hex, old: nil, new: describe(device))
-            if try opened.journal.settlesClaim(mac: mac) {
-                try audit.record("claim settled", target: mac.hex, old: "claim", new: nil)
-            }
-        }
-        Output.emit(ChangeResult(action: "device add", message: "added \(mac)", count: 1,
-                                 fields: [("mac", .string(mac.hex))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
+        try emit(DeviceEditor(store: opened, output: output, change: change).add(device), json: output.json)
     }
 }

@@ -100,27 +100,11 @@ struct DeviceEdit: ParsableCommand {
                 return try save(device, old: old, in: opened, mac: mac)
             }
             device.account = DeviceAccount(user: user, realm: newRealm, ha1: AccountCheck.ha1(user: user, realm: newRealm, password: secret))
-            if let other = try opened.device(accountUser: user), other.mac != mac {
-                throw Failure(.conflict, "--account: \(user) is already the account of \(other.mac)")
-            }
         }
         try save(device, old: old, in: opened, mac: mac)
     }
 
     func save(_ device: Device, old: Device, in opened: ConfigurationEditor, mac: MACAddress) throws {
-        if device == old {
-            Output.emit(ChangeResult(action: "device edit", message: "\(mac): no change", count: 0,
-                                     fields: [("mac", .string(mac.hex))]), json: output.json)
-            return
-        }
-        if let weak = BootstrapKeyRule.problem(device) { throw Failure(.refused, "--key: \(weak)") }
-        if device.model != old.model { try warnIfNew("model", device.model.map { [$0] } ?? [], in: opened) }
-        if device.group != old.group { try warnIfNew("group", device.group.map { [$0] } ?? [], in: opened) }
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some([mac]) }) { audit in
-            try opened.update(device)
-            try audit.record("device edit", target: mac.hex, old: describe(old), new: describe(device))
-        }
-        Output.emit(ChangeResult(action: "device edit", message: "changed \(mac)", count: 1,
-                                 fields: [("mac", .string(mac.hex))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
+        try emit(DeviceEditor(store: opened, output: output, change: change).edit(device, old: old), json: output.json)
     }
 }

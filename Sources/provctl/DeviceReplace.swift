@@ -34,29 +34,9 @@ struct DeviceReplace: ParsableCommand {
         let opened = try store.open()
         let old = try parseMAC(old), new = try parseMAC(new)
         var note: String?
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some([old, new]) }) { audit in
-            guard let before = try opened.device(mac: old) else { throw Failure(.notFound, "OLD: \(old) is not a device") }
-            if try opened.device(mac: new) != nil { throw Failure(.conflict, "NEW: \(new) is already a device") }
-            var serial: String?? = .some(nil)
-            if let given = self.serial {
-                serial = .some(given.isEmpty ? nil : given)
-            } else if let claim = try opened.journal.claim(mac: new), let claimed = claim.serial {
-                serial = .some(claimed)
-                note = "serial \(claimed) taken from the claim of \(new)"
-            } else if before.serial != nil {
-                note = "serial cleared (give --serial to set the new unit's)"
-            }
-            let after: Device
-            do {
-                after = try opened.replaceMAC(old, with: new, serial: serial)
-            } catch let error as ReplaceError {
-                throw Failure(.conflict, error.description)
-            }
-            try audit.record("device replace", target: old.hex, old: describe(before), new: describe(after))
-            try audit.record("device replace", target: new.hex, old: describe(before), new: describe(after))
-        }
-        if let note { warn("provctl: \(note)") }
-        Output.emit(ChangeResult(action: "device replace", message: "replaced \(old) with \(new)", count: 1,
-                                 fields: [("old", .string(old.hex)), ("new", .string(new.hex))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
+        let edited = try DeviceEditor(store: opened, output: output, change: change)
+            .replace(old, with: new, serial: serial.map { $0.isEmpty ? nil : $0 }, note: &note)
+        if case .written = edited, let note { warn("provctl: \(note)") }
+        try emit(edited, json: output.json)
     }
 }

@@ -16,33 +16,11 @@ struct DeviceShow: ParsableCommand {
     func validate() throws { _ = try parseMAC(mac) }
 
     func run() throws {
-        let opened = try store.open()
-        let mac = try parseMAC(mac)
-        guard let device = try opened.device(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) is not a device") }
-        let seen = try opened.journal.seen(mac: mac)
-        let settings = try opened.settings(at: .device(mac))
-        let variables = try opened.variables(at: .device(mac))
-        let secretNames = try secretVariableNames(opened)
-        var renderProblem: String?
-        var parameterCount = 0
-        do {
-            parameterCount = try ProfileRenderer(store: opened).parameters(for: device).count
-        } catch {
-            renderProblem = provctlRenderProblem(error)
-        }
+        let details = try DeviceDetails(mac: parseMAC(mac), in: store.open())
+        let (device, seen, settings, variables) = (details.device, details.seen, details.settings, details.variables)
+        let (secretNames, parameterCount, renderProblem) = (details.secretNames, details.parameterCount, details.renderProblem)
         if output.json {
-            var members = JSON.deviceMembers(device, seen: seen, disclosure: output.disclosure)
-            members["settings"] = .array(settings.map { setting in
-                .sorted(["name": .string(setting.name), "value": .string(output.shown(name: setting.name, value: setting.value)),
-                         "ua": .text(setting.access?.rawValue)])
-            })
-            members["variables"] = .array(variables.map { variable in
-                .sorted(["name": .string(variable.name),
-                         "value": .string(output.shown(variable: variable.name, value: variable.value, secretNames: secretNames))])
-            })
-            members["parameters"] = .int(parameterCount)
-            members["render_error"] = .text(renderProblem)
-            Output.emit(AnyResult(value: JSON.sorted(members)), json: true)
+            Output.emit(ValueResult(json: details.json(disclosure: output.disclosure)), json: true)
             return
         }
         var fields = Table("FIELD", "VALUE")

@@ -15,18 +15,6 @@ struct Init: ParsableCommand {
     func run() throws {
         let existed = FileManager.default.fileExists(atPath: store.path)
         let opened = try store.open(create: true)
-        let from = opened.versionAtOpen
-        let to = ConfigurationStore.schemaVersion
-        let message: String
-        if !existed || from == 0 {
-            message = "created the database \(store.path) (schema version \(to))"
-        } else if from == to {
-            message = "\(store.path): schema version \(to), up to date"
-        } else {
-            message = "\(store.path): upgraded the schema from version \(from) to \(to)"
-        }
-        Output.emit(ChangeResult(action: "init", message: message, count: from == to ? 0 : 1,
-                                 fields: [("path", .string(store.path)), ("created", .bool(!existed || from == 0)),
-                                          ("from_version", .int(from)), ("version", .int(to))]), json: format.json)
+        Output.emit(ChangeResult(DatabaseInit.summary(path: store.path, existed: existed, store: opened)), json: format.json)
     }
 }

@@ -2,16 +2,9 @@ import ArgumentParser
 import Provisioning
 import ProvisioningAdmin
 
-/// Checks `--serial`, `--model` and `--group` values (empty allowed where it clears the field).
+/// Checks `--serial`, `--model` and `--group` values (empty allowed where it clears the field): `DeviceEditor.checkFields`.
 func checkDeviceFieldValues(_ fields: [(field: String, option: String, value: String?)], allowEmpty: Bool = false) throws {
-    for (field, option, value) in fields {
-        guard let value, !(allowEmpty && value.isEmpty) else { continue }
-        do {
-            try DeviceFieldRules.check(field: field, value: value, name: option)
-        } catch {
-            throw Failure.refused(error)
-        }
-    }
+    try DeviceEditor.checkFields(fields.map { ($0.field, $0.option, $0.value) }, allowEmpty: allowEmpty)
 }
 
 /// Warns when a model or group name is new to the database (`AdminSession.warnIfNew`).

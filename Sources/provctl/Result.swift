@@ -91,6 +91,12 @@ struct ListResult: CommandResult {
     var text: String { table.rows.isEmpty && table.headers.isEmpty ? "" : table.render() }
 }
 
+/// A result that is one JSON value (and no text).
+struct ValueResult: CommandResult {
+    var json: JSON
+    var text: String { "" }
+}
+
 /// Any value the older listing commands build as dictionaries.
 struct AnyResult: CommandResult {
     var value: Any

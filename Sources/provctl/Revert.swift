@@ -31,68 +31,17 @@ struct Revert: ParsableCommand {
 
     func run() throws {
         let opened = try store.open()
-        // Change sets, newest first, each with its entries (newest first).
-        var sets: [(set: Int, entries: [Int])] = []
+        let plan: RevertPlan
         if let id {
-            let entries = try opened.changeSetEntries(id)
-            if entries.isEmpty {
-                let set = try opened.changeSet(of: id)
-                let message: String
-                if let set, set != id {
-                    message = "ID: #\(id) is an entry of change set #\(set): provctl revert \(set) undoes the whole command"
-                } else if set != nil {
-                    message = "ID: change set #\(id) changed no stored row (or predates the undo log): nothing to revert"
-                } else {
-                    message = "ID: no change set #\(id)"
-                }
-                throw Failure(.notFound, message, field: "ID", rule: "an ID provctl history prints with UNDO yes")
-            }
-            sets = [(id, entries)]
+            plan = try RevertPlan.changeSet(id, in: opened)
         } else {
-            let ids = try opened.revertibleChangeSets(since: try parseTime(since!, field: "--since"))
-            if ids.isEmpty {
+            plan = try RevertPlan.since(try parseTime(since!, field: "--since"), in: opened)
+            if plan.sets.isEmpty {
                 Output.emit(ChangeResult(action: "revert", message: "nothing to revert since \(since!)", count: 0), json: output.json)
                 return
             }
-            for set in ids { sets.append((set, try opened.changeSetEntries(set))) }
         }
-        var plan: [(set: Int, entries: [(Int, [RowChange])])] = []
-        var macs: Set<MACAddress> = []
-        var scopes: Set<Scope> = []
-        for (set, ids) in sets {
-            var entries: [(Int, [RowChange])] = []
-            for id in ids {
-                let changes = try opened.rowChanges(entry: id)
-                let touched = try opened.touched(by: changes)
-                macs.formUnion(touched.macs)
-                scopes.formUnion(touched.scopes)
-                entries.append((id, changes))
-            }
-            plan.append((set, entries))
-        }
-        let reach = {
-            var reach = Reach.some(macs)
-            for scope in scopes { reach = reach.union(try .scope(scope, in: opened)) }
-            return reach
-        }
-        let entries = try ChangeRunner(store: opened, output: output, change: change).run(reach: reach) { audit in
-            for (set, setEntries) in plan {
-                for (id, changes) in setEntries { try opened.revert(entry: id, changes: changes, force: change.force) }
-                // One entry per change set reverted, over all the rows it put back.
-                let original = try opened.changeSetOrigin(set)
-                let count = original.entries
-                if count == 1 {
-                    try audit.record("revert", target: original.target,
-                                     old: original.new, new: "\(original.old ?? "-") (reverts #\(set) \(original.action ?? ""))")
-                } else {
-                    try audit.record("revert", target: nil, old: nil,
-                                     new: "reverts change set #\(set) (\(original.action ?? "")..., \(count) entries)")
-                }
-            }
-        }
-        Output.emit(ChangeResult(action: "revert", message: "reverted \(plan.count) change set\(plan.count == 1 ? "" : "s"): "
-                                 + plan.map { "#\($0.set)" }.joined(separator: ", "), count: plan.count,
-                                 fields: [("reverted", .array(plan.map { .int($0.set) })), ("history", .array(entries.map(JSON.int)))]),
-                    json: output.json)
+        let engine = ChangeEngine(store: opened, session: .provctl(showSecrets: output.showSecrets), mode: change.mode)
+        try emit(engine.revert(plan), json: output.json)
     }
 }

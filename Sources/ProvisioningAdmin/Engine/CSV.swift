@@ -1,17 +1,19 @@
-import Provisioning
-import ProvisioningAdmin
-
 /// RFC 4180 CSV: fields separated by commas (or `;` or tab when reading), records by CRLF (LF accepted), a field holding a comma, quote,
 /// CR or LF is quoted with `"` and its quotes doubled.
-enum CSV {
-    struct Record {
+public enum CSV {
+    public struct Record: Sendable {
+        public init(line: Int, fields: [String]) {
+            self.line = line
+            self.fields = fields
+        }
+
         /// The line the record starts on, 1-based.
-        var line: Int
-        var fields: [String]
+        public var line: Int
+        public var fields: [String]
     }
 
-    /// The records of `bytes`; blank lines are skipped. A malformed record is a `Failure(.refused)` naming its line.
-    static func records(_ bytes: [UInt8], delimiter: UInt8 = UInt8(ascii: ",")) throws -> [Record] {
+    /// The records of `bytes`; blank lines are skipped. A malformed record is a `AdminError(.refused)` naming its line.
+    public static func records(_ bytes: [UInt8], delimiter: UInt8 = UInt8(ascii: ",")) throws -> [Record] {
         var records: [Record] = []
         try bytes.withUnsafeBufferPointer { buffer in
             var index = 0
@@ -20,7 +22,7 @@ enum CSV {
             var line = 1
             func text(_ start: Int, _ end: Int, _ recordLine: Int) throws -> String {
                 guard let string = String(validating: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self) else {
-                    throw Failure(.refused, "line \(recordLine): not UTF-8 text")
+                    throw AdminError(.refused, "line \(recordLine): not UTF-8 text")
                 }
                 return string
             }
@@ -33,7 +35,7 @@ enum CSV {
                         index += 1
                         var bytes: [UInt8] = []
                         while true {
-                            guard index < count else { throw Failure(.refused, "line \(recordLine): a quoted field is not closed") }
+                            guard index < count else { throw AdminError(.refused, "line \(recordLine): a quoted field is not closed") }
                             let byte = buffer[index]
                             if byte == UInt8(ascii: "\"") {
                                 if index + 1 < count && buffer[index + 1] == UInt8(ascii: "\"") {
@@ -49,11 +51,11 @@ enum CSV {
                             index += 1
                         }
                         guard let string = String(validating: bytes, as: UTF8.self) else {
-                            throw Failure(.refused, "line \(recordLine): not UTF-8 text")
+                            throw AdminError(.refused, "line \(recordLine): not UTF-8 text")
                         }
                         fields.append(string)
                         if index < count && buffer[index] != delimiter && buffer[index] != 0x0D && buffer[index] != 0x0A {
-                            throw Failure(.refused, "line \(line): text after a closing quote (quote the whole field, double inner quotes)")
+                            throw AdminError(.refused, "line \(line): text after a closing quote (quote the whole field, double inner quotes)")
                         }
                     } else {
                         let start = index
@@ -61,7 +63,7 @@ enum CSV {
                             let byte = buffer[index]
                             if byte == delimiter || byte == 0x0D || byte == 0x0A { break }
                             if byte == UInt8(ascii: "\"") {
-                                throw Failure(.refused, "line \(line): a quote inside an unquoted field (quote the field and double the quote)")
+                                throw AdminError(.refused, "line \(line): a quote inside an unquoted field (quote the field and double the quote)")
                             }
                             index += 1
                         }
@@ -88,7 +90,7 @@ enum CSV {
 
     /// The delimiter of a file: the most frequent of `,` `;` and tab on its first line outside quotes (a comma
     /// when none is there or they tie).
-    static func sniffDelimiter(_ bytes: [UInt8]) -> UInt8 {
+    public static func sniffDelimiter(_ bytes: [UInt8]) -> UInt8 {
         var counts: [UInt8: Int] = [UInt8(ascii: ","): 0, UInt8(ascii: ";"): 0, 0x09: 0]
         var quoted = false
         for byte in bytes {
@@ -102,7 +104,7 @@ enum CSV {
     }
 
     /// One field, quoted when it must be.
-    static func field(_ text: String) -> String {
+    public static func field(_ text: String) -> String {
         let needsQuotes = text.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0D || $0 == 0x0A }
             || text.hasPrefix(" ") || text.hasSuffix(" ")
         guard needsQuotes else { return text }
@@ -115,18 +117,18 @@ enum CSV {
 
     /// One record with its CRLF. `neutralise`: each cell a spreadsheet would run as a formula is written as text
     /// (`neutralised`).
-    static func line(_ fields: [String], neutralise: Bool = false) -> String {
+    public static func line(_ fields: [String], neutralise: Bool = false) -> String {
         fields.map { field(neutralise ? neutralised($0) : $0) }.joined(separator: ",") + "\r\n"
     }
 
     /// The characters a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"): `=`, `+`, `-`,
     /// `@`, tab and carriage return, and their full-width forms.
-    static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r", "\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}"]
+    public static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r", "\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}"]
 
     /// A cell as text for a spreadsheet: OWASP's rule, a single quote before a cell that starts with a formula
     /// character (`=HYPERLINK(...)` is written `'=HYPERLINK(...)`). `provctl import` takes the quote off again
     /// (`unneutralised`), so an export imports back unchanged.
-    static func neutralised(_ cell: String) -> String {
+    public static func neutralised(_ cell: String) -> String {
         guard let first = cell.first, formulaStarts.contains(first) || (first == "'" && cell.dropFirst().first.map(formulaStarts.contains) == true) else {
             return cell
         }
@@ -134,7 +136,7 @@ enum CSV {
     }
 
     /// `neutralised` undone: one leading `'` before a formula character (or before another such quote) goes.
-    static func unneutralised(_ cell: String) -> String {
+    public static func unneutralised(_ cell: String) -> String {
         guard cell.hasPrefix("'"), let second = cell.dropFirst().first,
               formulaStarts.contains(second) || (second == "'" && cell.dropFirst(2).first.map(formulaStarts.contains) == true) else {
             return cell
@@ -144,7 +146,8 @@ enum CSV {
 }
 
 extension String {
-    var trimmingSpacesAndTabs: String {
+    /// The string without the spaces and tabs at either end (a CSV cell's padding).
+    package var trimmingSpacesAndTabs: String {
         guard let first = utf8.first, let last = utf8.last else { return self }
         if first != 0x20 && first != 0x09 && last != 0x20 && last != 0x09 { return self }
         var slice = Substring(self)
