@@ -38,11 +38,11 @@ final class RefusalTableTests {
                                                  refusalAccount.user + "-" + phone.mac, "--password-stdin"],
                                input: Data((refusalAccount.password + "\n").utf8))
         case .bootstrapCfg:
-            try phone.register()
-            try provctl(["device", "edit", phone.mac, "--key", "bootstrap key 0123456789", "--bootstrap", "cfg"])
+            try phone.register(["--encrypt", "aes-256-cbc", "--key", "bootstrap key 0123456789", "--kdf", "sha256"])
+            try provctl(["device", "edit", phone.mac, "--bootstrap", "cfg"])
         case .unrenderable:
             try phone.register()
-            try provctl(["set", "device:\(phone.mac)", "GPP_A={{device.key}}", "--force"])
+            try provctl(["set", "device:\(phone.mac)", "GPP_A={{nosuch}}", "--force"])
         }
         return (phone.mac, phone.credentials)
     }

@@ -20,7 +20,7 @@ public enum RefusalCaller: String, Sendable, CaseIterable {
     case withAccount
     /// A registered device with a key whose bootstrap policy is `cfg`, calling without a certificate.
     case bootstrapCfg
-    /// A registered device whose own setting names `{{device.key}}` while it has no key: it cannot be rendered.
+    /// A registered device whose own setting names an undefined `{{nosuch}}`: it cannot be rendered.
     case unrenderable
 }
 
@@ -194,7 +194,7 @@ public struct RefusalCase: Sendable, CustomStringConvertible {
             refusal.skipped[.apache] = "a lock on the server's configuration database would stall every suite running beside this one"
             return refusal
         case .serverError:
-            return RefusalCase(name: "a setting that cannot be rendered ({{device.key}} without a key)",
+            return RefusalCase(name: "a setting that cannot be rendered (an undefined {{nosuch}})",
                                caller: .unrenderable, kind: kind)
         case .reportTooLarge:
             var refusal = RefusalCase(name: "a report longer than the body limit", method: "POST", file: "report/{mac}.xml", kind: kind)
@@ -272,7 +272,7 @@ public struct LocalCaller: Sendable {
 
     /// Every setting of the table: the unrenderable caller's own.
     public static var settings: [Setting] {
-        [Setting(scope: .device(of(.unrenderable).stored!.mac), name: "GPP_A", value: "{{device.key}}")]
+        [Setting(scope: .device(of(.unrenderable).stored!.mac), name: "GPP_A", value: "{{nosuch}}")]
     }
 
     /// The configuration database of the table's callers (with `extra` settings), in `directory`.
