@@ -79,7 +79,6 @@ public struct RequestLog: Sendable {
         clean.reserveCapacity(min(value.utf8.count, 200) + 8)
         var needsQuotes = value.isEmpty
         var taken = 0
-        let digits: StaticString = "0123456789abcdef"
         for byte in value.utf8 {
             if taken >= 200 {
                 clean += [UInt8(ascii: "."), UInt8(ascii: "."), UInt8(ascii: ".")]
@@ -99,8 +98,7 @@ public struct RequestLog: Sendable {
             default:
                 clean.append(UInt8(ascii: "\\"))
                 clean.append(UInt8(ascii: "x"))
-                clean.append(digits.utf8Start[Int(byte >> 4)])
-                clean.append(digits.utf8Start[Int(byte & 15)])
+                Hex.append(byte, to: &clean)
             }
         }
         if needsQuotes { out.append(UInt8(ascii: "\"")) }

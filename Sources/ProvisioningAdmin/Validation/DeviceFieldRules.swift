@@ -32,7 +32,7 @@ public enum DeviceFieldRules {
             throw RuleViolation(name: label, value: value, rule: "at most \(maximumLength) characters")
         }
         if let bad = value.unicodeScalars.first(where: { !$0.isASCII || !test(UInt8($0.value)) }) {
-            let shown = bad.value < 0x20 || bad.value == 0x7F ? "U+" + String(repeating: "0", count: max(0, 4 - String(bad.value, radix: 16).count)) + String(bad.value, radix: 16, uppercase: true) : "\"\(bad)\""
+            let shown = bad.value < 0x20 || bad.value == 0x7F ? ParameterRules.codePoint(bad.value) : "\"\(bad)\""
             throw RuleViolation(name: label, value: value, rule: "\(shown) is not allowed: only \(words)")
         }
     }
