@@ -79,6 +79,7 @@ public struct RequestLog: Sendable {
         clean.reserveCapacity(min(value.utf8.count, 200) + 8)
         var needsQuotes = value.isEmpty
         var taken = 0
+        let digits = Hex.lowercaseDigits
         for byte in value.utf8 {
             if taken >= 200 {
                 clean += [UInt8(ascii: "."), UInt8(ascii: "."), UInt8(ascii: ".")]
@@ -98,7 +99,8 @@ public struct RequestLog: Sendable {
             default:
                 clean.append(UInt8(ascii: "\\"))
                 clean.append(UInt8(ascii: "x"))
-                Hex.append(byte, to: &clean)
+                clean.append(digits.utf8Start[Int(byte >> 4)])
+                clean.append(digits.utf8Start[Int(byte & 15)])
             }
         }
         if needsQuotes { out.append(UInt8(ascii: "\"")) }

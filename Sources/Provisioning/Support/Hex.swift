@@ -1,6 +1,10 @@
 /// Hexadecimal digits, the one copy: the core (digests, nonces, the log line's `\xHH`, certificate subjects'
 /// `\HH`, a URI's `%HH`) and the admin side (`U+HHHH`, `\u{H}`, JSON's `\u00HH`) spell and read them here.
 public enum Hex {
+    /// The sixteen lower-case digits, for a loop that indexes them (`utf8Start[n]`).
+    @inlinable
+    public static var lowercaseDigits: StaticString { "0123456789abcdef" }
+
     /// The digit of `nibble` (0...15; higher bits are ignored).
     @inlinable
     public static func digit(_ nibble: UInt8, uppercase: Bool = false) -> UInt8 {
@@ -30,7 +34,10 @@ public enum Hex {
     public static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
-        for byte in bytes { append(byte, to: &out) }
+        for byte in bytes {
+            out.append(digit(byte >> 4))
+            out.append(digit(byte))
+        }
         return String(decoding: out, as: UTF8.self)
     }
 
