@@ -14,14 +14,22 @@ struct CGIProcessTests {
         return (try ParsedCGI(Array(result.stdout)), result.stderr)
     }
 
-    /// The shared table of refusals (TestSupport), answered by the CGI process: status, one-line body, log line.
+    /// The shared table of refusals (TestSupport), one case per refusal of the catalogue, answered by the CGI
+    /// process: status, one-line body, the catalogue's headers, one log line.
     @Test(arguments: refusalCases)
     func refusalTable(_ refusal: RefusalCase) throws {
+        if skipNote(refusal, at: .cgiProcess) != nil { return }
         let directory = try TemporaryDirectory()
-        let db = try makeDatabase(in: directory, devices: LocalCaller.devices)
-        let (answer, log) = try runCGI(LocalCaller.of(refusal.caller).environment(database: db, for: refusal))
+        let db = try LocalCaller.database(in: directory)
+        let caller = LocalCaller.of(refusal.caller)
+        let held = try caller.prepare(refusal, database: db)
+        let result = try run(cgi, environment: caller.environment(database: db, for: refusal), input: refusal.body.map { Data($0) })
+        withExtendedLifetime(held) {}
+        #expect(result.status == 0)
+        let answer = try ParsedCGI(Array(result.stdout)), log = result.stderr
         #expect(answer.status == refusal.status)
         #expect(String(decoding: answer.body, as: UTF8.self) == refusal.reason + "\n")
+        #expect(refusal.kind?.headerProblems(answer.headers) == [])
         #expect(log.hasPrefix("profile-cgi: status=\(refusal.status) ") && log.split(separator: "\n").count == 1)
     }
 

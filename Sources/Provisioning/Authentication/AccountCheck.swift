@@ -21,12 +21,7 @@ public enum AccountCheck {
     /// differ) and an HMAC-SHA-256 of both and the client's address under the server's key (32 hex digits). The
     /// server keeps nothing to issue one; `AuthState` remembers which were used.
     public static func nonce(key: [UInt8], time: Int, address: String, random: [UInt8]? = nil) -> String {
-        var stamp = ""
-        var rest = UInt64(max(time, 0))
-        for _ in 0..<16 {
-            stamp = String(decoding: [Array("0123456789abcdef".utf8)[Int(rest & 15)]], as: UTF8.self) + stamp
-            rest >>= 4
-        }
+        let stamp = Hex.text(UInt64(max(time, 0)), width: 16)
         let salt = Digest.hex(random ?? ((try? OpenSSLEnc.randomBytes(8)) ?? [UInt8](repeating: 0, count: 8)))
         let mac = HMACSHA256.mac(key: key, Array((stamp + salt + "|" + address).utf8))
         return stamp + salt + Digest.hex(Array(mac[0..<16]))
@@ -37,14 +32,9 @@ public enum AccountCheck {
 
     public static func check(nonce: String, key: [UInt8], now: Int, address: String) -> NonceState {
         let bytes = Array(nonce.utf8)
-        guard bytes.count == 64, let issued = Int(String(decoding: bytes[0..<16], as: UTF8.self), radix: 16) else { return .forged }
-        var random: [UInt8] = []
-        var index = 16
-        while index < 32 {
-            guard let byte = UInt8(String(decoding: bytes[index..<(index + 2)], as: UTF8.self), radix: 16) else { return .forged }
-            random.append(byte)
-            index += 2
-        }
+        guard bytes.count == 64, let time = Hex.decode(bytes[0..<16]), time[0] < 0x80,
+              let random = Hex.decode(bytes[16..<32]) else { return .forged }
+        let issued = time.reduce(0) { $0 << 8 | Int($1) }
         guard constantTimeEqual(Self.nonce(key: key, time: issued, address: address, random: random), nonce) else { return .forged }
         if issued > now + 5 || now - issued > nonceLifetime { return .stale }
         return .fresh(issued: issued)

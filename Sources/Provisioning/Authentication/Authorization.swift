@@ -43,35 +43,11 @@ public struct DigestResponse: Sendable, Equatable {
     public var cnonce: String?
     public var algorithm: String?
 
-    /// Reads `k=v` pairs separated by commas; values may be quoted (with `\` escapes).
+    /// Reads `k=v` pairs separated by commas (`DigestParameters`); nil for a malformed list. Values are trimmed.
     init?(parameters text: String) {
-        var fields: [String: String] = [:]
-        let bytes = Array(text.utf8)
-        var index = 0
-        func skipSpaces() { while index < bytes.count && (bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == UInt8(ascii: ",")) { index += 1 } }
-        while true {
-            skipSpaces()
-            guard index < bytes.count else { break }
-            let keyStart = index
-            while index < bytes.count && bytes[index] != UInt8(ascii: "=") { index += 1 }
-            guard index < bytes.count else { return nil }
-            let key = String(decoding: bytes[keyStart..<index], as: UTF8.self).trimmingSpaces.lowercased()
-            index += 1
-            var value: [UInt8] = []
-            if index < bytes.count && bytes[index] == UInt8(ascii: "\"") {
-                index += 1
-                while index < bytes.count && bytes[index] != UInt8(ascii: "\"") {
-                    if bytes[index] == UInt8(ascii: "\\") && index + 1 < bytes.count { index += 1 }
-                    value.append(bytes[index])
-                    index += 1
-                }
-                guard index < bytes.count else { return nil }
-                index += 1
-            } else {
-                while index < bytes.count && bytes[index] != UInt8(ascii: ",") { value.append(bytes[index]); index += 1 }
-            }
-            fields[key] = String(decoding: value, as: UTF8.self).trimmingSpaces
-        }
+        let parsed = DigestParameters(text)
+        guard parsed.isWellFormed else { return nil }
+        let fields = parsed.fields.mapValues(\.trimmingSpaces)
         guard let user = fields["username"], let realm = fields["realm"], let nonce = fields["nonce"],
               let uri = fields["uri"], let response = fields["response"] else { return nil }
         self.user = user
@@ -93,5 +69,55 @@ public struct DigestResponse: Sendable, Equatable {
             return Digest.md5Hex(Array("\(ha1):\(nonce):\(nc ?? ""):\(cnonce ?? ""):\(qop):\(ha2)".utf8))
         }
         return Digest.md5Hex(Array("\(ha1):\(nonce):\(ha2)".utf8))
+    }
+}
+
+/// The `name=value, name="quoted value"` list of a Digest header, the answer (`Authorization`, RFC 7616 §3.4) and
+/// the challenge (`WWW-Authenticate`, RFC 7616 §3.3, read by the admin's resync): the one parser of both. Names are
+/// lower-cased and trimmed; an unquoted value is trimmed; a quoted one is kept as written, its `\` escapes undone.
+public struct DigestParameters: Sendable, Equatable {
+    public var fields: [String: String] = [:]
+    /// Every name had its `=` and every quoted value its closing quote.
+    public var isWellFormed = true
+
+    public init(_ text: String) {
+        let bytes = Array(text.utf8)
+        var index = 0
+        func skip(commas: Bool) {
+            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || (commas && bytes[index] == UInt8(ascii: ",")) {
+                index += 1
+            }
+        }
+        while true {
+            skip(commas: true)
+            guard index < bytes.count else { break }
+            let nameStart = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: "="), bytes[index] != UInt8(ascii: ",") { index += 1 }
+            let name = String(decoding: bytes[nameStart..<index], as: UTF8.self).trimmingSpaces.lowercased()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else {
+                isWellFormed = false
+                continue
+            }
+            index += 1
+            skip(commas: false)
+            var value: [UInt8] = []
+            if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                index += 1
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    if bytes[index] == UInt8(ascii: "\\") {
+                        index += 1
+                        if index == bytes.count { break }
+                    }
+                    value.append(bytes[index])
+                    index += 1
+                }
+                if index < bytes.count { index += 1 } else { isWellFormed = false }
+                if !name.isEmpty { fields[name] = String(decoding: value, as: UTF8.self) }
+            } else {
+                let start = index
+                while index < bytes.count, bytes[index] != UInt8(ascii: ",") { index += 1 }
+                if !name.isEmpty { fields[name] = String(decoding: bytes[start..<index], as: UTF8.self).trimmingSpaces }
+            }
+        }
     }
 }

@@ -15,15 +15,6 @@ public enum Digest {
     /// The SHA-256 of `bytes` as 64 lower-case hex digits.
     public static func sha256Hex(_ bytes: [UInt8]) -> String { hex(sha256(bytes)) }
 
-    /// Lower-case hex.
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// Lower-case hex (`Hex.encode`).
+    public static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 }

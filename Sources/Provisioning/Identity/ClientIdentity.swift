@@ -188,14 +188,6 @@ public struct ClientIdentity: Sendable, Equatable {
         var inValue = false
         let bytes = Array(dn.utf8)
         var index = 0
-        func hexValue(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
         func flush() {
             let name = String(decoding: key, as: UTF8.self).trimmingSpaces
             if !name.isEmpty { pairs.append((name, String(decoding: value, as: UTF8.self))) }
@@ -206,7 +198,7 @@ public struct ClientIdentity: Sendable, Equatable {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\\"), index + 1 < bytes.count {
-                if index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+                if index + 2 < bytes.count, let high = Hex.value(of: bytes[index + 1]), let low = Hex.value(of: bytes[index + 2]) {
                     (inValue ? { value.append(high << 4 | low) } : { key.append(high << 4 | low) })()
                     index += 3
                 } else {

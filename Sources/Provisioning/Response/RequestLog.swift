@@ -79,7 +79,7 @@ public struct RequestLog: Sendable {
         clean.reserveCapacity(min(value.utf8.count, 200) + 8)
         var needsQuotes = value.isEmpty
         var taken = 0
-        let digits: StaticString = "0123456789abcdef"
+        let digits = Hex.lowercaseDigits
         for byte in value.utf8 {
             if taken >= 200 {
                 clean += [UInt8(ascii: "."), UInt8(ascii: "."), UInt8(ascii: ".")]

@@ -87,8 +87,7 @@ public final class ConfigurationStore {
         for byte in path.utf8 {
             switch byte {
             case UInt8(ascii: "%"), UInt8(ascii: "?"), UInt8(ascii: "#"):
-                let digits = Array("0123456789ABCDEF".utf8)
-                out += "%" + String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
+                out += "%" + Hex.text(UInt64(byte), width: 2, uppercase: true)
             default:
                 out += String(decoding: [byte], as: UTF8.self)
             }

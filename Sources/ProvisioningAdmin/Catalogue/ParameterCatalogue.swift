@@ -172,6 +172,8 @@ public enum ParameterCatalogue {
         return best?.0
     }
 
+    /// The Levenshtein distance of `a` and `b`, or `limit + 1` as soon as it is known to be more than `limit`:
+    /// the one copy, for the catalogue's and the device fields' suggestions (`DeviceFieldRules.suggestion`).
     static func editDistance(_ a: [UInt8], _ b: [UInt8], limit: Int) -> Int {
         var previous = Array(0...b.count)
         for (i, x) in a.enumerated() {

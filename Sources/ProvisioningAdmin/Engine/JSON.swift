@@ -62,10 +62,8 @@ public enum JSON: Sendable {
             case 0x0D: out += "\\r".utf8
             case 0x09: out += "\\t".utf8
             case 0..<0x20, 0x7F:
-                let hex = Array("0123456789abcdef".utf8)
                 out += "\\u00".utf8
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
+                Hex.append(byte, to: &out)
             default: out.append(byte)
             }
         }

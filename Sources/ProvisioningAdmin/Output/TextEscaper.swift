@@ -1,3 +1,5 @@
+import Provisioning
+
 /// The one escaper for what provctl prints for people (tables, lines, warnings and errors on stderr): text that
 /// came from outside (syslog lines, User-Agents, a phone's SIP answer, a report, a setting a caller wrote) must
 /// not drive the admin's terminal. Shown visibly instead of passed through:
@@ -22,9 +24,9 @@ public enum TextEscaper {
             }
             let value = scalar.value
             if value < 0x80 {
-                out += "\\x" + hex(value, width: 2)
+                out += "\\x" + Hex.text(UInt64(value), width: 2)
             } else {
-                out += "\\u{" + hex(value, width: 1) + "}"
+                out += "\\u{" + Hex.text(UInt64(value)) + "}"
             }
         }
         return out
@@ -39,11 +41,5 @@ public enum TextEscaper {
         case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return true
         default: return false
         }
-    }
-
-    static func hex(_ value: UInt32, width: Int) -> String {
-        var text = String(value, radix: 16)
-        while text.count < width { text = "0" + text }
-        return text
     }
 }

@@ -28,38 +28,10 @@ public struct DigestChallenge: Sendable, Equatable {
         stale = fields["stale"]?.lowercased() == "true"
     }
 
-    /// `name=value` and `name="quoted value"` pairs separated by commas; names lower-cased.
+    /// `name=value` and `name="quoted value"` pairs separated by commas; names lower-cased (`DigestParameters`,
+    /// the one parser; a malformed list keeps what could be read).
     static func parameters(_ text: Substring) -> [String: String] {
-        var fields: [String: String] = [:]
-        var index = text.startIndex
-        func skip(_ characters: Set<Character>) {
-            while index < text.endIndex, characters.contains(text[index]) { index = text.index(after: index) }
-        }
-        while index < text.endIndex {
-            skip([" ", "\t", ","])
-            let nameStart = index
-            while index < text.endIndex, text[index] != "=", text[index] != "," { index = text.index(after: index) }
-            let name = text[nameStart..<index].trimmingCharacters(in: .whitespaces).lowercased()
-            guard index < text.endIndex, text[index] == "=" else { continue }
-            index = text.index(after: index)
-            skip([" ", "\t"])
-            var value = ""
-            if index < text.endIndex, text[index] == "\"" {
-                index = text.index(after: index)
-                while index < text.endIndex, text[index] != "\"" {
-                    if text[index] == "\\" { index = text.index(after: index); if index == text.endIndex { break } }
-                    value.append(text[index])
-                    index = text.index(after: index)
-                }
-                if index < text.endIndex { index = text.index(after: index) }
-            } else {
-                let start = index
-                while index < text.endIndex, text[index] != "," { index = text.index(after: index) }
-                value = text[start..<index].trimmingCharacters(in: .whitespaces)
-            }
-            if !name.isEmpty { fields[name] = value }
-        }
-        return fields
+        DigestParameters(String(text)).fields
     }
 
     /// True when this build can answer it (MD5, and `auth` if a qop is required).

@@ -32,7 +32,7 @@ public enum DeviceFieldRules {
             throw RuleViolation(name: label, value: value, rule: "at most \(maximumLength) characters")
         }
         if let bad = value.unicodeScalars.first(where: { !$0.isASCII || !test(UInt8($0.value)) }) {
-            let shown = bad.value < 0x20 || bad.value == 0x7F ? "U+" + String(repeating: "0", count: max(0, 4 - String(bad.value, radix: 16).count)) + String(bad.value, radix: 16, uppercase: true) : "\"\(bad)\""
+            let shown = bad.value < 0x20 || bad.value == 0x7F ? ParameterRules.codePoint(bad.value) : "\"\(bad)\""
             throw RuleViolation(name: label, value: value, rule: "\(shown) is not allowed: only \(words)")
         }
     }
@@ -42,26 +42,10 @@ public enum DeviceFieldRules {
         let lower = name.lowercased()
         var best: (String, Int)?
         for candidate in known where candidate != name {
-            let distance = candidate.lowercased() == lower ? 0 : editDistance(Array(lower.utf8), Array(candidate.lowercased().utf8))
+            let distance = candidate.lowercased() == lower ? 0 : ParameterCatalogue.editDistance(Array(lower.utf8), Array(candidate.lowercased().utf8), limit: 2)
             if distance <= 2 && distance < max(2, name.utf8.count / 2) + 1, best == nil || distance < best!.1 { best = (candidate, distance) }
         }
         return best?.0
-    }
-
-    /// Levenshtein distance.
-    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
     }
 }
 

@@ -99,7 +99,7 @@ public enum ParameterRules {
                                 + "names joined by /, each optionally followed by [n])")
         }
         if let bad = XMLText.firstForbidden(in: value) {
-            throw RuleViolation(name: name, value: value, rule: "holds U+\(hex(bad.value)), a character XML 1.0 forbids")
+            throw RuleViolation(name: name, value: value, rule: "holds \(codePoint(bad.value)), a character XML 1.0 forbids")
         }
         var warnings: [String] = []
         if !ParameterCatalogue.isKnown(name) {
@@ -260,17 +260,8 @@ public enum ParameterRules {
         return String(decoding: bytes[first...last], as: UTF8.self)
     }
 
-    static func hex(_ value: UInt32) -> String {
-        let digits = Array("0123456789ABCDEF")
-        var out = ""
-        var rest = value
-        repeat {
-            out.insert(digits[Int(rest & 0xf)], at: out.startIndex)
-            rest >>= 4
-        } while rest > 0
-        while out.count < 4 { out.insert("0", at: out.startIndex) }
-        return out
-    }
+    /// `U+HHHH`: a character named in a rule.
+    static func codePoint(_ value: UInt32) -> String { "U+" + Hex.text(UInt64(value), width: 4, uppercase: true) }
 
     /// Checks a `{{variable}}` name and value: names are ASCII letters, digits, `_ - .`, not `cert.*` and not a
     /// server variable; values hold no character XML forbids.
@@ -289,7 +280,7 @@ public enum ParameterRules {
         }
         if let bad = XMLText.firstForbidden(in: value) {
             throw RuleViolation(name: "variable " + name, value: value,
-                                rule: "holds U+\(hex(bad.value)), a character XML 1.0 forbids")
+                                rule: "holds \(codePoint(bad.value)), a character XML 1.0 forbids")
         }
     }
 }
