@@ -1,5 +1,6 @@
 import Foundation
 public import Provisioning
+import ProvisioningAdmin
 
 /// Who calls in a refusal case. Each is a phone of its own, set up the same way in-process, as a process and
 /// through Apache (where it is a real certificate from the test CA).

@@ -1,3 +1,5 @@
+import Provisioning
+
 /// A JSON value: every admin result becomes one, and one writer prints it, keys in the order the result gives
 /// them. Written by hand: JSONSerialization takes seconds for a list of 100,000 devices.
 public enum JSON: Sendable {
