@@ -196,6 +196,10 @@ struct ResyncTests {
         let port = Int(UInt16(bigEndian: address.sin_port))
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // Stamp every datagram as it arrives. Without this the kernel starts stamping at the first SIOCGSTAMP, so
+        // the first datagram's stamp was the time this (busy) test read it, and T1 could measure short.
+        var stampOn: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, &stampOn, socklen_t(MemoryLayout<Int32>.size))
         // provctl in the background, T1 = 100 ms.
         let process = Process()
         process.executableURL = URL(fileURLWithPath: provctlBinary)
