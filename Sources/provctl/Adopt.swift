@@ -29,23 +29,8 @@ struct Adopt: ParsableCommand {
         try checkDeviceFieldValues([("group", "--group", group), ("model", "--model", model)])
         let opened = try store.open()
         let macs = try macs.map { try parseMAC($0) }
-        let encryption = try serving.encryption
-        try warnIfNew("model", model.map { [$0] } ?? [], in: opened)
-        try warnIfNew("group", group.map { [$0] } ?? [], in: opened)
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(Set(macs)) }) { audit in
-            for mac in macs {
-                if try opened.device(mac: mac) != nil { throw Failure(.conflict, "MAC: \(mac) is already a device") }
-                guard let claim = try opened.journal.claim(mac: mac) else { throw Failure(.notFound, "MAC: \(mac) has no claim") }
-                let device = Device(mac: mac, serial: claim.serial.flatMap { $0.isEmpty ? nil : $0 },
-                                    model: model ?? claim.model.flatMap { $0.isEmpty ? nil : $0 }, group: group,
-                                    enabled: !serving.disabled, gzip: serving.gzip, encryption: encryption)
-                try opened.insert(device)
-                try opened.journal.settlesClaim(mac: mac)
-                try audit.record("adopt", target: mac.hex, old: "claim serial=\(claim.serial ?? "-") model=\(claim.model ?? "-")",
-                                 new: describe(device))
-            }
-        }
-        Output.emit(ChangeResult(action: "adopt", message: "adopted \(macs.count) device(s)", count: macs.count,
-                                 fields: [("macs", .array(macs.map { .string($0.hex) }))] + [("history", .array(ids.map(JSON.int)))]), json: output.json)
+        let template = Device(mac: macs[0], serial: nil, model: model, group: group, enabled: !serving.disabled,
+                              gzip: serving.gzip, encryption: try serving.encryption)
+        try emit(DeviceEditor(store: opened, output: output, change: change).adopt(macs, like: template), json: output.json)
     }
 }

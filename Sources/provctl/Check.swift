@@ -90,9 +90,11 @@ struct Check: ParsableCommand {
         if let finding = lost.finding { findings.append(finding) }
         let problems = findings.filter { $0.severity == "problem" }.count
         if output.json {
-            try printJSON(["devices": devices, "problems": problems, "warnings": findings.count - problems,
-                           "findings": findings.map { ["severity": $0.severity, "where": $0.location, "message": $0.message] },
-                           "lost": lost.json])
+            printJSON(.sorted(["devices": .int(devices), "problems": .int(problems), "warnings": .int(findings.count - problems),
+                               "findings": .array(findings.map { .sorted(["severity": .string($0.severity),
+                                                                          "where": .string($0.location),
+                                                                          "message": .string($0.message)]) }),
+                               "lost": lost.json]))
         } else {
             if !findings.isEmpty {
                 var table = Table("SEVERITY", "WHERE", "FINDING")
@@ -148,10 +150,11 @@ struct LostRecords {
         return Check.Finding(severity: "warning", location: "journal", message: message)
     }
 
-    var json: [String: Any] {
-        ["total": total,
-         "journal": rows.map { ["node": $0.node, "what": $0.what, "count": $0.count, "first": $0.first, "last": $0.last] as [String: Any] },
-         "pending": pending]
+    var json: JSON {
+        .sorted(["total": .int(total),
+                 "journal": .array(rows.map { .sorted(["node": .string($0.node), "what": .string($0.what), "count": .int($0.count),
+                                                       "first": .int($0.first), "last": .int($0.last)]) }),
+                 "pending": .sorted(pending.mapValues(JSON.int))])
     }
 
     static func time(_ seconds: Int) -> String {

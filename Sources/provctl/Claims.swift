@@ -21,12 +21,12 @@ struct Claims: ParsableCommand {
         let entries = try ClaimEntry.all(in: opened)
         let claims = entries.map(\.claim), bySerial = entries.map { $0.deviceWithSerial?.hex }
         if output.json {
-            try printJSON(zip(claims, bySerial).map { claim, device -> [String: Any] in
-                ["mac": claim.mac.hex, "serial": json(claim.serial), "model": json(claim.model),
-                 "remote_addr": json(claim.remoteAddress), "user_agent": json(claim.userAgent),
-                 "first_seen": timestamp(claim.firstSeen), "last_seen": timestamp(claim.lastSeen), "count": claim.count,
-                 "device_with_serial": json(device)]
-            })
+            printJSON(.array(zip(claims, bySerial).map { claim, device in
+                .sorted(["mac": .string(claim.mac.hex), "serial": .text(claim.serial), "model": .text(claim.model),
+                         "remote_addr": .text(claim.remoteAddress), "user_agent": .text(claim.userAgent),
+                         "first_seen": .string(timestamp(claim.firstSeen)), "last_seen": .string(timestamp(claim.lastSeen)),
+                         "count": .int(claim.count), "device_with_serial": .text(device)])
+            }))
             return
         }
         var table = Table("MAC", "SERIAL", "MODEL", "ADDRESS", "LAST SEEN", "CALLS", "DEVICE WITH SERIAL", "USER AGENT")

@@ -35,18 +35,18 @@ struct Explain: ParsableCommand {
         let (rows, winner, resolved, problem, access, intent) = (explained.rows, explained.winner, explained.resolved,
                                                                  explained.problem, explained.access, explained.intent)
         if output.json {
-            try printJSON([
-                "mac": mac.hex, "name": name, "scope": winner.scope.description,
-                "value": json(resolved.map { output.shown(name: name, value: $0) }),
-                "template": output.shown(name: name, value: winner.value), "ua": json(access?.rawValue),
-                "intent": json(resolved?.isEmpty == true ? intent?.rawValue : nil),
-                "error": json(problem),
-                "layers": rows.map { row -> [String: Any] in
-                    ["scope": row.scope.description, "value": output.shown(name: name, value: row.value),
-                     "ua": json(row.access?.rawValue), "wins": row.scope == winner.scope,
-                     "intent": json(row.value.isEmpty ? row.intent?.rawValue : nil)]
-                },
-            ])
+            printJSON(.sorted([
+                "mac": .string(mac.hex), "name": .string(name), "scope": .string(winner.scope.description),
+                "value": .text(resolved.map { output.shown(name: name, value: $0) }),
+                "template": .string(output.shown(name: name, value: winner.value)), "ua": .text(access?.rawValue),
+                "intent": .text(resolved?.isEmpty == true ? intent?.rawValue : nil),
+                "error": .text(problem),
+                "layers": .array(rows.map { row in
+                    .sorted(["scope": .string(row.scope.description), "value": .string(output.shown(name: name, value: row.value)),
+                             "ua": .text(row.access?.rawValue), "wins": .bool(row.scope == winner.scope),
+                             "intent": .text(row.value.isEmpty ? row.intent?.rawValue : nil)])
+                }),
+            ]))
             return
         }
         if let resolved, resolved.isEmpty {
@@ -73,7 +73,8 @@ struct Explain: ParsableCommand {
             // The device's own key: masked unless --show-secrets.
             let value = explained.isDeviceKey ? output.shown(key: value) ?? "" : value
             if output.json {
-                try printJSON(["mac": device.mac.hex, "name": variable, "scope": "server", "value": value])
+                printJSON(.sorted(["mac": .string(device.mac.hex), "name": .string(variable), "scope": .string("server"),
+                                   "value": .string(value)]))
             } else {
                 print("\(device.mac) {{\(variable)}} = \(value)   (a server variable)")
             }
@@ -81,10 +82,11 @@ struct Explain: ParsableCommand {
         }
         let winner = explained.winner!
         if output.json {
-            try printJSON(["mac": device.mac.hex, "name": variable, "scope": winner.scope.description,
-                           "value": shown(winner.value),
-                           "layers": rows.map { ["scope": $0.scope.description, "value": shown($0.value),
-                                                 "wins": $0.scope == winner.scope] }])
+            printJSON(.sorted(["mac": .string(device.mac.hex), "name": .string(variable),
+                               "scope": .string(winner.scope.description), "value": .string(shown(winner.value)),
+                               "layers": .array(rows.map { .sorted(["scope": .string($0.scope.description),
+                                                                    "value": .string(shown($0.value)),
+                                                                    "wins": .bool($0.scope == winner.scope)]) })]))
             return
         }
         print("\(device.mac) {{\(variable)}} = \(shown(winner.value))   (from \(winner.scope))")

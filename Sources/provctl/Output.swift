@@ -41,16 +41,10 @@ func print(_ items: Any..., separator: String = " ", terminator: String = "\n") 
     Swift.print(TextEscaper.visible(items.map { "\($0)" }.joined(separator: separator)), terminator: terminator)
 }
 
-/// Writes a JSON value (dictionaries, arrays, strings, integers, booleans, `NSNull`) to stdout, keys sorted,
-/// through the one output path (`Output`). Written by hand: JSONSerialization takes seconds for a list of
-/// 100,000 devices.
-func printJSON(_ value: Any) throws {
-    Output.emit(AnyResult(value: value), json: true)
+/// Writes a JSON value to stdout through the one output path (`Output`), whatever the format option says.
+func printJSON(_ value: JSON) {
+    Output.emit(ValueResult(json: value), json: true)
 }
-
-/// `nil` as JSON null.
-func json(_ value: String?) -> Any { value.map { $0 as Any } ?? NSNull() }
-func json(_ value: Int?) -> Any { value.map { $0 as Any } ?? NSNull() }
 
 /// Unix seconds as `2026-11-27T21:53:13Z`.
 func timestamp(_ seconds: Int) -> String { utcTimestamp(seconds) }

@@ -87,7 +87,7 @@ struct Render: ParsableCommand {
         if format.json {
             // The profile as served: text when it is UTF-8 (XML, --plain), else base64 (gz, cfg).
             let text = String(validating: body, as: UTF8.self)
-            Output.emit(AnyResult(value: JSON.object([
+            Output.emit(ValueResult(json: JSON.object([
                 ("mac", .string(mac.hex)), ("form", .string(form.rawValue)), ("partition", .text(part.name.isEmpty ? nil : part.name)),
                 ("plain", .bool(plain)), ("bytes", .int(body.count)), ("sha256", .string(Digest.sha256Hex(body))),
                 ("profile", .text(text)), ("profile_base64", .text(text == nil ? Data(body).base64EncodedString() : nil)),

@@ -4,19 +4,8 @@ import Provisioning
 import ProvisioningAdmin
 
 extension JSON {
-    /// The dictionaries, arrays and scalars the older listing commands build (`[String: Any]`), keys sorted.
-    /// Kept until the last of them builds `JSON` itself; new code builds `JSON` values.
-    init(any value: Any) {
-        switch value {
-        case let json as JSON: self = json
-        case let text as String: self = .string(text)
-        case let flag as Bool: self = .bool(flag)
-        case let number as Int: self = .int(number)
-        case let array as [Any]: self = .array(array.map(JSON.init(any:)))
-        case let object as [String: Any]: self = .object(object.keys.sorted().map { ($0, JSON(any: object[$0]!)) })
-        default: self = .null
-        }
-    }
+    /// An object whose members are written with their keys sorted, the order provctl's listings have always had.
+    static func sorted(_ members: [String: JSON]) -> JSON { .object(members.keys.sorted().map { ($0, members[$0]!) }) }
 }
 
 /// What a command prints: the same result as text for people and as JSON for scripts.
@@ -91,17 +80,10 @@ struct ListResult: CommandResult {
     var text: String { table.rows.isEmpty && table.headers.isEmpty ? "" : table.render() }
 }
 
-/// A result that is one JSON value (and no text).
+/// A result that is one JSON value, and its text form (none by default).
 struct ValueResult: CommandResult {
     var json: JSON
-    var text: String { "" }
-}
-
-/// Any value the older listing commands build as dictionaries.
-struct AnyResult: CommandResult {
-    var value: Any
     var text: String = ""
-    var json: JSON { JSON(any: value) }
 }
 
 /// A failure as JSON: `{"error": {"code": "refused", "status": 65, "message": ..., "field": ..., "rule": ...}}`.

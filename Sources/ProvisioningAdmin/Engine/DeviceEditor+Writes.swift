@@ -35,6 +35,31 @@ extension DeviceEditor {
         return Self.summary(outcome, action: "device add", message: "added \(mac)", count: 1, fields: [("mac", .string(mac.hex))])
     }
 
+    /// Makes claimed phones devices (`provctl adopt`): each MAC must have a claim and no device row; the device
+    /// takes the claim's serial, and its model unless `template` names one; the claim is settled. The rest of the
+    /// device (group, enabled, gzip, encryption) is `template`'s. A MAC that is a device already is `.conflict`,
+    /// one without a claim `.notFound`; a new model or group name is warned about.
+    public func adopt(_ macs: [MACAddress], like template: Device) throws -> Edited<EditSummary> {
+        try Self.checkFields([("group", "--group", template.group), ("model", "--model", template.model)])
+        try engine.session.warnIfNew("model", template.model.map { [$0] } ?? [], in: store)
+        try engine.session.warnIfNew("group", template.group.map { [$0] } ?? [], in: store)
+        let outcome = try engine.run(reach: { .some(Set(macs)) }) { audit in
+            for mac in macs {
+                if try store.device(mac: mac) != nil { throw AdminError(.conflict, "MAC: \(mac) is already a device") }
+                guard let claim = try store.journal.claim(mac: mac) else { throw AdminError(.notFound, "MAC: \(mac) has no claim") }
+                var device = template
+                device.mac = mac
+                device.serial = claim.serial.flatMap { $0.isEmpty ? nil : $0 }
+                device.model = template.model ?? claim.model.flatMap { $0.isEmpty ? nil : $0 }
+                try store.insert(device)
+                try store.journal.settlesClaim(mac: mac)
+                try audit.record("adopt", target: mac.hex, old: "claim serial=\(claim.serial ?? "-") model=\(claim.model ?? "-")",
+                                 new: describe(device))
+            }
+        }
+        return Self.summary(outcome, action: "adopt", macs: macs, count: macs.count, message: "adopted \(macs.count) device(s)")
+    }
+
     /// Writes `device` over `old` (the same MAC): nothing when they are equal ("no change", count 0); a
     /// bootstrap policy without a strong key is refused; a new model or group name is warned about. An account
     /// user that is another device's is `.conflict`.

@@ -33,16 +33,19 @@ struct DriftCommand: ParsableCommand {
     }
 
     /// One device's drift as JSON (the single-MAC answer, and each element of the fleet's).
-    static func entryJSON(_ mac: MACAddress, report: StoredReport, entries: [DriftEntry]) -> [String: Any] {
-        [
-            "mac": mac.hex, "report": ["time": timestamp(micros: report.at), "node": report.node, "name": json(report.name),
-                                       "encoding": report.encoding, "bytes": report.receivedBytes, "sha256": report.sha256],
-            "drift": entries.map { entry -> [String: Any] in
-                ["name": entry.name, "state": entry.state, "secret": entry.secret, "scope": entry.scope.description,
-                 "expected": entry.secret ? Secrets.mask : entry.shownExpected,
-                 "reported": entry.reported.map { entry.secret ? Secrets.mask : $0 } ?? NSNull()]
-            },
-        ]
+    static func entryJSON(_ mac: MACAddress, report: StoredReport, entries: [DriftEntry]) -> JSON {
+        .sorted([
+            "mac": .string(mac.hex),
+            "report": .sorted(["time": .string(timestamp(micros: report.at)), "node": .string(report.node), "name": .text(report.name),
+                               "encoding": .string(report.encoding), "bytes": .int(report.receivedBytes),
+                               "sha256": .string(report.sha256)]),
+            "drift": .array(entries.map { entry in
+                .sorted(["name": .string(entry.name), "state": .string(entry.state), "secret": .bool(entry.secret),
+                         "scope": .string(entry.scope.description),
+                         "expected": .string(entry.secret ? Secrets.mask : entry.shownExpected),
+                         "reported": .text(entry.reported.map { entry.secret ? Secrets.mask : $0 })])
+            }),
+        ])
     }
 
     func run() throws {
@@ -61,7 +64,7 @@ struct DriftCommand: ParsableCommand {
         let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
         let entries = try drift(of: presented, report: report, loop: loop)
         if jsonOutput {
-            try printJSON(Self.entryJSON(mac, report: report, entries: entries))
+            printJSON(Self.entryJSON(mac, report: report, entries: entries))
             try Pending.findings(entries.count)
             return
         }
@@ -96,7 +99,7 @@ struct DriftCommand: ParsableCommand {
         let withoutReport = counts.withoutReport
         let drifting = results.filter { !$0.2.isEmpty }.count
         if jsonOutput {
-            try printJSON(results.map { Self.entryJSON($0.0, report: $0.1, entries: $0.2) })
+            printJSON(.array(results.map { Self.entryJSON($0.0, report: $0.1, entries: $0.2) }))
         } else {
             var table = Table("MAC", "PARAMETER", "STATE", "SHOULD BE", "REPORTED", "FROM")
             for (mac, _, entries) in results {

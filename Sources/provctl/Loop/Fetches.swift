@@ -41,21 +41,21 @@ struct Fetches: ParsableCommand {
                                status: status, limit: limit)
         let timeline = try opened.fetchTimeline(query)
         if jsonOutput {
-            try printJSON(timeline.map { item -> [String: Any] in
+            printJSON(.array(timeline.map { item -> JSON in
                 switch item {
-                case .fetch(let fetch): return Self.fetchJSON(fetch)
+                case .fetch(let fetch): return .sorted(Self.fetchJSON(fetch))
                 case .phoneLine(let line):
                     // The same keys as a fetch (null where a log line has none).
-                    var entry: [String: Any] = [:]
+                    var entry: [String: JSON] = [:]
                     for key in ["bytes", "cert_serial", "cert_sha256", "firmware", "method", "micros", "model", "path", "remote_addr", "serial"] {
-                        entry[key] = NSNull()
+                        entry[key] = .null
                     }
-                    entry.merge(["time": timestamp(micros: line.at), "time_us": line.at, "mac": line.mac.hex, "status": NSNull(),
-                                 "reason": "phone log only", "form": NSNull(), "sha256": NSNull(), "node": NSNull(),
-                                 "phone": [Self.lineJSON(line)]]) { $1 }
-                    return entry
+                    entry.merge(["time": .string(timestamp(micros: line.at)), "time_us": .int(line.at), "mac": .string(line.mac.hex),
+                                 "status": .null, "reason": .string("phone log only"), "form": .null, "sha256": .null, "node": .null,
+                                 "phone": .array([Self.lineJSON(line)])]) { $1 }
+                    return .sorted(entry)
                 }
-            })
+            }))
             return
         }
         var table = Table("TIME", "MAC", "TRUST", "STATUS", "REASON", "FORM", "SHA256", "ADDRESS", "NODE", "PHONE")
@@ -82,19 +82,21 @@ struct Fetches: ParsableCommand {
         return message
     }
 
-    static func lineJSON(_ line: PhoneLine) -> [String: Any] {
-        ["time": timestamp(micros: line.at), "kind": line.kind, "message": line.message, "host": json(line.host)]
+    static func lineJSON(_ line: PhoneLine) -> JSON {
+        .sorted(["time": .string(timestamp(micros: line.at)), "kind": .string(line.kind), "message": .string(line.message),
+                 "host": .text(line.host)])
     }
 
-    static func fetchJSON(_ fetch: FetchRecord) -> [String: Any] {
+    /// A fetch's members (the caller sorts them into an object).
+    static func fetchJSON(_ fetch: FetchRecord) -> [String: JSON] {
         [
-            "time": timestamp(micros: fetch.at), "time_us": fetch.at, "node": fetch.node, "mac": json(fetch.mac?.hex),
-            "serial": json(fetch.serial), "model": json(fetch.model), "cert_sha256": json(fetch.certificateSHA256),
-            "cert_serial": json(fetch.certificateSerial), "firmware": json(fetch.firmware),
-            "remote_addr": json(fetch.remoteAddress), "method": json(fetch.method), "path": json(fetch.path),
-            "form": json(fetch.form), "status": fetch.status, "reason": fetch.reason, "sha256": json(fetch.sha256),
-            "bytes": fetch.bytes, "micros": fetch.microseconds, "phone": fetch.phone.map(lineJSON),
-            "trusted": fetch.trusted,
+            "time": .string(timestamp(micros: fetch.at)), "time_us": .int(fetch.at), "node": .string(fetch.node),
+            "mac": .text(fetch.mac?.hex), "serial": .text(fetch.serial), "model": .text(fetch.model),
+            "cert_sha256": .text(fetch.certificateSHA256), "cert_serial": .text(fetch.certificateSerial),
+            "firmware": .text(fetch.firmware), "remote_addr": .text(fetch.remoteAddress), "method": .text(fetch.method),
+            "path": .text(fetch.path), "form": .text(fetch.form), "status": .int(fetch.status), "reason": .string(fetch.reason),
+            "sha256": .text(fetch.sha256), "bytes": .int(fetch.bytes), "micros": .int(fetch.microseconds),
+            "phone": .array(fetch.phone.map(lineJSON)), "trusted": .bool(fetch.trusted),
         ]
     }
 }

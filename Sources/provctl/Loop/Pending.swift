@@ -43,7 +43,7 @@ struct Pending: ParsableCommand {
         let scan = PendingScan(store: opened, group: group, stale: stale,
                                staleAfter: try staleAfter.map { try parseDuration($0, option: "--stale-after") })
         if jsonOutput {
-            // Streamed: each device is written as it is found (in blocks of 64 KiB), the array as `printJSON` writes it.
+            // Streamed: each device is written as it is found (in blocks of 64 KiB), the array as `Output` writes it.
             let out = FileHandle.standardOutput
             var started = false
             var bytes: [UInt8] = []
@@ -80,16 +80,16 @@ struct Pending: ParsableCommand {
 
     /// One pending device as JSON, keys sorted.
     static func jsonValue(_ entry: PendingDevice) -> JSON {
-        JSON(any: [
-            "mac": entry.device.mac.hex, "group": json(entry.device.group), "model": json(entry.device.model),
-            "states": entry.states, "current_sha256": json(entry.currentSHA256),
-            "served_sha256": json(entry.served?.sha256),
-            "last_served": json(entry.served.map { timestamp(micros: $0.at) }),
-            "last_contact": json(entry.lastContact.map { timestamp($0) }),
-            "stale_after_s": json(entry.staleAfter), "report_drift": json(entry.drift),
-            "problem": json(entry.problem), "refusal": json(entry.refusal), "phone_said": json(entry.phoneSaid),
-            "phone_said_at": json(entry.phoneSaidAt.map { timestamp(micros: $0) }),
-        ] as [String: Any])
+        .sorted([
+            "mac": .string(entry.device.mac.hex), "group": .text(entry.device.group), "model": .text(entry.device.model),
+            "states": .array(entry.states.map(JSON.string)), "current_sha256": .text(entry.currentSHA256),
+            "served_sha256": .text(entry.served?.sha256),
+            "last_served": .text(entry.served.map { timestamp(micros: $0.at) }),
+            "last_contact": .text(entry.lastContact.map { timestamp($0) }),
+            "stale_after_s": .number(entry.staleAfter), "report_drift": .number(entry.drift),
+            "problem": .text(entry.problem), "refusal": .text(entry.refusal), "phone_said": .text(entry.phoneSaid),
+            "phone_said_at": .text(entry.phoneSaidAt.map { timestamp(micros: $0) }),
+        ])
     }
 
     /// Exit status 5 (findings) when something was listed; the listing is the whole answer.

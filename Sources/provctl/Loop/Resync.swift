@@ -89,7 +89,7 @@ struct Resync: ParsableCommand {
             : group.map { .group($0) } ?? .pending
         let devices = try ResyncEngine.devices(selection, store: opened)
         if devices.isEmpty {
-            if !jsonOutput { print("no device pending") } else { try printJSON([Any]()) }
+            if !jsonOutput { print("no device pending") } else { printJSON(.array([])) }
             return
         }
         let options = ResyncOptions(via: via == "http" ? .http : .sip, event: event, rate: rate,
@@ -133,7 +133,7 @@ struct Resync: ParsableCommand {
 
     /// One JSON entry per phone.
     func printResults(_ results: [ResyncResult]) {
-        Output.emit(AnyResult(value: JSON.array(results.map { result -> JSON in
+        Output.emit(ValueResult(json: JSON.array(results.map { result -> JSON in
             let outcome = result.outcome
             return .object([
                 ("address", .string(outcome.address)), ("address_source", .text(result.addressSource)),

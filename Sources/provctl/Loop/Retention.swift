@@ -38,7 +38,8 @@ struct RetentionCommand: ParsableCommand {
             try LoopJournal.setRetention(journal, policy, at: Clock.unixSeconds(), by: currentUser())
         }
         if jsonOutput {
-            try printJSON(["journal": store.journals.local, "max_age_days": policy.maxAgeDays, "max_per_device": policy.maxPerDevice])
+            printJSON(.sorted(["journal": .string(store.journals.local), "max_age_days": .int(policy.maxAgeDays),
+                               "max_per_device": .int(policy.maxPerDevice)]))
         } else {
             print("\(store.journals.local): keep \(policy.maxAgeDays == 0 ? "rows of any age" : "\(policy.maxAgeDays) days"), "
                   + (policy.maxPerDevice == 0 ? "no limit per device" : "at most \(policy.maxPerDevice) rows per device"))
@@ -67,7 +68,7 @@ struct Prune: ParsableCommand {
         let pruned = try LoopJournal.pruneAll(journal, now: Clock.unixMicroseconds(), batch: Self.batch)
         let deleted = pruned.deleted, policy = pruned.policy
         let policyText = policy.maxAgeDays == 0 ? "no age limit" : "\(policy.maxAgeDays) days"
-        Output.emit(AnyResult(value: JSON.object([
+        Output.emit(ValueResult(json: JSON.object([
             ("journal", .string(store.journals.local)), ("deleted", .int(deleted)),
             ("max_age_days", .int(policy.maxAgeDays)), ("max_per_device", .int(policy.maxPerDevice)),
         ]), text: "pruned \(deleted) row(s) from \(store.journals.local) (\(policyText), "

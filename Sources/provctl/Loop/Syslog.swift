@@ -75,7 +75,7 @@ struct Syslog: ParsableCommand {
         if unreadable > 0 { summary += "; \(unreadable) without an rsyslog timestamp" }
         if unproven > 0 { summary += "; \(unproven) from a host that is not the device's proven address (--relay for a relay)" }
         let named = unknown.keys.filter { !$0.isEmpty }.sorted()
-        Output.emit(AnyResult(value: JSON.object([
+        Output.emit(ValueResult(json: JSON.object([
             ("lines", .int(total)), ("attached", .int(lines.count)), ("devices", .int(devicesSeen)), ("new", .int(added)),
             ("unknown_device", .int(unknownCount)), ("unknown_macs", .array(named.map(JSON.string))),
             ("not_resync", .int(unrelated)), ("unreadable", .int(unreadable)), ("unproven", .int(unproven)),
