@@ -78,8 +78,7 @@ public struct Answer: Sendable {
 
     /// The log line's record.
     public var log: RequestLog {
-        var log = RequestLog(request: request)
-        log.exchange = exchange
+        var log = RequestLog(request: request, exchange: exchange)
         log.logsForm = outcome.logsForm
         log.detail = outcome.detail
         log.auth = outcome.auth
@@ -89,8 +88,7 @@ public struct Answer: Sendable {
 
     /// The journal's record.
     public var bookkeeping: Bookkeeping {
-        var record = Bookkeeping(request: request, now: at)
-        record.exchange = exchange
+        var record = Bookkeeping(request: request, exchange: exchange, now: at)
         record.sha256 = outcome.sha256
         record.trusted = outcome.trusted
         record.claim = outcome.claim

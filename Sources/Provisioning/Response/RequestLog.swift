@@ -50,7 +50,11 @@ public struct RequestLog: Sendable {
     public var auth: String?
 
     public init(request: Request) {
-        exchange = Exchange(request: request)
+        self.init(request: request, exchange: Exchange(request: request))
+    }
+
+    init(request: Request, exchange: Exchange) {
+        self.exchange = exchange
         if let requested = request.profileRequest, !requested.partition.isEmpty { partition = requested.partition }
     }
 
@@ -73,7 +77,6 @@ public struct RequestLog: Sendable {
             out.append(UInt8(ascii: "="))
             Self.appendEscaped(value, to: &out)
         }
-        let exchange = exchange
         field("status", String(exchange.status))
         field("reason", exchange.reason)
         field("mac", exchange.mac?.hex)
@@ -162,8 +165,12 @@ public struct Bookkeeping: Sendable {
     public var reportBody: [UInt8] = []
 
     public init(request: Request, now: Int) {
+        self.init(request: request, exchange: Exchange(request: request), now: now)
+    }
+
+    init(request: Request, exchange: Exchange, now: Int) {
         at = now
-        exchange = Exchange(request: request)
+        self.exchange = exchange
         certificateSerial = request.certificateSerial
         certificateSHA256 = request.identity?.fingerprint
     }
