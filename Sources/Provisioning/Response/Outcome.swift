@@ -65,7 +65,7 @@ public struct Answer: Sendable {
     }
 
     /// Who, what, the outcome, size and time, as both the log line and the journal record name it.
-    public var exchange: Exchange {
+    @inline(__always) public var exchange: Exchange {
         var exchange = Exchange(request: request)
         exchange.status = outcome.status
         exchange.reason = outcome.reason

@@ -21,7 +21,7 @@ public struct Exchange: Sendable {
     /// Microseconds from the request's start to the answer written, set by the caller.
     public var microseconds: Int?
 
-    public init(request: Request) {
+    @inline(__always) public init(request: Request) {
         method = request.method
         path = request.path
         remoteAddress = request.remoteAddress
