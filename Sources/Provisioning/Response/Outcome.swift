@@ -64,37 +64,38 @@ public struct Answer: Sendable {
         self.microseconds = microseconds
     }
 
+    /// Who, what, the outcome, size and time, as both the log line and the journal record name it.
+    @inline(__always) public var exchange: Exchange {
+        var exchange = Exchange(request: request)
+        exchange.status = outcome.status
+        exchange.reason = outcome.reason
+        exchange.form = outcome.form
+        if let mac = outcome.settledMAC { exchange.mac = mac }
+        exchange.bytes = response.body.count
+        exchange.microseconds = microseconds
+        return exchange
+    }
+
     /// The log line's record.
     public var log: RequestLog {
-        var log = RequestLog(request: request)
-        log.status = outcome.status
-        log.reason = outcome.reason
+        var log = RequestLog(request: request, exchange: exchange)
+        log.logsForm = outcome.logsForm
         log.detail = outcome.detail
-        if outcome.logsForm { log.form = outcome.form }
-        if let mac = outcome.settledMAC { log.mac = mac }
         log.auth = outcome.auth
         if let note = outcome.note { log.notes.append(note) }
-        log.bytes = response.body.count
-        log.microseconds = microseconds
         return log
     }
 
     /// The journal's record.
     public var bookkeeping: Bookkeeping {
-        var record = Bookkeeping(request: request, now: at)
-        record.status = outcome.status
-        record.reason = outcome.reason
-        record.form = outcome.form
-        record.bytes = response.body.count
+        var record = Bookkeeping(request: request, exchange: exchange, now: at)
         record.sha256 = outcome.sha256
-        if let mac = outcome.settledMAC { record.mac = mac }
         record.trusted = outcome.trusted
         record.claim = outcome.claim
         record.reportEncoding = outcome.reportEncoding
         record.reportName = outcome.reportName
         record.reportReceivedBytes = outcome.reportReceivedBytes
         record.reportBody = outcome.reportBody
-        record.microseconds = microseconds ?? 0
         return record
     }
 }

@@ -1,39 +1,66 @@
-/// The one line a request leaves in Apache's error log: who, what, the outcome, size and time. It holds no key,
-/// no password and no setting value.
-public struct RequestLog: Sendable {
-    /// Who called, once the certificate was read. (Three fields, not an optional `ClientIdentity`: copying that
-    /// optional made the Swift runtime instantiate its generic metadata, 50k instructions on every request.)
+/// What one answered request was, as both the log line (`RequestLog`) and the journal record (`Bookkeeping`) name
+/// it: who called, what they asked, the outcome, size and time. Held once here; both records carry it and read
+/// its fields as their own (`log.status`, `record.mac`).
+public struct Exchange: Sendable {
+    /// Who called, once the certificate was read (or the MAC the answer went to when no certificate named it).
+    /// Three fields, not an optional `ClientIdentity`: copying that optional made the Swift runtime instantiate
+    /// its generic metadata, 50k instructions on every request.
     public var mac: MACAddress?
     public var serial: String?
     public var model: String?
-    public var userAgent: UserAgent?
+    /// The User-Agent header as sent.
+    public var userAgent: String?
     public var remoteAddress: String?
+    public var method: String
     public var path: String?
-    public var method: String?
+    /// The form asked for (`xml`, `gz`, `cfg`) or `report`.
+    public var form: String?
     public var status = 500
     public var reason = "server error"
-    public var detail: String?
-    public var notes: [String] = []
-    public var form: String?
-    /// The partition asked for (`$MA-lines.xml`); nil for the main profile.
-    public var partition: String?
-    /// How the caller proved who it is, when not by certificate: `account` or `bootstrap`.
-    public var auth: String?
     public var bytes = 0
     /// Microseconds from the request's start to the answer written, set by the caller.
     public var microseconds: Int?
 
-    public init(request: Request) {
-        userAgent = request.userAgentText.map(UserAgent.init)
-        remoteAddress = request.remoteAddress
-        path = request.path
+    @inline(__always) public init(request: Request) {
         method = request.method
-        if let requested = request.profileRequest, !requested.partition.isEmpty { partition = requested.partition }
+        path = request.path
+        remoteAddress = request.remoteAddress
+        userAgent = request.userAgentText
         if let identity = request.identity {
             mac = identity.mac
             serial = identity.serial
             model = identity.model
         }
+    }
+}
+
+/// The one line a request leaves in Apache's error log: who, what, the outcome, size and time. It holds no key,
+/// no password and no setting value.
+@dynamicMemberLookup
+public struct RequestLog: Sendable {
+    /// Who, what, the outcome, size and time: what the journal record names too.
+    public var exchange: Exchange
+    public var detail: String?
+    public var notes: [String] = []
+    /// The line names the form (`exchange.form`): on a served profile, and on every report.
+    public var logsForm = true
+    /// The partition asked for (`$MA-lines.xml`); nil for the main profile.
+    public var partition: String?
+    /// How the caller proved who it is, when not by certificate: `account` or `bootstrap`.
+    public var auth: String?
+
+    public init(request: Request) {
+        self.init(request: request, exchange: Exchange(request: request))
+    }
+
+    init(request: Request, exchange: Exchange) {
+        self.exchange = exchange
+        if let requested = request.profileRequest, !requested.partition.isEmpty { partition = requested.partition }
+    }
+
+    public subscript<Value>(dynamicMember field: WritableKeyPath<Exchange, Value>) -> Value {
+        get { exchange[keyPath: field] }
+        set { exchange[keyPath: field] = newValue }
     }
 
     /// `key=value` pairs separated by spaces (see `appendEscaped`).
@@ -50,20 +77,20 @@ public struct RequestLog: Sendable {
             out.append(UInt8(ascii: "="))
             Self.appendEscaped(value, to: &out)
         }
-        field("status", String(status))
-        field("reason", reason)
-        field("mac", mac?.hex)
-        field("serial", serial)
-        field("model", model)
-        field("fw", userAgent?.firmware)
-        field("addr", remoteAddress)
-        field("method", method)
-        field("path", path)
-        field("form", form)
+        field("status", String(exchange.status))
+        field("reason", exchange.reason)
+        field("mac", exchange.mac?.hex)
+        field("serial", exchange.serial)
+        field("model", exchange.model)
+        field("fw", exchange.userAgent.map(UserAgent.init)?.firmware)
+        field("addr", exchange.remoteAddress)
+        field("method", exchange.method)
+        field("path", exchange.path)
+        field("form", logsForm ? exchange.form : nil)
         field("partition", partition)
         field("auth", auth)
-        field("bytes", String(bytes))
-        field("us", microseconds.map { String($0) })
+        field("bytes", String(exchange.bytes))
+        field("us", exchange.microseconds.map { String($0) })
         field("detail", detail)
         for note in notes { field("note", note) }
         out.append(0x0a)
@@ -112,26 +139,16 @@ public struct RequestLog: Sendable {
 /// What serving records about one answered request, handed back with the answer and written to the journal
 /// after the phone has its bytes: one fetch row always, the device's `seen` row on a 200, a claim for a valid
 /// certificate of no known device.
+@dynamicMemberLookup
 public struct Bookkeeping: Sendable {
     /// Unix microseconds when the request was answered.
     public var at: Int
-    public var mac: MACAddress?
-    public var serial: String?
-    public var model: String?
+    /// Who, what, the outcome, size and time: what the log line names too.
+    public var exchange: Exchange
     public var certificateSHA256: String?
     public var certificateSerial: String?
-    public var userAgent: String?
-    public var firmware: String?
-    public var remoteAddress: String?
-    public var method: String
-    public var path: String?
-    public var form: String?
-    public var status = 500
-    public var reason = "server error"
     /// SHA-256 of the plaintext profile served (the XML before gzip and encryption), hex; nil unless 200.
     public var sha256: String?
-    public var bytes = 0
-    public var microseconds = 0
     /// A valid certificate named no device: remember it as a claim.
     public var claim = false
     /// The caller proved the identity this record names (a verified certificate or an accepted account) and the
@@ -148,37 +165,39 @@ public struct Bookkeeping: Sendable {
     public var reportBody: [UInt8] = []
 
     public init(request: Request, now: Int) {
-        at = now
-        method = request.method
-        path = request.path
-        remoteAddress = request.remoteAddress
-        userAgent = request.userAgentText
-        firmware = request.userAgentText.map(UserAgent.init)?.firmware
-        certificateSerial = request.certificateSerial
-        if let identity = request.identity {
-            mac = identity.mac
-            serial = identity.serial
-            model = identity.model
-            certificateSHA256 = identity.fingerprint
-        }
+        self.init(request: request, exchange: Exchange(request: request), now: now)
     }
 
-    mutating func served(status: Int, reason: String, form: ProfileForm?, plaintext: [UInt8]?, bytes: Int) {
-        self.status = status
-        self.reason = reason
-        self.form = form?.rawValue
-        self.bytes = bytes
-        if let plaintext { sha256 = Digest.sha256Hex(plaintext) }
+    init(request: Request, exchange: Exchange, now: Int) {
+        at = now
+        self.exchange = exchange
+        certificateSerial = request.certificateSerial
+        certificateSHA256 = request.identity?.fingerprint
+    }
+
+    public subscript<Value>(dynamicMember field: WritableKeyPath<Exchange, Value>) -> Value {
+        get { exchange[keyPath: field] }
+        set { exchange[keyPath: field] = newValue }
+    }
+
+    /// The firmware the User-Agent names.
+    public var firmware: String? { exchange.userAgent.map(UserAgent.init)?.firmware }
+
+    /// Microseconds the answer took; 0 when not measured.
+    public var microseconds: Int {
+        get { exchange.microseconds ?? 0 }
+        set { exchange.microseconds = newValue }
     }
 
     /// About what this record holds in memory, in bytes (its report body and texts): what bounds a FastCGI
     /// responder's queue while the journal is locked.
     public var approximateBytes: Int {
-        256 + reportBody.count + (userAgent?.utf8.count ?? 0) + (path?.utf8.count ?? 0) + (serial?.utf8.count ?? 0)
-            + (model?.utf8.count ?? 0) + (remoteAddress?.utf8.count ?? 0) + reason.utf8.count
+        256 + reportBody.count + (exchange.userAgent?.utf8.count ?? 0) + (exchange.path?.utf8.count ?? 0)
+            + (exchange.serial?.utf8.count ?? 0) + (exchange.model?.utf8.count ?? 0)
+            + (exchange.remoteAddress?.utf8.count ?? 0) + exchange.reason.utf8.count
     }
 
     /// True when the device's `seen` row is to be updated: it was answered its profile (a report POST is not a
     /// fetch).
-    public var seen: Bool { trusted && status == 200 && mac != nil && method != "POST" }
+    public var seen: Bool { trusted && exchange.status == 200 && exchange.mac != nil && exchange.method != "POST" }
 }
