@@ -6,11 +6,18 @@ let package = Package(
     products: [
         .executable(name: "profile-cgi", targets: ["profile-cgi"]),
         .executable(name: "provctl", targets: ["provctl"]),
+        .executable(name: "provisioner-admind", targets: ["provisioner-admind"]),
         .library(name: "Provisioning", targets: ["Provisioning"]),
         .library(name: "ProvisioningAdmin", targets: ["ProvisioningAdmin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The admin daemon (issue 24): HTTP server, types and routes generated from api/openapi.yaml.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -60,6 +67,27 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-static-stdlib"])],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+
+        // The admin daemon: the API of api/openapi.yaml on a Unix socket behind Apache's admin virtual host, and the
+        // job runner. Types and routes are generated at build time from the document (the build plugin reads
+        // Sources/provisioner-admind/openapi.yaml, a link to api/openapi.yaml); the handlers call the same engine
+        // functions provctl calls. Static stdlib, as provctl: it runs where no Swift toolchain is installed.
+        .executableTarget(
+            name: "provisioner-admind",
+            dependencies: [
+                "Provisioning", "ProvisioningAdmin",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // The plugin reads openapi.yaml and its config; served-openapi.yaml (a second link to the same file) is
+            // the copy embedded in the binary and served at /api/openapi.yaml.
+            resources: [.embedInCode("served-openapi.yaml")],
+            swiftSettings: [.unsafeFlags(["-static-stdlib"])],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])],
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
 
         // What every test target shares: processes, folders, products, phones, the refusal table.

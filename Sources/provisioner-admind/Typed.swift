@@ -1,0 +1,21 @@
+import Foundation
+import ProvisioningAdmin
+
+/// The engine answers in `JSON`, the same values `provctl --json` prints; the generated types are what the
+/// document says. `typed` turns one into the other through the JSON text, so an answer that does not fit the
+/// document fails here (a 500 naming the operation) instead of reaching a client wrong.
+enum Typed {
+    static func decode<T: Decodable>(_ type: T.Type, _ json: JSON) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(json.bytes))
+        } catch {
+            throw APIProblem(status: 500, detail: "the engine's answer does not fit the document's \(T.self): \(error)",
+                             code: "runtime", rule: "answer_matches_document")
+        }
+    }
+
+    /// A typed request body back to the engine's JSON members (for bodies the engine reads as provctl's options).
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try JSONEncoder().encode(value))
+    }
+}
