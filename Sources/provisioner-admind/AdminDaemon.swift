@@ -31,6 +31,11 @@ struct AdminDaemon {
             Response(status: .ok, headers: [.contentType: "application/yaml", .cacheControl: "no-cache"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.served_openapi_yaml)))
         }
+        let metrics = FleetMetrics(store: store)
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await metrics.exposition())))
+        }
         try api.registerHandlers(on: router, serverURL: URL(string: "/api/v1")!, middlewares: [ProblemMiddleware()])
 
         let socket = options.socketPath
