@@ -94,3 +94,14 @@ def test_metrics_promtool_and_hostile_labels(daemon):
 
 def test_metrics_need_a_user(daemon):
     assert daemon.client(user=None).get("/metrics").status == 401
+
+
+def test_alert_rules_check_and_fire_as_documented():
+    """The documented alert rules load, and promtool's rule unit tests show each firing on the series that should
+    fire it and staying quiet on the others (docs/prometheus/provisioner-alerts.test.yml)."""
+    promtool = shutil.which("promtool") or pytest.fail("promtool missing")
+    folder = os.path.join(ROOT, "docs", "prometheus")
+    for args in (["check", "rules", "provisioner-alerts.yml"], ["test", "rules", "provisioner-alerts.test.yml"]):
+        result = subprocess.run([promtool, *args], cwd=folder, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "SUCCESS" in result.stdout
