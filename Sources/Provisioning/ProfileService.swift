@@ -21,7 +21,8 @@ public final class ProfileService {
         let response: CGIResponse
         var outcome: Outcome
         switch request.kind {
-        case .refused(let refusal):
+        case .refused(let error):
+            let refusal = error.refusal
             outcome = Outcome()
             outcome.refused(refusal)
             response = CGIResponse(refusal: refusal, omitsBody: request.isHead)
@@ -37,10 +38,10 @@ public final class ProfileService {
     func respondToProfile(_ request: Request, _ asked: ProfileRequest, now: Int) -> (CGIResponse, Outcome) {
         var outcome = Outcome()
         outcome.form = asked.form.rawValue
-        do throws(Refusal) {
+        do throws(ServingError) {
             if let presented = request.identity {
                 if let named = asked.namedMAC, named != presented.mac {
-                    throw Refusal(.macMismatch, detail: "path names \(named), certificate is \(presented.mac)")
+                    throw .macMismatch(named: named, caller: presented.mac, proof: "certificate")
                 }
                 if let agentMAC = request.userAgent?.mac, agentMAC != presented.mac {
                     outcome.note = "user-agent MAC \(agentMAC) differs from certificate"
@@ -56,17 +57,17 @@ public final class ProfileService {
             } else {
                 outcome.auth = request.isHTTPS && request.authorization != nil ? "account" : "bootstrap"
                 (identity, level) = try settleWithoutCertificate(request, asked, store: store,
-                                                                  certificateRefusal: request.certificateRefusal ?? Refusal(.certificateNotVerified),
+                                                                  certificateRefusal: request.certificateRefusal ?? .notVerified(nil),
                                                                   now: now)
                 if let named = asked.namedMAC, named != identity.mac {
-                    throw Refusal(.macMismatch, detail: "path names \(named), account is \(identity.mac)")
+                    throw .macMismatch(named: named, caller: identity.mac, proof: "account")
                 }
                 outcome.settledMAC = identity.mac
             }
             guard let device = try checkedDevice(identity, store: store) else {
                 // A valid certificate of no known device: the journal keeps it as a claim.
                 outcome.claim = identity.source == .certificate || identity.source == .variables
-                throw Refusal(.unknownDevice)
+                throw .unknownDevice
             }
             // Proven (certificate or account) and the device's own: this record may move the admin's picture.
             outcome.trusted = level == .full
@@ -78,33 +79,34 @@ public final class ProfileService {
             if configuration.recordsJournal { outcome.sha256 = Digest.sha256Hex(xml) }
             return (response, outcome)
         } catch {
-            outcome.refused(error)
-            return (CGIResponse(refusal: error, omitsBody: request.isHead), outcome)
+            let refusal = error.refusal
+            outcome.refused(refusal)
+            return (CGIResponse(refusal: refusal, omitsBody: request.isHead), outcome)
         }
     }
 
     /// The profile of a checked device, in the form asked, and its plaintext XML.
     func serve(_ asked: ProfileRequest, device: Device, identity: ClientIdentity, level: TrustLevel,
-               store: ConfigurationStore) throws(Refusal) -> (CGIResponse, [UInt8]) {
+               store: ConfigurationStore) throws(ServingError) -> (CGIResponse, [UInt8]) {
         if level == .bootstrap && device.bootstrap == .cfg && asked.form != .cfg {
-            throw Refusal(.bootstrapServesOnlyCfg, detail: "no certificate, no account")
+            throw .authentication(.bootstrapServesOnlyCfg)
         }
         let xml: [UInt8], body: [UInt8]
         do {
             xml = try Self.document(store: store, device: device, identity: identity, partition: asked.partition,
                                     withoutSecrets: level == .bootstrap && device.bootstrap == .profile)
         } catch {
-            throw Self.refusal(error, service: self)
+            throw failure(rendering: error)
         }
         do {
             body = try ProfileEncoding.encode(xml, form: asked.form, device: device)
         } catch {
-            throw Self.refusal(.encoding(error), service: self)
+            throw .render(.encoding(error))
         }
         guard store.readIsStable else {
             // Read as immutable (no -shm could be made) and the file changed meanwhile: not safe to answer.
             self.store = nil
-            throw Refusal(.databaseBusy, detail: "the configuration changed while it was read without shared memory")
+            throw .configurationChangedDuringRead
         }
         var response = CGIResponse(status: 200, contentType: asked.form.contentType, body: body, omitsBody: asked.isHead)
         if let coding = ProfileEncoding.contentEncoding(form: asked.form, device: device) {
@@ -116,22 +118,22 @@ public final class ProfileService {
     /// The device the caller names, checked as every request is (inside the caller's read transaction): nil when
     /// no device has the MAC (the caller answers 404); else enabled, and its stored serial and product those of
     /// the certificate (an account's or a bootstrap caller's identity is the device's own).
-    func checkedDevice(_ identity: ClientIdentity, store: ConfigurationStore) throws(Refusal) -> Device? {
+    func checkedDevice(_ identity: ClientIdentity, store: ConfigurationStore) throws(ServingError) -> Device? {
         let found = try reading { () throws -> Device? in try store.device(mac: identity.mac) }
         guard let device = found else { return nil }
-        guard device.enabled else { throw Refusal(.deviceDisabled) }
+        guard device.enabled else { throw .deviceDisabled }
         if let stored = device.serial, !Self.matches(stored, identity.serial) {
-            throw Refusal(.serialMismatch, detail: "stored \(stored), certificate \(identity.serial ?? "none")")
+            throw .serialMismatch(stored: stored, presented: identity.serial)
         }
         if let stored = device.model, !Self.sameProduct(stored, identity.model) {
-            throw Refusal(.modelMismatch, detail: "stored \(stored), certificate \(identity.model ?? "none")")
+            throw .modelMismatch(stored: stored, presented: identity.model)
         }
         return device
     }
 
     /// The configuration connection, opened on first use and again when the file at the path was replaced (a
     /// restore, a replica swapped in) or the last read failed.
-    func openStore() throws(Refusal) -> ConfigurationStore {
+    func openStore() throws(ServingError) -> ConfigurationStore {
         let stamp = FileStamp.of(configuration.databasePath)
         if let store, let stamp, let storeStamp, stamp.inode == storeStamp.inode && stamp.device == storeStamp.device,
            store.immutableStamp == nil {
@@ -144,54 +146,47 @@ public final class ProfileService {
             storeStamp = stamp
             return opened
         } catch {
-            throw Self.refusal(reading: error, store: nil)
+            throw .database(error)
         }
     }
 
-    /// A failed read: a lock held past the wait is 503 with Retry-After (the phone tries again), anything else a
-    /// 500; the connection is dropped so the next request opens the file afresh.
     /// The configuration database, open and in a read transaction of this request's own: one committed state for
     /// everything the request reads. The caller ends it (`COMMIT`).
-    func openStoreForReading() throws(Refusal) -> ConfigurationStore {
+    func openStoreForReading() throws(ServingError) -> ConfigurationStore {
         let store = try openStore()
         do {
             try store.database.execute("BEGIN")
         } catch {
-            throw Self.refusal(reading: error, store: self)
+            throw failure(reading: error)
         }
         return store
     }
 
-    /// Runs a read that may also refuse: a refusal passes through, an SQLite error becomes `refusal(reading:)`'s,
-    /// anything else a server error.
-    func reading<T>(_ body: () throws -> T) throws(Refusal) -> T {
+    /// Runs a read that may also refuse: a `ServingError` passes through, an SQLite error becomes
+    /// `failure(reading:)`'s, anything else `unexpected`.
+    func reading<T>(_ body: () throws -> T) throws(ServingError) -> T {
         do {
             return try body()
         } catch let error as SQLiteError {
-            throw Self.refusal(reading: error, store: self)
-        } catch let refusal as Refusal {
-            throw refusal
+            throw failure(reading: error)
+        } catch let error as ServingError {
+            throw error
         } catch {
-            throw .serverError("\(error)")
+            throw .unexpected("\(error)")
         }
     }
 
-    static func refusal(reading error: SQLiteError, store service: ProfileService?) -> Refusal {
-        service?.store = nil
-        if error.isBusy { return Refusal(.databaseBusy, detail: "\(error)") }
-        return .serverError("database unavailable: \(error)")
+    /// A failed read (503 with Retry-After for a lock held past the wait, else 500: `Refusing`); the connection is
+    /// dropped so the next request opens the file afresh.
+    func failure(reading error: SQLiteError) -> ServingError {
+        store = nil
+        return .database(error)
     }
 
-    /// A rendering failure in the service's terms.
-    static func refusal(_ error: RenderError, service: ProfileService) -> Refusal {
-        switch error {
-        case .database(let error): return refusal(reading: error, store: service)
-        case .settings(let error): return .serverError("\(error)")
-        case .encoding(.noKey): return Refusal(.noEncryptionConfigured, detail: "device has encryption none")
-        case .encoding(let error): return .serverError("\(error)")
-        case .unknownPartition(let name):
-            return Refusal(.unknownPartition, detail: "no settings in partition \(name) for this device")
-        }
+    /// A rendering failure; one of the database drops the connection as `failure(reading:)` does.
+    func failure(rendering error: RenderError) -> ServingError {
+        if case .database = error { store = nil }
+        return .render(error)
     }
 
     /// A stored serial against the certificate's, ignoring case; a certificate without one matches only an empty

@@ -86,7 +86,8 @@ struct Provctl: ParsableCommand {
             return failure
         case let conflict as RevertConflict: return Failure.revertConflict(conflict)
         case let violation as RuleViolation: return Failure.refused(violation)
-        case let refusal as Refusal:
+        case let error as any Refusing:
+            let refusal = error.refusal
             return Failure(.runtime, refusal.reason + (refusal.detail.map { ": \($0)" } ?? ""))
         default:
             let code = exitCode(for: error)

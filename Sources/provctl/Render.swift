@@ -75,15 +75,7 @@ struct Render: ParsableCommand {
             }
             throw Failure(.runtime, "render \(mac): \(error)")
         }
-        if plain {
-            if form == .cfg, case .aes256cbc(let key, let digest) = device.encryption {
-                body = try OpenSSLEnc.decrypt(body, passphrase: key, digest: digest)
-            }
-            if form == .cfg, case .aes128gcm(let key) = device.encryption, let ikm = key.ikmBytes {
-                body = try AES128GCM.decrypt(body, ikm: ikm)
-            }
-            if Gzip.isGzip(body) { body = try Gzip.decompress(body) }
-        }
+        if plain { body = try ProfileService.plainProfile(body, form: form, device: device) }
         if format.json {
             // The profile as served: text when it is UTF-8 (XML, --plain), else base64 (gz, cfg).
             let text = String(validating: body, as: UTF8.self)

@@ -193,8 +193,8 @@ struct IdentityTests {
             _ = try ClientIdentity.from(environment: ["SSL_CLIENT_VERIFY": "SUCCESS", "SSL_CLIENT_CERT": pem])
             Issue.record("expected a refusal")
         } catch {
-            #expect(error.status == 403)
-            #expect(error.reason == "unreadable certificate")
+            #expect(error.refusal.status == 403)
+            #expect(error.refusal.reason == "unreadable certificate")
         }
     }
 
@@ -216,8 +216,8 @@ struct IdentityTests {
             _ = try ClientIdentity.from(environment: environment)
             Issue.record("expected a refusal")
         } catch {
-            #expect(error.status == 403)
-            #expect(error.reason == reason)
+            #expect(error.refusal.status == 403)
+            #expect(error.refusal.reason == reason)
         }
     }
 }

@@ -67,11 +67,11 @@ struct LoopUnitTests {
             #expect(encoding == "cfg+gz" && plain == xml)
         }
         #expect(try ProfileService.decodeReport(xml, device: device).0 == "xml")
-        #expect(throws: Refusal.self) { try ProfileService.decodeReport(Array("garbage".utf8), device: device) }
-        #expect(throws: Refusal.self) {
+        #expect(throws: ReportError.self) { try ProfileService.decodeReport(Array("garbage".utf8), device: device) }
+        #expect(throws: ReportError.self) {
             try ProfileService.decodeReport(try OpenSSLEnc.encrypt(xml, passphrase: "other", digest: .sha256), device: device)
         }
-        #expect(throws: Refusal.self) {
+        #expect(throws: ReportError.self) {
             try ProfileService.decodeReport(try OpenSSLEnc.encrypt(xml, passphrase: "k", digest: .md5), device: Device(mac: device.mac))
         }
     }

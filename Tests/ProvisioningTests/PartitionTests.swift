@@ -8,7 +8,7 @@ import Testing
 struct PartitionTests {
     let cgi = builtProduct("profile-cgi")
 
-    func request(_ path: String) throws(Refusal) -> ProfileRequest {
+    func request(_ path: String) throws(RequestError) -> ProfileRequest {
         try ProfileRequest(environment: ["REQUEST_METHOD": "GET", "PATH_INFO": path])
     }
 

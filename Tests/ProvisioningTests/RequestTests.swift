@@ -4,7 +4,7 @@ import Testing
 
 @Suite("What was asked for")
 struct RequestTests {
-    func request(_ path: String, method: String = "GET") throws(Refusal) -> ProfileRequest {
+    func request(_ path: String, method: String = "GET") throws(RequestError) -> ProfileRequest {
         try ProfileRequest(environment: ["REQUEST_METHOD": method, "PATH_INFO": path])
     }
 
@@ -32,8 +32,8 @@ struct RequestTests {
 
     @Test(arguments: ["PUT", "POST", "DELETE", "OPTIONS", "PATCH"])
     func otherMethodsAre405(_ method: String) {
-        #expect(throws: Refusal.self) { try request("/a.xml", method: method) }
-        do { _ = try request("/a.xml", method: method) } catch { #expect(error.status == 405) }
+        #expect(throws: RequestError.self) { try request("/a.xml", method: method) }
+        do { _ = try request("/a.xml", method: method) } catch { #expect(error.refusal.status == 405) }
     }
 
     @Test func unknownEndingIs404() {
@@ -41,8 +41,8 @@ struct RequestTests {
             _ = try request("/firmware.loads")
             Issue.record("expected a refusal")
         } catch {
-            #expect(error.status == 404)
-            #expect(error.reason == "unsupported file type")
+            #expect(error.refusal.status == 404)
+            #expect(error.refusal.reason == "unsupported file type")
         }
     }
 }

@@ -15,7 +15,7 @@ extension ProfileService {
     /// `Authorization` header over HTTPS, else at bootstrap trust for a device that allows it, else a 401
     /// challenge (over HTTPS) or the certificate's own refusal. Runs inside the request's read transaction.
     func settleWithoutCertificate(_ request: Request, _ asked: ProfileRequest, store: ConfigurationStore,
-                                  certificateRefusal: Refusal, now: Int) throws(Refusal) -> (ClientIdentity, TrustLevel) {
+                                  certificateRefusal: IdentityError, now: Int) throws(ServingError) -> (ClientIdentity, TrustLevel) {
         let seconds = now / 1_000_000
         let address = request.remoteAddress ?? "-"
         if request.isHTTPS, let header = request.authorization {
@@ -23,7 +23,7 @@ extension ProfileService {
             do {
                 state = try AuthState(path: AuthState.path(journalPath: configuration.journalPath))
             } catch {
-                throw Refusal(.authenticationUnavailable, detail: "auth state: \(error)")
+                throw .authentication(.stateUnavailable("\(error)"))
             }
             // The name tried, for counting failures per account (nil for a header that names nobody).
             let tried: String? = switch HTTPAuthorization(header) {
@@ -35,8 +35,8 @@ extension ProfileService {
             let binding = Self.nonceBinding(address: address, node: configuration.node)
             return try reading { () throws -> (ClientIdentity, TrustLevel) in
                 if let wait = try state.retryAfter(user: tried, address: address, now: seconds) {
-                    throw Refusal(.tooManyFailedLogins, detail: "back-off for \(tried.map { String($0.prefix(64)) } ?? "-") from \(address)",
-                                  retryAfter: wait)
+                    throw ServingError.authentication(.backingOff(user: tried.map { String($0.prefix(64)) }, address: address,
+                                                                  seconds: wait))
                 }
                 let key = try store.nonceKey() ?? []
                 switch try verify(header, request: request, store: store, key: key, address: binding, now: seconds, state: state) {
@@ -46,12 +46,12 @@ extension ProfileService {
                     identity.source = .account
                     return (identity, .full)
                 case .stale(let realm):
-                    throw Refusal(.authenticationRequired, detail: "stale nonce",
-                                  challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: true))
+                    throw ServingError.authentication(.staleNonce(
+                        challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: true)))
                 case .rejected(let realm, let why):
                     try state.recordFailure(user: tried, address: address, now: seconds)
-                    throw Refusal(.wrongCredentials, detail: why,
-                                  challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: false))
+                    throw ServingError.authentication(.rejected(
+                        why: why, challenge: Self.challenge(realm: realm, key: key, address: binding, now: seconds, stale: false)))
                 }
             }
         }
@@ -67,7 +67,7 @@ extension ProfileService {
                 device = try store.device(serial: serial)
             }
         } catch {
-            throw Self.refusal(reading: error, store: self)
+            throw failure(reading: error)
         }
         // A device with an account is challenged over HTTPS rather than handed its bootstrap answer: a phone
         // sends its [--uid --pwd] only in answer to a 401.
@@ -81,12 +81,13 @@ extension ProfileService {
         // Anything else keeps the certificate's refusal (403 certificate not verified, generic certificate).
         if request.isHTTPS && device?.account != nil {
             let key = try reading { try store.nonceKey() ?? [] }
-            throw Refusal(.authenticationRequired, detail: certificateRefusal.reason,
-                          challenge: Self.challenge(realm: device?.account?.realm ?? DeviceAccount.defaultRealm, key: key,
-                                                    address: Self.nonceBinding(address: address, node: configuration.node),
-                                                    now: seconds, stale: false))
+            throw .authentication(.challenged(
+                certificate: certificateRefusal,
+                challenge: Self.challenge(realm: device?.account?.realm ?? DeviceAccount.defaultRealm, key: key,
+                                          address: Self.nonceBinding(address: address, node: configuration.node),
+                                          now: seconds, stale: false)))
         }
-        throw certificateRefusal
+        throw .authentication(.certificate(certificateRefusal))
     }
 
     /// What a Digest nonce is bound to: the client's address and this node. Each node keeps its own replay

@@ -112,10 +112,10 @@ public struct ClientIdentity: Sendable, Equatable {
     /// `SSL_CLIENT_VERIFY` must be `SUCCESS`. The certificate's PEM (`SSL_CLIENT_CERT`) is read when present,
     /// else the subject variables. A generic `ciscogeneric` certificate, a missing MAC or a malformed one is no
     /// identity: each is a 403.
-    public static func from(environment: StringTable) throws(Refusal) -> ClientIdentity {
+    public static func from(environment: StringTable) throws(IdentityError) -> ClientIdentity {
         let verify = environment["SSL_CLIENT_VERIFY"] ?? "NONE"
         guard verify == "SUCCESS" else {
-            throw Refusal(.certificateNotVerified, detail: "SSL_CLIENT_VERIFY=\(verify.prefix(80))")
+            throw .notVerified(String(verify.prefix(80)))
         }
         let fields: StringTable
         let source: Source
@@ -126,7 +126,7 @@ public struct ClientIdentity: Sendable, Equatable {
                 fields = Self.fields(from: try CertificateSubject.attributes(der: der))
                 fingerprint = Digest.sha256Hex(der)
             } catch {
-                throw Refusal(.unreadableCertificate, detail: error.description)
+                throw .unreadable(error.description)
             }
             source = .certificate
         } else {
@@ -223,11 +223,11 @@ public struct ClientIdentity: Sendable, Equatable {
     }
 
     /// Picks MAC, serial and product from the fields, accepting both subject forms of FACTS.md §1.
-    static func identity(fields: StringTable, source: Source) throws(Refusal) -> ClientIdentity {
+    static func identity(fields: StringTable, source: Source) throws(IdentityError) -> ClientIdentity {
         let generic = "ciscogeneric"
         if fields["l"]?.lowercased() == generic || fields["st"]?.lowercased() == generic
             || fields["sn"]?.lowercased() == generic || fields["cn"]?.lowercased() == generic {
-            throw Refusal(.genericCertificate, detail: "the pre-2.0 ciscogeneric certificate identifies no phone")
+            throw .generic
         }
         // CN=<product>-SEP<MAC> with serialNumber=PID:<product> SN:<serial> (newer Cisco MICs).
         let cn = fields["cn"]
@@ -251,12 +251,12 @@ public struct ClientIdentity: Sendable, Equatable {
         // OU=<product>, L=<serial>, ST (or surname, mod_ssl's "S")=<MAC>: the guides' form.
         guard let macText = fields["st"].nonEmpty ?? fields["sn"].nonEmpty else {
             if let cn, sep != nil {
-                throw Refusal(.malformedMACInCertificate, detail: "CN=\(cn.prefix(80))")
+                throw .malformedMAC(field: "CN", value: String(cn.prefix(80)))
             }
-            throw Refusal(.noMACInCertificate, detail: "subject has neither ST/S nor CN=...-SEP<MAC>")
+            throw .noMAC
         }
         guard let mac = MACAddress(macText) else {
-            throw Refusal(.malformedMACInCertificate, detail: "ST=\(macText.prefix(80))")
+            throw .malformedMAC(field: "ST", value: String(macText.prefix(80)))
         }
         return ClientIdentity(mac: mac, serial: fields["l"].nonEmpty, model: fields["ou"].nonEmpty, fields: fields, source: source)
     }

@@ -19,37 +19,42 @@ extension ProfileService {
             outcome.reportBody = plaintext
             return (CGIResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("report stored\n".utf8)), outcome)
         } catch {
-            outcome.refused(error)
-            return (CGIResponse(refusal: error), outcome)
+            let refusal = error.refusal
+            outcome.refused(refusal)
+            return (CGIResponse(refusal: refusal), outcome)
         }
     }
 
     /// The report's encoding (`xml`, `gz`, `cfg`, `cfg+gz`) and its XML, or the refusal.
-    func acceptReport(_ request: Request, _ report: ReportRequest) throws(Refusal) -> (String, [UInt8]) {
-        guard let identity = request.identity else { throw request.certificateRefusal ?? Refusal(.certificateNotVerified) }
+    func acceptReport(_ request: Request, _ report: ReportRequest) throws(ServingError) -> (String, [UInt8]) {
+        guard let identity = request.identity else { throw .identity(request.certificateRefusal ?? .notVerified(nil)) }
         if let named = report.namedMAC, named != identity.mac {
-            throw Refusal(.macMismatch, detail: "path names \(named), certificate is \(identity.mac)")
+            throw .macMismatch(named: named, caller: identity.mac, proof: "certificate")
         }
         if request.contentLength > ReportRequest.maximumBytes || request.body.count > ReportRequest.maximumBytes {
             // (A chunked body is kept to one byte past the limit: more than the limit is too large.)
-            throw Refusal(.reportTooLarge, detail: "more than \(ReportRequest.maximumBytes) bytes")
+            throw .report(.tooLarge(limit: ReportRequest.maximumBytes))
         }
-        guard !request.body.isEmpty else { throw Refusal(.emptyReport) }
+        guard !request.body.isEmpty else { throw .report(.empty) }
         let store = try openStoreForReading()
         defer { try? store.database.execute("COMMIT") }
-        guard let device = try checkedDevice(identity, store: store) else { throw Refusal(.unknownDevice) }
-        return try Self.decodeReport(request.body, device: device)
+        guard let device = try checkedDevice(identity, store: store) else { throw .unknownDevice }
+        do {
+            return try Self.decodeReport(request.body, device: device)
+        } catch {
+            throw .report(error)
+        }
     }
 
     /// Undoes what the phone did to its report: `openssl enc -aes-256-cbc` with the device's key (its digest
     /// first, then the other: the phone's openssl may not be the profile's), then gzip. The result must look
     /// like XML.
-    public static func decodeReport(_ body: [UInt8], device: Device) throws(Refusal) -> (String, [UInt8]) {
+    public static func decodeReport(_ body: [UInt8], device: Device) throws(ReportError) -> (String, [UInt8]) {
         var bytes = body
         var encoding: [String] = []
         if OpenSSLEnc.isEncrypted(bytes) {
             guard case .aes256cbc(let key, let digest) = device.encryption else {
-                throw Refusal(.undecryptableReport, detail: "encrypted, and the device has no key")
+                throw .encryptedWithoutKey
             }
             var plain: [UInt8]? = nil
             for candidate in [digest, digest == .md5 ? KeyDerivationDigest.sha256 : .md5] {
@@ -59,7 +64,7 @@ extension ProfileService {
                     break
                 }
             }
-            guard let plain else { throw Refusal(.undecryptableReport, detail: "not the device's key") }
+            guard let plain else { throw .notTheDevicesKey }
             bytes = plain
             encoding.append("cfg")
         }
@@ -67,11 +72,11 @@ extension ProfileService {
             do {
                 bytes = try Gzip.decompress(bytes, limit: ReportRequest.maximumPlaintextBytes)
             } catch {
-                throw Refusal(.unreadableReport, detail: "gzip: \(error)")
+                throw .badGzip("\(error)")
             }
             encoding.append("gz")
         }
-        guard looksLikeXML(bytes) else { throw Refusal(.unreadableReport, detail: "not XML") }
+        guard looksLikeXML(bytes) else { throw .notXML }
         return (encoding.isEmpty ? "xml" : encoding.joined(separator: "+"), bytes)
     }
 

@@ -72,7 +72,7 @@ public struct Request: Sendable {
         /// A phone's report (`POST …/report/<name>`).
         case report(ReportRequest)
         /// Refused by its method or file name (405, 404), before anyone is identified.
-        case refused(Refusal)
+        case refused(RequestError)
     }
 
     /// What was asked.
@@ -80,7 +80,7 @@ public struct Request: Sendable {
     /// Who is calling; nil when nobody could be identified (`certificateRefusal` says why, when it can).
     public var identity: ClientIdentity?
     /// Why the certificate identifies nobody (403).
-    public var certificateRefusal: Refusal?
+    public var certificateRefusal: IdentityError?
 
     /// The profile asked for, if that is what the request is.
     public var profileRequest: ProfileRequest? {
@@ -97,8 +97,8 @@ public struct Request: Sendable {
     /// The first refusal the request earned while it was read, in the order the service checks: the method and
     /// file name first, then the certificate.
     public var refusal: Refusal? {
-        if case .refused(let refusal) = kind { return refusal }
-        return certificateRefusal
+        if case .refused(let error) = kind { return error.refusal }
+        return certificateRefusal?.refusal
     }
 
     /// The User-Agent, read.
@@ -130,7 +130,7 @@ public struct Request: Sendable {
 
     /// True when the caller's identity allows a body at all: a report POST from a verified certificate with
     /// nothing refused yet. Any other body is not kept (read and dropped up to `unwantedDrainLimit`).
-    public var bodyAllowed: Bool { report != nil && identity != nil && refusal == nil }
+    public var bodyAllowed: Bool { report != nil && identity != nil && certificateRefusal == nil }
 
     /// How many bytes of the body to keep (one past `bodyLimit`, so a chunked body too large shows as such) and
     /// how many to read in all.

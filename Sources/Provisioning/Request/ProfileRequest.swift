@@ -26,10 +26,10 @@ public struct ProfileRequest: Sendable, Equatable {
 
     /// Reads `REQUEST_METHOD` and `PATH_INFO`. Any method but GET and HEAD is a 405; an ending other than
     /// `.xml`, `.gz` or `.cfg` (or none) is a 404.
-    public init(environment: StringTable) throws(Refusal) {
+    public init(environment: StringTable) throws(RequestError) {
         let method = environment["REQUEST_METHOD"] ?? "GET"
         guard method == "GET" || method == "HEAD" else {
-            throw Refusal(.methodNotAllowed, detail: "method \(method.prefix(16))")
+            throw .methodNotServed(String(method.prefix(16)))
         }
         self.method = method
         let path = environment["PATH_INFO"] ?? ""
@@ -46,7 +46,7 @@ public struct ProfileRequest: Sendable, Equatable {
             case "xml": form = .xml
             case "gz": form = .gz
             case "cfg": form = .cfg
-            default: throw Refusal(.unsupportedFileType, detail: "ending .\(ending.prefix(16))")
+            default: throw .noSuchForm(ending: String(ending.prefix(16)))
             }
             stem = stem[..<dot]
             // `$MA.xml.gz` names the same file as `$MA.gz`.

@@ -1,6 +1,8 @@
 /// Every way the service refuses a request: the one catalogue of statuses, one-line reasons and (in
-/// `CGIResponse(refusal:)`) the headers each case adds. The rooms throw a `Refusal` of one of these cases; nothing
-/// else spells a status or a reason. The refusal table of the tests (TestSupport) is checked against `allCases`.
+/// `CGIResponse(refusal:)`) the headers each case adds. The rooms throw their own errors (`RequestError`,
+/// `IdentityError`, `AuthenticationError`, `ReportError`, `ServingError`), each mapped to one of these cases in
+/// Refusal+Rooms.swift; nothing else spells a status or a reason. The refusal table of the tests (TestSupport) is
+/// checked against `allCases`.
 public enum RefusalKind: String, Sendable, CaseIterable {
     // The request (Request/): what was asked, before anyone is identified.
     case methodNotAllowed
@@ -94,8 +96,9 @@ public enum RefusalKind: String, Sendable, CaseIterable {
     public var challenges: Bool { self == .authenticationRequired || self == .wrongCredentials }
 }
 
-/// A request the server answers with a 4xx or 5xx: an ordinary outcome, not a crash.
-public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+/// A request the server answers with a 4xx or 5xx: an ordinary outcome, not a crash. Not thrown: made from a
+/// room's error (`Refusing.refusal`) where the service answers.
+public struct Refusal: Sendable, Equatable, CustomStringConvertible {
     /// Which refusal (`RefusalKind`): its status, reason and headers.
     public var kind: RefusalKind
     /// More for the log line only (which variable was undefined, what SQLite said). Never a secret.
@@ -118,7 +121,4 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: String { kind.reason }
 
     public var description: String { "\(status) \(reason)" + (detail.map { ": \($0)" } ?? "") }
-
-    /// A 500 whose body says only `server error`; `detail` goes to the log.
-    public static func serverError(_ detail: String) -> Refusal { Refusal(.serverError, detail: detail) }
 }

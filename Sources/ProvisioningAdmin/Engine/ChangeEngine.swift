@@ -402,7 +402,7 @@ public func describe(_ device: Device, showSecrets: Bool = false) -> String {
 
 /// Why a profile could not be rendered, in one line without secrets.
 public func renderProblem(_ error: any Error) -> String {
-    if let refusal = error as? Refusal { return refusal.detail ?? refusal.reason }
+    if let refusal = (error as? any Refusing)?.refusal { return refusal.detail ?? refusal.reason }
     if let error = error as? RenderError, case .encoding(.noKey) = error { return "no encryption configured" }
     return "\(error)"
 }

@@ -26,14 +26,14 @@ extension ProfileService {
 
 extension ClientIdentity {
     /// `from(environment:)` for a dictionary.
-    public static func from(environment: [String: String]) throws(Refusal) -> ClientIdentity {
+    public static func from(environment: [String: String]) throws(IdentityError) -> ClientIdentity {
         try from(environment: StringTable(environment))
     }
 }
 
 extension ProfileRequest {
     /// `init(environment:)` for a dictionary.
-    public init(environment: [String: String]) throws(Refusal) {
+    public init(environment: [String: String]) throws(RequestError) {
         try self.init(environment: StringTable(environment))
     }
 }

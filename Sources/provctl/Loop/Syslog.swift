@@ -36,45 +36,29 @@ struct Syslog: ParsableCommand {
 
     func run() throws {
         let opened = try store.open()
-        let devices = try opened.devices(matching: DeviceFilter()).map(\.device)
-        let configured = try opened.settings().filter { $0.name.hasPrefix("Log_") && $0.name.hasSuffix("_Msg") }
-            .map { (name: $0.name, value: $0.value) }
-        let reader = PhoneSyslog(devices: devices, configuredMessages: configured, now: Clock.unixMicroseconds())
+        let importer = try SyslogImport(store: opened, now: Clock.unixMicroseconds())
         let bytes: [UInt8]
         if file == "-" {
             bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
         } else {
             bytes = try readFile(file)
         }
-        var lines: [PhoneLine] = []
-        var total = 0, unreadable = 0, unrelated = 0
-        var unknown: [String: Int] = [:]
-        for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            total += 1
-            switch reader.read(line, all: all) {
-            case .line(let found): lines.append(found)
-            case .unknownDevice(let mac): unknown[mac ?? "", default: 0] += 1
-            case .notResync: unrelated += 1
-            case .unreadable: unreadable += 1
-            }
-        }
+        var report = importer.read(bytes, all: all)
         // Only a device's proven address, or a relay, speaks for it; a future time is taken as now.
-        let stored = try LoopJournal.storePhoneLines(lines, store: opened, journal: try openLocalJournal(store), relays: relays,
-                                                     now: Clock.unixMicroseconds())
-        lines = stored.attached
-        let added = stored.added, unproven = stored.unproven
-        let devicesSeen = Set(lines.map(\.mac)).count
+        try report.store(opened, journal: try openLocalJournal(store), relays: relays, now: Clock.unixMicroseconds())
+        let (total, lines, added, unproven) = (report.total, report.lines, report.added, report.unproven)
+        let (unrelated, unreadable) = (report.unrelated, report.unreadable)
+        let devicesSeen = report.devices
         var summary = "read \(total) line(s): \(lines.count) attached to \(devicesSeen) device(s) (\(added) new)"
-        let unknownCount = unknown.values.reduce(0, +)
+        let unknownCount = report.unknownCount
+        let named = report.unknownMACs
         if unknownCount > 0 {
-            let named = unknown.keys.filter { !$0.isEmpty }.sorted()
             summary += "; \(unknownCount) of no known device"
                 + (named.isEmpty ? "" : " (\(named.prefix(5).joined(separator: ", "))\(named.count > 5 ? ", ..." : ""))")
         }
         if unrelated > 0 { summary += "; \(unrelated) not about resyncs" + (all ? "" : " (--all keeps them)") }
         if unreadable > 0 { summary += "; \(unreadable) without an rsyslog timestamp" }
         if unproven > 0 { summary += "; \(unproven) from a host that is not the device's proven address (--relay for a relay)" }
-        let named = unknown.keys.filter { !$0.isEmpty }.sorted()
         Output.emit(ValueResult(json: JSON.object([
             ("lines", .int(total)), ("attached", .int(lines.count)), ("devices", .int(devicesSeen)), ("new", .int(added)),
             ("unknown_device", .int(unknownCount)), ("unknown_macs", .array(named.map(JSON.string))),
