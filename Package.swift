@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // /metrics in Prometheus's exposition format (issue 25).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The console's server-rendered pages (issue 26).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -84,10 +86,15 @@ let package = Package(
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             // The plugin reads openapi.yaml and its config; served-openapi.yaml (a second link to the same file) is
             // the copy embedded in the binary and served at /api/openapi.yaml.
-            resources: [.embedInCode("served-openapi.yaml")],
+            resources: [.embedInCode("served-openapi.yaml"),
+                        // The console's templates and stylesheet, in the binary (nothing is read from disk at run time).
+                        .embedInCode("Console/layout.mustache"), .embedInCode("Console/fleet.mustache"),
+                        .embedInCode("Console/devices.mustache"), .embedInCode("Console/device.mustache"),
+                        .embedInCode("Console/claims.mustache"), .embedInCode("Console/style.css")],
             swiftSettings: [.unsafeFlags(["-static-stdlib"])],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]

@@ -124,3 +124,29 @@ public enum FleetFigures {
     public static let pendingStates = ["changed", "never_seen", "unknown", "render_error", "bootstrap", "refused_by_server",
                                        "failed_on_phone", "report_differs"]
 }
+
+extension FleetFigures {
+    /// Failed answers (status 400 and up) since `since` (Unix microseconds), by status and reason, most first.
+    public static func failures(since: Int, in store: ConfigurationEditor) throws(SQLiteError) -> [(status: Int, reason: String, count: Int)] {
+        guard !store.journal.attached.isEmpty else { return [] }
+        let statement = try store.database.prepare("""
+            SELECT status, reason, count(*) FROM fetches WHERE at >= ?1 AND status >= 400 GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
+            """)
+        try statement.bind(1, since)
+        var rows: [(Int, String, Int)] = []
+        while try statement.step() { rows.append((statement.int(0), reasonLabel(statement.text(1) ?? ""), statement.int(2))) }
+        return rows
+    }
+
+    /// The firmware the devices last fetched with (the `seen` rows, which only a proven fetch writes), most first.
+    public static func firmware(in store: ConfigurationEditor, limit: Int = 12) throws(SQLiteError) -> [(firmware: String, count: Int)] {
+        guard !store.journal.attached.isEmpty else { return [] }
+        let statement = try store.database.prepare("""
+            SELECT coalesce(firmware, ''), count(*) FROM seen GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?1
+            """)
+        try statement.bind(1, limit)
+        var rows: [(String, Int)] = []
+        while try statement.step() { rows.append((statement.text(0) ?? "", statement.int(1))) }
+        return rows
+    }
+}
