@@ -160,3 +160,12 @@ class Daemon:
     def remove(self):
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def profile_cgi():
+    """The built profile-cgi (release first), to play a phone's fetch as Apache would run it."""
+    for build in ("release", "debug"):
+        path = os.path.join(ROOT, ".build", build, "profile-cgi")
+        if os.access(path, os.X_OK):
+            return path
+    raise RuntimeError("no profile-cgi built (swift build --product profile-cgi)")

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from admind import ROOT
+from admind import ROOT, profile_cgi
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import measure  # noqa: E402
@@ -16,18 +16,10 @@ MAC = "00562b000002"
 UNKNOWN = "00562b0000ff"
 
 
-def cgi():
-    for build in ("release", "debug"):
-        path = os.path.join(ROOT, ".build", build, "profile-cgi")
-        if os.access(path, os.X_OK):
-            return path
-    raise RuntimeError("no profile-cgi built")
-
-
 def phone(db, mac, ua, cn_ou=None):
     env = measure.phone_env(db, mac, "FCH<b>1</b>", "CP-8841-3PCC", "xml", seen=True)
     env["HTTP_USER_AGENT"] = ua
-    return subprocess.run([cgi()], env=env, capture_output=True).stdout
+    return subprocess.run([profile_cgi()], env=env, capture_output=True).stdout
 
 
 def test_pages_escape_what_phones_send(daemon):

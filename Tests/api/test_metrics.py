@@ -8,20 +8,12 @@ import sys
 
 import pytest
 
-from admind import ROOT
+from admind import ROOT, profile_cgi
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import measure  # noqa: E402  (phone_env: the environment Apache gives the CGI)
 
 MAC = "00562b000001"
-
-
-def cgi():
-    for build in ("release", "debug"):
-        path = os.path.join(ROOT, ".build", build, "profile-cgi")
-        if os.access(path, os.X_OK):
-            return path
-    pytest.skip("no profile-cgi built")
 
 
 def fetch(db, env_changes=None, remove=()):
@@ -30,7 +22,7 @@ def fetch(db, env_changes=None, remove=()):
     env.update(env_changes or {})
     for name in remove:
         env.pop(name, None)
-    result = subprocess.run([cgi()], env=env, capture_output=True)
+    result = subprocess.run([profile_cgi()], env=env, capture_output=True)
     return result.stdout.split(b"\r\n", 1)[0]
 
 
