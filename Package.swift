@@ -94,7 +94,8 @@ let package = Package(
                         // The console's templates and stylesheet, in the binary (nothing is read from disk at run time).
                         .embedInCode("Console/layout.mustache"), .embedInCode("Console/fleet.mustache"),
                         .embedInCode("Console/devices.mustache"), .embedInCode("Console/device.mustache"),
-                        .embedInCode("Console/claims.mustache"), .embedInCode("Console/style.css")],
+                        .embedInCode("Console/claims.mustache"), .embedInCode("Console/style.css"),
+                        .embedInCode("Console/favicon.svg")],
             swiftSettings: [.unsafeFlags(["-static-stdlib"])],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]

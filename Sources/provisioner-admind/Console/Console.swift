@@ -41,6 +41,11 @@ struct Console: Sendable {
             headers[.contentType] = "text/css; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.style_css)))
         }
+        group.get("/favicon.svg") { _, _ in
+            var headers = Console.securityHeaders
+            headers[.contentType] = "image/svg+xml"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.favicon_svg)))
+        }
         group.get("/") { _, _ in try await page("Fleet", "fleet", nav: "fleet", try await fleet()) }
         group.get("/devices") { request, _ in
             let query = request.uri.queryParameters
@@ -87,6 +92,7 @@ struct Console: Sendable {
                                      label: "Devices by model"),
             "firmwareChart": Chart.bars(read.firmware.map { ($0.firmware.isEmpty ? "unknown" : $0.firmware, $0.count) },
                                         label: "Devices by the firmware of their last fetch"),
+            "hasFailures": !read.failures.isEmpty,
             "failureReasons": read.failures.map { ["status": $0.status, "reason": Shown.text($0.reason), "count": $0.count] },
             "nodes": read.nodes.map { row -> [String: Any] in
                 let seconds = row.at / 1_000_000
