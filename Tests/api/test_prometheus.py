@@ -3,7 +3,6 @@ viewer's certificate, as docs/metrics.md shows, and what it stored is queried ba
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -12,13 +11,7 @@ import urllib.request
 
 import pytest
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from conftest import _free_port as free_port
 
 
 def query(port, expression):
