@@ -62,6 +62,7 @@ struct APIProblem: Error, Sendable {
         case 415: "Unsupported Media Type"
         case 422: "Unprocessable Content"
         case 428: "Precondition Required"
+        case 501: "Not Implemented"
         case 503: "Service Unavailable"
         default: "Internal Server Error"
         }
