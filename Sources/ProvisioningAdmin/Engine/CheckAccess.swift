@@ -1,6 +1,5 @@
 import Foundation
 import Provisioning
-import ProvisioningAdmin
 
 /// What a user (the web server's, www-data on Debian) may do with a file, from its mode, owner and group and
 /// the user's groups: the kernel's rule for a process without capabilities.
@@ -103,3 +102,6 @@ func accessFindings(user: WebUser, database: String, journal: String) -> [Access
     }
     return findings
 }
+
+/// True when something is at `path`.
+func fileExists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
