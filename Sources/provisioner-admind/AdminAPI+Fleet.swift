@@ -93,7 +93,13 @@ extension AdminAPI {
         let mode = ChangeMode(dryRun: input.query.dryRun ?? false, force: input.query.force ?? false)
         let answer = try await store.write(caller, mode: mode) { editor, session, mode in
             try FleetChange.run(session) { session in
-                let plan = try RevertPlan.changeSet(id, in: editor)
+                let plan: RevertPlan
+                do {
+                    plan = try RevertPlan.changeSet(id, in: editor)
+                } catch var error as AdminError where error.field == "ID" {
+                    error.field = "id"  // provctl's argument is the API's path parameter
+                    throw error
+                }
                 return try ChangeEngine(store: editor, session: session, mode: mode).revert(plan)
             }
         }

@@ -303,7 +303,7 @@ def test_revert_dry_run_and_conflict(fleet):
 
 def test_revert_failures(fleet):
     client = fleet.client()
-    assert_problem(client.post("/api/v1/history/999999/revert"), 404, "ID")
+    assert_problem(client.post("/api/v1/history/999999/revert"), 404, "id")
     assert_problem(fleet.client(role="viewer").post(f"/api/v1/history/{newest_set(fleet)}/revert"), 403, "role")
 
 
