@@ -106,7 +106,9 @@ def rows(daemon, query):
         return db.execute(query).fetchall()
 
 
-DEVICES = "SELECT * FROM devices ORDER BY mac"
+# Every column but created_at and updated_at (the second the change ran).
+DEVICES = ("SELECT mac, serial, model, group_name, enabled, gzip, encryption, encryption_key, kdf_digest, ece_key_id, "
+           "ece_record_size, account_user, account_realm, account_ha1, bootstrap FROM devices ORDER BY mac")
 SETTINGS = "SELECT * FROM settings ORDER BY 1, 2, 3, 4"
 
 
