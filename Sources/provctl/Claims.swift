@@ -21,12 +21,7 @@ struct Claims: ParsableCommand {
         let entries = try ClaimEntry.all(in: opened)
         let claims = entries.map(\.claim), bySerial = entries.map { $0.deviceWithSerial?.hex }
         if output.json {
-            printJSON(.array(zip(claims, bySerial).map { claim, device in
-                .sorted(["mac": .string(claim.mac.hex), "serial": .text(claim.serial), "model": .text(claim.model),
-                         "remote_addr": .text(claim.remoteAddress), "user_agent": .text(claim.userAgent),
-                         "first_seen": .string(timestamp(claim.firstSeen)), "last_seen": .string(timestamp(claim.lastSeen)),
-                         "count": .int(claim.count), "device_with_serial": .text(device)])
-            }))
+            printJSON(.array(entries.map(\.json)))
             return
         }
         var table = Table("MAC", "SERIAL", "MODEL", "ADDRESS", "LAST SEEN", "CALLS", "DEVICE WITH SERIAL", "USER AGENT")

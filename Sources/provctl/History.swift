@@ -52,11 +52,7 @@ struct History: ParsableCommand {
                 table.append([String(entry.id), timestamp(entry.at), entry.who, entry.action, entry.target,
                               entry.revertible ? "yes" : "-", "\(entry.oldValue ?? "-") -> \(entry.newValue ?? "-")"])
             }
-            Output.emit(ListResult(table: table, items: entries.map { entry in
-                .object([("id", .int(entry.id)), ("change_set", .int(changeSet)), ("at", .string(timestamp(entry.at))),
-                         ("who", .string(entry.who)), ("action", .string(entry.action)), ("target", .text(entry.target)),
-                         ("old", .text(entry.oldValue)), ("new", .text(entry.newValue)), ("revertible", .bool(entry.revertible))])
-            }), json: format.json)
+            Output.emit(ListResult(table: table, items: entries.map { $0.json(changeSet: changeSet) }), json: format.json)
             return
         }
         let sets = try opened.changeSets(filter)
@@ -65,12 +61,7 @@ struct History: ParsableCommand {
             table.append([String(set.id), timestamp(set.at), set.who, Self.action(set), Self.target(set),
                           set.revertible ? "yes" : "-", String(set.entries), Self.change(set)])
         }
-        Output.emit(ListResult(table: table, items: sets.map { set in
-            .object([("id", .int(set.id)), ("at", .string(timestamp(set.at))), ("who", .string(set.who)),
-                     ("action", .string(Self.action(set))), ("target", .text(set.targets > 1 ? nil : set.target)), ("targets", .int(set.targets)),
-                     ("old", .text(set.oldValue)), ("new", .text(set.newValue)), ("revertible", .bool(set.revertible)),
-                     ("entries", .int(set.entries)), ("actions", .array(set.actions.map(JSON.string)))])
-        }), json: format.json)
+        Output.emit(ListResult(table: table, items: sets.map(\.json)), json: format.json)
     }
 
     static func action(_ set: ChangeSetSummary) -> String { set.actionSummary }

@@ -27,6 +27,7 @@ struct AdminDaemon {
         let router = Router()
         router.add(middleware: CallerMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: AdminDaemon.bodyLimit))
+        router.add(middleware: ResponseHeaderMiddleware())
         router.get("/api/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml", .cacheControl: "no-cache"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.served_openapi_yaml)))

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import OpenAPIRuntime
+import Provisioning
 import ProvisioningAdmin
 
 /// An RFC 9457 problem detail: what every 4xx and 5xx of the API answers (`application/problem+json`). The
@@ -129,6 +130,10 @@ struct ProblemMiddleware: ServerMiddleware {
         switch error {
         case let problem as APIProblem: return problem
         case let error as AdminError: return APIProblem(error)
+        // The engine's own errors that provctl maps the same way (Provctl.failure(for:)).
+        case let conflict as RevertConflict: return APIProblem(.revertConflict(conflict))
+        case let violation as RuleViolation: return APIProblem(.refused(violation))
+        case let error as SQLiteError: return APIProblem(.database(error))
         default:
             // The generated code failed to decode the request (a parameter out of its schema, unreadable JSON,
             // a media type the operation does not take): the caller's fault.

@@ -108,6 +108,7 @@ public struct DriftScan {
                 let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
                 try each(DeviceDrift(mac: device.mac, report: report, entries: try loop.drift(of: presented, report: report)))
             }
+            return true
         }
         if let group, counts.devices == 0 { throw AdminError(.notFound, "--group: no enabled device in group \(group)") }
         return counts

@@ -36,6 +36,12 @@ public struct PendingScan {
     public var staleAfter: Int?
     /// Devices read per round.
     public var batch = 500
+    /// Only devices of this model.
+    public var model: String?
+    /// Only devices whose MAC (12 lowercase hex digits) comes after this one: a page's start.
+    public var after = ""
+    /// Stop once this many pending devices were found (nil: walk the whole fleet).
+    public var limit: Int?
 
     public init(store: ConfigurationEditor, group: String? = nil, stale: Bool = false, staleAfter: Int? = nil) {
         self.store = store
@@ -52,7 +58,8 @@ public struct PendingScan {
         // a lookup per device would read them all each time, and reading them all up front keeps every body.
         var reports = try ReportCursor(store)
         var count = 0
-        try EnabledDevices(store: store, group: group, batch: batch).forEachBatch { rows in
+        try EnabledDevices(store: store, group: group, batch: batch, model: model, after: after).forEachBatch { rows in
+            if let limit, count >= limit { return false }
             let macs = rows.map(\.device.mac)
             let served = try store.journal.lastServed(macs)
             let lastFetch = try store.journal.lastFetch(macs)
@@ -66,8 +73,10 @@ public struct PendingScan {
                 if !entry.states.isEmpty {
                     count += 1
                     try each(entry)
+                    if let limit, count >= limit { return false }
                 }
             }
+            return true
         }
         return count
     }
@@ -186,29 +195,35 @@ struct EnabledDevices {
     var store: ConfigurationEditor
     var group: String?
     var batch: Int
+    var model: String? = nil
+    /// Only MACs after this one (12 lowercase hex digits; empty: from the first).
+    var after = ""
 
     /// Calls `body` with each batch: the devices, and of their `seen` row only its last contact (nil: none).
-    func forEachBatch(_ body: ([(device: Device, lastSeen: Int?)]) throws -> Void) throws {
+    /// `body` returns false to stop.
+    func forEachBatch(_ body: ([(device: Device, lastSeen: Int?)]) throws -> Bool) throws {
         let columns = ConfigurationStore.deviceColumns.split(separator: ",").map { "d." + String($0).trimmingSpaces }.joined(separator: ", ")
         let devices = try store.database.prepare("""
             SELECT \(columns), CASE WHEN s.mac IS NOT NULL THEN ifnull(s.last_seen, 0) END
             FROM devices d LEFT JOIN seen s ON s.mac = d.mac
-            WHERE d.enabled = 1 AND (?1 IS NULL OR d.group_name = ?1) AND d.mac > ?2 ORDER BY d.mac LIMIT ?3
+            WHERE d.enabled = 1 AND (?1 IS NULL OR d.group_name = ?1) AND (?4 IS NULL OR d.model = ?4) AND d.mac > ?2
+            ORDER BY d.mac LIMIT ?3
             """)
         let s = Int32(ConfigurationStore.deviceColumns.split(separator: ",").count)
-        var after = ""
+        var after = self.after
         while true {
             var rows: [(device: Device, lastSeen: Int?)] = []
             devices.reset()
             try devices.bind(1, group)
             try devices.bind(2, after)
             try devices.bind(3, batch)
+            try devices.bind(4, model)
             while try devices.step() {
                 rows.append((try ConfigurationStore.device(from: devices), devices.isNull(s) ? nil : devices.int(s)))
             }
             guard let last = rows.last else { return }
             after = last.device.mac.hex
-            try body(rows)
+            guard try body(rows) else { return }
             if rows.count < batch { return }
         }
     }

@@ -98,6 +98,8 @@ public struct AuditFilter: Sendable, Equatable {
     /// Unix seconds, inclusive and exclusive.
     public var since: Int?
     public var until: Int?
+    /// Only change sets older than this one (a page's start: the last ID of the page before).
+    public var before: Int?
     public var limit: Int
 
     public init(mac: MACAddress? = nil, scope: Scope? = nil, who: String? = nil, since: Int? = nil, until: Int? = nil,
@@ -394,6 +396,10 @@ extension ConfigurationEditor {
         if let set = filter.changeSet {
             values.append(.integer(set))
             sql += " AND coalesce(change_set, id) = ?\(values.count)"
+        }
+        if let before = filter.before {
+            values.append(.integer(before))
+            sql += " AND coalesce(change_set, id) < ?\(values.count)"
         }
         return (sql, values)
     }

@@ -51,7 +51,7 @@ struct Pending: ParsableCommand {
             let count = try scan.run { entry in
                 bytes += (bytes.isEmpty && !started ? "[\n  " : ",\n  ").utf8
                 started = true
-                Self.jsonValue(entry).write(to: &bytes, indent: 2)
+                entry.json.write(to: &bytes, indent: 2)
                 if bytes.count >= 1 << 16 {
                     out.write(Data(bytes))
                     bytes.removeAll(keepingCapacity: true)
@@ -76,20 +76,6 @@ struct Pending: ParsableCommand {
             print("\(count) device(s) pending")
         }
         try Self.findings(count)
-    }
-
-    /// One pending device as JSON, keys sorted.
-    static func jsonValue(_ entry: PendingDevice) -> JSON {
-        .sorted([
-            "mac": .string(entry.device.mac.hex), "group": .text(entry.device.group), "model": .text(entry.device.model),
-            "states": .array(entry.states.map(JSON.string)), "current_sha256": .text(entry.currentSHA256),
-            "served_sha256": .text(entry.served?.sha256),
-            "last_served": .text(entry.served.map { timestamp(micros: $0.at) }),
-            "last_contact": .text(entry.lastContact.map { timestamp($0) }),
-            "stale_after_s": .number(entry.staleAfter), "report_drift": .number(entry.drift),
-            "problem": .text(entry.problem), "refusal": .text(entry.refusal), "phone_said": .text(entry.phoneSaid),
-            "phone_said_at": .text(entry.phoneSaidAt.map { timestamp(micros: $0) }),
-        ])
     }
 
     /// Exit status 5 (findings) when something was listed; the listing is the whole answer.
