@@ -35,18 +35,7 @@ struct Explain: ParsableCommand {
         let (rows, winner, resolved, problem, access, intent) = (explained.rows, explained.winner, explained.resolved,
                                                                  explained.problem, explained.access, explained.intent)
         if output.json {
-            printJSON(.sorted([
-                "mac": .string(mac.hex), "name": .string(name), "scope": .string(winner.scope.description),
-                "value": .text(resolved.map { output.shown(name: name, value: $0) }),
-                "template": .string(output.shown(name: name, value: winner.value)), "ua": .text(access?.rawValue),
-                "intent": .text(resolved?.isEmpty == true ? intent?.rawValue : nil),
-                "error": .text(problem),
-                "layers": .array(rows.map { row in
-                    .sorted(["scope": .string(row.scope.description), "value": .string(output.shown(name: name, value: row.value)),
-                             "ua": .text(row.access?.rawValue), "wins": .bool(row.scope == winner.scope),
-                             "intent": .text(row.value.isEmpty ? row.intent?.rawValue : nil)])
-                }),
-            ]))
+            printJSON(explained.json(disclosure: output.disclosure))
             return
         }
         if let resolved, resolved.isEmpty {
@@ -73,8 +62,7 @@ struct Explain: ParsableCommand {
             // The device's own key: masked unless --show-secrets.
             let value = explained.isDeviceKey ? output.shown(key: value) ?? "" : value
             if output.json {
-                printJSON(.sorted(["mac": .string(device.mac.hex), "name": .string(variable), "scope": .string("server"),
-                                   "value": .string(value)]))
+                printJSON(explained.json(disclosure: output.disclosure, secretNames: secretNames))
             } else {
                 print("\(device.mac) {{\(variable)}} = \(value)   (a server variable)")
             }
@@ -82,11 +70,7 @@ struct Explain: ParsableCommand {
         }
         let winner = explained.winner!
         if output.json {
-            printJSON(.sorted(["mac": .string(device.mac.hex), "name": .string(variable),
-                               "scope": .string(winner.scope.description), "value": .string(shown(winner.value)),
-                               "layers": .array(rows.map { .sorted(["scope": .string($0.scope.description),
-                                                                    "value": .string(shown($0.value)),
-                                                                    "wins": .bool($0.scope == winner.scope)]) })]))
+            printJSON(explained.json(disclosure: output.disclosure, secretNames: secretNames))
             return
         }
         print("\(device.mac) {{\(variable)}} = \(shown(winner.value))   (from \(winner.scope))")

@@ -22,10 +22,7 @@ func listScopeNames(kind: String, store: StoreOptions, json: Bool) throws {
     let uses = try store.open().scopeNames(kind: kind)
     var table = Table(kind.uppercased(), "DEVICES", "SETTINGS", "VARIABLES")
     for use in uses { table.append([use.name, String(use.devices), String(use.settings), String(use.variables)]) }
-    Output.emit(ListResult(table: table, items: uses.map {
-        .object([("name", .string($0.name)), ("devices", .int($0.devices)), ("settings", .int($0.settings)),
-                 ("variables", .int($0.variables))])
-    }), json: json)
+    Output.emit(ListResult(table: table, listing: ScopeNameListing(uses: uses)), json: json)
 }
 
 struct Groups: ParsableCommand {
@@ -58,4 +55,10 @@ nonisolated(unsafe) var newNamesAccepted = CommandLine.arguments.prefix { $0 != 
 /// Refuses new names that look like typos (`AdminSession.refuseLikelyTypos`) unless `--new-name`.
 func refuseLikelyTypos(_ kind: String, _ new: [String], known: [String]) throws {
     try AdminSession.provctl().refuseLikelyTypos(kind, new, known: known)
+}
+
+/// The engine's listing of names (`[ScopeNameUse].json`) for `ListResult`.
+struct ScopeNameListing: JSONRepresentable {
+    var uses: [ScopeNameUse]
+    var json: JSON { uses.json }
 }

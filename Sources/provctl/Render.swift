@@ -78,12 +78,7 @@ struct Render: ParsableCommand {
         if plain { body = try ProfileService.plainProfile(body, form: form, device: device) }
         if format.json {
             // The profile as served: text when it is UTF-8 (XML, --plain), else base64 (gz, cfg).
-            let text = String(validating: body, as: UTF8.self)
-            Output.emit(ValueResult(json: JSON.object([
-                ("mac", .string(mac.hex)), ("form", .string(form.rawValue)), ("partition", .text(part.name.isEmpty ? nil : part.name)),
-                ("plain", .bool(plain)), ("bytes", .int(body.count)), ("sha256", .string(Digest.sha256Hex(body))),
-                ("profile", .text(text)), ("profile_base64", .text(text == nil ? Data(body).base64EncodedString() : nil)),
-            ])), json: true)
+            Output.emit(ValueResult(json: RenderedProfile(mac: mac, form: form, partition: part.name, plain: plain, body: body).json), json: true)
             return
         }
         FileHandle.standardOutput.write(Data(body))

@@ -38,7 +38,7 @@ struct AdminDaemon {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await metrics.exposition())))
         }
-        try api.registerHandlers(on: router, serverURL: URL(string: "/api/v1")!, middlewares: [ProblemMiddleware()])
+        try api.registerHandlers(on: router, serverURL: URL(string: "/api/v1")!, middlewares: [ProblemMiddleware(), HeaderValueMiddleware(), VerbatimBodyMiddleware()])
 
         let socket = options.socketPath
         unlink(socket)

@@ -5,9 +5,15 @@ import ProvisioningAdmin
 /// document says. `typed` turns one into the other through the JSON text, so an answer that does not fit the
 /// document fails here (a 500 naming the operation) instead of reaching a client wrong.
 enum Typed {
+    /// Where `decode` keeps the JSON it checked, for `VerbatimBodyMiddleware` to answer as it is.
+    @TaskLocal static var verbatim: VerbatimBody?
+
     static func decode<T: Decodable>(_ type: T.Type, _ json: JSON) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(json.bytes))
+            let bytes = json.bytes
+            let value = try JSONDecoder().decode(T.self, from: Data(bytes))
+            verbatim?.bytes = bytes
+            return value
         } catch {
             throw APIProblem(status: 500, detail: "the engine's answer does not fit the document's \(T.self): \(error)",
                              code: "runtime", rule: "answer_matches_document")

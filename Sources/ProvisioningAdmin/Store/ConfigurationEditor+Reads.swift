@@ -1,17 +1,32 @@
 public import Provisioning
 /// What `provctl device list` filters on; `nil` fields do not filter.
 public struct DeviceFilter: Sendable, Equatable {
+    /// "" selects the devices without a group.
     public var group: String?
     public var model: String?
     public var enabled: Bool?
     /// True: only devices that fetched a profile (a `seen` row); false: only those that never did.
     public var seen: Bool?
+    /// Only devices whose last fetch reported this firmware (the `seen` row's).
+    public var firmware: String?
+    /// A substring (case-insensitive for ASCII) of the MAC (any spelling), serial, account user or group.
+    public var search: String?
+    /// A page: only MACs after this one (the last of the previous page), at most `limit` devices. The query walks
+    /// the primary key (or the group's or model's index, which holds the MAC after the name), so a page costs
+    /// the same at any depth of a fleet of any size.
+    public var after: MACAddress?
+    public var limit: Int?
 
-    public init(group: String? = nil, model: String? = nil, enabled: Bool? = nil, seen: Bool? = nil) {
+    public init(group: String? = nil, model: String? = nil, enabled: Bool? = nil, seen: Bool? = nil,
+                firmware: String? = nil, search: String? = nil, after: MACAddress? = nil, limit: Int? = nil) {
         self.group = group
         self.model = model
         self.enabled = enabled
         self.seen = seen
+        self.firmware = firmware
+        self.search = search
+        self.after = after
+        self.limit = limit
     }
 }
 
@@ -129,7 +144,9 @@ extension ConfigurationEditor {
             FROM devices d LEFT JOIN seen s ON s.mac = d.mac WHERE 1
             """
         var values: [SQLiteValue] = []
-        if let group = filter.group {
+        if let group = filter.group, group.isEmpty {
+            sql += " AND d.group_name IS NULL"
+        } else if let group = filter.group {
             values.append(.text(group))
             sql += " AND d.group_name = ?\(values.count)"
         }
@@ -139,7 +156,34 @@ extension ConfigurationEditor {
         }
         if let enabled = filter.enabled { sql += enabled ? " AND d.enabled = 1" : " AND d.enabled = 0" }
         if let seen = filter.seen { sql += seen ? " AND s.mac IS NOT NULL" : " AND s.mac IS NULL" }
+        if let firmware = filter.firmware {
+            values.append(.text(firmware))
+            sql += " AND s.firmware = ?\(values.count)"
+        }
+        if let search = filter.search {
+            // LIKE with its wildcards escaped: the text is searched for as written.
+            let escaped = search.replacing("\\", with: "\\\\").replacing("%", with: "\\%").replacing("_", with: "\\_")
+            values.append(.text("%" + escaped + "%"))
+            let text = values.count
+            // The MAC as stored (12 lower-case hex digits): searched for when the text could be part of one.
+            let hex = String(search.lowercased().filter { $0.isHexDigit })
+            var macTerm = ""
+            if !hex.isEmpty, search.allSatisfy({ $0.isHexDigit || ":-.".contains($0) }) {
+                values.append(.text("%" + hex + "%"))
+                macTerm = "d.mac LIKE ?\(values.count) OR "
+            }
+            sql += " AND (\(macTerm)d.serial LIKE ?\(text) ESCAPE '\\' OR d.account_user LIKE ?\(text) ESCAPE '\\'"
+                + " OR d.group_name LIKE ?\(text) ESCAPE '\\')"
+        }
+        if let after = filter.after {
+            values.append(.text(after.hex))
+            sql += " AND d.mac > ?\(values.count)"
+        }
         sql += " ORDER BY d.mac"
+        if let limit = filter.limit {
+            values.append(.integer(limit))
+            sql += " LIMIT ?\(values.count)"
+        }
         let statement = try database.prepare(sql)
         try statement.bind(values)
         var rows: [(Device, SeenRecord?)] = []

@@ -34,18 +34,7 @@ struct DriftCommand: ParsableCommand {
 
     /// One device's drift as JSON (the single-MAC answer, and each element of the fleet's).
     static func entryJSON(_ mac: MACAddress, report: StoredReport, entries: [DriftEntry]) -> JSON {
-        .sorted([
-            "mac": .string(mac.hex),
-            "report": .sorted(["time": .string(timestamp(micros: report.at)), "node": .string(report.node), "name": .text(report.name),
-                               "encoding": .string(report.encoding), "bytes": .int(report.receivedBytes),
-                               "sha256": .string(report.sha256)]),
-            "drift": .array(entries.map { entry in
-                .sorted(["name": .string(entry.name), "state": .string(entry.state), "secret": .bool(entry.secret),
-                         "scope": .string(entry.scope.description),
-                         "expected": .string(entry.secret ? Secrets.mask : entry.shownExpected),
-                         "reported": .text(entry.reported.map { entry.secret ? Secrets.mask : $0 })])
-            }),
-        ])
+        driftJSON(mac, report: report, entries: entries)
     }
 
     func run() throws {
@@ -116,8 +105,3 @@ struct DriftCommand: ParsableCommand {
     }
 }
 
-extension DriftEntry {
-    /// The expected value as a table shows it: an empty one is a value the profile empties (`<X></X>`); what a
-    /// profile leaves to the phone is no drift and never listed.
-    var shownExpected: String { expected.isEmpty ? "(empty)" : expected }
-}

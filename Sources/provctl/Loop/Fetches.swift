@@ -41,21 +41,7 @@ struct Fetches: ParsableCommand {
                                status: status, limit: limit)
         let timeline = try opened.fetchTimeline(query)
         if jsonOutput {
-            printJSON(.array(timeline.map { item -> JSON in
-                switch item {
-                case .fetch(let fetch): return .sorted(Self.fetchJSON(fetch))
-                case .phoneLine(let line):
-                    // The same keys as a fetch (null where a log line has none).
-                    var entry: [String: JSON] = [:]
-                    for key in ["bytes", "cert_serial", "cert_sha256", "firmware", "method", "micros", "model", "path", "remote_addr", "serial"] {
-                        entry[key] = .null
-                    }
-                    entry.merge(["time": .string(timestamp(micros: line.at)), "time_us": .int(line.at), "mac": .string(line.mac.hex),
-                                 "status": .null, "reason": .string("phone log only"), "form": .null, "sha256": .null, "node": .null,
-                                 "phone": .array([Self.lineJSON(line)])]) { $1 }
-                    return .sorted(entry)
-                }
-            }))
+            printJSON(.array(timeline.map(\.json)))
             return
         }
         var table = Table("TIME", "MAC", "TRUST", "STATUS", "REASON", "FORM", "SHA256", "ADDRESS", "NODE", "PHONE")
@@ -80,23 +66,5 @@ struct Fetches: ParsableCommand {
             if let range = message.range(of: marker, options: .caseInsensitive) { return String(message[range.lowerBound...]) }
         }
         return message
-    }
-
-    static func lineJSON(_ line: PhoneLine) -> JSON {
-        .sorted(["time": .string(timestamp(micros: line.at)), "kind": .string(line.kind), "message": .string(line.message),
-                 "host": .text(line.host)])
-    }
-
-    /// A fetch's members (the caller sorts them into an object).
-    static func fetchJSON(_ fetch: FetchRecord) -> [String: JSON] {
-        [
-            "time": .string(timestamp(micros: fetch.at)), "time_us": .int(fetch.at), "node": .string(fetch.node),
-            "mac": .text(fetch.mac?.hex), "serial": .text(fetch.serial), "model": .text(fetch.model),
-            "cert_sha256": .text(fetch.certificateSHA256), "cert_serial": .text(fetch.certificateSerial),
-            "firmware": .text(fetch.firmware), "remote_addr": .text(fetch.remoteAddress), "method": .text(fetch.method),
-            "path": .text(fetch.path), "form": .text(fetch.form), "status": .int(fetch.status), "reason": .string(fetch.reason),
-            "sha256": .text(fetch.sha256), "bytes": .int(fetch.bytes), "micros": .int(fetch.microseconds),
-            "phone": .array(fetch.phone.map(lineJSON)), "trusted": .bool(fetch.trusted),
-        ]
     }
 }
