@@ -27,10 +27,6 @@ extension AdminAPI {
         throw APIProblem.notBuilt("revertChangeSet")
     }
 
-    func importDevices(_ input: Operations.ImportDevices.Input) async throws -> Operations.ImportDevices.Output {
-        throw APIProblem.notBuilt("importDevices")
-    }
-
     func exportDevices(_ input: Operations.ExportDevices.Input) async throws -> Operations.ExportDevices.Output {
         throw APIProblem.notBuilt("exportDevices")
     }

@@ -7,7 +7,10 @@ import ProvisioningAdmin
 enum Typed {
     static func decode<T: Decodable>(_ type: T.Type, _ json: JSON) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(json.bytes))
+            // `format: date-time` members are `Date`s: the engine writes them as RFC 3339 UTC text.
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(T.self, from: Data(json.bytes))
         } catch {
             throw APIProblem(status: 500, detail: "the engine's answer does not fit the document's \(T.self): \(error)",
                              code: "runtime", rule: "answer_matches_document")
