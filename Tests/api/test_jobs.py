@@ -57,6 +57,7 @@ class SippPhones:
   <recv request="NOTIFY">
     <action>
       <ereg regexp="^ *resync *$" search_in="hdr" header="Event:" check_it="true" assign_to="event"/>
+      <log message="event [$event]"/>
     </action>
   </recv>
   <send>
@@ -291,3 +292,83 @@ def test_provctl_job_commands_show_the_api_job(daemon):
     assert missing.returncode == 3
     done = daemon.provctl("job", "cancel", started.json["id"], "--state-dir", daemon.folder, check=False)
     assert done.returncode == 4
+
+
+CSV = "mac,model,group,var:ext\n000e08aaaa01,CP-8841-3PCC,sales,1001\n000e08aaaa02,CP-8841-3PCC,sales,1002\n"
+BAD_CSV = "mac,group\n000e08aaaa01,sales\nnot-a-mac,sales\n000e08aaaa03,sales\n"
+
+
+def copy_of(daemon):
+    """A second database, the same as the daemon's: for parity with provctl."""
+    twin = Daemon(db=os.path.join(daemon.folder, "twin.db"))
+    daemon.provctl("backup", twin.db)
+    return twin
+
+
+def devices(d):
+    return json.loads(d.provctl("device", "list", json_output=True).stdout)
+
+
+def test_import_job_dry_run_and_parity_with_provctl(daemon):
+    twin = copy_of(daemon)
+    client = daemon.client()
+    preview = client.post("/api/v1/import?dry_run=true", body=CSV, content_type="text/csv")
+    assert preview.status == 200, preview
+    assert preview.json["result"] == "dry_run" and preview.json["dry_run"] is True
+    assert preview.json["devices_checked"] == 2
+    assert devices(daemon) == [], "a dry run writes nothing"
+    started = client.post("/api/v1/import", body=CSV, content_type="text/csv")
+    assert started.status == 202 and started.json["kind"] == "import" and started.json["progress"]["total"] == 2, started
+    done = finished(client, started.header("location"))
+    assert done["state"] == "done" and done["change_set"] is not None, done
+    assert done["progress"] == {"total": 2, "handled": 2, "ok": 2, "failed": 0, "skipped": 0}
+    # The same file through provctl import on the twin: the same devices.
+    with open(os.path.join(daemon.folder, "devices.csv"), "w") as f:
+        f.write(CSV)
+    twin.provctl("import", os.path.join(daemon.folder, "devices.csv"))
+    assert devices(daemon) == devices(twin) and len(devices(daemon)) == 2
+    history = json.loads(daemon.provctl("history", json_output=True).stdout)
+    assert history[0]["who"] == "api:alice" and history[0]["id"] == done["change_set"]
+
+
+def test_import_bad_rows_refused_or_skipped(daemon):
+    client = daemon.client()
+    refused = client.post("/api/v1/import", body=BAD_CSV, content_type="text/csv")
+    assert refused.status == 422, refused
+    assert [p["line"] for p in refused.json["problems"]] == [3]
+    assert client.get("/api/v1/jobs").json["items"] == [], "nothing queued"
+    started = client.post("/api/v1/import?skip_invalid=true", body=BAD_CSV, content_type="text/csv")
+    assert started.status == 202, started
+    done = finished(client, started.header("location"))
+    assert done["state"] == "done" and done["progress"]["skipped"] == 1 and done["progress"]["ok"] == 2, done
+    items = client.get(started.header("location") + "/items").json["items"]
+    assert [(i["target"], i["outcome"]) for i in items] == [("line:3", "skipped")]
+    assert [d["mac"] for d in devices(daemon)] == ["000e08aaaa01", "000e08aaaa03"]
+
+
+def test_revert_job_and_parity_with_provctl(daemon):
+    daemon.provctl("set", "default", "Resync_Periodic=3600")
+    daemon.provctl("set", "default", "Display_Name_1_=Front desk")
+    daemon.provctl("device", "add", "000e08bbbb01")
+    history = json.loads(daemon.provctl("history", json_output=True).stdout)
+    sets = [h["id"] for h in history]
+    twin = copy_of(daemon)
+    client = daemon.client()
+    preview = client.post("/api/v1/reverts?dry_run=true", body={"change_sets": sets[:2]})
+    assert preview.status == 200 and preview.json["result"] == "dry_run", preview
+    assert json.loads(daemon.provctl("history", json_output=True).stdout) == history, "a dry run writes nothing"
+    missing = client.post("/api/v1/reverts", body={"change_sets": [999]})
+    assert missing.status == 404, missing
+    started = client.post("/api/v1/reverts", body={"change_sets": sets[:2]})
+    assert started.status == 202 and started.json["kind"] == "revert", started
+    done = finished(client, started.header("location"))
+    assert done["state"] == "done" and done["change_set"] is not None, done
+    items = client.get(started.header("location") + "/items").json["items"]
+    assert [i["target"] for i in items] == [str(s) for s in sorted(sets[:2], reverse=True)]
+    # provctl reverts the same two change sets, newest first, on the twin: the same settings and devices.
+    for change_set in sorted(sets[:2], reverse=True):
+        twin.provctl("revert", str(change_set))
+    settings = lambda d: d.provctl("settings", "default", json_output=True).stdout
+    assert settings(daemon) == settings(twin)
+    assert devices(daemon) == devices(twin) == []
+    assert "Display_Name_1_" not in settings(daemon) and "Resync_Periodic" in settings(daemon)
