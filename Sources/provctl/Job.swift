@@ -33,11 +33,12 @@ struct JobStateOptions: ParsableArguments {
         JobStore(stateDirectory: stateDir ?? JobStore.defaultStateDirectory(databasePath: store.path))
     }
 
-    /// The jobs file, which must exist: provctl does not make one the daemon never will read.
+    /// The jobs file, which must exist (the daemon makes it when it starts, mode 0600, as its own user): provctl
+    /// does not make one the daemon could not read or never will.
     func existing(_ store: StoreOptions) throws -> JobStore {
         let jobs = jobs(store)
         guard FileManager.default.fileExists(atPath: jobs.path) else {
-            throw Failure(.notFound, "jobs: no file at \(jobs.path) (no job was ever started there; see --state-dir)",
+            throw Failure(.notFound, "jobs: no file at \(jobs.path) (start provisioner-admind with this state folder; see --state-dir)",
                           field: "--state-dir", rule: "exists")
         }
         return jobs

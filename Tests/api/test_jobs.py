@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -329,6 +330,11 @@ def test_import_job_dry_run_and_parity_with_provctl(daemon):
     assert devices(daemon) == devices(twin) and len(devices(daemon)) == 2
     history = json.loads(daemon.provctl("history", json_output=True).stdout)
     assert history[0]["who"] == "api:alice" and history[0]["id"] == done["change_set"]
+    # The CSV (keys, HA1s) is not kept once the job ended, and only the daemon's user reads the file.
+    jobs_db = os.path.join(daemon.folder, "jobs.db")
+    assert os.stat(jobs_db).st_mode & 0o777 == 0o600
+    with sqlite3.connect(jobs_db) as db:
+        assert db.execute("SELECT count(*) FROM jobs WHERE input IS NOT NULL").fetchone() == (0,)
 
 
 def test_import_bad_rows_refused_or_skipped(daemon):

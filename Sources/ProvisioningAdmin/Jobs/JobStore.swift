@@ -1,3 +1,4 @@
+import Foundation
 public import Provisioning
 
 /// One job as `jobs.db` keeps it and the API answers it (`Job` in api/openapi.yaml).
@@ -140,7 +141,8 @@ public struct JobStore: Sendable {
     }
 
     static let migrator: SQLiteMigrator = {
-        var migrator = SQLiteMigrator(file: "jobs")
+        // Rollback journal, not WAL: provctl (often root) opens it too, and must leave no -shm the daemon cannot open.
+        var migrator = SQLiteMigrator(file: "jobs", switchesToWAL: false)
         migrator.registerMigration("jobs, items, idempotency", sql: """
             CREATE TABLE jobs (
                 id INTEGER PRIMARY KEY,
@@ -192,6 +194,10 @@ public struct JobStore: Sendable {
 
     /// Opens (creating) the file, migrated.
     func open() throws -> SQLiteDatabase {
+        // An import's CSV may hold keys and HA1s until its job ends: only the daemon's user reads the file.
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         do {
             let database = try SQLiteDatabase(path: path, mode: .create, busyTimeout: 5000)
             if try database.userVersion() < Self.migrator.version { try Self.migrator.migrate(database) }
@@ -354,7 +360,7 @@ public struct JobStore: Sendable {
                                      field: "state", rule: "queued_or_running")
                 }
                 try database.execute(job.state == .queued
-                    ? "UPDATE jobs SET cancel_requested = 1, state = 'cancelled', finished_at = \(Self.now) WHERE id = \(id)"
+                    ? "UPDATE jobs SET cancel_requested = 1, state = 'cancelled', finished_at = \(Self.now), input = NULL WHERE id = \(id)"
                     : "UPDATE jobs SET cancel_requested = 1 WHERE id = \(id)")
                 return try self.job(id, in: database)!
             }
@@ -375,7 +381,7 @@ public struct JobStore: Sendable {
                 let statement = try database.prepare("SELECT id FROM jobs WHERE state = 'running'")
                 var ids: [Int] = []
                 while try statement.step() { ids.append(statement.int(0)) }
-                try database.execute("UPDATE jobs SET state = 'interrupted', finished_at = \(Self.now) WHERE state = 'running'")
+                try database.execute("UPDATE jobs SET state = 'interrupted', finished_at = \(Self.now), input = NULL WHERE state = 'running'")
                 return ids
             }
         }
@@ -470,12 +476,13 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// Ends a job: `done`, `failed` (with its error), `cancelled` or `interrupted`.
+    /// Ends a job: `done`, `failed` (with its error), `cancelled` or `interrupted`. Its input (an import's CSV,
+    /// secrets and all) is dropped: the change set in the history is the record of what it did.
     public func finish(_ id: Int, _ state: JobRecord.State, error: JobRecord.Failure? = nil, changeSet: Int? = nil) throws {
         try sqlite { database in
             let statement = try database.prepare("""
                 UPDATE jobs SET state = ?2, finished_at = \(Self.now), error_title = ?3, error_detail = ?4, error_code = ?5,
-                error_field = ?6, error_rule = ?7, change_set = coalesce(?8, change_set) WHERE id = ?1
+                error_field = ?6, error_rule = ?7, change_set = coalesce(?8, change_set), input = NULL WHERE id = ?1
                 """)
             try statement.bind(1, id)
             try statement.bind(2, state.rawValue)

@@ -101,7 +101,7 @@ struct Resync: ParsableCommand {
                                     cleartextCredentials: cleartextCredentials)
         if job {
             let record = try ResyncJob.start(devices, options: options, address: address, startedBy: currentUser(),
-                                             jobs: jobState.jobs(store))
+                                             jobs: try jobState.existing(store))
             Output.emit(ValueResult(json: record.json, text: "job \(record.id): resync of \(devices.count) device(s) queued "
                                     + "(provctl job wait \(record.id))"), json: jsonOutput)
             return
