@@ -66,46 +66,18 @@ struct ImportDevices: ParsableCommand {
 
     func run() throws {
         let bytes = file == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile()) : try readFile(file)
-        var (rows, problems) = try DeviceImport.rows(DeviceImport.records(bytes, delimiter: delimiter.flatMap(DeviceImport.delimiterByte)))
+        let parsed = try DeviceImport.rows(DeviceImport.records(bytes, delimiter: delimiter.flatMap(DeviceImport.delimiterByte)))
         let opened = try store.open()
-        // A large file touches many pages in one transaction: keep them in memory rather than spilling to the WAL
-        // before the commit (128 MiB at most, for this connection only).
-        try DeviceImport.prepareForBulkWrites(opened)
-        try warnIfNew("model", Set(rows.compactMap { $0.model ?? nil }), in: opened)
-        try warnIfNew("group", Set(rows.compactMap { $0.group ?? nil }), in: opened)
-        let secretNames = try secretVariableNames(opened)
-        var counts = DeviceImport.Counts()
-        let macs = Set(rows.map(\.mac))
-        var skipped: [Failure.Problem] = []
-        let ids = try ChangeRunner(store: opened, output: output, change: change).run(reach: { .some(macs) }) { audit in
-            counts = try DeviceImport.apply(rows, to: opened, audit: audit, secretNames: secretNames, problems: &problems,
-                                           progress: stdoutIsTerminal ? { progressLine("importing \($0)/\($1)") } : nil)
-            if stdoutIsTerminal { progressLine("") }
-            if !problems.isEmpty && !skipInvalid { throw refusal(problems) }
-            skipped = problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) }
-        }
-        rows.removeAll()
-        var message = "imported \(counts.added + counts.changed + counts.unchanged) row(s): \(counts.added) added, "
-            + "\(counts.changed) changed, \(counts.unchanged) unchanged"
-        if !skipped.isEmpty {
-            message += "; skipped \(Set(skipped.compactMap(\.line)).count) bad row(s):\n"
-                + skipped.map { "  " + $0.text }.joined(separator: "\n")
-        }
-        Output.emit(ChangeResult(action: "import", message: message, count: counts.added + counts.changed, fields: [
-            ("added", .int(counts.added)), ("changed", .int(counts.changed)), ("unchanged", .int(counts.unchanged)),
-            ("skipped", .array(skipped.map(\.json))), ("history_entries", .int(ids.count)),
-        ]), json: output.json)
-        if !skipped.isEmpty {
+        let run = try DeviceImport.run(parsed, skipInvalid: skipInvalid, file: file, store: opened,
+                                       session: .provctl(showSecrets: output.showSecrets), mode: change.mode,
+                                       progress: stdoutIsTerminal ? { progressLine("importing \($0)/\($1)") } : nil,
+                                       finished: stdoutIsTerminal ? { progressLine("") } : nil)
+        try emit(run.edited, json: output.json)
+        if !run.skipped.isEmpty {
             // Done, with rows skipped: the result above is the whole answer.
             var failure = Failure(.rowsSkipped, "")
             failure.reported = true
             throw failure
         }
-    }
-
-    func refusal(_ problems: [Failure.Problem]) -> Failure {
-        Failure(.refused, "refused: \(Set(problems.compactMap(\.line)).count) bad row(s) in \(file); nothing written "
-                + "(--skip-invalid imports the good rows)", rule: "every row must pass its column's rule",
-                problems: problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
     }
 }

@@ -110,7 +110,7 @@ extension Provctl {
     static let groups: [any ParsableCommand.Type] = [
         Init.self, DeviceCommand.self, SettingCommand.self, VariableCommand.self, LoopCommand.self,
         Explain.self, Render.self, Check.self, History.self, Revert.self, Groups.self, Models.self,
-        Backup.self, Restore.self, NodeCommand.self, Completions.self,
+        Backup.self, Restore.self, NodeCommand.self, JobCommand.self, Completions.self,
     ]
 
     /// The flat spellings of earlier releases, each the same command under its old name, unlisted

@@ -106,10 +106,6 @@ extension AdminAPI {
         return .ok(.init(body: .json(try Typed.decode(Components.Schemas.ChangeOutcome.self, answer.json))))
     }
 
-    func importDevices(_ input: Operations.ImportDevices.Input) async throws -> Operations.ImportDevices.Output {
-        throw APIProblem.notBuilt("importDevices")
-    }
-
     func exportDevices(_ input: Operations.ExportDevices.Input) async throws -> Operations.ExportDevices.Output {
         let caller = try Caller.required()
         let query = input.query

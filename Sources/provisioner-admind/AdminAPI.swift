@@ -8,6 +8,8 @@ import ProvisioningAdmin
 /// JSON; failures are thrown and become problem details in `ProblemMiddleware`.
 struct AdminAPI: APIProtocol {
     let store: AdminStore
+    /// The daemon's jobs (`jobs.db` in its state folder).
+    let jobs: JobStore
 
     /// Secrets as this caller may see them.
     func disclosure() throws -> Disclosure { try Caller.required().disclosure }

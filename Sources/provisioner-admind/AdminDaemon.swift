@@ -22,7 +22,10 @@ struct AdminDaemon {
         }()
         let etags = try ETagKey(stateDirectory: options.state)
         let store = AdminStore(databasePath: options.databasePath, etags: etags)
-        let api = AdminAPI(store: store)
+        let jobs = JobStore(stateDirectory: options.state)
+        let api = AdminAPI(store: store, jobs: jobs)
+        let runner = JobRunner(worker: JobWorker(jobs: jobs, databasePath: store.databasePath, journals: store.journals),
+                               logger: logger)
 
         let router = Router()
         router.add(middleware: CallerMiddleware())
@@ -38,7 +41,7 @@ struct AdminDaemon {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await metrics.exposition())))
         }
-        try api.registerHandlers(on: router, serverURL: URL(string: "/api/v1")!, middlewares: [ProblemMiddleware(), HeaderValueMiddleware(), VerbatimBodyMiddleware()])
+        try api.registerHandlers(on: router, serverURL: URL(string: "/api/v1")!, middlewares: [IdempotencyMiddleware(jobs: jobs), VerbatimBodyMiddleware(), ProblemMiddleware()])
 
         let socket = options.socketPath
         unlink(socket)
@@ -46,6 +49,7 @@ struct AdminDaemon {
         let app = Application(
             router: router,
             configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
+            services: [runner],
             onServerRunning: { _ in
                 // Only the owner and the web server's group may open the socket: the user headers are trusted
                 // because nobody else can send them.

@@ -10,8 +10,11 @@ enum Typed {
 
     static func decode<T: Decodable>(_ type: T.Type, _ json: JSON) throws -> T {
         do {
+            // `format: date-time` members are `Date`s: the engine writes them as RFC 3339 UTC text.
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
             let bytes = json.bytes
-            let value = try JSONDecoder().decode(T.self, from: Data(bytes))
+            let value = try decoder.decode(T.self, from: Data(bytes))
             verbatim?.bytes = bytes
             return value
         } catch {

@@ -37,11 +37,13 @@ struct Resync: ParsableCommand {
             accepted (skipped ones included), 7 when any did not (or could not be reached).
             Behind NAT the fetch address is not the phone's: send the NOTIFY through the provider's SIP server \
             instead (docs/reference.md, "Closing the loop": "Through the provider's SIP server instead").
+            --job queues the push as a job of the admin daemon (provisioner-admind, which must be running with             the same database; its jobs.db in --state-dir, by default the database's folder) instead of pushing             from here: the devices are fixed now, the daemon pushes them paced, and provctl job show|items|wait|            cancel ID follow it (the same job as POST /api/v1/resync). At most one resync job at a time (exit 4).
             Examples: provctl resync 000e08abcdef
                       provctl resync --pending --rate 5
                       provctl resync --group sales --via http
                       provctl resync 000e08abcdef --event report
                       provctl resync 000e08abcdef --address 192.0.2.10:5062
+                      provctl resync --group sales --rate 5 --job && provctl job wait 1
             """
     )
 
@@ -58,6 +60,8 @@ struct Resync: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print JSON (for scripts): one entry per phone.") var jsonOutput = false
     @Flag(help: "--via http: send Admin_Password over plain HTTP (Basic or Digest to /CGI/Execute) all the same.")
     var cleartextCredentials = false
+    @Flag(help: "Queue the push as a job of the admin daemon instead of pushing from here; print the job.") var job = false
+    @OptionGroup var jobState: JobStateOptions
 
     func validate() throws {
         _ = try macs.map { try parseMAC($0) }
@@ -95,6 +99,13 @@ struct Resync: ParsableCommand {
         let options = ResyncOptions(via: via == "http" ? .http : .sip, event: event, rate: rate,
                                     address: try address.map { try Self.parsedAddress($0) }, t1: t1,
                                     cleartextCredentials: cleartextCredentials)
+        if job {
+            let record = try ResyncJob.start(devices, options: options, address: address, startedBy: currentUser(),
+                                             jobs: try jobState.existing(store))
+            Output.emit(ValueResult(json: record.json, text: "job \(record.id): resync of \(devices.count) device(s) queued "
+                                    + "(provctl job wait \(record.id))"), json: jsonOutput)
+            return
+        }
         let plans = try ResyncEngine.plan(devices, store: opened, options: options)
         if via == "http" && cleartextCredentials {
             FileHandle.standardError.write(Data("provctl: warning: --cleartext-credentials: Admin_Password goes over plain HTTP to /CGI/Execute; anyone on the path, or at the address, can read or crack it\n".utf8))

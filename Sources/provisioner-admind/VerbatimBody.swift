@@ -2,26 +2,6 @@ import Foundation
 import HTTPTypes
 import OpenAPIRuntime
 
-/// Undoes the generated code's percent-encoding of response header values (swift-openapi-generator encodes every
-/// header as a URI component: `"` becomes `%22`, `/` `%2F`; apple/swift-openapi-generator#857): an `ETag` must
-/// be sent back as it came (RFC 9110 quotes it) and a `Location` must be a path. Our values for these headers
-/// are ASCII we made, so decoding gives them back exactly.
-struct HeaderValueMiddleware: ServerMiddleware {
-    static let decoded: [HTTPField.Name] = [.eTag, .location]
-
-    func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
-                   next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?))
-        async throws -> (HTTPResponse, HTTPBody?) {
-        var (response, body) = try await next(request, body, metadata)
-        for name in Self.decoded {
-            if let value = response.headerFields[name], value.contains("%"), let plain = value.removingPercentEncoding {
-                response.headerFields[name] = plain
-            }
-        }
-        return (response, body)
-    }
-}
-
 /// The answer's JSON as the engine made it, sent as it is. `Typed.decode` checks the engine's JSON against the
 /// document's type, but the generated types encode back without their null members (`encodeIfPresent`) and
 /// without members the document does not list: `next_after: null`, `"serial": null` would vanish from the wire,
