@@ -66,7 +66,7 @@ def test_viewer_reads_a_resource(apache):
     answer = apache.request("GET", "/api/v1/scopes/default/settings", cert="viewer")
     passed_the_gate(answer, "listScopeSettings")
     assert answer.status_code == 200
-    assert any(item["name"] == "Resync_Periodic" for item in answer.json()["items"])
+    assert any(item["name"] == "Resync_Periodic" for item in answer.json())
 
 
 def test_viewer_writing_is_403_and_changes_nothing(apache):
