@@ -31,7 +31,7 @@ struct AdminDaemon {
             Response(status: .ok, headers: [.contentType: "application/yaml", .cacheControl: "no-cache"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.served_openapi_yaml)))
         }
-        try api.registerHandlers(on: router, serverURL: URL(string: "/api/v1")!, middlewares: [ProblemMiddleware()])
+        try api.registerHandlers(on: router, serverURL: URL(string: "/api/v1")!, middlewares: [ProblemMiddleware(), NullMembersMiddleware()])
 
         let socket = options.socketPath
         unlink(socket)
