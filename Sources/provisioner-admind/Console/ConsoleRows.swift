@@ -1,21 +1,11 @@
 import Provisioning
 import ProvisioningAdmin
 
-/// The console's device list: a page in MAC order after a cursor, searched in MAC, serial, group and model.
+/// The console's device list: one page in MAC order after a cursor, searched in MAC, serial, account user and
+/// group, by the same paged query the API's device list runs (the primary key walked from the cursor).
 enum ConsoleRows {
     static func devices(_ editor: ConfigurationEditor, search: String?, after: MACAddress?, limit: Int) throws
         -> [(device: Device, seen: SeenRecord?)] {
-        let needle = search?.lowercased()
-        var rows: [(device: Device, seen: SeenRecord?)] = []
-        for row in try editor.devices(matching: DeviceFilter()) {
-            if let after, row.device.mac.hex <= after.hex { continue }
-            if let needle {
-                let fields = [row.device.mac.hex, row.device.serial ?? "", row.device.group ?? "", row.device.model ?? ""]
-                guard fields.contains(where: { $0.lowercased().contains(needle) }) else { continue }
-            }
-            rows.append(row)
-            if rows.count == limit { break }
-        }
-        return rows
+        try editor.devices(matching: DeviceFilter(search: search, after: after, limit: limit))
     }
 }
