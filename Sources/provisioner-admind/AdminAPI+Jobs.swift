@@ -157,9 +157,8 @@ extension AdminAPI {
     /// rows left out); a dry run that would leave devices unable to render is 422, as provctl exits 6.
     static func preview(_ report: DryRunReport, problems: [AdminError.Problem] = []) throws -> JSON {
         if !report.breaking.isEmpty { throw report.failure }
-        guard case .object(let members) = report.json else { return report.json }
-        var pairs: [(String, JSON)] = [("result", .string("dry_run"))] + members
-        if !problems.isEmpty { pairs.append(("problems", .array(problems.map(\.json)))) }
-        return .object(pairs)
+        let json = EditedAnswer.tagged("dry_run", report.json)
+        guard !problems.isEmpty, case .object(let pairs) = json else { return json }
+        return .object(pairs + [("problems", .array(problems.map(\.json)))])
     }
 }
