@@ -21,10 +21,8 @@ extension AdminAPI {
             let answer = try FleetChange.run(session) { session in
                 try DeviceEditor(store: editor, session: session, mode: mode).adopt([mac], like: template)
             }
-            // The new device's ETag, as GET /devices/{mac} answers it: its row, secrets included, without `seen`.
-            let etag = try editor.device(mac: mac).map {
-                etags.tag(.sorted(JSON.deviceMembers($0, seen: nil, disclosure: Disclosure(showSecrets: true))))
-            }
+            // The new device's ETag, as GET /devices/{mac} answers it.
+            let etag = try editor.device(mac: mac).map { Versions.device($0, etags) }
             return (answer, etag)
         }
         switch answer {

@@ -22,22 +22,10 @@ enum FleetChange {
     /// then the dry run fails as provctl's does (code `breaks`, 422, the devices in `problems`).
     static func run(_ session: AdminSession, _ body: (AdminSession) throws -> Edited<EditSummary>) throws -> Answer {
         let warnings = Warnings()
-        var session = session
-        session.warn = { warnings.append($0) }
-        switch try body(session) {
-        case .dryRun(let report):
-            if !report.breaking.isEmpty { throw report.failure }
-            return .dryRun(tagged("dry_run", report.json))
-        case .written(let summary):
-            var json = tagged("changed", summary.json)
-            if case .object(let members) = json { json = .object(members + [("warnings", .array(warnings.all.map(JSON.string)))]) }
-            return .changed(json)
-        }
-    }
-
-    static func tagged(_ result: String, _ json: JSON) -> JSON {
-        guard case .object(let members) = json else { return json }
-        return .object([("result", .string(result))] + members)
+        let edited = try body(EditedAnswer.collecting(session, into: warnings))
+        let json = try EditedAnswer.json(edited, warnings: warnings.all)
+        if case .dryRun = edited { return .dryRun(json) }
+        return .changed(json)
     }
 }
 
