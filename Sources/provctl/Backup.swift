@@ -21,44 +21,12 @@ struct Backup: ParsableCommand {
     @Argument(help: "The file to write (must not exist).") var file: String
     @Flag(help: "Copy only the configuration, not the journal.") var noJournal = false
 
-    static func journalCopy(of file: String) -> String {
-        (file.hasSuffix(".db") ? String(file.dropLast(3)) : file) + "-journal.db"
-    }
-
     func run() throws {
-        let opened = try store.open()
-        let journal = Self.journalCopy(of: file)
-        for target in noJournal ? [file] : [file, journal] where FileManager.default.fileExists(atPath: target) {
-            throw Failure(.conflict, "\(target): exists; backups never overwrite", field: "FILE")
-        }
-        let started = Date()
-        let old = umask(0o077)
-        defer { umask(old) }
-        try Self.vacuum(opened.database, schema: "main", into: file)
-        var copied: [(String, JSON)] = [("database", .string(file))]
-        let local = store.journals.local
-        if !noJournal, FileManager.default.fileExists(atPath: local) {
-            let source: SQLiteDatabase
-            do {
-                source = try SQLiteDatabase(path: local, mode: .readOnly)
-            } catch {
-                throw Failure(.runtime, "journal \(local): \(error)", underlying: error)
-            }
-            try Self.vacuum(source, schema: "main", into: journal)
-            copied.append(("journal", .string(journal)))
-        } else {
-            copied.append(("journal", .null))
-        }
-        let seconds = Date().timeIntervalSince(started)
-        let devices = try opened.deviceCount()
-        Output.emit(ChangeResult(action: "backup", message: "backed up \(devices) device(s) to \(file)"
-                                 + (copied[1].1 == .null ? "" : " and the journal to \(journal)")
-                                 + String(format: " in %.2f s", seconds), count: devices,
-                                 fields: copied), json: format.json)
-    }
-
-    static func vacuum(_ database: SQLiteDatabase, schema: String, into path: String) throws {
-        try BackupEngine.vacuum(database, schema: schema, into: path)
+        let done = try BackupEngine.backup(try store.open(), to: file, journalPath: store.journals.local, withJournal: !noJournal)
+        Output.emit(ChangeResult(action: "backup", message: "backed up \(done.devices) device(s) to \(file)"
+                                 + (done.journal.map { " and the journal to \($0)" } ?? "")
+                                 + String(format: " in %.2f s", done.seconds), count: done.devices,
+                                 fields: [("database", .string(file)), ("journal", .text(done.journal))]), json: format.json)
     }
 }
 
@@ -102,37 +70,7 @@ struct Restore: ParsableCommand {
             throw Failure(.usage, "restore replaces every device, setting and variable: add --yes to confirm",
                           field: "--yes", rule: "restore needs --yes")
         }
-        let opened = try store.open()
-        let scratch = FilePath.directory(of: opened.database.path) + "/.restore-\(getpid()).db"
-        defer {
-            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(scratch + suffix) }
-        }
-        do {
-            try FileManager.default.copyItem(atPath: file, toPath: scratch)
-        } catch {
-            throw Failure(.runtime, "\(file): \(error.localizedDescription)")
-        }
-        do {
-            let copy = try ConfigurationEditor(path: scratch, mode: .readWrite)
-            guard try BackupEngine.isConfiguration(copy) else { throw Failure(.refused, "\(file): not a Provisioner database", field: "FILE") }
-        } catch let failure as Failure {
-            throw failure
-        } catch {
-            throw Failure(.refused, "\(file): not a Provisioner database (\(error))", field: "FILE")
-        }
-        // A safety copy of what is about to be replaced, beside the database.
-        let stamp = timestamp(ConfigurationEditor.now()).replacingOccurrences(of: ":", with: "")
-        let path = opened.database.path
-        let safety = (path.hasSuffix(".db") ? String(path.dropLast(3)) : path) + ".before-restore-\(stamp).db"
-        if FileManager.default.fileExists(atPath: safety) {
-            throw Failure(.conflict, "\(safety): exists (a restore in this second already); try again", field: "FILE")
-        }
-        do {
-            let old = umask(0o077)
-            defer { umask(old) }
-            try Backup.vacuum(opened.database, schema: "main", into: safety)
-        }
-        let restored = try BackupEngine.restore(opened, from: scratch, file: file, safety: safety, who: currentUser())
+        let (restored, safety) = try BackupEngine.restore(try store.open(), file: file, who: currentUser())
         let (devices, adopted, changeSet) = (restored.devices, restored.historyAdopted, restored.changeSet)
         Output.emit(ChangeResult(action: "restore", message: "restored \(devices) device(s) from \(file) (change set #\(changeSet ?? 0); "
                                  + "the previous configuration is saved as \(safety); provctl revert \(changeSet ?? 0) undoes the restore)",

@@ -1,4 +1,5 @@
 public import Provisioning
+import Foundation
 
 /// Backup and restore of the configuration database: the copy (`VACUUM INTO`, one read snapshot while phones
 /// are served) and the restore (every device, setting and variable replaced in one transaction, audited and
@@ -61,5 +62,82 @@ public enum BackupEngine {
             restored.changeSet = store.changeSet
         }
         return restored
+    }
+
+    /// Where a backup of the configuration at `file` puts the journal: FILE's `.db` ending replaced by `-journal.db`.
+    public static func journalCopy(of file: String) -> String {
+        (file.hasSuffix(".db") ? String(file.dropLast(3)) : file) + "-journal.db"
+    }
+
+    /// What a backup wrote: the configuration's copy, the journal's (nil when not asked or there is none), the
+    /// devices, the seconds it took.
+    public struct BackedUp: Sendable {
+        public var file: String
+        public var journal: String?
+        public var devices: Int
+        public var seconds: Double
+    }
+
+    /// `provctl backup`: the configuration (and, unless `withJournal` is false, this node's journal at
+    /// `journalPath`) copied by `VACUUM INTO`, mode 0600; neither target may exist (backups never overwrite).
+    public static func backup(_ store: ConfigurationEditor, to file: String, journalPath: String, withJournal: Bool) throws -> BackedUp {
+        let journal = journalCopy(of: file)
+        for target in withJournal ? [file, journal] : [file] where FileManager.default.fileExists(atPath: target) {
+            throw AdminError(.conflict, "\(target): exists; backups never overwrite", field: "FILE")
+        }
+        let started = Date()
+        let old = umask(0o077)
+        defer { umask(old) }
+        try vacuum(store.database, schema: "main", into: file)
+        var copied: String?
+        if withJournal, FileManager.default.fileExists(atPath: journalPath) {
+            let source: SQLiteDatabase
+            do {
+                source = try SQLiteDatabase(path: journalPath, mode: .readOnly)
+            } catch {
+                throw AdminError(.runtime, "journal \(journalPath): \(error)", underlying: error)
+            }
+            try vacuum(source, schema: "main", into: journal)
+            copied = journal
+        }
+        return BackedUp(file: file, journal: copied, devices: try store.deviceCount(), seconds: Date().timeIntervalSince(started))
+    }
+
+    /// `provctl restore`: `file` is copied beside the live database and checked to be a Provisioner database
+    /// (an older schema upgraded on that copy), a safety copy of the live configuration is written beside it
+    /// (NAME.before-restore-TIME.db, mode 0600), then `restore` replaces the configuration in one transaction.
+    public static func restore(_ store: ConfigurationEditor, file: String, who: String) throws -> (Restored, safety: String) {
+        guard FileManager.default.isReadableFile(atPath: file) else {
+            throw AdminError(.notFound, "FILE: \(file): no such readable file", field: "FILE")
+        }
+        let path = store.database.path
+        let scratch = FilePath.directory(of: path) + "/.restore-\(getpid()).db"
+        defer {
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(scratch + suffix) }
+        }
+        do {
+            try FileManager.default.copyItem(atPath: file, toPath: scratch)
+        } catch {
+            throw AdminError(.runtime, "\(file): \(error.localizedDescription)")
+        }
+        do {
+            let copy = try ConfigurationEditor(path: scratch, mode: .readWrite)
+            guard try isConfiguration(copy) else { throw AdminError(.refused, "\(file): not a Provisioner database", field: "FILE") }
+        } catch let error as AdminError {
+            throw error
+        } catch {
+            throw AdminError(.refused, "\(file): not a Provisioner database (\(error))", field: "FILE")
+        }
+        let stamp = utcTimestamp(ConfigurationEditor.now()).replacingOccurrences(of: ":", with: "")
+        let safety = (path.hasSuffix(".db") ? String(path.dropLast(3)) : path) + ".before-restore-\(stamp).db"
+        if FileManager.default.fileExists(atPath: safety) {
+            throw AdminError(.conflict, "\(safety): exists (a restore in this second already); try again", field: "FILE")
+        }
+        do {
+            let old = umask(0o077)
+            defer { umask(old) }
+            try vacuum(store.database, schema: "main", into: safety)
+        }
+        return (try restore(store, from: scratch, file: file, safety: safety, who: who), safety)
     }
 }
