@@ -16,7 +16,7 @@ extension AdminAPI {
         let after = try query.after.map { try AdminAPI.mac($0, field: "after") }
         var filter = DeviceFilter(group: query.group, model: query.model, firmware: query.firmware, search: query.q,
                                   after: after, limit: limit + 1)
-        if query.group == "none" { filter.group = "" }
+        if query.group == "none" { (filter.group, filter.withoutGroup) = (nil, true) }
         var pending: String?
         switch query.state {
         case nil: break

@@ -14,13 +14,13 @@ enum DevicesPending {
         let wanted = state.replacing("_", with: " ")
         let limit = filter.limit ?? Int.max
         var rows: [(device: Device, seen: SeenRecord?)] = []
-        let scan = PendingScan(store: store, group: filter.group?.isEmpty == false ? filter.group : nil, stale: wanted == "stale")
+        let scan = PendingScan(store: store, group: filter.group, stale: wanted == "stale")
         do {
             try scan.run { entry in
                 let device = entry.device
                 if let after = filter.after, device.mac.hex <= after.hex { return }
                 guard wanted == "pending" || entry.states.contains(wanted) else { return }
-                if filter.group == "", device.group != nil { return }
+                if filter.withoutGroup, device.group != nil { return }
                 if let model = filter.model, device.model != model { return }
                 let seen = try store.journal.seen(mac: device.mac)
                 if let firmware = filter.firmware, seen?.firmware != firmware { return }

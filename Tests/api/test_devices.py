@@ -208,3 +208,52 @@ def test_viewer_reads_but_may_not_write(daemon):
     assert viewer.get(f"/api/v1/devices/{MAC}").status == 200
     assert viewer.patch(f"/api/v1/devices/{MAC}", body={"enabled": False}, headers={"If-Match": "*"}).status == 403
     assert provctl_json(daemon, "device", "show", MAC)["enabled"] is True
+
+
+def test_fetches_are_provctl_fetches_and_page_by_time(daemon):
+    client = daemon.client()
+    assert add(client).status == 201
+    assert client.get(f"/api/v1/devices/{MAC}/fetches").json == {"items": [], "next_after": None}
+    log = "".join(f"2026-12-01T10:00:0{i}.000123+00:00 192.0.2.10 CP-8841-3PCC 00:0e:08:aa:bb:01 -- "
+                  f"{'Requesting resync' if i % 2 == 0 else 'Resync failed: decrypt error'} https://prov.example.com/x\n"
+                  for i in range(3))
+    path = f"{daemon.folder}/phones.log"
+    with open(path, "w") as f:
+        f.write(log)
+    daemon.provctl("syslog", "--all", "--relay", "192.0.2.10", path)
+    expected = provctl_json(daemon, "fetches", MAC)
+    assert len(expected) == 3
+    first = client.get(f"/api/v1/devices/{MAC}/fetches?limit=2")
+    assert first.status == 200, first
+    assert first.json["items"] == expected[:2]
+    assert first.json["next_after"] == str(expected[1]["time_us"])
+    rest = client.get(f"/api/v1/devices/{MAC}/fetches?limit=2&after={first.json['next_after']}")
+    assert rest.json == {"items": expected[2:], "next_after": None}
+    assert client.get(f"/api/v1/devices/{MAC}/fetches?after=yesterday").status == 400
+    assert client.get("/api/v1/devices/000e08aabb99/fetches").status == 404
+
+
+def test_drift_before_any_report_and_unknown_device(daemon):
+    client = daemon.client()
+    assert add(client).status == 201
+    answer = client.get(f"/api/v1/devices/{MAC}/drift")
+    assert answer.status == 200, answer
+    assert answer.json == {"mac": MAC, "report": None, "drift": []}
+    assert client.get("/api/v1/devices/000e08aabb99/drift").status == 404
+
+
+def test_profile_of_a_device_that_does_not_render_is_422(daemon):
+    client = daemon.client()
+    assert add(client).status == 201
+    daemon.provctl("set", f"device:{MAC}", "Display_Name_1_={{nowhere}}", "--force")
+    answer = client.get(f"/api/v1/devices/{MAC}/profile")
+    assert answer.status == 422, answer
+    assert answer.json["field"] == "mac" and answer.json["rule"] == "renders"
+    assert client.get("/api/v1/devices/000e08aabb99/profile").status == 404
+
+
+def test_list_group_none_is_the_devices_without_a_group(daemon):
+    client = daemon.client()
+    assert add(client, group="sales").status == 201
+    assert add(client, "000e08aabb02").status == 201
+    assert [d["mac"] for d in client.get("/api/v1/devices?group=none").json["items"]] == ["000e08aabb02"]

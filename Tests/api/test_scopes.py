@@ -126,3 +126,18 @@ def test_groups_and_models_with_counts_are_provctl_groups_and_models(daemon):
     assert groups.json == [{"name": "sales", "devices": 1, "settings": 1, "variables": 0}]
     models = client.get("/api/v1/models")
     assert models.json == provctl_json(daemon, "models")
+
+
+def test_catalogue_pages_searches_and_marks_secrets(daemon):
+    client = daemon.client(role="viewer")
+    found = client.get("/api/v1/catalogue?q=resync_periodic")
+    assert found.status == 200, found
+    assert "Resync_Periodic" in [e["name"] for e in found.json["items"]]
+    secret = client.get("/api/v1/catalogue?q=Admin_Passwd").json["items"]
+    assert secret and all(e["secret"] for e in secret)
+    first = client.get("/api/v1/catalogue?limit=5")
+    assert len(first.json["items"]) == 5 and first.json["next_after"] == first.json["items"][-1]["name"]
+    second = client.get(f"/api/v1/catalogue?limit=5&after={first.json['next_after']}")
+    assert second.json["items"][0]["name"] not in [e["name"] for e in first.json["items"]]
+    spa = client.get("/api/v1/catalogue?model=spa&limit=50").json["items"]
+    assert spa and all("spa" in e["models"] for e in spa)

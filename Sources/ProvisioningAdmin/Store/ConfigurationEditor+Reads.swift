@@ -1,8 +1,9 @@
 public import Provisioning
 /// What `provctl device list` filters on; `nil` fields do not filter.
 public struct DeviceFilter: Sendable, Equatable {
-    /// "" selects the devices without a group.
     public var group: String?
+    /// Only the devices without a group (the admin API's `group=none`).
+    public var withoutGroup = false
     public var model: String?
     public var enabled: Bool?
     /// True: only devices that fetched a profile (a `seen` row); false: only those that never did.
@@ -144,9 +145,8 @@ extension ConfigurationEditor {
             FROM devices d LEFT JOIN seen s ON s.mac = d.mac WHERE 1
             """
         var values: [SQLiteValue] = []
-        if let group = filter.group, group.isEmpty {
-            sql += " AND d.group_name IS NULL"
-        } else if let group = filter.group {
+        if filter.withoutGroup { sql += " AND d.group_name IS NULL" }
+        if let group = filter.group {
             values.append(.text(group))
             sql += " AND d.group_name = ?\(values.count)"
         }
