@@ -28,14 +28,23 @@ public enum FleetFigures {
         guard !store.journal.attached.isEmpty else { return ([:], cursors) }
         var counts: [FetchLabels: Int] = [:]
         var next = cursors
+        // Only the rows past each known node's cursor, and every row of a node not seen yet: a scrape reads what
+        // is new, not the whole retained journal.
+        var values: [SQLiteValue] = []
+        var past: [String] = []
+        for (node, id) in cursors.sorted(by: { $0.key < $1.key }) {
+            values += [.text(node), .integer(id)]
+            past.append("(node = ?\(values.count - 1) AND id > ?\(values.count))")
+        }
+        let unseen = values.isEmpty ? "1" : "node NOT IN (" + stride(from: 1, to: values.count, by: 2).map { "?\($0)" }.joined(separator: ", ") + ")"
         let statement = try store.database.prepare("""
             SELECT node, id, status, reason, coalesce(form, ''), model, firmware, coalesce(trusted, 0)
-            FROM fetches ORDER BY node, id
+            FROM fetches WHERE \((past + [unseen]).joined(separator: " OR "))
             """)
+        try statement.bind(values)
         while try statement.step() {
             let node = statement.text(0) ?? ""
             let id = statement.int(1)
-            if let seen = cursors[node], id <= seen { continue }
             next[node] = max(next[node] ?? 0, id)
             let proven = statement.int(7) != 0
             let labels = FetchLabels(
