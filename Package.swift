@@ -95,7 +95,11 @@ let package = Package(
                         .embedInCode("Console/layout.mustache"), .embedInCode("Console/fleet.mustache"),
                         .embedInCode("Console/devices.mustache"), .embedInCode("Console/device.mustache"),
                         .embedInCode("Console/claims.mustache"), .embedInCode("Console/style.css"),
-                        .embedInCode("Console/favicon.svg")],
+                        .embedInCode("Console/favicon.svg"), .embedInCode("Console/settings.mustache"),
+                        .embedInCode("Console/preview.mustache"), .embedInCode("Console/problem.mustache"),
+                        .embedInCode("Console/pending.mustache"), .embedInCode("Console/history.mustache"),
+                        .embedInCode("Console/changeset.mustache"), .embedInCode("Console/jobs.mustache"),
+                        .embedInCode("Console/job.mustache")],
             swiftSettings: [.unsafeFlags(["-static-stdlib"])],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]

@@ -35,7 +35,7 @@ struct AdminDaemon {
             Response(status: .ok, headers: [.contentType: "application/yaml", .cacheControl: "no-cache"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.served_openapi_yaml)))
         }
-        try Console(store: store).register(on: router)
+        try Console(store: store, jobs: jobs).register(on: router)
         let metrics = FleetMetrics(store: store)
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -36,14 +37,18 @@ def shoot(browser, name):
         browser.driver.save_screenshot(os.path.join(folder, name + ".png"))
 
 
-def plant_hostile_claim(apache):
+def plant_claim(apache, mac=HOSTILE_MAC, text=HOSTILE):
     """A stranger's fetch through the CGI as Apache runs it (as www-data, the user of the demo's Apache, so the
     journal's files keep their owner), its certificate fields and User-Agent chosen to attack the console."""
-    env = measure.phone_env(os.path.join(apache.state, "provisioner.db"), HOSTILE_MAC, "FCH" + HOSTILE, "CP-8841" + HOSTILE,
+    env = measure.phone_env(os.path.join(apache.state, "provisioner.db"), mac, "FCH" + text, "CP-8841" + text,
                             "xml", seen=True)
-    env["HTTP_USER_AGENT"] = "Cisco-CP-8841-3PCC/" + HOSTILE
+    env["HTTP_USER_AGENT"] = "Cisco-CP-8841-3PCC/" + text
     env["PROVISIONER_JOURNAL"] = os.path.join(apache.state, "journal.db")
     subprocess.run([profile_cgi()], env=env, capture_output=True, user="www-data", group="www-data", check=True)
+
+
+def plant_hostile_claim(apache):
+    plant_claim(apache)
 
 
 def test_pages_render_and_nothing_executes(apache, browser):
@@ -51,7 +56,9 @@ def test_pages_render_and_nothing_executes(apache, browser):
     from selenium.webdriver.common.by import By
     for path, name, heading in (("/console/", "fleet", "Fleet"), ("/console/devices", "devices", "Devices"),
                                 ("/console/devices/000e08abcdef", "device", "Device 000e08abcdef"),
-                                ("/console/claims", "claims", "Claims")):
+                                ("/console/claims", "claims", "Claims"), ("/console/pending", None, "Pending"),
+                                ("/console/settings?scope=default", None, "Settings at default"),
+                                ("/console/history", None, "History"), ("/console/jobs", None, "Jobs")):
         driver = browser.get(path)
         assert driver.find_element(By.TAG_NAME, "h1").text == heading, (path, driver.page_source[:500])
         # Nothing the phone wrote ran: no flag set, no injected element, no alert pending.
@@ -62,7 +69,8 @@ def test_pages_render_and_nothing_executes(apache, browser):
         # and the browser reported nothing blocked or broken.
         assert "system-ui" in driver.execute_script("return getComputedStyle(document.body).fontFamily"), path
         assert browser.console_errors() == [], (path, browser.console_errors())
-        shoot(browser, name)
+        if name:
+            shoot(browser, name)
     driver = browser.get("/console/claims")
     agent = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "td.agent") if "window.pwned" in cell.text]
     assert agent, driver.page_source[-2000:]
@@ -89,3 +97,185 @@ def test_viewer_sees_and_policy_blocks_inline_script(apache):
         assert any("Content Security Policy" in e.get("message", "") for e in b.console_errors())
     finally:
         b.close()
+
+
+# --- The daily tasks (issue 26 point 4), keyboard and widths (point 3) --------------------------------------------
+
+FRONTDESK = {"demo-8841": "000e08abcdef", "demo-8861": "2c3124c9f8e1"}
+NEWCOMER = "00562b00c0de"
+
+
+def press(driver, text):
+    """Clicks the button whose text starts with `text` (as a user would find it)."""
+    from selenium.webdriver.common.by import By
+    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith(text)]
+    assert buttons, (text, [b.text for b in driver.find_elements(By.TAG_NAME, "button")])
+    buttons[0].click()
+
+
+def heading(driver):
+    from selenium.webdriver.common.by import By
+    return driver.find_element(By.TAG_NAME, "h1").text
+
+
+def fill(driver, field_id, text):
+    from selenium.webdriver.common.by import By
+    field = driver.find_element(By.ID, field_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def wait_for(predicate, seconds, what):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            value = predicate()
+        except Exception:  # noqa: BLE001 -- the page reloads itself: an element may go stale between two looks
+            value = None
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def test_daily_tasks_end_to_end(apache, browser):
+    """Change a group's setting (its blast radius seen before the save), push the pending it made (a resync job,
+    followed live and cancelled), revert the change, adopt a claim: each through the pages, with the admin's
+    certificate, through Apache."""
+    from selenium.webdriver.common.by import By
+    from test_console import SipAnswerer
+    phones = SipAnswerer()
+    try:
+        # The front desk's two phones fetch their profile through Apache: served, their address known.
+        for cert, mac in FRONTDESK.items():
+            fetched = apache.request("GET", f"/cgi-bin/profile/{mac}.xml", cert=cert, port=apache.port)
+            assert fetched.status_code == 200, (mac, fetched.status_code, fetched.text[:300])
+        driver = browser.get("/console/settings?scope=group:frontdesk")
+        shoot(browser, "settings")
+        fill(driver, "name", "SIP_Port_1_")
+        fill(driver, "value", str(phones.port))
+        press(driver, "Preview the change")
+        assert heading(driver) == "Set SIP_Port_1_ at group:frontdesk: preview"
+        summary = driver.find_element(By.CSS_SELECTOR, ".summary").text
+        assert summary.startswith("2 of 2 reached device(s) would get a different profile"), summary
+        assert sorted(a.text for a in driver.find_elements(By.CSS_SELECTOR, ".macs a")) == sorted(FRONTDESK.values())
+        assert "SIP_Port_1_" not in apache.provctl("settings", "group:frontdesk")
+        shoot(browser, "preview")
+        press(driver, "Save this change")
+        assert heading(driver).startswith("Change set #"), heading(driver)
+        change_set = driver.current_url
+        assert f"SIP_Port_1_={phones.port}" in apache.provctl("settings", "group:frontdesk").replace(" ", "=") or \
+            str(phones.port) in apache.provctl("settings", "group:frontdesk")
+        # The pending it made, pushed at one phone per 5 s; the job's page follows it and cancels it.
+        driver = browser.get("/console/pending")
+        rows = {row.find_element(By.TAG_NAME, "a").text: row.text for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr")}
+        assert all("changed" in rows.get(mac, "") for mac in FRONTDESK.values()), rows
+        shoot(browser, "pending")
+        fill(driver, "rate", "0.2")
+        press(driver, "Push")
+        assert heading(driver).startswith("Job "), heading(driver)
+        assert driver.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
+        shoot(browser, "job")
+        press(driver, "Cancel job")
+        wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".state").text == "cancelled", 15, "the job cancelled")
+        assert driver.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]') == []
+        assert 1 <= phones.count < len(FRONTDESK) + 1
+        # The change reverted from its change set's page, after its preview.
+        driver.get(change_set)
+        press(driver, "Revert change set")
+        assert driver.find_element(By.CSS_SELECTOR, ".summary").text.startswith("2 of 2 reached device(s)")
+        press(driver, "Save this change")
+        assert heading(driver).startswith("Change set #") and driver.current_url != change_set
+        shoot(browser, "changeset")
+        assert "SIP_Port_1_" not in apache.provctl("settings", "group:frontdesk")
+        # A claim adopted.
+        plant_claim(apache, NEWCOMER, "Z")
+        driver = browser.get("/console/claims")
+        fill(driver, f"group-{NEWCOMER}", "lobby")
+        fill(driver, f"model-{NEWCOMER}", "CP-8841-3PCC")
+        press(driver, f"Adopt {NEWCOMER}")
+        assert heading(driver) == f"Device {NEWCOMER}", driver.page_source[-1500:]
+        assert "lobby" in apache.provctl("device", "show", NEWCOMER)
+        driver = browser.get("/console/history")
+        shoot(browser, "history")
+        browser.get("/console/jobs")
+        shoot(browser, "jobs")
+        assert browser.console_errors() == [], browser.console_errors()
+    finally:
+        phones.close()
+        apache.provctl("device", "remove", NEWCOMER) if NEWCOMER in apache.provctl("device", "list") else None
+
+
+def test_viewer_sees_no_change_and_a_post_is_refused(apache):
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("no chromium")
+    from selenium.webdriver.common.by import By
+
+    from browser import Browser
+    b = Browser(apache, cert="viewer")
+    try:
+        for path in ("/console/settings?scope=group:frontdesk", "/console/claims", "/console/pending", "/console/jobs",
+                     "/console/history"):
+            driver = b.get(path)
+            assert driver.find_elements(By.CSS_SELECTOR, "form[method=post]") == [], path
+            assert driver.find_elements(By.CSS_SELECTOR, "main button") == [] or path == "/console/settings?scope=group:frontdesk", path
+    finally:
+        b.close()
+    refused = apache.request("POST", "/console/settings/preview", cert="viewer",
+                             body="scope=default&name=Resync_Periodic&value=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert refused.status_code == 403, refused.text
+
+
+PAGES = ("/console/", "/console/devices", "/console/devices/000e08abcdef", "/console/claims", "/console/pending",
+         "/console/settings?scope=group:frontdesk", "/console/history", "/console/jobs")
+
+# Every control without an accessible name, landmarks missing, and the page's width beyond the window's.
+AUDIT = """
+const unnamed = [];
+for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')) {
+  const named = el.tagName === 'INPUT' || el.tagName === 'SELECT' || el.tagName === 'TEXTAREA'
+    ? (el.labels && el.labels.length > 0) || el.getAttribute('aria-label')
+    : el.textContent.trim() || el.getAttribute('aria-label');
+  if (!named) unnamed.push(el.outerHTML.slice(0, 120));
+}
+return {unnamed,
+        landmarks: ['header', 'nav', 'main'].filter(tag => !document.querySelector(tag)),
+        overflow: document.documentElement.scrollWidth - window.innerWidth};
+"""
+
+# Numbers every focusable control; Tab then walks them.
+NUMBER = """
+const all = [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')]
+  .filter(el => el.getClientRects().length > 0 || el.classList.contains('skip'));
+all.forEach((el, i) => el.dataset.k = String(i));
+document.activeElement && document.activeElement.blur();
+return all.length;
+"""
+
+
+def test_keyboard_labels_and_widths(apache, browser):
+    """Every page at a laptop's (1366x768) and a tablet's (768x1024) width: no horizontal scroll, landmarks, a
+    name for every control; at the laptop's, Tab reaches every control, and the focused one shows an outline."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    driver = browser.driver
+    for width, height in ((1366, 768), (768, 1024)):
+        driver.set_window_size(width, height)
+        for path in PAGES:
+            browser.get(path)
+            audit = driver.execute_script(AUDIT)
+            assert audit["unnamed"] == [] and audit["landmarks"] == [], (path, audit)
+            assert audit["overflow"] <= 0, (path, width, audit["overflow"])
+            if width == 1366:
+                count = driver.execute_script(NUMBER)
+                seen, outlines = set(), set()
+                for _ in range(count + 1):
+                    ActionChains(driver).send_keys(Keys.TAB).perform()
+                    seen.add(driver.execute_script("return document.activeElement.dataset.k"))
+                    outlines.add(driver.execute_script("return getComputedStyle(document.activeElement).outlineStyle"))
+                assert {str(i) for i in range(count)} <= seen, (path, count, sorted(seen, key=str))
+                assert "none" not in outlines - {None}, (path, outlines)
+        if width == 768:
+            browser.get("/console/")
+            shoot(browser, "fleet-tablet")
+    driver.set_window_size(1280, 900)

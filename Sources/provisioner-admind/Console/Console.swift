@@ -13,14 +13,24 @@ import ProvisioningAdmin
 /// (no script at all, styles only from the stylesheet), refuses framing and sniffing.
 struct Console: Sendable {
     let store: AdminStore
+    /// The daemon's jobs (resync pushes, reverts): what the jobs pages show and cancel.
+    let jobs: JobStore
     let library: MustacheLibrary
+    /// The CSRF checks every change passes (`ConsoleGuard`).
+    let guard_: ConsoleGuard
 
-    init(store: AdminStore) throws {
+    init(store: AdminStore, jobs: JobStore) throws {
         self.store = store
+        self.jobs = jobs
+        self.guard_ = ConsoleGuard(key: store.etags.key)
         var library = MustacheLibrary()
         for (name, bytes) in [("layout", PackageResources.layout_mustache), ("fleet", PackageResources.fleet_mustache),
                               ("devices", PackageResources.devices_mustache), ("device", PackageResources.device_mustache),
-                              ("claims", PackageResources.claims_mustache)] {
+                              ("claims", PackageResources.claims_mustache), ("settings", PackageResources.settings_mustache),
+                              ("preview", PackageResources.preview_mustache), ("problem", PackageResources.problem_mustache),
+                              ("pending", PackageResources.pending_mustache), ("history", PackageResources.history_mustache),
+                              ("changeset", PackageResources.changeset_mustache), ("jobs", PackageResources.jobs_mustache),
+                              ("job", PackageResources.job_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         self.library = library
@@ -30,7 +40,9 @@ struct Console: Sendable {
         .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         HTTPField.Name("X-Frame-Options")!: "DENY",
         .xContentTypeOptions: "nosniff",
-        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        // Same-origin: the browser sends this console's Origin on its own posts (ConsoleGuard checks it; with
+        // no-referrer it would send `Origin: null`) and nothing to another site.
+        HTTPField.Name("Referrer-Policy")!: "same-origin",
         .cacheControl: "no-store",
     ]
 
@@ -58,17 +70,25 @@ struct Console: Sendable {
             return try await page("Device \(mac.hex)", "device", nav: "devices", try await device(mac))
         }
         group.get("/claims") { _, _ in try await page("Claims", "claims", nav: "claims", try await claims()) }
+        registerChanges(on: group)
     }
 
-    /// A whole page: the body template rendered with `values`, inside the layout.
-    func page(_ title: String, _ template: String, nav: String, _ values: [String: Any]) async throws -> Response {
+    /// A whole page: the body template rendered with `values` (plus `csrf`, the caller's token, and `admin`, true
+    /// when the caller may change things: the forms are shown to admins only), inside the layout. `refresh`: the
+    /// page reloads itself every 2 seconds (a running job's progress, with no script).
+    func page(_ title: String, _ template: String, nav: String, _ values: [String: Any], status: HTTPResponse.Status = .ok,
+              refresh: Bool = false) async throws -> Response {
         let caller = try Caller.required()
+        var values = values
+        values["csrf"] = guard_.token(for: caller.user)
+        values["admin"] = caller.role == .admin
         let body = library.render(values, withTemplate: template) ?? ""
         let html = library.render(["title": Shown.text(title), "body": body, "user": Shown.text(caller.user),
-                                   "role": caller.role.rawValue, "nav": [nav: true]], withTemplate: "layout") ?? ""
+                                   "role": caller.role.rawValue, "nav": [nav: true], "refresh": refresh],
+                                  withTemplate: "layout") ?? ""
         var headers = Console.securityHeaders
         headers[.contentType] = "text/html; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
     // MARK: pages
@@ -145,7 +165,12 @@ struct Console: Sendable {
                     return ["fetch": ["at": Shown.time(fetch.at / 1_000_000), "status": fetch.status, "reason": Shown.text(fetch.reason),
                                       "form": Shown.text(fetch.form), "firmware": Shown.text(fetch.firmware),
                                       "proven": fetch.trusted ? "yes" : "no", "sha256": Shown.text(fetch.sha256),
-                                      "node": Shown.text(fetch.node)] as [String: Any]]
+                                      "node": Shown.text(fetch.node),
+                                      // The phone's own lines about this fetch (provctl fetches' PHONE column).
+                                      "phone": fetch.phone.map { line -> [String: Any] in
+                                          ["at": Shown.time(line.at / 1_000_000), "kind": Shown.text(line.kind),
+                                           "message": Shown.text(line.message)]
+                                      }] as [String: Any]]
                 case .phoneLine(let line):
                     return ["line": ["at": Shown.time(line.at / 1_000_000), "kind": Shown.text(line.kind),
                                      "message": Shown.text(line.message)] as [String: Any]]
