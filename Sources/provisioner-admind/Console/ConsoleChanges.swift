@@ -292,16 +292,7 @@ extension Console {
     func history(before: Int?, target: String?) async throws -> [String: Any] {
         var filter = AuditFilter(limit: Console.historyPage + 1)
         filter.before = before
-        if let target {
-            if let mac = MACAddress(target) {
-                filter.mac = mac
-            } else if let scope = Scope(target) {
-                filter.scope = scope
-            } else {
-                throw APIProblem.badRequest("target: \"\(target)\" is neither a MAC nor a scope (default, model:NAME, group:NAME, device:MAC)",
-                                            field: "target", rule: "mac_or_scope")
-            }
-        }
+        if let target { try filter.target(target) }
         let sets = try await store.read { [filter] editor in try editor.changeSets(filter) }
         let page = sets.prefix(Console.historyPage)
         return [
