@@ -65,9 +65,12 @@ public final class ProfileService {
                 outcome.settledMAC = identity.mac
             }
             guard let device = try checkedDevice(identity, store: store) else {
-                // A valid certificate of no known device: the journal keeps it as a claim.
+                // A valid certificate of no known device: the journal keeps it as a claim, and an expected
+                // device or an adoption rule may serve it now (only a proven certificate: never an account's
+                // or a bootstrap caller's MAC, a path or a User-Agent).
                 outcome.claim = identity.source == .certificate || identity.source == .variables
-                throw .unknownDevice
+                guard outcome.claim, level == .full else { throw .unknownDevice }
+                return try serveFirstContact(asked, identity: identity, store: store, outcome: outcome)
             }
             // Proven (certificate or account) and the device's own: this record may move the admin's picture.
             outcome.trusted = level == .full
@@ -114,6 +117,59 @@ public final class ProfileService {
         }
         return (response, xml)
     }
+
+    /// A proven certificate of no known device (`respondToProfile`'s unknown-device path only): served as the
+    /// expected entry or adoption rule it matches would have it (`ExpectedMatch`), with the entry's variables at the
+    /// device scope; the fetch is journaled as `onboarding` (a trusted 200, and a claim carrying the certificate's
+    /// serial and product), from which the admin side makes the device (`provctl expect promote`, the daemon).
+    /// Until then every fetch is served the same way. A mismatch is refused as an unknown device, with the reason.
+    @inline(never)
+    func serveFirstContact(_ asked: ProfileRequest, identity: ClientIdentity, store: ConfigurationStore,
+                           outcome: Outcome) throws(ServingError) -> (CGIResponse, Outcome) {
+        var outcome = outcome
+        let match = try reading { () throws -> ExpectedMatch in
+            try store.expectedMatch(mac: identity.mac, serial: identity.serial, product: identity.model)
+        }
+        guard let entry = match.served else {
+            if case .mismatch(let why) = match { throw .expectedMismatch(why) }
+            throw .unknownDevice
+        }
+        let device = entry.device(for: identity)
+        var rows: LayerRows
+        do {
+            rows = try store.layerRows(model: device.model, group: device.group, mac: device.mac, partition: asked.partition)
+        } catch {
+            throw failure(reading: error)
+        }
+        entry.forEachVariable { name, value in rows.append(kind: .variable, rank: .device, name: name, value: value, access: .none) }
+        let xml: [UInt8], body: [UInt8]
+        do {
+            xml = try ProfileRecipe.document(rows, device: device, identity: identity, partition: asked.partition,
+                                             withoutSecrets: false)
+        } catch {
+            throw failure(rendering: error)
+        }
+        do {
+            body = try ProfileEncoding.encode(xml, form: asked.form, device: device)
+        } catch {
+            throw .render(.encoding(error))
+        }
+        guard store.readIsStable else {
+            self.store = nil
+            throw .configurationChangedDuringRead
+        }
+        let response = CGIResponse(status: 200, contentType: asked.form.contentType, body: body, omitsBody: asked.isHead)
+        outcome.trusted = true
+        outcome.status = 200
+        outcome.reason = Self.onboardingReason
+        outcome.logsForm = true
+        if configuration.recordsJournal { outcome.sha256 = Digest.sha256Hex(xml) }
+        return (response, outcome)
+    }
+
+    /// The journal's reason for a profile served to a phone on its first contact from an expected entry or an
+    /// adoption rule.
+    public static let onboardingReason = "onboarding"
 
     /// The device the caller names, checked as every request is (inside the caller's read transaction): nil when
     /// no device has the MAC (the caller answers 404); else enabled, and its stored serial and product those of

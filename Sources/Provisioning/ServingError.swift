@@ -14,6 +14,9 @@ public enum ServingError: Error, Sendable {
     /// No device has the caller's MAC.
     case unknownDevice
     case deviceDisabled
+    /// No device has the caller's MAC, and the expected entry with its MAC or serial names another serial or
+    /// product (`ExpectedMatch.mismatch`): refused as an unknown device, the reason in the log line.
+    case expectedMismatch(String)
     /// The stored serial is not the certificate's (nil: the certificate has none).
     case serialMismatch(stored: String, presented: String?)
     /// The stored product is not the certificate's (nil: the certificate has none).

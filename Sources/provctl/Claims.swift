@@ -18,16 +18,18 @@ struct Claims: ParsableCommand {
 
     func run() throws {
         let opened = try store.open()
+        // Phones served from an expected entry or rule become devices first (they are no claims then).
+        try Onboarding.promote(store: opened, session: .provctl())
         let entries = try ClaimEntry.all(in: opened)
-        let claims = entries.map(\.claim), bySerial = entries.map { $0.deviceWithSerial?.hex }
+        let claims = entries.map(\.claim), bySerial = entries.map { $0.deviceWithSerial?.hex }, expected = entries.map(\.expected)
         if output.json {
             printJSON(.array(entries.map(\.json)))
             return
         }
-        var table = Table("MAC", "SERIAL", "MODEL", "ADDRESS", "LAST SEEN", "CALLS", "DEVICE WITH SERIAL", "USER AGENT")
-        for (claim, device) in zip(claims, bySerial) {
+        var table = Table("MAC", "SERIAL", "MODEL", "ADDRESS", "LAST SEEN", "CALLS", "DEVICE WITH SERIAL", "USER AGENT", "EXPECTED")
+        for (index, (claim, device)) in zip(claims, bySerial).enumerated() {
             table.append([claim.mac.hex, claim.serial, claim.model, claim.remoteAddress, timestamp(claim.lastSeen),
-                          String(claim.count), device, claim.userAgent])
+                          String(claim.count), device, claim.userAgent, expected[index]])
         }
         table.print()
     }

@@ -16,7 +16,23 @@ extension AdminAPI {
             throw APIProblem.badRequest("rate: \(rate) must be 0.1..100 devices per second", field: "rate", rule: "0.1..100")
         }
         let selection = try Self.selection(request.selection)
-        let options = ResyncOptions(via: .sip, event: request.event?.rawValue ?? "resync", rate: rate)
+        let via: ResyncOptions.Via = request.via == .http ? .http : .sip
+        let event = request.event?.rawValue ?? "resync"
+        if via == .http && event != "resync" {
+            throw APIProblem.badRequest("event: \(event) only with via sip (the XML execute interface resyncs)",
+                                        field: "event", rule: "resync with via http")
+        }
+        var address: ResyncAddress?
+        if let text = request.address {
+            do {
+                address = try ResyncAddress(text)
+            } catch {
+                throw APIProblem.badRequest("address: \(error.description.replacingOccurrences(of: "--address: ", with: ""))",
+                                            field: "address", rule: "host[:port]")
+            }
+        }
+        let options = ResyncOptions(via: via, event: event, rate: rate, address: address,
+                                    cleartextCredentials: request.cleartextCredentials ?? false)
         let devices = try await store.read { editor in try selection.devices(in: editor) }
         if input.query.dryRun == true {
             return .ok(.init(body: .json(try Typed.decode(Components.Schemas.SelectionPreview.self,
@@ -24,7 +40,7 @@ extension AdminAPI {
         }
         let jobs = jobs
         let job = try await Self.blocking {
-            try ResyncJob.start(devices, options: options, startedBy: caller.user, jobs: jobs)
+            try ResyncJob.start(devices, options: options, address: request.address, startedBy: caller.user, jobs: jobs)
         }
         return .accepted(.init(headers: .init(location: job.location), body: .json(try Self.typed(job))))
     }

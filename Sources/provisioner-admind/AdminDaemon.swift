@@ -49,7 +49,7 @@ struct AdminDaemon {
         let app = Application(
             router: router,
             configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
-            services: [runner],
+            services: [runner, OnboardingPromoter(store: store, logger: logger)],
             onServerRunning: { _ in
                 // Only the owner and the web server's group may open the socket: the user headers are trusted
                 // because nobody else can send them.

@@ -378,3 +378,32 @@ def test_revert_job_and_parity_with_provctl(daemon):
     assert settings(daemon) == settings(twin)
     assert devices(daemon) == devices(twin) == []
     assert "Display_Name_1_" not in settings(daemon) and "Resync_Periodic" in settings(daemon)
+
+
+def test_resync_through_the_api_with_address_and_via(daemon, phones):
+    """The API's resync takes what `provctl resync` takes: `address` (e.g. the provider's SIP proxy) and `via`."""
+    add_devices(daemon, MACS[:2])
+    phone = phones(2)
+    client = daemon.client()
+    started = client.post("/api/v1/resync", body={"selection": {"group": "sales"}, "rate": 50,
+                                                    "address": f"127.0.0.1:{phone.port}"})
+    assert started.status == 202, started
+    done = finished(client, started.header("location"))
+    assert done["progress"]["ok"] == 2, done
+    items = client.get(started.header("location") + "/items").json["items"]
+    assert {(i["address"], i["address_source"], i["via"]) for i in items} == {(f"127.0.0.1:{phone.port}", "admin", "sip")}
+    assert wait_for(lambda: phone.notifies() == 2, 10, "two NOTIFYs at the given address")
+    bad = client.post("/api/v1/resync", body={"selection": {"group": "sales"}, "address": "192.0.2.1:99999"})
+    assert bad.status == 400 and bad.json["field"] == "address" and bad.json["rule"] == "host[:port]", bad
+    assert "99999" in bad.json["detail"] and "--address" not in bad.json["detail"], bad
+    http_report = client.post("/api/v1/resync", body={"selection": {"group": "sales"}, "via": "http", "event": "report"})
+    assert http_report.status == 400 and http_report.json["field"] == "event", http_report
+    # via http, queued (the phones were never seen: skipped), keeps what it was asked.
+    http = client.post("/api/v1/resync", body={"selection": {"group": "sales"}, "via": "http", "rate": 50,
+                                                 "cleartext_credentials": True})
+    assert http.status == 202, http
+    assert finished(client, http.header("location"))["state"] == "done"
+    assert {i["via"] for i in client.get(http.header("location") + "/items").json["items"]} == {"http"}
+    options = sqlite3.connect(os.path.join(daemon.folder, "jobs.db")).execute(
+        "SELECT options FROM jobs WHERE id = ?", (http.json["id"],)).fetchone()[0]
+    assert "cleartext_credentials=yes" in options.split("\n") and "via=http" in options.split("\n"), options

@@ -65,6 +65,7 @@ extension ServingError: Refusing {
         case .macMismatch(let named, let caller, let proof):
             Refusal(.macMismatch, detail: "path names \(named), \(proof) is \(caller)")
         case .unknownDevice: Refusal(.unknownDevice)
+        case .expectedMismatch(let why): Refusal(.unknownDevice, detail: why)
         case .deviceDisabled: Refusal(.deviceDisabled)
         case .serialMismatch(let stored, let presented):
             Refusal(.serialMismatch, detail: "stored \(stored), certificate \(presented ?? "none")")

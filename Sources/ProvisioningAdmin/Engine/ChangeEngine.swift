@@ -98,13 +98,8 @@ public struct ChangeEngine {
         store.startChangeSet()
         let reachedBefore = try reach()
         if mode.dryRun {
-            // One renderer per side: each reads the shared default/model/group rows once, and none is reused
-            // across the change.
-            let before = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true), reachedBefore)
             try body(recorder)
-            let after = try snapshot(try ProfileRenderer(store: store, cachesSharedLayers: true),
-                                     reachedBefore.union(try reach()))
-            return .dryRun(report(before: before, after: after))
+            return .dryRun(try dryRunReport(reached: reachedBefore.union(try reach())))
         }
         try body(recorder)
         try refuseBreakage(reached: reachedBefore.union(try reach()))
@@ -168,17 +163,43 @@ public struct ChangeEngine {
         }
     }
 
-    public func snapshot(_ renderer: ProfileRenderer, _ reach: Reach) throws -> [MACAddress: View] {
-        var views: [MACAddress: View] = [:]
-        switch reach {
-        case .every:
-            try renderer.forEachDevice { device in views[device.mac] = view(renderer, device) }
-        case .some(let macs):
-            for mac in macs {
-                if let device = try renderer.device(mac: mac) { views[mac] = view(renderer, device) }
-            }
+    /// The dry run's report, the change applied but not committed: every reached device rendered as it is
+    /// committed (a second, read-only connection) and as the change leaves it (this transaction), one device at a
+    /// time, so that memory holds the groups and not the fleet's profiles (a change at the default scope reaches
+    /// every device).
+    func dryRunReport(reached: Reach) throws -> DryRunReport {
+        let committed = try ConfigurationEditor(path: store.database.path, mode: .readOnly)
+        let before = try ProfileRenderer(store: committed, cachesSharedLayers: true)
+        let after = try ProfileRenderer(store: store, cachesSharedLayers: true)
+        var tally = DryRunTally(engine: self)
+        func visit(_ mac: MACAddress) throws {
+            let old = try before.device(mac: mac).map { view(before, $0) }
+            let new = try after.device(mac: mac).map { view(after, $0) }
+            tally.add(mac, old: old, new: new)
         }
-        return views
+        switch reached {
+        case .every:
+            // The devices of both sides, in MAC order (a merge of the two sorted lists).
+            func macs(_ renderer: ProfileRenderer) throws -> [MACAddress] {
+                var list: [MACAddress] = []
+                try renderer.forEachDevice { list.append($0.mac) }
+                return list
+            }
+            let old = try macs(before), new = try macs(after)
+            var i = 0, j = 0
+            while i < old.count || j < new.count {
+                if j == new.count || (i < old.count && old[i].hex < new[j].hex) {
+                    try visit(old[i]); i += 1
+                } else if i == old.count || new[j].hex < old[i].hex {
+                    try visit(new[j]); j += 1
+                } else {
+                    try visit(old[i]); i += 1; j += 1
+                }
+            }
+        case .some(let macs):
+            for mac in macs.sorted(by: { $0.hex < $1.hex }) { try visit(mac) }
+        }
+        return tally.report
     }
 
     public func view(_ renderer: ProfileRenderer, _ device: Device) -> View {
@@ -253,37 +274,48 @@ public struct ChangeEngine {
         }
         return out
     }
+}
 
-    /// The dry run's report of the reached devices before and after the change.
-    public func report(before: [MACAddress: View], after: [MACAddress: View]) -> DryRunReport {
-        var groups: [[String]: (changes: [(String, String, String)], macs: [MACAddress])] = [:]
-        var order: [[String]] = []
-        var diffs: [(MACAddress, String)] = []
-        var breaking: [AdminError.Problem] = []
-        let all = Set(before.keys).union(after.keys).sorted()
-        for mac in all {
-            let old = before[mac], new = after[mac]
-            if let old, let new, old.same(as: new) { continue }
-            let list = changes(old, new)
-            let key = list.map { "\($0.0)\u{0}\($0.1)\u{0}\($0.2)" }
-            if groups[key] == nil { order.append(key); groups[key] = (list, []) }
-            groups[key]!.macs.append(mac)
-            if let new, let problem = new.problem, new.fields[3].exact == "yes",
-               old == nil || old!.problem == nil || old!.fields[3].exact == "no" {
-                breaking.append(AdminError.Problem(mac: mac.hex, rule: problem))
-            }
-            if showDiff {
-                var diff = UnifiedDiff.render(old: old?.lines ?? [], new: new?.lines ?? [],
-                                              oldName: old == nil ? "/dev/null" : "\(mac) (now)",
-                                              newName: new == nil ? "/dev/null" : "\(mac) (after)")
-                if diff.isEmpty { diff = "  (only secret values change; --show-secrets shows them)\n" }
-                diffs.append((mac, diff))
-            }
+/// A dry run's report, built one device at a time: the devices grouped by identical change (in MAC order), the
+/// ones that would break, and with --diff each one's diff.
+struct DryRunTally {
+    let engine: ChangeEngine
+    var index: [[String]: Int] = [:]
+    var groups: [(changes: [(String, String, String)], macs: [MACAddress])] = []
+    var diffs: [(MACAddress, String)] = []
+    var breaking: [AdminError.Problem] = []
+    var checked = 0
+
+    init(engine: ChangeEngine) { self.engine = engine }
+
+    mutating func add(_ mac: MACAddress, old: ChangeEngine.View?, new: ChangeEngine.View?) {
+        guard old != nil || new != nil else { return }
+        checked += 1
+        if let old, let new, old.same(as: new) { return }
+        let list = engine.changes(old, new)
+        let key = list.map { "\($0.0)\u{0}\($0.1)\u{0}\($0.2)" }
+        if let at = index[key] {
+            groups[at].macs.append(mac)
+        } else {
+            index[key] = groups.count
+            groups.append((list, [mac]))
         }
-        let changed = order.reduce(0) { $0 + groups[$1]!.macs.count }
-        return DryRunReport(checked: all.count, changed: changed,
-                            groups: order.map { (groups[$0]!.changes, groups[$0]!.macs) }, diffs: diffs,
-                            breaking: breaking, showDiff: showDiff)
+        if let new, let problem = new.problem, new.fields[3].exact == "yes",
+           old == nil || old!.problem == nil || old!.fields[3].exact == "no" {
+            breaking.append(AdminError.Problem(mac: mac.hex, rule: problem))
+        }
+        if engine.showDiff {
+            var diff = UnifiedDiff.render(old: old?.lines ?? [], new: new?.lines ?? [],
+                                          oldName: old == nil ? "/dev/null" : "\(mac) (now)",
+                                          newName: new == nil ? "/dev/null" : "\(mac) (after)")
+            if diff.isEmpty { diff = "  (only secret values change; --show-secrets shows them)\n" }
+            diffs.append((mac, diff))
+        }
+    }
+
+    var report: DryRunReport {
+        DryRunReport(checked: checked, changed: groups.reduce(0) { $0 + $1.macs.count }, groups: groups, diffs: diffs,
+                     breaking: breaking, showDiff: engine.showDiff)
     }
 }
 

@@ -9,7 +9,7 @@ extension ClaimEntry {
         .sorted(["mac": .string(claim.mac.hex), "serial": .text(claim.serial), "model": .text(claim.model),
                  "remote_addr": .text(claim.remoteAddress), "user_agent": .text(claim.userAgent),
                  "first_seen": .string(utcTimestamp(claim.firstSeen)), "last_seen": .string(utcTimestamp(claim.lastSeen)),
-                 "count": .int(claim.count), "device_with_serial": .text(deviceWithSerial?.hex)])
+                 "count": .int(claim.count), "device_with_serial": .text(deviceWithSerial?.hex), "expected": .text(expected)])
     }
 }
 

@@ -53,7 +53,8 @@ public struct JobWorker: Sendable {
     static func resyncOptions(_ job: JobRecord) throws -> ResyncOptions {
         let values = job.options
         var options = ResyncOptions(via: values["via"] == "http" ? .http : .sip, event: values["event"] ?? "resync",
-                                    rate: values["rate"].flatMap(Double.init) ?? 10, t1: values["t1"].flatMap(Int.init) ?? 500)
+                                    rate: values["rate"].flatMap(Double.init) ?? 10, t1: values["t1"].flatMap(Int.init) ?? 500,
+                                    cleartextCredentials: values["cleartext_credentials"] == "yes")
         if let address = values["address"] {
             do {
                 options.address = try ResyncAddress(address)
@@ -197,6 +198,9 @@ public enum ResyncJob {
     public static func options(_ options: ResyncOptions, address: String?) -> [(String, String)] {
         var values = [("event", options.event), ("via", options.via.rawValue), ("rate", String(options.rate)), ("t1", String(options.t1))]
         if let address { values.append(("address", address)) }
+        // Kept, so that the job does what `provctl resync --via http --cleartext-credentials` (or the API's
+        // `cleartext_credentials`) asked; without it, phones with an Admin_Password are refused.
+        if options.cleartextCredentials { values.append(("cleartext_credentials", "yes")) }
         return values
     }
 

@@ -1,0 +1,187 @@
+/// A phone the provider expects (an order list's line, `provctl expect import`) or an adoption rule: one row of
+/// the configuration database's `expected` table (schema 11), read by serving only on the first-contact path (a
+/// proven certificate of no known device).
+///
+/// One table for both, keyed by what serving looks up: `mac:<12 hex>` for an entry with a MAC (its serial, when
+/// given, must be the certificate's too), `serial:<SERIAL in upper case>` for an entry with only a serial (the
+/// certificate's product must be the entry's model), `rule:<6 digits>` for an adoption rule (its `serial` column
+/// holds a serial prefix, `model` a product; the rules are tried in key order). One small table without an extra
+/// index, because every serving connection parses the whole schema on its first statement: the known-device path
+/// pays for each table's definition, not for its rows.
+public struct ExpectedEntry: Sendable, Equatable {
+    /// `mac:…`, `serial:…` or `rule:…` (see the type).
+    public var key: String
+    /// An entry's expected serial; a rule's serial prefix.
+    public var serial: String?
+    /// An entry's model (the expected product, and the device's model scope); a rule's product.
+    public var model: String?
+    /// The group the device joins.
+    public var group: String?
+    /// The device's `{{variables}}`, `name=value;name=value` (`\;` and `\\` inside a value), sorted by name.
+    public var variables: String
+
+    public init(key: String, serial: String? = nil, model: String? = nil, group: String? = nil, variables: String = "") {
+        self.key = key
+        self.serial = serial
+        self.model = model
+        self.group = group
+        self.variables = variables
+    }
+
+    /// The key of an entry with this MAC.
+    public static func key(mac: MACAddress) -> String { "mac:" + mac.hex }
+    /// The key of an entry with only this serial.
+    public static func key(serial: String) -> String { "serial:" + serial.uppercased() }
+    /// The key of adoption rule `number`.
+    public static func key(rule number: Int) -> String {
+        let digits = String(number)
+        return "rule:" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+
+    /// The entry's MAC (a `mac:` key).
+    public var mac: MACAddress? { key.hasPrefix("mac:") ? MACAddress(String(key.dropFirst(4))) : nil }
+    /// True for an adoption rule.
+    public var isRule: Bool { key.hasPrefix("rule:") }
+
+    /// The device a phone with `identity` becomes: the certificate's MAC and serial, the entry's model (else the
+    /// certificate's product; a rule's product is a condition, so a rule's device takes the certificate's), the
+    /// entry's group; enabled, plain (no key: it has not been given one yet).
+    public func device(for identity: ClientIdentity) -> Device {
+        device(mac: identity.mac, serial: identity.serial, product: identity.model)
+    }
+
+    /// The device a phone with this proven MAC, serial and product becomes (`device(for:)`).
+    public func device(mac: MACAddress, serial: String?, product: String?) -> Device {
+        Device(mac: mac, serial: serial.flatMap { $0.isEmpty ? nil : $0 },
+               model: isRule ? product : (model ?? product), group: group)
+    }
+
+    /// Calls `body` with each `name=value` pair of `variables`, unescaped, in their order.
+    public func forEachVariable(_ body: (String, String) -> Void) {
+        var part: [UInt8] = []
+        var escaped = false
+        func finish() {
+            defer { part.removeAll(keepingCapacity: true) }
+            guard let equals = part.firstIndex(of: UInt8(ascii: "=")), equals > 0 else { return }
+            body(String(decoding: part[..<equals], as: UTF8.self), String(decoding: part[(equals + 1)...], as: UTF8.self))
+        }
+        for byte in variables.utf8 {
+            if escaped {
+                if byte != UInt8(ascii: ";") && byte != UInt8(ascii: "\\") { part.append(UInt8(ascii: "\\")) }
+                part.append(byte)
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: ";") {
+                finish()
+            } else {
+                part.append(byte)
+            }
+        }
+        if escaped { part.append(UInt8(ascii: "\\")) }
+        finish()
+    }
+}
+
+/// What a proven certificate of no known device comes to against the expected devices and adoption rules.
+public enum ExpectedMatch: Sendable, Equatable {
+    /// An entry with the certificate's MAC (and its serial and product, where the entry names them), or an entry
+    /// without a MAC whose serial and product are the certificate's.
+    case entry(ExpectedEntry)
+    /// No entry, but an adoption rule whose serial prefix and product the certificate has.
+    case rule(ExpectedEntry)
+    /// An entry has the certificate's MAC (or serial) but another serial or product: never served, kept as a
+    /// claim with this reason (`expected serial X, certificate says Y`).
+    case mismatch(String)
+    /// Nothing expects this phone.
+    case none
+
+    /// The entry or rule that serves the phone, if any.
+    public var served: ExpectedEntry? {
+        switch self {
+        case .entry(let entry), .rule(let entry): entry
+        case .mismatch, .none: nil
+        }
+    }
+
+    /// Matches a certificate's MAC, serial and product against the entry with its MAC (`byMAC`), the entry with
+    /// its serial (`bySerial`, asked only when no entry has the MAC) and the rules, in their order.
+    public static func of(mac: MACAddress, serial: String?, product: String?,
+                          byMAC: ExpectedEntry?, bySerial: () throws -> ExpectedEntry?,
+                          rules: () throws -> [ExpectedEntry]) rethrows -> ExpectedMatch {
+        let serial = serial.flatMap { $0.isEmpty ? nil : $0 }
+        if let entry = byMAC {
+            if let expected = entry.serial, !expected.isEmpty, !(serial.map { $0.equalsIgnoringCase(expected) } ?? false) {
+                return .mismatch("expected serial \(expected), certificate says \(serial ?? "none")")
+            }
+            if let expected = entry.model, !expected.isEmpty, !ProfileService.sameProduct(expected, product) {
+                return .mismatch("expected product \(expected), certificate says \(product ?? "none")")
+            }
+            return .entry(entry)
+        }
+        if serial != nil, let entry = try bySerial() {
+            guard let expected = entry.model, ProfileService.sameProduct(expected, product) else {
+                return .mismatch("expected product \(entry.model ?? "none") with serial \(serial ?? ""), certificate says \(product ?? "none")")
+            }
+            return .entry(entry)
+        }
+        for rule in try rules() where rule.isRule {
+            let prefix = rule.serial ?? "", wanted = rule.model ?? ""
+            if prefix.isEmpty && wanted.isEmpty { continue }
+            if !prefix.isEmpty {
+                guard let serial, serial.uppercased().hasPrefix(prefix.uppercased()) else { continue }
+            }
+            if !wanted.isEmpty && !ProfileService.sameProduct(wanted, product) { continue }
+            return .rule(rule)
+        }
+        return .none
+    }
+}
+
+extension ConfigurationStore {
+    /// True when the file has the `expected` table (schema 11).
+    public var hasExpectedDevices: Bool { versionAtOpen >= 11 }
+
+    static let expectedQuery = "SELECT key, serial, model, group_name, variables FROM expected WHERE key = ?1"
+    static let rulesQuery = "SELECT key, serial, model, group_name, variables FROM expected WHERE key >= 'rule:' AND key < 'rule;' ORDER BY key"
+
+    /// The entry or rule with this key, or nil (always nil before schema 11).
+    public func expected(key: String) throws(SQLiteError) -> ExpectedEntry? {
+        guard hasExpectedDevices else { return nil }
+        let statement = try database.prepare(Self.expectedQuery)
+        try statement.bind(1, key)
+        return try statement.step() ? Self.expectedEntry(from: statement) : nil
+    }
+
+    /// The adoption rules, in the order they are tried.
+    public func adoptionRules() throws(SQLiteError) -> [ExpectedEntry] {
+        guard hasExpectedDevices else { return [] }
+        let statement = try database.prepare(Self.rulesQuery)
+        var rules: [ExpectedEntry] = []
+        while try statement.step() { rules.append(Self.expectedEntry(from: statement)) }
+        return rules
+    }
+
+    /// What the phone with this proven MAC, serial and product is expected as (`ExpectedMatch.of`).
+    public func expectedMatch(mac: MACAddress, serial: String?, product: String?) throws(SQLiteError) -> ExpectedMatch {
+        guard hasExpectedDevices else { return .none }
+        do {
+            return try ExpectedMatch.of(mac: mac, serial: serial, product: product, byMAC: try expected(key: ExpectedEntry.key(mac: mac)),
+                                        bySerial: { () throws(SQLiteError) -> ExpectedEntry? in
+                                            guard let serial, !serial.isEmpty else { return nil }
+                                            return try self.expected(key: ExpectedEntry.key(serial: serial))
+                                        },
+                                        rules: { () throws(SQLiteError) -> [ExpectedEntry] in try self.adoptionRules() })
+        } catch let error as SQLiteError {
+            throw error
+        } catch {
+            throw SQLiteError(code: 0, message: "\(error)", sql: nil)
+        }
+    }
+
+    /// An entry from a row of `expectedQuery`'s columns.
+    package static func expectedEntry(from row: SQLiteStatement) -> ExpectedEntry {
+        ExpectedEntry(key: row.text(0) ?? "", serial: row.text(1), model: row.text(2), group: row.text(3),
+                      variables: row.text(4) ?? "")
+    }
+}
