@@ -106,11 +106,16 @@ NEWCOMER = "00562b00c0de"
 
 
 def press(driver, text):
-    """Clicks the button whose text starts with `text` (as a user would find it)."""
+    """Clicks the button whose text starts with `text` (as a user would find it) and waits for the page its form
+    leads to."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
     buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith(text)]
     assert buttons, (text, [b.text for b in driver.find_elements(By.TAG_NAME, "button")])
+    page = driver.find_element(By.TAG_NAME, "html")
     buttons[0].click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
 
 
 def heading(driver):
