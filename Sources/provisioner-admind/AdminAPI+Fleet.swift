@@ -57,16 +57,7 @@ extension AdminAPI {
             guard after >= 1 else { throw APIProblem.badRequest("after: \(after) is not a change set id", field: "after", rule: "minimum 1") }
             filter.before = Int(after)
         }
-        if let target = query.target {
-            if let mac = MACAddress(target) {
-                filter.mac = mac
-            } else if let scope = Scope(target) {
-                filter.scope = scope
-            } else {
-                throw APIProblem.badRequest("target: \"\(target)\" is neither a MAC nor a scope (default, model:NAME, group:NAME, device:MAC)",
-                                            field: "target", rule: "mac_or_scope")
-            }
-        }
+        if let target = query.target { try filter.target(target) }
         let sets = try await store.read { [filter] editor in try editor.changeSets(filter) }
         let page = ListingPage<Int>(items: sets.prefix(limit).map(\.json), nextAfter: sets.count > limit ? sets[limit - 1].id : nil)
         return .ok(.init(body: .json(try Typed.decode(Components.Schemas.HistoryPage.self, page.json))))
@@ -140,5 +131,19 @@ extension AdminAPI {
                 .run(webUser: FleetCheck.webUser).json
         }
         return .ok(.init(body: .json(try Typed.decode(Components.Schemas.CheckReport.self, json))))
+    }
+}
+
+extension AuditFilter {
+    /// Only the entries about `target`: a device (its MAC) or a scope; 400 naming the field otherwise.
+    mutating func target(_ target: String) throws {
+        if let mac = MACAddress(target) {
+            self.mac = mac
+        } else if let scope = Scope(target) {
+            self.scope = scope
+        } else {
+            throw APIProblem.badRequest("target: \"\(target)\" is neither a MAC nor a scope (default, model:NAME, group:NAME, device:MAC)",
+                                        field: "target", rule: "mac_or_scope")
+        }
     }
 }

@@ -179,6 +179,10 @@ def test_settings_preview_shows_the_blast_radius_then_save_and_revert(daemon):
         reverted = post(client, location + "/revert", {"csrf": hidden(entry, "csrf")})
         assert reverted.status == 303, reverted
         assert json.loads(daemon.provctl("settings", "group:sales", json_output=True).stdout) == []
+        # The scope's history: the change and its revert, nothing of the support device.
+        scoped = client.get("/console/history?target=group:sales").body.decode()
+        assert scoped.count('href="/console/history/') == 2, scoped[-2000:]
+        assert client.get("/console/history?target=nonsense").status == 400
         twin.provctl("revert", str(json.loads(twin.provctl("history", json_output=True).stdout)[0]["id"]))
         assert daemon.provctl("settings", "group:sales", json_output=True).stdout == \
             twin.provctl("settings", "group:sales", json_output=True).stdout

@@ -28,8 +28,13 @@ extension Console {
         }
         group.post("/pending/push") { request, _ in try await change(request) { form, caller in try await push(form, caller) } }
         group.get("/history") { request, _ in
-            let before = request.uri.queryParameters["before"].flatMap { Int($0) }
-            return try await shown { try await page("History", "history", nav: "history", try await history(before: before)) }
+            let query = request.uri.queryParameters
+            let before = query["before"].flatMap { Int($0) }
+            let target = query["target"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+            return try await shown {
+                try await page(target.map { "History of \($0)" } ?? "History", "history", nav: "history",
+                               try await history(before: before, target: target))
+            }
         }
         group.get("/history/:id") { _, context in
             let id = context.parameters.get("id").flatMap { Int($0) } ?? 0
@@ -133,7 +138,8 @@ extension Console {
         let scopes: [[String: Any]] = names.map { scope in
             ["scope": Shown.text(scope), "query": Console.query(scope), "current": scope == read.scope]
         }
-        return ["scope": Shown.text(read.scope), "etag": read.etag, "rows": rows, "scopes": scopes]
+        return ["scope": Shown.text(read.scope), "query": Console.query(read.scope), "etag": read.etag, "rows": rows,
+                "scopes": scopes]
     }
 
     /// What the settings form asks: set NAME=VALUE (with its `ua`) or unset NAME, at SCOPE.
@@ -281,9 +287,12 @@ extension Console {
 
     static let historyPage = 50
 
-    func history(before: Int?) async throws -> [String: Any] {
+    /// The change sets, newest first, 50 a page; `target`: only those about a device (its MAC) or a scope, as
+    /// the API's `target` filter.
+    func history(before: Int?, target: String?) async throws -> [String: Any] {
         var filter = AuditFilter(limit: Console.historyPage + 1)
         filter.before = before
+        if let target { try filter.target(target) }
         let sets = try await store.read { [filter] editor in try editor.changeSets(filter) }
         let page = sets.prefix(Console.historyPage)
         return [
@@ -293,6 +302,7 @@ extension Console {
                  "revertible": set.revertible ? "yes" : "no"]
             },
             "next": sets.count > Console.historyPage ? (page.last?.id as Any) : false,
+            "target": target.map { Console.query($0) as Any } ?? false,
         ]
     }
 
