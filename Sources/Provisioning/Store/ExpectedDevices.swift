@@ -58,14 +58,19 @@ public struct ExpectedEntry: Sendable, Equatable {
 
     /// Calls `body` with each `name=value` pair of `variables`, unescaped, in their order.
     public func forEachVariable(_ body: (String, String) -> Void) {
-        var part: [UInt8] = []
-        var escaped = false
-        func finish() {
-            defer { part.removeAll(keepingCapacity: true) }
+        Self.forEachPart(of: variables) { part in
             guard let equals = part.firstIndex(of: UInt8(ascii: "=")), equals > 0 else { return }
             body(String(decoding: part[..<equals], as: UTF8.self), String(decoding: part[(equals + 1)...], as: UTF8.self))
         }
-        for byte in variables.utf8 {
+    }
+
+    /// Calls `body` with each part of a `name=value;name=value` text, split at every `;` not written `\;`, with
+    /// `\;` and `\\` unescaped (a `\` before anything else stays): the one reading of the variables cell, for
+    /// serving and for `provctl import`'s `variables` column (`VariablesCell`).
+    public static func forEachPart(of text: String, _ body: ([UInt8]) throws -> Void) rethrows {
+        var part: [UInt8] = []
+        var escaped = false
+        for byte in text.utf8 {
             if escaped {
                 if byte != UInt8(ascii: ";") && byte != UInt8(ascii: "\\") { part.append(UInt8(ascii: "\\")) }
                 part.append(byte)
@@ -73,13 +78,14 @@ public struct ExpectedEntry: Sendable, Equatable {
             } else if byte == UInt8(ascii: "\\") {
                 escaped = true
             } else if byte == UInt8(ascii: ";") {
-                finish()
+                try body(part)
+                part.removeAll(keepingCapacity: true)
             } else {
                 part.append(byte)
             }
         }
         if escaped { part.append(UInt8(ascii: "\\")) }
-        finish()
+        try body(part)
     }
 }
 
