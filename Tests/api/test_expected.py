@@ -24,7 +24,10 @@ ORDER = (f"mac,serial,model,group,var:ext,var:sip_password\n"
          f"{MAC},FCH0000E001,CP-8841-3PCC,sales,101,hunter2-secret\n"
          f"{MAC2},,CP-7841-3PCC,lobby,102,\n"
          f",FCH0000E003,CP-8851-3PCC,sales,103,\n")
-EXPECTED = "SELECT key, serial, model, group_name, variables FROM expected ORDER BY key"
+# The entries as stored: rows of the name/value table (ConfigurationStore.expectedColumns), without who and when.
+EXPECTED = ("SELECT substr(name, 10), json_extract(value, '$.serial'), json_extract(value, '$.model'), "
+            "json_extract(value, '$.group'), json_extract(value, '$.variables') FROM server_keys "
+            "WHERE name LIKE 'expected:%' ORDER BY name")
 
 
 def rows(daemon, query):

@@ -21,9 +21,10 @@ public enum UndoLog {
                                          "account_realm", "account_ha1", "bootstrap", "created_at", "updated_at"], key: ["mac"]),
         Table(name: "settings", columns: ["scope", "target", "part", "name", "value", "ua", "intent"], key: ["scope", "target", "part", "name"]),
         Table(name: "variables", columns: ["scope", "target", "name", "value"], key: ["scope", "target", "name"]),
-        // Schema 11: expected devices and adoption rules (`provctl expect`), so an import, a removal or an
-        // onboarding is undone like any change.
-        Table(name: "expected", columns: ["key", "serial", "model", "group_name", "variables", "added_at", "added_by"], key: ["key"]),
+        // The name/value rows: expected devices and adoption rules (`ExpectedEntry`, `provctl expect`), so an
+        // import, a removal or an onboarding is undone like any change. (The nonce key, made by migration 7, is
+        // never written again.)
+        Table(name: "server_keys", columns: ["name", "value"], key: ["name"]),
     ]
 
     /// The tables as migration 7 saw them (frozen: a migration's SQL never changes).
