@@ -512,7 +512,7 @@ static int records_seen(void) {
     return !(record && strcmp(record, "0") == 0);
 }
 
-#define SCHEMA_VERSION 11  /* 9 (settings.intent), 10 (change sets), 11 (expected devices): the reference reads none; 7..11 are served */
+#define SCHEMA_VERSION 10  /* 9 (settings.intent) and 10 (change sets): the reference reads neither; 7..10 are served */
 
 /* The configuration database, strictly read-only (serving never writes it). */
 static int open_database(const char *dbpath) {

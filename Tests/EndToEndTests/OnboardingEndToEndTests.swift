@@ -50,7 +50,7 @@ extension EndToEndTests {
                 == "\(phone.serial)|CP-8861-3PCC-K9=|\(group)")
         #expect(try sqlite("SELECT value FROM variables WHERE scope = 'device' AND target = '\(phone.mac)' AND name = 'ext'") == "4711")
         #expect(try sqlite("SELECT action || '|' || old_value FROM audit WHERE target = '\(phone.mac)'") == "onboarding|expected mac:\(phone.mac)")
-        #expect(try sqlite("SELECT count(*) FROM expected WHERE key = 'mac:\(phone.mac)'") == "0")
+        #expect(try sqlite("SELECT count(*) FROM server_keys WHERE name = 'expected:mac:\(phone.mac)'") == "0")
         // A device now: the known-device path serves it the same profile.
         let known = try fetch(path, as: phone.credentials)
         #expect(known.status == 200 && known.body == first.body)
@@ -98,7 +98,7 @@ extension EndToEndTests {
         }
         #expect(try journal("SELECT count(*) FROM fetches WHERE mac = '\(phone.mac)' AND reason = 'onboarding'", awaiting: "0") == "0")
         #expect(try promoted().allSatisfy { $0 != phone.mac })
-        #expect(try sqlite("SELECT count(*) FROM expected WHERE key = 'mac:\(phone.mac)'") == "1")
+        #expect(try sqlite("SELECT count(*) FROM server_keys WHERE name = 'expected:mac:\(phone.mac)'") == "1")
         try provctl(["expect", "remove", phone.mac])
     }
 
@@ -120,6 +120,6 @@ extension EndToEndTests {
         #expect(try sqlite("SELECT group_name || '|' || model FROM devices WHERE mac = '\(phone.mac)'") == "\(group)|CP-7841-3PCC")
         #expect(try sqlite("SELECT old_value FROM audit WHERE target = '\(phone.mac)' AND action = 'onboarding'") == "expected \(rule)")
         // The rule stays for the next phone.
-        #expect(try sqlite("SELECT count(*) FROM expected WHERE key = '\(rule)'") == "1")
+        #expect(try sqlite("SELECT count(*) FROM server_keys WHERE name = 'expected:\(rule)'") == "1")
     }
 }

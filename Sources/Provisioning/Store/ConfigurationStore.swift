@@ -31,15 +31,13 @@ public final class ConfigurationStore {
     /// as TEMP triggers on its own connection, so a serving connection never parses them (they were 0.78M of a
     /// CGI request's 1.57M instructions, `bench/run`). 9: `settings.intent`
     /// (empty or keep) and an index on serials. 10: change sets (`audit.change_set`): one ID per command.
-    /// 11: `expected` (expected devices and adoption rules, `ExpectedEntry`).
-    public static let schemaVersion = 11
+    public static let schemaVersion = 10
 
     /// The versions the serving core reads: their tables are the same (8 only took the undo triggers out of the
     /// file), so phones are served while an upgraded node waits for `provctl init`.
     /// 9 added `settings.intent` and an index: a file at 7 or 8 is read with the query of its time, its empty
     /// values served `<X/>` as they were. 10 added only the audit's change sets, which serving never reads.
-    /// 11 added `expected`, read only on the first-contact path and only from a file that has it.
-    public static let servedVersions = 7...11
+    public static let servedVersions = 7...10
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {

@@ -1,13 +1,18 @@
-/// A phone the provider expects (an order list's line, `provctl expect import`) or an adoption rule: one row of
-/// the configuration database's `expected` table (schema 11), read by serving only on the first-contact path (a
-/// proven certificate of no known device).
+/// A phone the provider expects (an order list's line, `provctl expect import`) or an adoption rule, read by
+/// serving only on the first-contact path (a proven certificate of no known device).
 ///
-/// One table for both, keyed by what serving looks up: `mac:<12 hex>` for an entry with a MAC (its serial, when
-/// given, must be the certificate's too), `serial:<SERIAL in upper case>` for an entry with only a serial (the
-/// certificate's product must be the entry's model), `rule:<6 digits>` for an adoption rule (its `serial` column
-/// holds a serial prefix, `model` a product; the rules are tried in key order). One small table without an extra
-/// index, because every serving connection parses the whole schema on its first statement: the known-device path
-/// pays for each table's definition, not for its rows.
+/// Stored as rows of the configuration's name/value table (`server_keys`, which holds the nonce key), named
+/// `expected:` + the entry's key, the value a JSON object (`serial`, `model`, `group`, `variables`, `added_at`,
+/// `added_by`). Not a table of its own: every serving connection parses the whole schema on its first statement,
+/// so a table costs every known device's request its definition, whatever its rows (callgrind, `.xml` request,
+/// 100,000-device database: 1,596,675 instructions without, 1,604,360 with the smallest `CREATE TABLE x (k, v)`,
+/// 1,625,320 with a table of these seven columns; the budget is 1.60M). Rows of an existing table cost nothing
+/// there, and travel with the file to every serving node.
+///
+/// Keys: `mac:<12 hex>` for an entry with a MAC (its serial, when given, must be the certificate's too),
+/// `serial:<SERIAL in upper case>` for an entry with only a serial (the certificate's product must be the
+/// entry's model), `rule:<6 digits>` for an adoption rule (its `serial` holds a serial prefix, `model` a product;
+/// the rules are tried in key order).
 public struct ExpectedEntry: Sendable, Equatable {
     /// `mac:…`, `serial:…` or `rule:…` (see the type).
     public var key: String
@@ -58,14 +63,19 @@ public struct ExpectedEntry: Sendable, Equatable {
 
     /// Calls `body` with each `name=value` pair of `variables`, unescaped, in their order.
     public func forEachVariable(_ body: (String, String) -> Void) {
-        var part: [UInt8] = []
-        var escaped = false
-        func finish() {
-            defer { part.removeAll(keepingCapacity: true) }
+        Self.forEachPart(of: variables) { part in
             guard let equals = part.firstIndex(of: UInt8(ascii: "=")), equals > 0 else { return }
             body(String(decoding: part[..<equals], as: UTF8.self), String(decoding: part[(equals + 1)...], as: UTF8.self))
         }
-        for byte in variables.utf8 {
+    }
+
+    /// Calls `body` with each part of a `name=value;name=value` text, split at every `;` not written `\;`, with
+    /// `\;` and `\\` unescaped (a `\` before anything else stays): the one reading of the variables cell, for
+    /// serving and for `provctl import`'s `variables` column (`VariablesCell`).
+    public static func forEachPart(of text: String, _ body: ([UInt8]) throws -> Void) rethrows {
+        var part: [UInt8] = []
+        var escaped = false
+        for byte in text.utf8 {
             if escaped {
                 if byte != UInt8(ascii: ";") && byte != UInt8(ascii: "\\") { part.append(UInt8(ascii: "\\")) }
                 part.append(byte)
@@ -73,13 +83,14 @@ public struct ExpectedEntry: Sendable, Equatable {
             } else if byte == UInt8(ascii: "\\") {
                 escaped = true
             } else if byte == UInt8(ascii: ";") {
-                finish()
+                try body(part)
+                part.removeAll(keepingCapacity: true)
             } else {
                 part.append(byte)
             }
         }
         if escaped { part.append(UInt8(ascii: "\\")) }
-        finish()
+        try body(part)
     }
 }
 
@@ -139,24 +150,30 @@ public enum ExpectedMatch: Sendable, Equatable {
 }
 
 extension ConfigurationStore {
-    /// True when the file has the `expected` table (schema 11).
-    public var hasExpectedDevices: Bool { versionAtOpen >= 11 }
+    /// True when the file has the name/value table the entries are kept in (schema 7 on: every served version).
+    public var hasExpectedDevices: Bool { versionAtOpen >= 7 }
 
-    static let expectedQuery = "SELECT key, serial, model, group_name, variables FROM expected WHERE key = ?1"
-    static let rulesQuery = "SELECT key, serial, model, group_name, variables FROM expected WHERE key >= 'rule:' AND key < 'rule;' ORDER BY key"
+    /// The columns `expectedEntry(from:)` reads, from `server_keys`: the key (the name without `expected:`), serial,
+    /// model, group, variables, added at (Unix seconds), added by.
+    package static let expectedColumns = "substr(name, 10), json_extract(value, '$.serial'), json_extract(value, '$.model'), "
+        + "json_extract(value, '$.group'), json_extract(value, '$.variables'), json_extract(value, '$.added_at'), "
+        + "json_extract(value, '$.added_by')"
+    /// The row name of an entry's key.
+    public static func expectedRowName(_ key: String) -> String { "expected:" + key }
 
-    /// The entry or rule with this key, or nil (always nil before schema 11).
+    /// The entry or rule with this key, or nil.
     public func expected(key: String) throws(SQLiteError) -> ExpectedEntry? {
         guard hasExpectedDevices else { return nil }
-        let statement = try database.prepare(Self.expectedQuery)
-        try statement.bind(1, key)
+        let statement = try database.prepare("SELECT " + Self.expectedColumns + " FROM server_keys WHERE name = ?1")
+        try statement.bind(1, Self.expectedRowName(key))
         return try statement.step() ? Self.expectedEntry(from: statement) : nil
     }
 
     /// The adoption rules, in the order they are tried.
     public func adoptionRules() throws(SQLiteError) -> [ExpectedEntry] {
         guard hasExpectedDevices else { return [] }
-        let statement = try database.prepare(Self.rulesQuery)
+        let statement = try database.prepare("SELECT " + Self.expectedColumns
+            + " FROM server_keys WHERE name >= 'expected:rule:' AND name < 'expected:rule;' ORDER BY name")
         var rules: [ExpectedEntry] = []
         while try statement.step() { rules.append(Self.expectedEntry(from: statement)) }
         return rules
@@ -179,7 +196,7 @@ extension ConfigurationStore {
         }
     }
 
-    /// An entry from a row of `expectedQuery`'s columns.
+    /// An entry from a row of `expectedColumns`.
     package static func expectedEntry(from row: SQLiteStatement) -> ExpectedEntry {
         ExpectedEntry(key: row.text(0) ?? "", serial: row.text(1), model: row.text(2), group: row.text(3),
                       variables: row.text(4) ?? "")

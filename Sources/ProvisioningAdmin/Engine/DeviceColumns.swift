@@ -1,13 +1,11 @@
+import Provisioning
+
 /// The `variables` cell: `name=value;name=value`, a `;` or `\` inside a value written `\;` or `\\`.
 public enum VariablesCell {
     public static func parse(_ cell: String) throws -> [(name: String, value: String)] {
         var pairs: [(String, String)] = []
-        let utf8 = cell.utf8
-        if utf8.isEmpty { return [] }
-        var part: [UInt8] = []
-        var escaped = false
-        func finish() throws {
-            defer { part.removeAll(keepingCapacity: true) }
+        if cell.utf8.isEmpty { return [] }
+        try ExpectedEntry.forEachPart(of: cell) { part in
             guard part.contains(where: { $0 != 0x20 }) else { return }
             guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else { throw CellError() }
             var nameStart = 0, nameEnd = equals
@@ -17,21 +15,6 @@ public enum VariablesCell {
             pairs.append((String(decoding: part[nameStart..<nameEnd], as: UTF8.self),
                           String(decoding: part[(equals + 1)...], as: UTF8.self)))
         }
-        for byte in utf8 {
-            if escaped {
-                if byte != UInt8(ascii: ";") && byte != UInt8(ascii: "\\") { part.append(UInt8(ascii: "\\")) }
-                part.append(byte)
-                escaped = false
-            } else if byte == UInt8(ascii: "\\") {
-                escaped = true
-            } else if byte == UInt8(ascii: ";") {
-                try finish()
-            } else {
-                part.append(byte)
-            }
-        }
-        if escaped { part.append(UInt8(ascii: "\\")) }
-        try finish()
         return pairs
     }
 

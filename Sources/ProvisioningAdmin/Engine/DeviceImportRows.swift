@@ -70,16 +70,7 @@ extension DeviceImport {
                 continue
             }
             if column.hasPrefix("var:") {
-                let variable = String(name.trimmingSpacesAndTabs.dropFirst(4))
-                do {
-                    try ParameterRules.checkVariable(name: variable, value: "")
-                } catch {
-                    throw AdminError(.refused, "line \(header.line): column \"\(name)\": \(error.rule)", field: name, rule: error.rule)
-                }
-                guard !variableColumns.contains(where: { $0.name == variable }) else {
-                    throw AdminError(.refused, "line \(header.line): column \(name) given twice", field: name, rule: "each column once")
-                }
-                variableColumns.append((variable, index))
+                variableColumns.append((try variableColumn(name, line: header.line, among: variableColumns), index))
                 continue
             }
             guard columns.contains(column) else {
@@ -221,21 +212,7 @@ extension DeviceImport {
                 problem("digest", "only with aes-256-cbc (aes128gcm derives its key with HKDF-SHA-256)")
             }
             if let position = positions["variables"] {
-                do {
-                    let pairs = try VariablesCell.parse(record.fields[position])
-                    var names: Set<String> = []
-                    for pair in pairs {
-                        do {
-                            try ParameterRules.checkVariable(name: pair.name, value: pair.value)
-                        } catch {
-                            problem("variables", "\(pair.name): \(error.rule)")
-                        }
-                        if !names.insert(pair.name).inserted { problem("variables", "variable \(pair.name) given twice") }
-                    }
-                    row.variables = pairs.sorted { $0.name < $1.name }
-                } catch {
-                    problem("variables", "each part must be name=value, separated by ;")
-                }
+                row.variables = variablesCell(record.fields[position]) { problem("variables", $0) }.sorted { $0.name < $1.name }
             }
             for (name, position) in variableColumns {
                 let value = record.fields[position]
@@ -286,5 +263,42 @@ extension DeviceImport {
             if !bad { rows.append(row) }
         }
         return (rows, problems)
+    }
+}
+
+extension DeviceImport {
+    /// The variable a `var:NAME` header cell names, checked; a bad name, or one of `columns` again, refuses the
+    /// file (the devices CSV and the order list of `provctl expect import` alike).
+    static func variableColumn(_ name: String, line: Int, among columns: [(name: String, position: Int)]) throws -> String {
+        let variable = String(name.trimmingSpacesAndTabs.dropFirst(4))
+        do {
+            try ParameterRules.checkVariable(name: variable, value: "")
+        } catch {
+            throw AdminError(.refused, "line \(line): column \"\(name)\": \(error.rule)", field: name, rule: error.rule)
+        }
+        guard !columns.contains(where: { $0.name == variable }) else {
+            throw AdminError(.refused, "line \(line): column \(name) given twice", field: name, rule: "each column once")
+        }
+        return variable
+    }
+
+    /// The pairs of a `variables` cell, each checked; every problem goes to `problem` (its rule).
+    static func variablesCell(_ text: String, problem: (String) -> Void) -> [(name: String, value: String)] {
+        do {
+            let pairs = try VariablesCell.parse(text)
+            var names: Set<String> = []
+            for pair in pairs {
+                do {
+                    try ParameterRules.checkVariable(name: pair.name, value: pair.value)
+                } catch {
+                    problem("\(pair.name): \(error.rule)")
+                }
+                if !names.insert(pair.name).inserted { problem("variable \(pair.name) given twice") }
+            }
+            return pairs
+        } catch {
+            problem("each part must be name=value, separated by ;")
+            return []
+        }
     }
 }

@@ -101,11 +101,14 @@ extension ExpectedDevices {
         return result
     }
 
+    /// Adds or replaces the row of key ?1 (`ConfigurationStore.expectedRowName`).
     static let upsertSQL = """
-        INSERT INTO expected (key, serial, model, group_name, variables, added_at, added_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-        ON CONFLICT (key) DO UPDATE SET serial = excluded.serial, model = excluded.model, group_name = excluded.group_name,
-            variables = excluded.variables, added_at = excluded.added_at, added_by = excluded.added_by
+        INSERT INTO server_keys (name, value) VALUES ('expected:' || ?1,
+            json_object('serial', ?2, 'model', ?3, 'group', ?4, 'variables', ?5, 'added_at', ?6, 'added_by', ?7))
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value
         """
+    /// Removes the row of key ?1.
+    static let deleteSQL = "DELETE FROM server_keys WHERE name = 'expected:' || ?1"
 
     /// An entry as the history shows it, secrets masked.
     public static func describe(_ entry: ExpectedEntry, session: AdminSession, secretNames: Set<String>) -> String {
@@ -149,9 +152,9 @@ extension ExpectedDevices {
     /// A page of entries (rules left out) after the entry `after` (its id), in id order, and the id to ask the
     /// next page after (nil at the end).
     public static func page(_ store: ConfigurationEditor, after: String?, limit: Int, session: AdminSession) throws -> (items: [JSON], next: String?) {
-        let statement = try store.database.prepare("""
-            SELECT key, serial, model, group_name, variables, added_at, added_by FROM expected
-            WHERE key > ?1 AND key NOT LIKE 'rule:%' ORDER BY key LIMIT ?2
+        let statement = try store.database.prepare("SELECT " + ConfigurationStore.expectedColumns + """
+             FROM server_keys WHERE name > 'expected:' || ?1 AND name < 'expected;' AND name NOT LIKE 'expected:rule:%'
+            ORDER BY name LIMIT ?2
             """)
         try statement.bind([.text(after ?? ""), .integer(limit + 1)])
         let secretNames = try secretVariableNames(store)
@@ -167,10 +170,9 @@ extension ExpectedDevices {
 
     /// One entry as listed, or nil.
     public static func entryJSON(_ store: ConfigurationEditor, key: String, session: AdminSession) throws -> JSON? {
-        let statement = try store.database.prepare("""
-            SELECT key, serial, model, group_name, variables, added_at, added_by FROM expected WHERE key = ?1 AND key NOT LIKE 'rule:%'
-            """)
-        try statement.bind(1, key)
+        guard !key.hasPrefix("rule:") else { return nil }
+        let statement = try store.database.prepare("SELECT " + ConfigurationStore.expectedColumns + " FROM server_keys WHERE name = ?1")
+        try statement.bind(1, ConfigurationStore.expectedRowName(key))
         guard try statement.step() else { return nil }
         return json(ConfigurationStore.expectedEntry(from: statement), addedAt: statement.int(5), addedBy: statement.text(6) ?? "",
                     session: session, secretNames: try secretVariableNames(store))
@@ -181,7 +183,7 @@ extension ExpectedDevices {
     public static func remove(keys: [String], store: ConfigurationEditor, session: AdminSession, mode: ChangeMode) throws -> Edited<EditSummary> {
         let secretNames = try secretVariableNames(store)
         let outcome = try ChangeEngine(store: store, session: session, mode: mode).run(reach: { .some([]) }) { audit in
-            let delete = try store.database.prepare("DELETE FROM expected WHERE key = ?1")
+            let delete = try store.database.prepare(deleteSQL)
             for key in keys {
                 guard let stored = try store.store.expected(key: key) else {
                     throw AdminError(.notFound, "\(key) is no expected device or rule", field: "id", rule: "an entry listed by provctl expect list")

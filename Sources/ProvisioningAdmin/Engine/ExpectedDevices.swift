@@ -35,16 +35,7 @@ public enum ExpectedDevices {
         for (index, name) in header.fields.enumerated() {
             let column = name.trimmingSpacesAndTabs.lowercased()
             if column.hasPrefix("var:") {
-                let variable = String(name.trimmingSpacesAndTabs.dropFirst(4))
-                do {
-                    try ParameterRules.checkVariable(name: variable, value: "")
-                } catch {
-                    throw AdminError(.refused, "line \(header.line): column \"\(name)\": \(error.rule)", field: name, rule: error.rule)
-                }
-                guard !variableColumns.contains(where: { $0.name == variable }) else {
-                    throw AdminError(.refused, "line \(header.line): column \(name) given twice", field: name, rule: "each column once")
-                }
-                variableColumns.append((variable, index))
+                variableColumns.append((try DeviceImport.variableColumn(name, line: header.line, among: variableColumns), index))
                 continue
             }
             guard columns.contains(column) else {
@@ -110,20 +101,7 @@ public enum ExpectedDevices {
                 if let first = serialLines[key] { problem("serial", "\(serial) already on line \(first)") } else { serialLines[key] = line }
             }
             if let position = positions["variables"] {
-                do {
-                    var names: Set<String> = []
-                    for pair in try VariablesCell.parse(record.fields[position]) {
-                        do {
-                            try ParameterRules.checkVariable(name: pair.name, value: pair.value)
-                        } catch {
-                            problem("variables", "\(pair.name): \(error.rule)")
-                        }
-                        if !names.insert(pair.name).inserted { problem("variables", "variable \(pair.name) given twice") }
-                        row.variables.append(pair)
-                    }
-                } catch {
-                    problem("variables", "each part must be name=value, separated by ;")
-                }
+                row.variables = DeviceImport.variablesCell(record.fields[position]) { problem("variables", $0) }
             }
             for (name, position) in variableColumns where !record.fields[position].isEmpty {
                 let value = record.fields[position]

@@ -50,7 +50,7 @@ public enum Onboarding {
                     try store.set(Variable(scope: .device(claim.mac), name: name, value: value))
                 }
                 if !entry.isRule {
-                    let delete = try store.database.prepare("DELETE FROM expected WHERE key = ?1")
+                    let delete = try store.database.prepare(ExpectedDevices.deleteSQL)
                     try delete.bind(1, entry.key)
                     try delete.step()
                 }

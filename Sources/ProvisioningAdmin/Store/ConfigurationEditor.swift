@@ -220,12 +220,6 @@ extension ConfigurationEditor {
         // `change_set` (the id of its first entry), `history` lists sets and `revert ID` undoes a whole set (an
         // import of 2,000 rows as one). Entries written before are each a set of their own.
         ("change sets", UndoLog.migrationChangeSets),
-        // 11 (issue 25, zero-touch onboarding): expected devices and adoption rules, one table keyed by what
-        // serving looks up (`ExpectedEntry`). Short on purpose: every serving connection parses the schema.
-        ("expected devices", """
-        CREATE TABLE expected (key TEXT NOT NULL PRIMARY KEY, serial TEXT, model TEXT, group_name TEXT,
-            variables TEXT NOT NULL DEFAULT '', added_at INTEGER NOT NULL, added_by TEXT NOT NULL) WITHOUT ROWID;
-        """),
     ]
 
     /// The configuration database's migrator: `migrations`, each in its own transaction, WAL mode first.

@@ -21,6 +21,10 @@ public enum UndoLog {
                                          "account_realm", "account_ha1", "bootstrap", "created_at", "updated_at"], key: ["mac"]),
         Table(name: "settings", columns: ["scope", "target", "part", "name", "value", "ua", "intent"], key: ["scope", "target", "part", "name"]),
         Table(name: "variables", columns: ["scope", "target", "name", "value"], key: ["scope", "target", "name"]),
+        // The name/value rows: expected devices and adoption rules (`ExpectedEntry`, `provctl expect`), so an
+        // import, a removal or an onboarding is undone like any change. (The nonce key, made by migration 7, is
+        // never written again.)
+        Table(name: "server_keys", columns: ["name", "value"], key: ["name"]),
     ]
 
     /// The tables as migration 7 saw them (frozen: a migration's SQL never changes).
@@ -75,7 +79,7 @@ public enum UndoLog {
 
     /// Migration 8: the triggers leave the file. Kept there, every connection parses their nine json_object
     /// bodies with the schema, and a CGI request opens a connection: that parse was half of its instructions.
-    static let dropFileTriggers = dropTriggers(in: "main", on: tables.map(\.name))
+    static let dropFileTriggers = dropTriggers(in: "main", on: ["devices", "settings", "variables"])
 
     /// The triggers as provctl makes them on each connection that may write (schema 8 on): TEMP triggers on the
     /// main tables, seen by that connection only. Writes made by other programs (sqlite3) leave no undo rows;
