@@ -111,6 +111,7 @@ extension Provctl {
         Init.self, DeviceCommand.self, SettingCommand.self, VariableCommand.self, LoopCommand.self,
         Explain.self, Render.self, Check.self, History.self, Revert.self, Groups.self, Models.self,
         Backup.self, Restore.self, NodeCommand.self, JobCommand.self, Completions.self,
+        CampaignCommand.self,
     ]
 
     /// The flat spellings of earlier releases, each the same command under its old name, unlisted
