@@ -28,12 +28,7 @@ extension AdminAPI {
     func listCampaigns(_ input: Operations.ListCampaigns.Input) async throws -> Operations.ListCampaigns.Output {
         _ = try Caller.required()
         let limit = try Self.limit(input.query.limit)
-        let after = try input.query.after.map { text in
-            guard let id = Int(text), id > 0 else {
-                throw APIProblem.badRequest("after: \"\(text)\" is not a campaign id (use next_after)", field: "after", rule: "cursor")
-            }
-            return id
-        }
+        let after = try Self.idCursor(input.query.after, of: "campaign")
         let campaigns = CampaignStore(jobs: jobs)
         let page = try await Self.blocking { try campaigns.campaigns(after: after, limit: limit) }
         return .ok(.init(body: .json(try Typed.decode(Components.Schemas.CampaignPage.self,
@@ -43,6 +38,9 @@ extension AdminAPI {
     func getCampaign(_ input: Operations.GetCampaign.Input) async throws -> Operations.GetCampaign.Output {
         _ = try Caller.required()
         let limit = try Self.limit(input.query.limit)
+        if let after = input.query.after, !CampaignStore.isCursor(after) {
+            throw APIProblem.badRequest("after: \"\(after)\" is not a cursor (use devices.next_after)", field: "after", rule: "cursor")
+        }
         if let wave = input.query.wave, !(0...10).contains(wave) {
             throw APIProblem.badRequest("wave: \(wave) must be 0..10", field: "wave", rule: "0..10")
         }
@@ -75,6 +73,16 @@ extension AdminAPI {
             try campaigns.request(try campaigns.campaign(named: id).id, action, by: caller.who)
         }
         return .accepted(.init(body: .json(try Typed.decode(Components.Schemas.Campaign.self, campaign.json))))
+    }
+
+    /// A page cursor that is an id (`next_after` of jobs and campaigns): 400 when it is not one.
+    static func idCursor(_ text: String?, of what: String) throws -> Int? {
+        try text.map { text in
+            guard let id = Int(text), id > 0 else {
+                throw APIProblem.badRequest("after: \"\(text)\" is not a \(what) id (use next_after)", field: "after", rule: "cursor")
+            }
+            return id
+        }
     }
 
     /// The request as the engine's spec; a MAC that cannot be one is 400 naming its field.

@@ -1,6 +1,6 @@
 import Foundation
 import Provisioning
-import ProvisioningAdmin
+@testable import ProvisioningAdmin
 import Testing
 
 /// Firmware campaigns (issue 25 point 1): the wave hashing, the verdicts, and the state machine, without a daemon
@@ -146,9 +146,30 @@ import Testing
         let page = try campaigns.devices(of: campaign.id, limit: 1)
         #expect(page.devices.map(\.mac) == ["000e08abcd01"] && page.next == "0:000e08abcd01")
         #expect(try campaigns.devices(of: campaign.id, after: page.next).devices.map(\.mac) == ["000e08abcd02"])
+        #expect(CampaignStore.isCursor("0:000e08abcd01") && !CampaignStore.isCursor("0:000E08ABCD01")
+                && !CampaignStore.isCursor("x:000e08abcd01") && !CampaignStore.isCursor("0:000e08abcd01:1"))
         // A restart puts a running campaign's job back in the queue (others are interrupted).
         _ = try jobs.claimQueued()
         #expect(try jobs.interruptRunning().isEmpty)
         #expect(try jobs.job(campaign.id).state == .queued)
+        // Done: its job ended; a rollback queues the same job again (and is refused while another campaign runs).
+        try campaigns.clearRequest(campaign.id)
+        try campaigns.set(campaign.id, state: .done)
+        _ = try jobs.claimQueued()
+        try jobs.finish(campaign.id, .done)
+        #expect(try jobs.job(campaign.id).state == .done)
+        let other = try CampaignJob.start(spec, waves: waves, who: "api:bob", startedBy: "bob", jobs: jobs)
+        do {
+            try campaigns.request(campaign.id, .rollback, by: "api:carol")
+            Issue.record("a rollback while another campaign holds the slot")
+        } catch let error as AdminError {
+            #expect(error.rule == "one_job_per_kind")
+        }
+        try jobs.cancel(other.id)
+        // Cancelled before it ran: that campaign is aborted, not left running.
+        #expect(try campaigns.campaign(other.id).state == .aborted)
+        let rolling = try campaigns.request(campaign.id, .rollback, by: "api:carol")
+        #expect(rolling.requested == .rollback && rolling.requestedBy == "api:carol" && rolling.job.state == .queued
+                && rolling.job.finishedAt == nil)
     }
 }

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from admind import ROOT, profile_cgi
-from test_jobs import SippPhones, wait_for
+from test_jobs import phones, wait_for  # noqa: F401  (phones: the sipp fixture)
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import measure  # noqa: E402
@@ -87,16 +87,8 @@ class Fleet:
 
 
 @pytest.fixture
-def fleet(daemon):
-    started = []
-
-    def phones(calls):
-        p = SippPhones(daemon.folder, calls)
-        started.append(p)
-        return p
-    yield Fleet(daemon, phones)
-    for p in started:
-        p.stop()
+def fleet(daemon, phones):
+    return Fleet(daemon, phones)
 
 
 def start(fleet, **options):

@@ -50,7 +50,21 @@ struct CampaignRunner {
     var id: Int { job.id }
 
     /// Runs until the campaign ends (the job's final state) or the daemon stops (nil: the job is queued again).
+    /// A failure (the database unreadable, a change refused) halts the campaign with the reason and fails the job;
+    /// an admin's resume, abort or rollback queues the job again.
     func run(stopping: @Sendable () -> Bool) throws -> JobRecord.State? {
+        do {
+            return try steps(stopping: stopping)
+        } catch {
+            let line = String("\(error)".prefix { $0 != "\n" }.prefix(400))
+            if let campaign = try? campaigns.campaign(id), !campaign.state.isFinal {
+                try? campaigns.set(id, state: .halted, reason: "halted: the campaign's job failed: \(line)", clearing: true)
+            }
+            throw error
+        }
+    }
+
+    func steps(stopping: @Sendable () -> Bool) throws -> JobRecord.State? {
         while true {
             if stopping() { return nil }
             var campaign = try campaigns.campaign(id)

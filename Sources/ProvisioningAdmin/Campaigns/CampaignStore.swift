@@ -230,12 +230,7 @@ public struct CampaignStore: Sendable {
         throws -> (devices: [CampaignDevice], next: String?) {
         _ = try campaign(id)
         return try jobs.sqlite { database in
-            // The cursor is (wave, mac) of the last row, spelt `WAVE:MAC`.
-            let cursor = after.flatMap { text -> (Int, String)? in
-                let parts = text.split(separator: ":")
-                guard parts.count == 2, let wave = Int(parts[0]) else { return nil }
-                return (wave, String(parts[1]))
-            }
+            let cursor = after.flatMap(Self.cursor)
             if after != nil && cursor == nil {
                 throw AdminError(.usage, "after: \"\(after!)\" is not a cursor (use next_after)", field: "after", rule: "cursor")
             }
@@ -259,6 +254,26 @@ public struct CampaignStore: Sendable {
         }
     }
 
+    /// A devices page's cursor: (wave, MAC) of the last row, spelt `WAVE:MAC`.
+    static func cursor(_ text: String) -> (Int, String)? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let wave = Int(parts[0]), wave >= 0, let mac = MACAddress(parts[1]), mac.hex == parts[1] else { return nil }
+        return (wave, mac.hex)
+    }
+
+    /// A campaign whose job was cancelled while queued never ran its action: a campaign not ended is aborted then,
+    /// one that ended keeps its state (the rollback asked is dropped). Inside `JobStore.cancel`'s transaction.
+    static func cancelledBeforeRunning(_ id: Int, in database: SQLiteDatabase) throws {
+        try database.execute("""
+            UPDATE campaigns SET state = CASE WHEN state IN ('running', 'paused', 'halted') THEN 'aborted' ELSE state END,
+            reason = CASE WHEN state IN ('running', 'paused', 'halted') THEN 'aborted: its job was cancelled before it ran' ELSE reason END,
+            requested = NULL, requested_by = NULL, updated_at = \(JobStore.now) WHERE id = \(id)
+            """)
+    }
+
+    /// Whether `text` is a devices page's cursor (`next_after`).
+    public static func isCursor(_ text: String) -> Bool { cursor(text) != nil }
+
     /// Asks the daemon for `action` (it takes it within a second): `.conflict` when the state does not allow it
     /// or another action waits. Rolling back a campaign that ended (done, aborted) queues its job again.
     @discardableResult
@@ -269,8 +284,8 @@ public struct CampaignStore: Sendable {
                     throw AdminError(.notFound, "campaign \(id): no such campaign", field: "id", rule: "exists")
                 }
                 try check(record, action)
-                if record.state.isFinal {
-                    // Only a rollback gets here (`after`): its job runs again.
+                if record.job.state.isFinal {
+                    // The job ended (the campaign ended and is rolled back now; or its job failed): it runs again.
                     let busy = try database.prepare("SELECT id FROM jobs WHERE kind = 'campaign' AND state IN ('queued', 'running') LIMIT 1")
                     if try busy.step() {
                         throw AdminError(.conflict, "campaign \(busy.int(0)) is running; one campaign at a time (abort it or wait)",

@@ -366,6 +366,7 @@ public struct JobStore: Sendable {
                 try database.execute(job.state == .queued
                     ? "UPDATE jobs SET cancel_requested = 1, state = 'cancelled', finished_at = \(Self.now), input = NULL WHERE id = \(id)"
                     : "UPDATE jobs SET cancel_requested = 1 WHERE id = \(id)")
+                if job.kind == .campaign && job.state == .queued { try CampaignStore.cancelledBeforeRunning(id, in: database) }
                 return try self.job(id, in: database)!
             }
         }
