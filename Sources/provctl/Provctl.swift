@@ -112,6 +112,7 @@ extension Provctl {
         Explain.self, Render.self, Check.self, History.self, Revert.self, Groups.self, Models.self,
         Backup.self, Restore.self, NodeCommand.self, JobCommand.self, Completions.self,
         ExpectCommand.self,
+        CampaignCommand.self,
     ]
 
     /// The flat spellings of earlier releases, each the same command under its old name, unlisted

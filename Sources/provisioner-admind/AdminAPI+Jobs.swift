@@ -102,12 +102,7 @@ extension AdminAPI {
     func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output {
         _ = try Caller.required()
         let limit = try Self.limit(input.query.limit)
-        let after = try input.query.after.map { text in
-            guard let id = Int(text), id > 0 else {
-                throw APIProblem.badRequest("after: \"\(text)\" is not a job id (use next_after)", field: "after", rule: "cursor")
-            }
-            return id
-        }
+        let after = try Self.idCursor(input.query.after, of: "job")
         let kind = input.query.kind.flatMap { JobRecord.Kind(rawValue: $0.rawValue) }
         let state = input.query.state.flatMap { JobRecord.State(rawValue: $0.rawValue) }
         let jobs = jobs

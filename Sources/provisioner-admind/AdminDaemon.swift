@@ -36,7 +36,7 @@ struct AdminDaemon {
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.served_openapi_yaml)))
         }
         try Console(store: store, jobs: jobs).register(on: router)
-        let metrics = FleetMetrics(store: store)
+        let metrics = FleetMetrics(store: store, jobs: jobs)
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await metrics.exposition())))

@@ -11,6 +11,7 @@ import ProvisioningAdmin
 /// each label value is bounded).
 actor FleetMetrics {
     let store: AdminStore
+    let jobs: JobStore
     let registry = PrometheusCollectorRegistry()
     private var cursors: FleetFigures.Cursors = [:]
     private var fetchCounters: [FleetFigures.FetchLabels: Counter] = [:]
@@ -18,7 +19,13 @@ actor FleetMetrics {
     private var pendingAt: ContinuousClock.Instant?
     static let pendingEvery: Duration = .seconds(60)
 
-    init(store: AdminStore) { self.store = store }
+    /// Campaign series (`provisioner_campaign_*`): removed when their campaign is no longer shown.
+    private var campaignGauges: [String: Gauge] = [:]
+
+    init(store: AdminStore, jobs: JobStore) {
+        self.store = store
+        self.jobs = jobs
+    }
 
     static let fetchHelp = "Profile fetches and reports recorded in the journals since the daemon started reading them (every retained row at start)."
 
@@ -68,6 +75,16 @@ actor FleetMetrics {
                       Double(count))
             }
         }
+        // Jobs and campaigns (jobs.db).
+        let jobs = jobs
+        let (jobCounts, campaigns) = try await NIOThreadPool.singleton.runIfActive {
+            (try CampaignFigures.jobs(in: jobs), try CampaignFigures.campaigns(in: jobs))
+        }
+        for row in jobCounts {
+            gauge("provisioner_jobs", [("kind", row.kind), ("state", row.state)],
+                  "Jobs of the admin daemon (jobs.db) by kind and state.", Double(row.count))
+        }
+        exposeCampaigns(campaigns)
         for (key, entry) in current {
             let made = gauges[key] ?? registry.makeGauge(name: entry.name, labels: entry.labels, help: entry.help)
             gauges[key] = made
@@ -77,6 +94,43 @@ actor FleetMetrics {
             gauge.set(to: 0.0)
         }
         return registry.emitToBuffer()
+    }
+
+    static let campaignStateHelp = "Firmware campaigns shown (those not ended, and the 5 newest that ended): 1 for the state each is in."
+    static let campaignDevicesHelp = "Devices of each shown campaign by wave (canary, 1..10) and outcome (succeeded, failed, waiting, not_started)."
+
+    /// The campaigns' series: its state (one series per state, 1 for the current) and its devices by wave and
+    /// outcome. A campaign no longer shown loses its series (its id label stays bounded).
+    private func exposeCampaigns(_ campaigns: [CampaignRecord]) {
+        var seen: Set<String> = []
+        func set(_ name: String, _ labels: [(String, String)], _ help: String, _ value: Double) {
+            let key = name + "|" + labels.map { $0.0 + "=" + $0.1 }.joined(separator: ",")
+            let made = campaignGauges[key] ?? registry.makeGauge(name: name, labels: labels, help: help)
+            campaignGauges[key] = made
+            made.set(to: value)
+            seen.insert(key)
+        }
+        for campaign in campaigns {
+            let id = String(campaign.id)
+            for state in CampaignState.allCases {
+                set("provisioner_campaign_state", [("campaign", id), ("state", state.rawValue)], FleetMetrics.campaignStateHelp,
+                    state == campaign.state ? 1 : 0)
+            }
+            for wave in campaign.waves {
+                let counts = wave.counts
+                let waiting = wave.state == "waiting" ? 0 : counts.waiting
+                let notStarted = wave.state == "waiting" ? counts.devices : 0
+                for (outcome, value) in [("succeeded", counts.succeeded), ("failed", counts.failed), ("waiting", waiting),
+                                         ("not_started", notStarted)] {
+                    set("provisioner_campaign_devices", [("campaign", id), ("wave", CampaignFigures.waveLabel(wave)), ("outcome", outcome)],
+                        FleetMetrics.campaignDevicesHelp, Double(value))
+                }
+            }
+        }
+        for (key, gauge) in campaignGauges where !seen.contains(key) {
+            registry.unregisterGauge(gauge)
+            campaignGauges[key] = nil
+        }
     }
 
     /// One scrape's reads, made on the blocking pool.

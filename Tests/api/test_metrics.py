@@ -76,6 +76,9 @@ def test_metrics_promtool_and_hostile_labels(daemon):
     devices = [v for name, labels, v in samples(text) if name == "provisioner_devices" and labels.get("enabled") == "true"]
     assert devices == [1.0]
     assert any(name == "provisioner_pending_devices" for name, _, _ in samples(text))
+    # Jobs by kind and state: every pair of the closed sets, 0 when none (campaign series: test_campaigns.py).
+    jobs = {(labels["kind"], labels["state"]): v for name, labels, v in samples(text) if name == "provisioner_jobs"}
+    assert len(jobs) == 4 * 6 and set(jobs.values()) == {0.0}, jobs
 
     # A counter only grows: one more fetch, one more count, nothing counted twice.
     assert fetch(daemon.db).startswith(b"Content-Type: text/xml")

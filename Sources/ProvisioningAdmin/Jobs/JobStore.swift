@@ -189,6 +189,7 @@ public struct JobStore: Sendable {
                 created_at INTEGER NOT NULL
             );
             """)
+        migrator.registerMigration("campaigns", sql: CampaignStore.schema)
         return migrator
     }()
 
@@ -243,7 +244,8 @@ public struct JobStore: Sendable {
     /// Queues a job of `kind` over `targets` (MACs, change set ids), or `.conflict` when a job of that kind is queued
     /// or running already: at most one job per kind at a time.
     public func create(kind: JobRecord.Kind, startedBy: String, targets: [String], options: [(String, String)] = [],
-                       input: [UInt8]? = nil, total: Int? = nil) throws -> JobRecord {
+                       input: [UInt8]? = nil, total: Int? = nil,
+                       inside: ((SQLiteDatabase, Int) throws -> Void)? = nil) throws -> JobRecord {
         try sqlite { database in
             try database.transaction {
                 let busy = try database.prepare("SELECT id, state FROM jobs WHERE kind = ?1 AND state IN ('queued', 'running') LIMIT 1")
@@ -273,6 +275,8 @@ public struct JobStore: Sendable {
                     try target.bind(3, value)
                     _ = try target.step()
                 }
+                // What belongs with the job, written in the same transaction (a campaign's rows).
+                try inside?(database, id)
                 return try job(id, in: database)!
             }
         }
@@ -362,6 +366,7 @@ public struct JobStore: Sendable {
                 try database.execute(job.state == .queued
                     ? "UPDATE jobs SET cancel_requested = 1, state = 'cancelled', finished_at = \(Self.now), input = NULL WHERE id = \(id)"
                     : "UPDATE jobs SET cancel_requested = 1 WHERE id = \(id)")
+                if job.kind == .campaign && job.state == .queued { try CampaignStore.cancelledBeforeRunning(id, in: database) }
                 return try self.job(id, in: database)!
             }
         }
@@ -373,11 +378,13 @@ public struct JobStore: Sendable {
     }
 
     /// Marks every running job `interrupted` (the daemon stopped while it ran: its items so far keep their
-    /// outcomes); called when the runner starts. Returns their ids.
+    /// outcomes); called when the runner starts. Returns their ids. A campaign is the exception: its state is in
+    /// its own rows (`CampaignStore`), so its job is queued again and the campaign goes on where it stood.
     @discardableResult
     public func interruptRunning() throws -> [Int] {
         try sqlite { database in
             try database.transaction {
+                try database.execute("UPDATE jobs SET state = 'queued' WHERE state = 'running' AND kind = 'campaign'")
                 let statement = try database.prepare("SELECT id FROM jobs WHERE state = 'running'")
                 var ids: [Int] = []
                 while try statement.step() { ids.append(statement.int(0)) }

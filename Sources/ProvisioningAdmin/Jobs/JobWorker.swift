@@ -24,9 +24,12 @@ public struct JobWorker: Sendable {
                 // One change, all or nothing: a cancel is taken before it starts.
                 if try jobs.cancelRequested(job.id) { return try jobs.finish(job.id, .cancelled) }
                 try jobs.finish(job.id, .done, changeSet: job.kind == .revert ? try revert(job) : try importDevices(job))
-            default:
-                throw AdminError(.usage, "jobs of kind \(job.kind.rawValue) are not run by this build", field: "kind",
-                                 rule: "resync or revert")
+            case .campaign:
+                // A campaign the daemon stops goes back to the queue (its state is in jobs.db): the next run goes on.
+                guard let ended = try CampaignRunner(worker: self, job: job).run(stopping: stopping) else {
+                    return try CampaignStore(jobs: jobs).requeue(job.id)
+                }
+                try jobs.finish(job.id, ended)
             }
         } catch let error as AdminError {
             try? jobs.finish(job.id, .failed, error: JobRecord.Failure(error))

@@ -1,7 +1,7 @@
 public import Provisioning
 import Foundation
 
-/// Reads a phone's syslog lines as rsyslog writes them to a file, and picks out the resync messages.
+/// Reads a phone's syslog lines as rsyslog writes them to a file, and picks out the resync and upgrade messages.
 ///
 /// rsyslog's two file formats: `RSYSLOG_FileFormat` (Debian 12's default: `2026-12-02T10:02:03.123456+01:00 HOST
 /// MSG`) and `RSYSLOG_TraditionalFileFormat` (`Dec  2 10:02:03 HOST MSG`, local time, no year: the year is the
@@ -15,6 +15,8 @@ public struct PhoneSyslog {
     /// `Log_*_Msg` values (their longest run without a `$macro`).
     public var patterns: [(kind: String, text: String)] = [
         ("request", "Requesting resync"), ("success", "Successful resync"), ("failure", "Resync failed"),
+        // Firmware upgrades (Log_Upgrade_Request_Msg, _Success_Msg, _Failure_Msg): what a campaign judges by.
+        ("upgrade_request", "Requesting upgrade"), ("upgrade_success", "Successful upgrade"), ("upgrade_failure", "Upgrade failed"),
     ]
     /// MAC (hex) and upper-cased serial of every device, to tell which word names the device.
     let devices: Set<String>
@@ -33,6 +35,9 @@ public struct PhoneSyslog {
             case "Log_Request_Msg": kind = "request"
             case "Log_Success_Msg": kind = "success"
             case "Log_Failure_Msg": kind = "failure"
+            case "Log_Upgrade_Request_Msg": kind = "upgrade_request"
+            case "Log_Upgrade_Success_Msg": kind = "upgrade_success"
+            case "Log_Upgrade_Failure_Msg": kind = "upgrade_failure"
             default: continue
             }
             if let text = Self.fixedText(value), !patterns.contains(where: { $0.text == text }) {

@@ -10,7 +10,8 @@ struct Syslog: ParsableCommand {
             Reads a file rsyslog wrote (RSYSLOG_FileFormat or RSYSLOG_TraditionalFileFormat; - for stdin), keeps \
             each phone's "Requesting resync", "Successful resync" and "Resync failed: ERR" messages (the \
             defaults of Log_Request_Msg, Log_Success_Msg, Log_Failure_Msg, and the fixed text of the values set \
-            here), and stores them in this node's journal. The device is the first word of the message that is \
+            here) and its "Requesting upgrade", "Successful upgrade" and "Upgrade failed: ERR" messages \
+            (Log_Upgrade_*_Msg: firmware campaigns judge phones by them), and stores them in this node's journal. The device is the first word of the message that is \
             a device's MAC in any spelling (Syslog_Identifier $MA, $MAU or $MAC, or the $MAC of the message) or \
             its serial ($SN). Importing the same lines again adds nothing. `provctl fetches MAC` then shows \
             each line beside the fetch it belongs to.
