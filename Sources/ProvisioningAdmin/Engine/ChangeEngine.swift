@@ -108,6 +108,8 @@ public struct ChangeEngine {
         }
         try body(recorder)
         try refuseBreakage(reached: reachedBefore.union(try reach()))
+        // The expected hashes of the devices the change reached (its triggers noted them), in its transaction.
+        try ExpectedProfiles.refresh(store)
         try store.commit()
         committed = true
         return .written(ids: recorder.ids, changeSet: store.changeSet)
