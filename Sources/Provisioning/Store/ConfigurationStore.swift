@@ -30,14 +30,16 @@ public final class ConfigurationStore {
     /// `account_ha1`, `bootstrap`), `server_keys`. 8: the undo log's triggers left the file: provctl makes them
     /// as TEMP triggers on its own connection, so a serving connection never parses them (they were 0.78M of a
     /// CGI request's 1.57M instructions, `bench/run`). 9: `settings.intent`
-    /// (empty or keep) and an index on serials. 10: change sets (`audit.change_set`): one ID per command.
-    public static let schemaVersion = 10
+    /// (empty or keep) and an index on serials. 10: change sets (`audit.change_set`): one ID per command. 11: `expected_profiles`, each
+    /// device's expected profile SHA-256 (provctl's, for `pending`).
+    public static let schemaVersion = 11
 
     /// The versions the serving core reads: their tables are the same (8 only took the undo triggers out of the
     /// file), so phones are served while an upgraded node waits for `provctl init`.
     /// 9 added `settings.intent` and an index: a file at 7 or 8 is read with the query of its time, its empty
-    /// values served `<X/>` as they were. 10 added only the audit's change sets, which serving never reads.
-    public static let servedVersions = 7...10
+    /// values served `<X/>` as they were. 10 added only the audit's change sets, which serving never reads; 11 only
+    /// `expected_profiles`, which serving never reads either.
+    public static let servedVersions = 7...11
 
     /// Wraps an open connection and reads its schema version.
     package init(database: SQLiteDatabase) throws(SQLiteError) {

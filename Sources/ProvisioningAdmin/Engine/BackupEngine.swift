@@ -57,6 +57,8 @@ public enum BackupEngine {
                 try store.database.execute("DELETE FROM main.\(table); INSERT INTO main.\(table) SELECT * FROM restored.\(table)")
             }
             restored.devices = try store.deviceCount()
+            // Every device's expected profile hash (`pending`), in the restore's transaction.
+            try ExpectedProfiles.refresh(store)
             _ = try store.audit(who: who, action: "restore", target: nil, old: "saved as \(safety)",
                                 new: "from \(file): \(restored.devices) device(s)", now: ConfigurationEditor.now())
             restored.changeSet = store.changeSet

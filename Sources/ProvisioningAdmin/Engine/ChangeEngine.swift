@@ -70,7 +70,8 @@ public struct ChangeMode: Sendable {
 
 /// Runs one change in a transaction with its audit rows. Before the commit it renders every device the change
 /// reaches and refuses the change (`AdminError(.breaks)`, rolled back) when one that rendered before would no
-/// longer render, unless `force`. With a dry run the transaction is always rolled back, after the reached devices
+/// longer render, unless `force`, then writes the expected profile hashes of the devices the change altered
+/// (`ExpectedProfiles.refresh`), in the same transaction. With a dry run the transaction is always rolled back, after the reached devices
 /// were rendered before and after and the differences reported, grouped by identical change.
 public struct ChangeEngine {
     public let store: ConfigurationEditor
@@ -103,6 +104,8 @@ public struct ChangeEngine {
         }
         try body(recorder)
         try refuseBreakage(reached: reachedBefore.union(try reach()))
+        // The expected hashes of the devices the change reached (its triggers noted them), in its transaction.
+        try ExpectedProfiles.refresh(store)
         try store.commit()
         committed = true
         return .written(ids: recorder.ids, changeSet: store.changeSet)

@@ -19,4 +19,17 @@ public enum DatabaseInit {
         return EditSummary(action: "init", message: message, count: from == to ? 0 : 1,
                            fields: [("path", .string(path)), ("created", .bool(created)), ("from_version", .int(from)), ("version", .int(to))])
     }
+
+    /// Writes the expected profile hash of every device whose row is missing or of another format, and the secret
+    /// variable names if they are not kept (`ExpectedProfiles`), in one transaction. Returns how many it rendered.
+    @discardableResult
+    public static func completeHashes(_ store: ConfigurationEditor) throws -> Int {
+        try store.beginWriting()
+        var committed = false
+        defer { if !committed { store.rollBack() } }
+        let rendered = try ExpectedProfiles.refresh(store)
+        try store.commit()
+        committed = true
+        return rendered
+    }
 }

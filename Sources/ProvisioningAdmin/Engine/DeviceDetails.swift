@@ -21,7 +21,9 @@ public struct DeviceDetails {
         seen = try store.journal.seen(mac: mac)
         settings = try store.settings(at: .device(mac))
         variables = try store.variables(at: .device(mac))
-        secretNames = try secretVariableNames(store)
+        // Only this device's variables are shown: without any, no name needs checking. The names are kept by
+        // every change (`ExpectedProfiles.secretVariables`); reading every setting is for a file that lacks them.
+        secretNames = variables.isEmpty ? [] : try ExpectedProfiles.secretVariables(store) ?? secretVariableNames(store)
         parameterCount = 0
         do {
             parameterCount = try ProfileRenderer(store: store).parameters(for: device).count

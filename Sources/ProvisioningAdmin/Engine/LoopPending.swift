@@ -1,4 +1,7 @@
 public import Provisioning
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One device the loop is not closed for.
 public struct PendingDevice: Sendable {
@@ -27,7 +30,8 @@ public struct PendingDevice: Sendable {
 ///
 /// It streams: devices are read in MAC order, `batch` at a time (each batch's fetch history, phone outcomes and
 /// reports looked up by MAC), and every pending device is handed to the caller as it is found, so memory does not
-/// grow with the fleet.
+/// grow with the fleet. A device's current SHA-256 is read from `expected_profiles` (`ExpectedProfiles`) when a
+/// row of this build's format is there and the device is presented as stored; else it is rendered.
 public struct PendingScan {
     public var store: ConfigurationEditor
     public var group: String?
@@ -42,6 +46,9 @@ public struct PendingScan {
     public var after = ""
     /// Stop once this many pending devices were found (nil: walk the whole fleet).
     public var limit: Int?
+    /// Renders every device instead of reading its expected hash (the path before schema 11; tests compare the
+    /// two). Also on when the environment has `PROVISIONER_PENDING_RENDER=1`.
+    public var rendersEveryDevice = false
 
     public init(store: ConfigurationEditor, group: String? = nil, stale: Bool = false, staleAfter: Int? = nil) {
         self.store = store
@@ -58,6 +65,7 @@ public struct PendingScan {
         // a lookup per device would read them all each time, and reading them all up front keeps every body.
         var reports = try ReportCursor(store)
         var count = 0
+        let readsHashes = try !rendersEveryDevice && !Self.renderingForced && ExpectedProfiles.exists(store)
         try EnabledDevices(store: store, group: group, batch: batch, model: model, after: after).forEachBatch { rows in
             if let limit, count >= limit { return false }
             let macs = rows.map(\.device.mac)
@@ -65,11 +73,12 @@ public struct PendingScan {
             let lastFetch = try store.journal.lastFetch(macs)
             let lastCertified = try store.journal.lastCertifiedRequest(macs)
             let phoneOutcomes = try store.journal.lastPhoneOutcome(macs)
+            let known = readsHashes ? try ExpectedProfiles.hashes(store, from: macs[0], through: macs[macs.count - 1]) : [:]
             for (device, lastSeen) in rows {
                 let report = try reports.next(for: device.mac)
                 let entry = examine(device, lastSeen: lastSeen, served: served[device.mac], lastFetch: lastFetch[device.mac],
                                     lastCertified: lastCertified[device.mac], phoneSaid: phoneOutcomes[device.mac],
-                                    report: report, loop: loop, now: now)
+                                    report: report, loop: loop, now: now, known: known[ExpectedProfiles.key(device.mac)])
                 if !entry.states.isEmpty {
                     count += 1
                     try each(entry)
@@ -81,19 +90,29 @@ public struct PendingScan {
         return count
     }
 
-    /// One device's states.
+    /// Whether `PROVISIONER_PENDING_RENDER=1` asks for the rendering path.
+    static var renderingForced: Bool {
+        guard let value = getenv("PROVISIONER_PENDING_RENDER") else { return false }
+        return String(cString: value) == "1"
+    }
+
+    /// One device's states. `known`: its stored expected SHA-256 (of the device as stored), if any.
     func examine(_ device: Device, lastSeen: Int?, served last: FetchRecord?, lastFetch: FetchRecord?,
                  lastCertified: FetchRecord?, phoneSaid: PhoneLine?, report: StoredReport?, loop: DeviceLoop,
-                 now: Int) -> PendingDevice {
+                 now: Int, known: String? = nil) -> PendingDevice {
         let presented = DeviceLoop.presented(device, model: last?.model, serial: last?.serial)
         var entry = PendingDevice(device: device, states: [], served: last)
         let contacts = [lastSeen, lastFetch.map { $0.at / 1_000_000 }].compactMap { $0 }
         entry.lastContact = contacts.max()
-        do {
-            entry.currentSHA256 = try loop.currentSHA256(presented)
-        } catch {
-            entry.states.append("render error")
-            entry.problem = renderProblem(error)
+        if let known, presented.model == device.model, presented.serial == device.serial {
+            entry.currentSHA256 = known
+        } else {
+            do {
+                entry.currentSHA256 = try loop.currentSHA256(presented)
+            } catch {
+                entry.states.append("render error")
+                entry.problem = renderProblem(error)
+            }
         }
         if let last {
             // A device served its bootstrap profile (no secrets, it proved nothing) has the current one when

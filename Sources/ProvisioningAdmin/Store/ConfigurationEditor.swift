@@ -43,6 +43,7 @@ public final class ConfigurationEditor {
             try database.execute("PRAGMA temp_store = MEMORY")
             try migrate()
             try database.execute(UndoLog.temporaryTriggers)
+            try database.execute(ExpectedProfiles.temporaryTriggers)
         }
     }
 
@@ -220,6 +221,10 @@ extension ConfigurationEditor {
         // `change_set` (the id of its first entry), `history` lists sets and `revert ID` undoes a whole set (an
         // import of 2,000 rows as one). Entries written before are each a set of their own.
         ("change sets", UndoLog.migrationChangeSets),
+        // 11 (issue 24, "pending at a provider's size"): each device's expected profile SHA-256, kept by provctl's
+        // connection (`ExpectedProfiles`): `pending` reads it instead of rendering every device. Serving never
+        // reads it. Empty here: the first change fills it (until then `pending` renders, as before).
+        ("expected profiles", ExpectedProfiles.migration),
     ]
 
     /// The configuration database's migrator: `migrations`, each in its own transaction, WAL mode first.
@@ -233,7 +238,12 @@ extension ConfigurationEditor {
     /// Returns the version before and after.
     @discardableResult
     public func migrate() throws(SQLiteError) -> (from: Int, to: Int) {
-        try Self.migrator.migrate(database)
+        let versions = try Self.migrator.migrate(database)
+        // A migration may change what devices render: the expected hashes of the file are no longer known.
+        if versions.from >= 11 && versions.from < versions.to {
+            try database.execute("DELETE FROM expected_profiles")
+        }
+        return versions
     }
 
     /// The settings and variables of the default scope, `model`'s, `group`'s and `mac`'s, in one query that walks
