@@ -99,7 +99,8 @@ let package = Package(
                         .embedInCode("Console/preview.mustache"), .embedInCode("Console/problem.mustache"),
                         .embedInCode("Console/pending.mustache"), .embedInCode("Console/history.mustache"),
                         .embedInCode("Console/changeset.mustache"), .embedInCode("Console/jobs.mustache"),
-                        .embedInCode("Console/job.mustache")],
+                        .embedInCode("Console/job.mustache"), .embedInCode("Console/campaigns.mustache"),
+                        .embedInCode("Console/campaign.mustache")],
             swiftSettings: [.unsafeFlags(["-static-stdlib"])],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]

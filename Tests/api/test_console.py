@@ -127,7 +127,7 @@ def test_viewer_sees_no_change_form_and_any_post_is_403(daemon):
     daemon.provctl("set", "group:sales", "Resync_Periodic=600")
     viewer = daemon.client(user="vera", role="viewer")
     for path in ("/console/settings?scope=group:sales", "/console/claims", "/console/pending", "/console/history",
-                 "/console/history/1", "/console/jobs"):
+                 "/console/history/1", "/console/jobs", "/console/campaigns"):
         answer = viewer.get(path)
         assert answer.status == 200, (path, answer)
         assert 'method="post"' not in answer.body.decode(), path
@@ -323,3 +323,35 @@ def test_change_pages_escape_a_hostile_user_and_phone(daemon):
         client.get("/console/history").body.decode()
     device = client.get(f"/console/devices/{MAC}").body.decode()
     assert "&lt;script&gt;alert(3)&lt;/script&gt;⟨U+001B⟩[2J⟨U+202E⟩exe" in device, device[-3000:]
+
+
+FIRMWARE = "sip88xx.14-3-1MPP0101-23"
+CAMPAIGN = {"selection": {"group": "sales"}, "upgrade_rule": f"http://fw.example.com/{FIRMWARE}.loads",
+            "firmware": FIRMWARE, "window": 60}
+
+
+def test_campaign_pages_follow_and_halt(daemon):
+    add_group(daemon)
+    client = daemon.client()
+    started = client.post("/api/v1/campaigns", body=CAMPAIGN)
+    assert started.status == 202, started
+    number = started.json["id"]
+    location = f"/console/campaigns/{number}"
+    assert f'href="{location}"' in client.get("/console/campaigns").body.decode()
+    page = client.get(location).body.decode()
+    assert FIRMWARE in page and "Waves" in page and "Halt (abort)" in page, page[-3000:]
+    viewer = daemon.client(user="vera", role="viewer").get(location).body.decode()
+    assert FIRMWARE in viewer and 'method="post"' not in viewer
+    refused = post(client, location + "/abort", {"csrf": "0" * 32})
+    assert refused.status == 403
+    halted = post(client, location + "/abort", {"csrf": hidden(page, "csrf")})
+    assert halted.status == 303 and halted.header("location") == location, halted
+    for _ in range(100):
+        state = client.get(f"/api/v1/campaigns/{number}").json["state"]
+        if state == "aborted":
+            break
+        time.sleep(0.1)
+    assert state == "aborted"
+    page = client.get(location).body.decode()
+    assert '<dd class="state">aborted</dd>' in page and "Halt (abort)" not in page, page[-3000:]
+    assert 'http-equiv="refresh"' not in page

@@ -58,7 +58,8 @@ def test_pages_render_and_nothing_executes(apache, browser):
                                 ("/console/devices/000e08abcdef", "device", "Device 000e08abcdef"),
                                 ("/console/claims", "claims", "Claims"), ("/console/pending", None, "Pending"),
                                 ("/console/settings?scope=default", None, "Settings at default"),
-                                ("/console/history", None, "History"), ("/console/jobs", None, "Jobs")):
+                                ("/console/history", None, "History"), ("/console/jobs", None, "Jobs"),
+                                ("/console/campaigns", None, "Campaigns")):
         driver = browser.get(path)
         assert driver.find_element(By.TAG_NAME, "h1").text == heading, (path, driver.page_source[:500])
         # Nothing the phone wrote ran: no flag set, no injected element, no alert pending.
@@ -222,7 +223,7 @@ def test_viewer_sees_no_change_and_a_post_is_refused(apache):
     b = Browser(apache, cert="viewer")
     try:
         for path in ("/console/settings?scope=group:frontdesk", "/console/claims", "/console/pending", "/console/jobs",
-                     "/console/history"):
+                     "/console/history", "/console/campaigns"):
             driver = b.get(path)
             assert driver.find_elements(By.CSS_SELECTOR, "form[method=post]") == [], path
             assert driver.find_elements(By.CSS_SELECTOR, "main button") == [] or path == "/console/settings?scope=group:frontdesk", path
@@ -234,7 +235,7 @@ def test_viewer_sees_no_change_and_a_post_is_refused(apache):
 
 
 PAGES = ("/console/", "/console/devices", "/console/devices/000e08abcdef", "/console/claims", "/console/pending",
-         "/console/settings?scope=group:frontdesk", "/console/history", "/console/jobs")
+         "/console/settings?scope=group:frontdesk", "/console/history", "/console/jobs", "/console/campaigns")
 
 # Every control without an accessible name, landmarks missing, and the page's width beyond the window's.
 AUDIT = """
@@ -289,3 +290,24 @@ def test_keyboard_labels_and_widths(apache, browser):
             browser.get("/console/")
             shoot(browser, "fleet-tablet")
     driver.set_window_size(1280, 900)
+
+
+def test_halt_a_campaign(apache, browser):
+    """A firmware campaign (one phone that has not called yet: no push goes out), started through the API, followed
+    on its page and halted there."""
+    from selenium.webdriver.common.by import By
+    firmware = "sip88xx.14-3-1MPP0101-23"
+    started = apache.request("POST", "/api/v1/campaigns",
+                             body={"selection": {"macs": ["00562b043615"]}, "upgrade_rule": f"http://fw.example.com/{firmware}.loads",
+                                   "firmware": firmware, "window": 60})
+    assert started.status_code == 202, started.text
+    number = started.json()["id"]
+    driver = browser.get("/console/campaigns")
+    driver.find_element(By.LINK_TEXT, str(number)).click()
+    wait_for(lambda: heading(driver) == f"Campaign {number}", 10, "the campaign's page")
+    assert firmware in driver.page_source
+    shoot(browser, "campaign")
+    press(driver, "Halt (abort)")
+    wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".state").text == "aborted", 15, "the campaign halted")
+    assert [b.text for b in driver.find_elements(By.TAG_NAME, "button") if b.text.startswith("Halt")] == []
+    assert browser.console_errors() == [], browser.console_errors()

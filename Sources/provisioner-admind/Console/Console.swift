@@ -30,7 +30,8 @@ struct Console: Sendable {
                               ("preview", PackageResources.preview_mustache), ("problem", PackageResources.problem_mustache),
                               ("pending", PackageResources.pending_mustache), ("history", PackageResources.history_mustache),
                               ("changeset", PackageResources.changeset_mustache), ("jobs", PackageResources.jobs_mustache),
-                              ("job", PackageResources.job_mustache)] {
+                              ("job", PackageResources.job_mustache), ("campaigns", PackageResources.campaigns_mustache),
+                              ("campaign", PackageResources.campaign_mustache)] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
         self.library = library
@@ -71,6 +72,7 @@ struct Console: Sendable {
         }
         group.get("/claims") { _, _ in try await page("Claims", "claims", nav: "claims", try await claims()) }
         registerChanges(on: group)
+        registerCampaigns(on: group)
     }
 
     /// A whole page: the body template rendered with `values` (plus `csrf`, the caller's token, and `admin`, true

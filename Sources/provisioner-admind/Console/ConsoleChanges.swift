@@ -51,10 +51,7 @@ extension Console {
         group.get("/jobs") { _, _ in try await shown { try await page("Jobs", "jobs", nav: "jobs", try await jobList()) } }
         group.get("/jobs/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
-            return try await shown {
-                let (values, running) = try await job(id)
-                return try await page("Job \(Shown.text(id))", "job", nav: "jobs", values, refresh: running)
-            }
+            return try await followed("Job \(Shown.text(id))", "job", nav: "jobs") { try await job(id) }
         }
         group.post("/jobs/:id/cancel") { request, context in
             let id = context.parameters.get("id") ?? ""
@@ -92,6 +89,16 @@ extension Console {
             throw error
         } catch {
             return try await problemPage(error)
+        }
+    }
+
+    /// A page that follows something that runs: `load` gives its values and whether it still runs (then the page
+    /// reloads itself).
+    func followed(_ title: String, _ template: String, nav: String,
+                  _ load: () async throws -> ([String: Any], Bool)) async throws -> Response {
+        try await shown {
+            let (values, running) = try await load()
+            return try await page(title, template, nav: nav, values, refresh: running)
         }
     }
 
