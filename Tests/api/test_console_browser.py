@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -311,3 +312,61 @@ def test_halt_a_campaign(apache, browser):
     wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".state").text == "aborted", 15, "the campaign halted")
     assert [b.text for b in driver.find_elements(By.TAG_NAME, "button") if b.text.startswith("Halt")] == []
     assert browser.console_errors() == [], browser.console_errors()
+
+
+HOSTILE_CN = '<script>window.pwned=3</script>"><img src=x onerror=alert(4)>\u202ee'
+
+
+def hostile_admin(apache):
+    """An admin certificate of the demo admin CA whose CN (the user Apache passes to the console) attacks it."""
+    name = "hostile-admin"
+    pem, key = apache.cert(name)
+    if not os.path.exists(pem):
+        ca = os.path.join(apache.pki, "admin-ca")
+        escaped = HOSTILE_CN.replace("/", "\\/").replace("=", "\\=")
+        work = tempfile.mkdtemp()
+        ext = os.path.join(work, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n")
+        run = lambda *args: subprocess.run(args, check=True, capture_output=True)  # noqa: E731
+        run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+            "-out", os.path.join(work, "req.pem"), "-utf8", "-subj", f"/O=Provisioner Admin/OU=admin/CN={escaped}")
+        run("openssl", "x509", "-req", "-in", os.path.join(work, "req.pem"), "-CA", os.path.join(ca, "ca.pem"),
+            "-CAkey", os.path.join(ca, "ca.key"), "-set_serial", str(int(time.time())), "-days", "1", "-sha256",
+            "-extfile", ext, "-out", pem)
+        shutil.rmtree(work, ignore_errors=True)
+    return name
+
+
+def test_a_hostile_certificate_cn_is_shown_as_text(apache):
+    """The admin's own certificate CN (what Apache passes as the user) carries markup and a bidi override: the
+    pages and the history show it as text, nothing runs, and a change made with it works (its token is its own)."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("no chromium")
+    from selenium.webdriver.common.by import By
+
+    from browser import Browser
+    b = Browser(apache, cert=hostile_admin(apache))
+    try:
+        driver = b.get("/console/settings?scope=group:frontdesk")
+        who = driver.find_element(By.CSS_SELECTOR, ".who").text
+        assert who.startswith('<script>window.pwned=3</script>"><img src=x onerror=alert(4)>⟨U+202E⟩e'), who
+        fill(driver, "name", "Speed_Dial_3_Name")
+        fill(driver, "value", "Hostile")
+        press(driver, "Preview the change")
+        press(driver, "Save this change")
+        assert heading(driver).startswith("Change set #"), driver.page_source[-1500:]
+        change_set = driver.current_url
+        cells = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "tbody td")]
+        assert any(cell.startswith("api:<script>window.pwned=3</script>") and "⟨U+202E⟩" in cell for cell in cells), cells
+        for path in ("/console/history", "/console/"):
+            b.get(path)
+            assert driver.execute_script("return window.pwned === undefined"), path
+            assert driver.find_elements(By.CSS_SELECTOR, "main img, header img, script") == [], path
+            assert b.console_errors() == [], (path, b.console_errors())
+        driver.get(change_set)
+        press(driver, "Revert change set")
+        press(driver, "Save this change")
+        assert "Speed_Dial_3_Name" not in apache.provctl("settings", "group:frontdesk")
+    finally:
+        b.close()
