@@ -139,7 +139,7 @@ def test_daemon_promotes_a_phone_served_from_an_entry(pair):
     served = subprocess.run([profile_cgi()], env=env, capture_output=True)
     assert served.stdout.startswith(b"Content-Type: text/xml"), served
     assert b"<Station_Name" in served.stdout and b"onboarded" in served.stdout
-    # The daemon looks every 5 s.
+    # The daemon looks every 2 s.
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not rows(api, f"SELECT 1 FROM devices WHERE mac = '{MAC}'"):
         time.sleep(0.25)
