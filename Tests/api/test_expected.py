@@ -92,6 +92,12 @@ def test_bad_rows_are_422_with_line_field_and_rule(pair):
     assert rows(api, EXPECTED) == []
     header = post_csv(client, "mac,colour\n000e08ee0009,red\n")
     assert header.status == 422 and header.json["field"] == "colour", header.json
+    # An entry whose phone would get a 500 on its first fetch (an undefined {{variable}}) is refused.
+    api.provctl("set", "group:needs", "Display_Name_1_=Desk {{ext}}")
+    broken = post_csv(client, "mac,group\n000e08ee0010,needs\n")
+    assert broken.status == 422, broken
+    assert broken.json["problems"][0]["field"] == "variables" and "would not render" in broken.json["problems"][0]["rule"]
+    assert post_csv(client, "mac,group,var:ext\n000e08ee0010,needs,5\n").status == 200
     # A MAC that is a device already is no expected device.
     api.provctl("device", "add", "000e08ee0009")
     taken = post_csv(client, "mac\n000e08ee0009\n")
