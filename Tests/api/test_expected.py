@@ -80,6 +80,9 @@ def test_import_is_provctl_expect_import(pair):
     # The same list again: nothing changes.
     again = post_csv(client, ORDER)
     assert again.json["unchanged"] == 3 and again.json["added"] == 0
+    # The import is one change set that provctl revert undoes, as any other.
+    twin.provctl("revert", str(printed["change_set"]))
+    assert rows(twin, EXPECTED) == []
 
 
 def test_bad_rows_are_422_with_line_field_and_rule(pair):

@@ -112,10 +112,12 @@ extension ExpectedDevices {
         return result
     }
 
-    /// Adds or replaces the row of key ?1 (`ConfigurationStore.expectedRowName`).
+    /// Adds or replaces the row of key ?1 (`ConfigurationStore.expectedRowName`). The value is stored as plain
+    /// text (`|| ''` drops json_object's JSON subtype, which the undo trigger would otherwise see, recording the value
+    /// as an object where a revert reads back text).
     static let upsertSQL = """
         INSERT INTO server_keys (name, value) VALUES ('expected:' || ?1,
-            json_object('serial', ?2, 'model', ?3, 'group', ?4, 'variables', ?5, 'added_at', ?6, 'added_by', ?7))
+            json_object('serial', ?2, 'model', ?3, 'group', ?4, 'variables', ?5, 'added_at', ?6, 'added_by', ?7) || '')
         ON CONFLICT (name) DO UPDATE SET value = excluded.value
         """
     /// Removes the row of key ?1.
