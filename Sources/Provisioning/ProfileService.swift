@@ -134,18 +134,9 @@ public final class ProfileService {
             if case .mismatch(let why) = match { throw .expectedMismatch(why) }
             throw .unknownDevice
         }
-        let device = entry.device(for: identity)
-        var rows: LayerRows
+        let device: Device, xml: [UInt8], body: [UInt8]
         do {
-            rows = try store.layerRows(model: device.model, group: device.group, mac: device.mac, partition: asked.partition)
-        } catch {
-            throw failure(reading: error)
-        }
-        entry.forEachVariable { name, value in rows.append(kind: .variable, rank: .device, name: name, value: value, access: .none) }
-        let xml: [UInt8], body: [UInt8]
-        do {
-            xml = try ProfileRecipe.document(rows, device: device, identity: identity, partition: asked.partition,
-                                             withoutSecrets: false)
+            (device, xml) = try entry.document(store: store, identity: identity, partition: asked.partition)
         } catch {
             throw failure(rendering: error)
         }

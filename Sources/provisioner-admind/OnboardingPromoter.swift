@@ -8,7 +8,7 @@ import ServiceLifecycle
 struct OnboardingPromoter: Service {
     let store: AdminStore
     let logger: Logger
-    var interval: Duration = .seconds(5)
+    var interval: Duration = .seconds(2)
 
     func run() async throws {
         let caller = Caller(user: "onboarding", role: .admin)

@@ -80,6 +80,9 @@ def test_import_is_provctl_expect_import(pair):
     # The same list again: nothing changes.
     again = post_csv(client, ORDER)
     assert again.json["unchanged"] == 3 and again.json["added"] == 0
+    # The import is one change set that provctl revert undoes, as any other.
+    twin.provctl("revert", str(printed["change_set"]))
+    assert rows(twin, EXPECTED) == []
 
 
 def test_bad_rows_are_422_with_line_field_and_rule(pair):
@@ -92,6 +95,12 @@ def test_bad_rows_are_422_with_line_field_and_rule(pair):
     assert rows(api, EXPECTED) == []
     header = post_csv(client, "mac,colour\n000e08ee0009,red\n")
     assert header.status == 422 and header.json["field"] == "colour", header.json
+    # An entry whose phone would get a 500 on its first fetch (an undefined {{variable}}) is refused.
+    api.provctl("set", "group:needs", "Display_Name_1_=Desk {{ext}}")
+    broken = post_csv(client, "mac,group\n000e08ee0010,needs\n")
+    assert broken.status == 422, broken
+    assert broken.json["problems"][0]["field"] == "variables" and "would not render" in broken.json["problems"][0]["rule"]
+    assert post_csv(client, "mac,group,var:ext\n000e08ee0010,needs,5\n").status == 200
     # A MAC that is a device already is no expected device.
     api.provctl("device", "add", "000e08ee0009")
     taken = post_csv(client, "mac\n000e08ee0009\n")
@@ -139,7 +148,7 @@ def test_daemon_promotes_a_phone_served_from_an_entry(pair):
     served = subprocess.run([profile_cgi()], env=env, capture_output=True)
     assert served.stdout.startswith(b"Content-Type: text/xml"), served
     assert b"<Station_Name" in served.stdout and b"onboarded" in served.stdout
-    # The daemon looks every 5 s.
+    # The daemon looks every 2 s.
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not rows(api, f"SELECT 1 FROM devices WHERE mac = '{MAC}'"):
         time.sleep(0.25)

@@ -94,6 +94,25 @@ public struct ExpectedEntry: Sendable, Equatable {
     }
 }
 
+extension ExpectedEntry {
+    /// The device a phone with `identity` becomes from this entry, and the flat-profile XML it is served (before
+    /// any encoding): its model, group and default scopes, the entry's variables at the device scope. What
+    /// profile-cgi serves on a first contact, and what `provctl expect import` renders to refuse an entry whose
+    /// phone would get a 500.
+    public func document(store: ConfigurationStore, identity: ClientIdentity,
+                         partition: String = "") throws(RenderError) -> (Device, [UInt8]) {
+        let device = device(for: identity)
+        var rows: LayerRows
+        do {
+            rows = try store.layerRows(model: device.model, group: device.group, mac: device.mac, partition: partition)
+        } catch {
+            throw .database(error)
+        }
+        forEachVariable { name, value in rows.append(kind: .variable, rank: .device, name: name, value: value, access: .none) }
+        return (device, try ProfileRecipe.document(rows, device: device, identity: identity, partition: partition))
+    }
+}
+
 /// What a proven certificate of no known device comes to against the expected devices and adoption rules.
 public enum ExpectedMatch: Sendable, Equatable {
     /// An entry with the certificate's MAC (and its serial and product, where the entry names them), or an entry

@@ -42,6 +42,17 @@ extension ExpectedDevices {
         let rows = parsed.rows
         var problems = parsed.problems
         for row in rows {
+            // The profile the phone would be served on its first contact must render (an undefined {{variable}}
+            // would be a 500 for it): rendered here with the entry's group, model and variables, as a stand-in
+            // for the certificate (a MAC of zeros for an entry without one).
+            let entry = row.entry
+            let standIn = ClientIdentity.standIn(for: Device(mac: row.mac ?? MACAddress("000000000000")!, serial: row.serial, model: row.model))
+            do {
+                _ = try entry.document(store: store.store, identity: standIn)
+            } catch {
+                problems.append(AdminError.Problem(line: row.line, field: "variables",
+                                                   rule: "the phone's profile would not render (its first fetch would get 500): \(renderProblem(error))"))
+            }
             if let mac = row.mac, let device = try store.device(mac: mac) {
                 problems.append(AdminError.Problem(line: row.line, field: "mac", value: device.mac.hex, rule: "\(mac) is already a device"))
             }
@@ -101,10 +112,12 @@ extension ExpectedDevices {
         return result
     }
 
-    /// Adds or replaces the row of key ?1 (`ConfigurationStore.expectedRowName`).
+    /// Adds or replaces the row of key ?1 (`ConfigurationStore.expectedRowName`). The value is stored as plain
+    /// text (`|| ''` drops json_object's JSON subtype, which the undo trigger would otherwise see, recording the value
+    /// as an object where a revert reads back text).
     static let upsertSQL = """
         INSERT INTO server_keys (name, value) VALUES ('expected:' || ?1,
-            json_object('serial', ?2, 'model', ?3, 'group', ?4, 'variables', ?5, 'added_at', ?6, 'added_by', ?7))
+            json_object('serial', ?2, 'model', ?3, 'group', ?4, 'variables', ?5, 'added_at', ?6, 'added_by', ?7) || '')
         ON CONFLICT (name) DO UPDATE SET value = excluded.value
         """
     /// Removes the row of key ?1.

@@ -39,24 +39,32 @@ public enum Onboarding {
             let device = entry.device(mac: claim.mac, serial: claim.serial, product: claim.model)
             let secretNames = try secretVariableNames(store)
             let engine = ChangeEngine(store: store, session: session, mode: ChangeMode())
-            let outcome = try engine.run(reach: { .some([claim.mac]) }) { audit in
-                guard try store.device(mac: claim.mac) == nil else { return }
-                try store.insert(device)
-                var shown: [(name: String, value: String)] = []
-                entry.forEachVariable { name, value in
-                    shown.append((name, session.disclosure.shown(variable: name, value: value, secretNames: secretNames)))
+            let outcome: ChangeOutcome
+            do {
+                outcome = try engine.run(reach: { .some([claim.mac]) }) { audit in
+                    guard try store.device(mac: claim.mac) == nil else { return }
+                    try store.insert(device)
+                    var shown: [(name: String, value: String)] = []
+                    entry.forEachVariable { name, value in
+                        shown.append((name, session.disclosure.shown(variable: name, value: value, secretNames: secretNames)))
+                    }
+                    for (name, value) in entry.pairs {
+                        try store.set(Variable(scope: .device(claim.mac), name: name, value: value))
+                    }
+                    if !entry.isRule {
+                        let delete = try store.database.prepare(ExpectedDevices.deleteSQL)
+                        try delete.bind(1, entry.key)
+                        try delete.step()
+                    }
+                    try store.journal.settlesClaim(mac: claim.mac)
+                    try audit.record("onboarding", target: claim.mac.hex, old: "expected \(entry.key)",
+                                     new: describe(device) + (shown.isEmpty ? "" : " variables=" + VariablesCell.format(shown)))
                 }
-                for (name, value) in entry.pairs {
-                    try store.set(Variable(scope: .device(claim.mac), name: name, value: value))
-                }
-                if !entry.isRule {
-                    let delete = try store.database.prepare(ExpectedDevices.deleteSQL)
-                    try delete.bind(1, entry.key)
-                    try delete.step()
-                }
-                try store.journal.settlesClaim(mac: claim.mac)
-                try audit.record("onboarding", target: claim.mac.hex, old: "expected \(entry.key)",
-                                 new: describe(device) + (shown.isEmpty ? "" : " variables=" + VariablesCell.format(shown)))
+            } catch let error as AdminError where error.kind == .breaks || error.kind == .refused || error.kind == .conflict {
+                // One phone that cannot be made a device (its profile would not render, a rule is broken) does
+                // not hold up the others: it keeps being served from its entry, and the admin is told.
+                session.warn("onboarding \(claim.mac): \(error.message)")
+                continue
             }
             if case .written(_, let changeSet) = outcome {
                 promoted.append(Promoted(mac: claim.mac, key: entry.key, changeSet: changeSet))
