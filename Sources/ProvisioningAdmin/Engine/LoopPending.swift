@@ -65,14 +65,16 @@ public struct PendingScan {
         // a lookup per device would read them all each time, and reading them all up front keeps every body.
         var reports = try ReportCursor(store)
         var count = 0
+        let journals = !store.journal.attached.isEmpty
         let readsHashes = try !rendersEveryDevice && !Self.renderingForced && ExpectedProfiles.exists(store)
         try EnabledDevices(store: store, group: group, batch: batch, model: model, after: after).forEachBatch { rows in
             if let limit, count >= limit { return false }
             let macs = rows.map(\.device.mac)
-            let served = try store.journal.lastServed(macs)
-            let lastFetch = try store.journal.lastFetch(macs)
-            let lastCertified = try store.journal.lastCertifiedRequest(macs)
-            let phoneOutcomes = try store.journal.lastPhoneOutcome(macs)
+            // Without a journal there is nothing to look up (four empty views per device cost more than the rest).
+            let served = journals ? try store.journal.lastServed(macs) : [:]
+            let lastFetch = journals ? try store.journal.lastFetch(macs) : [:]
+            let lastCertified = journals ? try store.journal.lastCertifiedRequest(macs) : [:]
+            let phoneOutcomes = journals ? try store.journal.lastPhoneOutcome(macs) : [:]
             let known = readsHashes ? try ExpectedProfiles.hashes(store, from: macs[0], through: macs[macs.count - 1]) : [:]
             for (device, lastSeen) in rows {
                 let report = try reports.next(for: device.mac)
