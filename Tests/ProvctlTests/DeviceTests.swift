@@ -11,7 +11,7 @@ struct DeviceTests {
         #expect(first.text.contains("created the database \(box.db) (schema version \(ConfigurationStore.schemaVersion))"))
         #expect(try box.sql("PRAGMA user_version") == String(ConfigurationStore.schemaVersion))
         #expect(try box.sql("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")
-                == "audit,changes,devices,server_keys,settings,variables")
+                == "audit,changes,devices,expected_profiles,server_keys,settings,variables")
         #expect(try box.ok("init").text.contains("up to date"))
     }
 
