@@ -6,9 +6,9 @@ import Provisioning
 import ProvisioningAdmin
 
 /// `/metrics`: the fleet in Prometheus's exposition format (issue 25), written by swift-prometheus. Read at each
-/// scrape from the configuration and the journals (`FleetFigures`); the pending scan renders every device, so its
-/// figures are refreshed at most once a minute. No label holds a MAC, an address or a user (FleetFigures says how
-/// each label value is bounded).
+/// scrape from the configuration and the journals (`FleetFigures`); the pending scan walks every device (from the
+/// stored hashes; it renders those without one), so its figures are refreshed at most once a minute. No label
+/// holds a MAC, an address or a user (FleetFigures says how each label value is bounded).
 actor FleetMetrics {
     let store: AdminStore
     let jobs: JobStore
