@@ -93,9 +93,13 @@ def fleet():
 def twin(fleet):
     """A copy of the fleet's database (and journal), for provctl: the same change through both must agree."""
     folder = tempfile.mkdtemp(prefix="admind-twin-")
-    for name in os.listdir(fleet.folder):
-        if name.startswith(("provisioner.db", "journal.db")):  # with their -wal and -shm
-            shutil.copy(os.path.join(fleet.folder, name), os.path.join(folder, name))
+    # SQLite's online backup: a consistent copy while the daemon runs (its onboarding promoter opens and closes
+    # the database every 2 s, so a -wal file may come and go between listing the folder and copying it).
+    for name in ("provisioner.db", "journal.db"):
+        source = os.path.join(fleet.folder, name)
+        if os.path.exists(source):
+            with sqlite3.connect(source) as src, sqlite3.connect(os.path.join(folder, name)) as dst:
+                src.backup(dst)
     d = Daemon(folder=folder, db=os.path.join(folder, "provisioner.db"))
     yield d
     d.remove()
