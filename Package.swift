@@ -123,3 +123,18 @@ for target in package.targets where target.type != .system {
     settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
     target.swiftSettings = settings
 }
+
+// `PROVISIONER_SERVING_ONLY=1 swift build -c release --product profile-cgi` (and provctl): the package without the
+// admin daemon and its packages. SwiftPM builds every build-tool plugin of the package before any product, so
+// otherwise the release CGI would wait for swift-openapi-generator and its tools to compile (Tests/run: about
+// 150 s of CI). Neither program depends on anything removed here.
+if Context.environment["PROVISIONER_SERVING_ONLY"] == "1" {
+    let daemonOnly = ["hummingbird", "swift-openapi-hummingbird", "swift-openapi-generator", "swift-openapi-runtime",
+                      "swift-service-lifecycle", "swift-prometheus", "swift-mustache"]
+    package.products.removeAll { $0.name == "provisioner-admind" }
+    package.targets.removeAll { $0.name == "provisioner-admind" }
+    package.dependencies.removeAll { dependency in
+        guard case .sourceControl(_, let location, _) = dependency.kind else { return false }
+        return daemonOnly.contains { location.hasSuffix("/" + $0) }
+    }
+}
